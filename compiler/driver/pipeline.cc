@@ -1,0 +1,154 @@
+#include "driver/pipeline.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <ostream>
+
+#include "fspol/diagnostics.h"
+#include "syntax/parser.h"
+#include "syntax/printer.h"
+
+namespace fspol::driver {
+
+namespace {
+
+bool use_color(const Options& options, const Streams& streams) {
+  switch (options.color) {
+    case ColorMode::kAlways: return true;
+    case ColorMode::kNever: return false;
+    case ColorMode::kAuto: return streams.err_is_tty && std::getenv("NO_COLOR") == nullptr;
+  }
+  return false;
+}
+
+// One compilation: the sources, the diagnostics sink, and whether any file
+// could not be read.
+class Session {
+ public:
+  Session(const Options& options, Streams streams)
+      : options_(options), streams_(streams), diags_(options.error_limit) {}
+
+  // Loads and parses `path`; nullopt when it cannot be read or has errors.
+  std::optional<syntax::ParsedFile> parse(const std::string& path, FileId& id) {
+    auto loaded = sources_.load(path);
+    if (!loaded) {
+      streams_.err << "fsc: error: " << loaded.error().message << '\n';
+      io_failed_ = true;
+      return std::nullopt;
+    }
+    id = *loaded;
+    uint32_t errors_before = diags_.error_count();
+    syntax::ParsedFile parsed = syntax::run_parser(id, sources_.file(id), diags_);
+    if (diags_.error_count() != errors_before) return std::nullopt;
+    return parsed;
+  }
+
+  const SourceManager& sources() const { return sources_; }
+  void fail_io(const std::string& message) {
+    streams_.err << "fsc: error: " << message << '\n';
+    io_failed_ = true;
+  }
+  void fail_policy() { policy_failed_ = true; }
+
+  int finish() {
+    diags_.render(streams_.err, sources_, RenderOptions{use_color(options_, streams_)});
+    if (io_failed_) return kExitIo;
+    if (diags_.has_errors() || policy_failed_) return kExitPolicyError;
+    return kExitOk;
+  }
+
+ private:
+  const Options& options_;
+  Streams streams_;
+  SourceManager sources_;
+  Diagnostics diags_;
+  bool io_failed_ = false;
+  bool policy_failed_ = false;
+};
+
+// Replaces `path` with `text` atomically: a reader sees the old or the new
+// file, never half of one, and a failure leaves the old file in place.
+Result<void> write_atomically(const std::string& path, const std::string& text) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Error{errno, path + ": cannot stat: " + std::strerror(errno)};
+  }
+  std::string tmp = path + ".fsc-XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return Error{errno, tmp + ": cannot create: " + std::strerror(errno)};
+  auto fail = [&](const char* what) {
+    int saved = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Error{saved, path + ": " + what + ": " + std::strerror(saved)};
+  };
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("cannot write");
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, st.st_mode & 07777) != 0) return fail("cannot set mode");
+  if (::fsync(fd) != 0) return fail("cannot sync");
+  if (::close(fd) != 0) {
+    int saved = errno;
+    ::unlink(tmp.c_str());
+    return Error{saved, path + ": cannot close: " + std::strerror(saved)};
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int saved = errno;
+    ::unlink(tmp.c_str());
+    return Error{saved, path + ": cannot replace: " + std::strerror(saved)};
+  }
+  return {};
+}
+
+}  // namespace
+
+int run_check(const Options& options, Streams streams) {
+  Session session(options, streams);
+  for (const std::string& path : options.files) {
+    FileId id = 0;
+    (void)session.parse(path, id);
+  }
+  return session.finish();
+}
+
+int run_fmt(const Options& options, Streams streams) {
+  Session session(options, streams);
+  for (const std::string& path : options.files) {
+    if (options.fmt_in_place && path == "-") {
+      session.fail_io("-i cannot rewrite standard input");
+      continue;
+    }
+    FileId id = 0;
+    auto parsed = session.parse(path, id);
+    if (!parsed) continue;
+    const SourceFile& source = session.sources().file(id);
+    std::string formatted = syntax::format_file(*parsed, source);
+    bool changed = formatted != source.text();
+    if (options.fmt_check) {
+      if (changed) {
+        streams.err << source.path() << ": not in canonical form (fsc fmt -i fixes it)\n";
+        session.fail_policy();
+      }
+    } else if (options.fmt_in_place) {
+      if (!changed) continue;
+      auto written = write_atomically(path, formatted);
+      if (!written) session.fail_io(written.error().message);
+    } else {
+      streams.out << formatted;
+    }
+  }
+  streams.out.flush();
+  return session.finish();
+}
+
+}  // namespace fspol::driver

@@ -1,0 +1,26 @@
+#pragma once
+// The one ordered list of compiler stages, and the commands built on it.
+//
+// Every command loads each file, runs the stages that exist in order
+// (today: lex and parse), stops a file at its first stage with errors,
+// prints the diagnostics of all files sorted, and maps the outcome to an
+// exit status: 0 ok, 1 errors in a policy, 3 I/O errors (which win).
+
+#include <iosfwd>
+
+#include "driver/options.h"
+
+namespace fspol::driver {
+
+enum ExitCode : int { kExitOk = 0, kExitPolicyError = 1, kExitUsage = 2, kExitIo = 3 };
+
+struct Streams {
+  std::ostream& out;
+  std::ostream& err;
+  bool err_is_tty = false;
+};
+
+int run_check(const Options& options, Streams streams);
+int run_fmt(const Options& options, Streams streams);
+
+}  // namespace fspol::driver
