@@ -311,11 +311,13 @@ class Lexer {
           pos_ += 4;
           continue;
         }
-        if (next == '\n' || next == '\r' || next == '\0') {
-          ++pos_;
-          continue;  // reported as unterminated (or as a NUL) next round
+        if (next == '"' || next == '\\') {
+          pos_ += 2;
+          continue;
         }
-        ++pos_;  // the escaped character is checked like any other
+        // Before a line break or NUL the backslash escapes nothing; any
+        // other escaped character is checked like an unescaped one.
+        ++pos_;
         continue;
       }
       if (c == 0) {

@@ -172,7 +172,8 @@ class Parser {
 
   // Skips the rest of a broken item: through the next ';' or a whole
   // {...} block at this level, stopping before a '}' that closes the
-  // enclosing block and before a keyword that starts a new line's item.
+  // enclosing block and before a keyword that starts a new line's item
+  // (other than the broken item's own first token).
   void synchronize() {
     int depth = 0;
     while (!at(TokenKind::kEof)) {
@@ -183,7 +184,7 @@ class Parser {
           return;
         }
         if (k == TokenKind::kRBrace) return;
-        if (starts_item(k) && first_on_line(i_)) return;
+        if (i_ != item_start_ && starts_item(k) && first_on_line(i_)) return;
       }
       if (k == TokenKind::kLBrace) ++depth;
       if (k == TokenKind::kRBrace) {
@@ -245,6 +246,7 @@ class Parser {
 
   void parse_file(File& ast) {
     while (at(TokenKind::kImport) && !diags_.limit_reached()) {
+      item_start_ = i_;
       ImportDecl import;
       if (parse_import(import)) {
         ast.imports.push_back(std::move(import));
@@ -289,6 +291,7 @@ class Parser {
     const Token& open = advance();
     while (!at(TokenKind::kRBrace) && !at(TokenKind::kEof) && !diags_.limit_reached()) {
       size_t before = i_;
+      item_start_ = i_;
       if (!parse_item(ast)) synchronize();
       if (i_ == before) advance();  // never loop without progress
     }
@@ -1160,6 +1163,7 @@ class Parser {
   std::vector<Token> tokens_;
   Diagnostics& diags_;
   size_t i_ = 0;
+  size_t item_start_ = 0;  // where the item being parsed began
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "syntax/printer.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace fspol::syntax {
@@ -206,7 +207,9 @@ class Printer {
       const Comment& c = comments_[next_comment_++];
       if (has_blank_line(last_end_, c.begin) && !first_in_block_) blank_pending_ = true;
       emit(indent, std::string(text_.substr(c.begin, c.end - c.begin)));
-      last_end_ = c.end;
+      // A comment from inside the previous item comes out after it: never
+      // move last_end_ back, or the item's own lines look like blank ones.
+      last_end_ = std::max(last_end_, c.end);
       first_in_block_ = false;
     }
   }
@@ -260,8 +263,8 @@ class Printer {
     emit(indent, head);
     std::string pad(static_cast<size_t>(kContinuation), ' ');
     for (size_t i = 0; i < list.size(); ++i) {
-      bool last = i + 1 == list.size() && tail.empty();
-      emit(indent, pad + list[i] + (last ? end : ","));
+      bool more = i + 1 < list.size();
+      emit(indent, pad + list[i] + (more ? "," : tail.empty() ? end : ""));
     }
     for (size_t i = 0; i < tail.size(); ++i) {
       emit(indent, pad + tail[i] + (i + 1 == tail.size() ? end : ""));

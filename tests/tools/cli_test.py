@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the fsc command line: exit codes, streams, stdin,
+fmt modes, and hostile inputs (huge, deep, binary, unreadable)."""
+
+import argparse
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+FSC = None
+SOURCE_DIR = None
+
+
+def fsc(*args, stdin=None, cwd=None, env=None, timeout=120):
+    proc = subprocess.run([FSC] + list(args), input=stdin, capture_output=True, cwd=cwd,
+                          env=env, timeout=timeout)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode(
+        "utf-8", "replace")
+
+
+class Cli(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.tmp = self.dir.name
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def write(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode())
+        return path
+
+    def test_help_and_version(self):
+        code, out, err = fsc("--help")
+        self.assertEqual(code, 0)
+        self.assertIn("usage: fsc <command>", out)
+        self.assertEqual(err, "")
+        code, out, _ = fsc("--version")
+        self.assertEqual(code, 0)
+        self.assertRegex(out, r"^fsc \(fspol\) \d+\.\d+\.\d+\n$")
+
+    def test_usage_errors_exit_2(self):
+        for args, message in [((), "no command given"), (("check",), "no input files"),
+                              (("check", "--bogus", "x"), "unknown option '--bogus'"),
+                              (("frobnicate",), "unknown command 'frobnicate'")]:
+            code, out, err = fsc(*args)
+            self.assertEqual(code, 2, args)
+            self.assertIn(message, err)
+            self.assertIn("fsc --help", err)
+            self.assertEqual(out, "")
+
+    def test_io_errors_exit_3(self):
+        code, _, err = fsc("check", os.path.join(self.tmp, "missing.fspol"))
+        self.assertEqual(code, 3)
+        self.assertIn("missing.fspol: cannot open: No such file or directory", err)
+        code, _, err = fsc("check", self.tmp)
+        self.assertEqual(code, 3)
+        self.assertIn("is a directory, not a policy file", err)
+        big = os.path.join(self.tmp, "big.fspol")
+        with open(big, "wb") as f:
+            f.truncate(65 << 20)
+        code, _, err = fsc("check", big)
+        self.assertEqual(code, 3)
+        self.assertIn("file is larger than 64 MiB", err)
+
+    def test_io_error_wins_over_policy_errors(self):
+        bad = self.write("bad.fspol", "policy p { hid; }")
+        code, _, err = fsc("check", bad, os.path.join(self.tmp, "nope"))
+        self.assertEqual(code, 3)
+        self.assertIn("1 error generated.", err)
+
+    def test_check_reports_all_errors_sorted(self):
+        bad = self.write("bad.fspol", 'policy p {\n  hide "x";\n  deny wrte on "/y";\n}\n')
+        code, out, err = fsc("check", "bad.fspol", cwd=self.tmp)
+        self.assertEqual(code, 1)
+        self.assertEqual(out, "")
+        lines = [l for l in err.split("\n") if ": error: " in l]
+        self.assertEqual(lines, [
+            "bad.fspol:2:9: error: selector must be an absolute path starting with '/'",
+            "bad.fspol:3:8: error: unknown operation 'wrte'"])
+        self.assertTrue(err.endswith("2 errors generated.\n"))
+
+    def test_several_files_and_stdin(self):
+        good = self.write("good.fspol", 'policy p { hide "/x"; }\n')
+        code, _, err = fsc("check", good, "-", stdin=b"policy q { deny wrte on \"/x\"; }")
+        self.assertEqual(code, 1)
+        self.assertIn("<stdin>:1:17: error: unknown operation 'wrte'", err)
+        code, out, _ = fsc("fmt", "-", stdin=b"policy q{hide \"/x\";}")
+        self.assertEqual((code, out), (0, 'policy q {\n  hide "/x";\n}\n'))
+
+    def test_fmt_check_and_in_place(self):
+        messy = self.write("messy.fspol", "policy p{hide \"/x\";}")
+        os.chmod(messy, 0o640)
+        code, out, err = fsc("fmt", "--check", messy)
+        self.assertEqual(code, 1)
+        self.assertEqual(out, "")
+        self.assertIn("messy.fspol: not in canonical form", err)
+        code, _, _ = fsc("fmt", "-i", messy)
+        self.assertEqual(code, 0)
+        with open(messy) as f:
+            self.assertEqual(f.read(), 'policy p {\n  hide "/x";\n}\n')
+        self.assertEqual(stat.S_IMODE(os.stat(messy).st_mode), 0o640)
+        self.assertEqual(fsc("fmt", "--check", messy)[0], 0)
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["messy.fspol"])  # no temp files left
+
+    def test_fmt_of_a_broken_file_changes_nothing(self):
+        text = "policy p {\n  hide \"x\";\n}\n"
+        broken = self.write("broken.fspol", text)
+        code, out, err = fsc("fmt", "-i", broken)
+        self.assertEqual(code, 1)
+        self.assertIn("error:", err)
+        with open(broken) as f:
+            self.assertEqual(f.read(), text)
+        code, out, _ = fsc("fmt", broken)
+        self.assertEqual((code, out), (1, ""))
+
+    def test_color(self):
+        bad = self.write("bad.fspol", "policy p { hid; }")
+        self.assertIn("\033[", fsc("check", "--color=always", bad)[2])
+        self.assertNotIn("\033[", fsc("check", bad)[2])  # stderr is a pipe
+
+    def test_ten_megabyte_policy(self):
+        rule = 'deny write, create on "/data/{}/**" errno EPERM when uid in {{1000..1999}};\n'
+        body = []
+        size = 0
+        i = 0
+        while size < (10 << 20):
+            body.append(rule.format(i))
+            size += len(body[-1])
+            i += 1
+        path = self.write("huge.fspol", "policy huge {\n" + "".join(body) + "}\n")
+        start = time.monotonic()
+        code, out, err = fsc("check", path)
+        elapsed = time.monotonic() - start
+        self.assertEqual((code, out, err), (0, "", ""))
+        print("\n  10 MiB policy ({} rules) checked in {:.2f} s ({:.1f} MB/s)".format(
+            i, elapsed, size / elapsed / 1e6), file=sys.stderr)
+
+    def test_deep_nesting(self):
+        deep = "policy p { hide \"/x\" when " + "(" * 10000 + "uid == 0" + ")" * 10000 + "; }"
+        code, _, err = fsc("check", self.write("deep.fspol", deep))
+        self.assertEqual(code, 1)
+        self.assertIn("condition is nested too deeply (limit 200)", err)
+
+    def test_binary_and_encoding_garbage(self):
+        code, _, err = fsc("check", self.write("bin.fspol", bytes(range(256)) * 64))
+        self.assertEqual(code, 1)
+        self.assertIn("null byte in policy file; is this a binary file?", err)
+        code, _, err = fsc("check", self.write("latin1.fspol", b'policy p { hide "/caf\xe9"; }'))
+        self.assertEqual(code, 1)
+        self.assertIn("invalid UTF-8 byte 0xe9 in string", err)
+        code, _, err = fsc("check", self.write("open.fspol", b"policy p { /* never closed"))
+        self.assertEqual(code, 1)
+        self.assertIn("unterminated /* comment", err)
+        code, _, err = fsc("check", self.write("str.fspol", b'policy p { hide "/x'))
+        self.assertEqual(code, 1)
+        self.assertIn("unterminated string", err)
+
+    def test_fifo_without_writer_does_not_hang(self):
+        fifo = os.path.join(self.tmp, "pipe.fspol")
+        os.mkfifo(fifo)
+        code, _, err = fsc("check", fifo, timeout=20)
+        self.assertEqual(code, 1)
+        self.assertIn("the file has none", err)
+
+    def test_examples_check_clean(self):
+        examples = os.path.join(SOURCE_DIR, "examples")
+        files = sorted(f for f in os.listdir(examples) if f.endswith(".fspol"))
+        self.assertGreaterEqual(len(files), 7)
+        code, out, err = fsc("check", *files, cwd=examples)
+        self.assertEqual((code, out, err), (0, "", ""))
+
+
+def main():
+    global FSC, SOURCE_DIR
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fsc", required=True)
+    parser.add_argument("--source-dir", required=True)
+    args, rest = parser.parse_known_args()
+    FSC = os.path.abspath(args.fsc)
+    SOURCE_DIR = os.path.abspath(args.source_dir)
+    unittest.main(argv=[sys.argv[0], "-v"] + rest)
+
+
+if __name__ == "__main__":
+    main()

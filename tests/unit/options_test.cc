@@ -1,0 +1,42 @@
+#include "driver/options.h"
+
+#include <gtest/gtest.h>
+
+namespace fspol::driver {
+namespace {
+
+TEST(Options, Commands) {
+  auto o = parse_options({"check", "a.fspol", "-", "--color=never"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->command, Command::kCheck);
+  EXPECT_EQ(o->files, (std::vector<std::string>{"a.fspol", "-"}));
+  EXPECT_EQ(o->color, ColorMode::kNever);
+  auto f = parse_options({"fmt", "-i", "x", "--error-limit=7"});
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(f->fmt_in_place);
+  EXPECT_EQ(f->error_limit, 7u);
+  EXPECT_EQ(parse_options({"--help"})->command, Command::kHelp);
+  EXPECT_EQ(parse_options({"version"})->command, Command::kVersion);
+  auto dashes = parse_options({"check", "--", "--weird-name"});
+  ASSERT_TRUE(dashes);
+  EXPECT_EQ(dashes->files.at(0), "--weird-name");
+}
+
+TEST(Options, UsageErrors) {
+  EXPECT_EQ(parse_options({}).error().message, "no command given");
+  EXPECT_EQ(parse_options({"compile"}).error().message,
+            "unknown command 'compile'; expected 'check' or 'fmt'");
+  EXPECT_EQ(parse_options({"check"}).error().message, "no input files");
+  EXPECT_EQ(parse_options({"check", "--frobnicate", "x"}).error().message,
+            "unknown option '--frobnicate'");
+  EXPECT_EQ(parse_options({"check", "--check", "x"}).error().message, "unknown option '--check'");
+  EXPECT_EQ(parse_options({"fmt", "--check", "-i", "x"}).error().message,
+            "fmt takes --check or --in-place, not both");
+  EXPECT_EQ(parse_options({"check", "--color=pink", "x"}).error().message,
+            "--color takes auto, always or never, not 'pink'");
+  EXPECT_EQ(parse_options({"check", "--error-limit=x", "x"}).error().message,
+            "--error-limit takes a number, not 'x'");
+}
+
+}  // namespace
+}  // namespace fspol::driver
