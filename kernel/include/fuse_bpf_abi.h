@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * fuse_bpf_abi.h - the fuse-bpf v3 struct_ops ABI as implemented by fspol's
+ * kernel (kernel/patches/), for BPF programs and for userspace.
+ *
+ * BPF programs that include a vmlinux.h generated from a fuse-bpf kernel
+ * define FUSE_BPF_ABI_HAVE_VMLINUX first: they then only get the constants
+ * and the kfunc declarations from this header (the types come from BTF).
+ * Everything else gets the full set of types, with the same layout as the
+ * kernel's.
+ */
+#ifndef FSPOL_FUSE_BPF_ABI_H
+#define FSPOL_FUSE_BPF_ABI_H
+
+/* Filter return codes (include/uapi/linux/bpf.h of the series) */
+#define BPF_FUSE_CONTINUE		0
+#define BPF_FUSE_USER			1
+#define BPF_FUSE_USER_PREFILTER		2
+#define BPF_FUSE_POSTFILTER		3
+#define BPF_FUSE_USER_POSTFILTER	4
+
+/* Filter stage bits in bpf_fuse_meta_info.opcode and fuse_in_header.opcode */
+#define FUSE_OPCODE_FILTER	0x0ffff
+#define FUSE_PREFILTER		0x10000
+#define FUSE_POSTFILTER		0x20000
+
+/* struct fuse_buffer flags */
+#define BPF_FUSE_IMMUTABLE	(1 << 0)
+#define BPF_FUSE_VARIABLE_SIZE	(1 << 1)
+#define BPF_FUSE_MUST_ALLOCATE	(1 << 2)
+#define BPF_FUSE_MODIFIED	(1 << 3)
+#define BPF_FUSE_ALLOCATED	(1 << 4)
+
+/* Lookup answers (include/uapi/linux/fuse.h of the series) */
+#define FUSE_BPF_MAX_ENTRIES	2
+#ifndef BPF_FUSE_NAME_MAX
+#define BPF_FUSE_NAME_MAX	15
+#endif
+#define FUSE_ENTRY_BACKING		1
+#define FUSE_ENTRY_BPF			2
+#define FUSE_ENTRY_REMOVE_BACKING	3
+#define FUSE_ENTRY_REMOVE_BPF		4
+
+/* Extension type carrying error_in in daemon postfilter requests */
+#define FUSE_ERROR_IN		33
+
+/* /dev/fuse ioctl for replies carrying fuse_bpf_entry_out records */
+#define FUSE_DEV_IOC_BPF_RESPONSE_NR	125
+#define FUSE_DEV_IOC_BPF_RESPONSE(N)	_IOW(229, 125, char[N])
+
+/*
+ * Node ids the kernel gives to inodes it creates for backing files by itself
+ * (fspol deviation from the RFC, which used 0).
+ */
+#define FUSE_BPF_NODEID_BASE	(1ULL << 62)
+
+/* Feature files under /sys/fs/fuse/features/ ("supported\n") */
+#define FUSE_BPF_FEATURE_DIR		"/sys/fs/fuse/features"
+#define FUSE_BPF_FEATURE_BPF		"fuse_bpf"
+#define FUSE_BPF_FEATURE_UID_GID	"bpf_uid_gid"	/* helpers in fuse_ops */
+#define FUSE_BPF_FEATURE_NO_DAEMON	"no_daemon"
+
+#ifndef FUSE_BPF_ABI_HAVE_VMLINUX
+
+#include <linux/types.h>
+#include <stdint.h>
+
+struct fuse_buffer {
+	void *data;
+	unsigned int size;
+	unsigned int alloc_size;
+	unsigned int max_size;
+	int flags;
+};
+
+struct bpf_fuse_meta_info {
+	uint64_t nodeid;
+	uint32_t opcode;
+	uint32_t error_in;
+	uint32_t error_out;
+};
+
+struct fuse_bpf_entry_out {
+	uint32_t entry_type;
+	uint32_t unused;
+	union {
+		struct {
+			uint64_t unused2;
+			uint64_t fd;
+		};
+		char name[BPF_FUSE_NAME_MAX + 1];
+	};
+};
+
+struct fuse_read_iter_out {
+	uint64_t ret;
+};
+
+struct fuse_write_iter_out {
+	uint64_t ret;
+};
+
+struct fuse_read_out {
+	uint64_t offset;
+	uint32_t again;
+	uint32_t padding;
+};
+
+/*
+ * The struct_ops type: 64 callbacks in the v3 order, then the name.
+ * Argument structs are the FUSE uapi ones (<linux/fuse.h>, 7.38).
+ */
+#include <linux/fuse.h>
+
+struct fuse_ops {
+	uint32_t (*open_prefilter)(const struct bpf_fuse_meta_info *meta,
+				   struct fuse_open_in *in);
+	uint32_t (*open_postfilter)(const struct bpf_fuse_meta_info *meta,
+				    const struct fuse_open_in *in,
+				    struct fuse_open_out *out);
+
+	uint32_t (*opendir_prefilter)(const struct bpf_fuse_meta_info *meta,
+				      struct fuse_open_in *in);
+	uint32_t (*opendir_postfilter)(const struct bpf_fuse_meta_info *meta,
+				       const struct fuse_open_in *in,
+				       struct fuse_open_out *out);
+
+	uint32_t (*create_open_prefilter)(const struct bpf_fuse_meta_info *meta,
+					  struct fuse_create_in *in,
+					  struct fuse_buffer *name);
+	uint32_t (*create_open_postfilter)(const struct bpf_fuse_meta_info *meta,
+					   const struct fuse_create_in *in,
+					   const struct fuse_buffer *name,
+					   struct fuse_entry_out *entry_out,
+					   struct fuse_open_out *out);
+
+	uint32_t (*release_prefilter)(const struct bpf_fuse_meta_info *meta,
+				      struct fuse_release_in *in);
+	uint32_t (*release_postfilter)(const struct bpf_fuse_meta_info *meta,
+				       const struct fuse_release_in *in);
+
+	uint32_t (*releasedir_prefilter)(const struct bpf_fuse_meta_info *meta,
+					 struct fuse_release_in *in);
+	uint32_t (*releasedir_postfilter)(const struct bpf_fuse_meta_info *meta,
+					  const struct fuse_release_in *in);
+
+	uint32_t (*flush_prefilter)(const struct bpf_fuse_meta_info *meta,
+				    struct fuse_flush_in *in);
+	uint32_t (*flush_postfilter)(const struct bpf_fuse_meta_info *meta,
+				     const struct fuse_flush_in *in);
+
+	uint32_t (*lseek_prefilter)(const struct bpf_fuse_meta_info *meta,
+				    struct fuse_lseek_in *in);
+	uint32_t (*lseek_postfilter)(const struct bpf_fuse_meta_info *meta,
+				     const struct fuse_lseek_in *in,
+				     struct fuse_lseek_out *out);
+
+	uint32_t (*copy_file_range_prefilter)(const struct bpf_fuse_meta_info *meta,
+					      struct fuse_copy_file_range_in *in);
+	uint32_t (*copy_file_range_postfilter)(const struct bpf_fuse_meta_info *meta,
+					       const struct fuse_copy_file_range_in *in,
+					       struct fuse_write_out *out);
+
+	uint32_t (*fsync_prefilter)(const struct bpf_fuse_meta_info *meta,
+				    struct fuse_fsync_in *in);
+	uint32_t (*fsync_postfilter)(const struct bpf_fuse_meta_info *meta,
+				     const struct fuse_fsync_in *in);
+
+	uint32_t (*dir_fsync_prefilter)(const struct bpf_fuse_meta_info *meta,
+					struct fuse_fsync_in *in);
+	uint32_t (*dir_fsync_postfilter)(const struct bpf_fuse_meta_info *meta,
+					 const struct fuse_fsync_in *in);
+
+	uint32_t (*getxattr_prefilter)(const struct bpf_fuse_meta_info *meta,
+				       struct fuse_getxattr_in *in,
+				       struct fuse_buffer *name);
+	/* value is used if in->size > 0, out otherwise */
+	uint32_t (*getxattr_postfilter)(const struct bpf_fuse_meta_info *meta,
+					const struct fuse_getxattr_in *in,
+					const struct fuse_buffer *name,
+					struct fuse_buffer *value,
+					struct fuse_getxattr_out *out);
+
+	uint32_t (*listxattr_prefilter)(const struct bpf_fuse_meta_info *meta,
+					struct fuse_getxattr_in *in);
+	/* value is used if in->size > 0, out otherwise */
+	uint32_t (*listxattr_postfilter)(const struct bpf_fuse_meta_info *meta,
+					 const struct fuse_getxattr_in *in,
+					 struct fuse_buffer *value,
+					 struct fuse_getxattr_out *out);
+
+	uint32_t (*setxattr_prefilter)(const struct bpf_fuse_meta_info *meta,
+				       struct fuse_setxattr_in *in,
+				       struct fuse_buffer *name,
+				       struct fuse_buffer *value);
+	uint32_t (*setxattr_postfilter)(const struct bpf_fuse_meta_info *meta,
+					const struct fuse_setxattr_in *in,
+					const struct fuse_buffer *name,
+					const struct fuse_buffer *value);
+
+	uint32_t (*removexattr_prefilter)(const struct bpf_fuse_meta_info *meta,
+					  struct fuse_buffer *name);
+	uint32_t (*removexattr_postfilter)(const struct bpf_fuse_meta_info *meta,
+					   const struct fuse_buffer *name);
+
+	uint32_t (*read_iter_prefilter)(const struct bpf_fuse_meta_info *meta,
+					struct fuse_read_in *in);
+	uint32_t (*read_iter_postfilter)(const struct bpf_fuse_meta_info *meta,
+					 const struct fuse_read_in *in,
+					 struct fuse_read_iter_out *out);
+
+	uint32_t (*write_iter_prefilter)(const struct bpf_fuse_meta_info *meta,
+					 struct fuse_write_in *in);
+	uint32_t (*write_iter_postfilter)(const struct bpf_fuse_meta_info *meta,
+					  const struct fuse_write_in *in,
+					  struct fuse_write_iter_out *out);
+
+	uint32_t (*file_fallocate_prefilter)(const struct bpf_fuse_meta_info *meta,
+					     struct fuse_fallocate_in *in);
+	uint32_t (*file_fallocate_postfilter)(const struct bpf_fuse_meta_info *meta,
+					      const struct fuse_fallocate_in *in);
+
+	uint32_t (*lookup_prefilter)(const struct bpf_fuse_meta_info *meta,
+				     struct fuse_buffer *name);
+	uint32_t (*lookup_postfilter)(const struct bpf_fuse_meta_info *meta,
+				      const struct fuse_buffer *name,
+				      struct fuse_entry_out *out,
+				      struct fuse_buffer *entries);
+
+	uint32_t (*mknod_prefilter)(const struct bpf_fuse_meta_info *meta,
+				    struct fuse_mknod_in *in,
+				    struct fuse_buffer *name);
+	uint32_t (*mknod_postfilter)(const struct bpf_fuse_meta_info *meta,
+				     const struct fuse_mknod_in *in,
+				     const struct fuse_buffer *name);
+
+	uint32_t (*mkdir_prefilter)(const struct bpf_fuse_meta_info *meta,
+				    struct fuse_mkdir_in *in,
+				    struct fuse_buffer *name);
+	uint32_t (*mkdir_postfilter)(const struct bpf_fuse_meta_info *meta,
+				     const struct fuse_mkdir_in *in,
+				     const struct fuse_buffer *name);
+
+	uint32_t (*rmdir_prefilter)(const struct bpf_fuse_meta_info *meta,
+				    struct fuse_buffer *name);
+	uint32_t (*rmdir_postfilter)(const struct bpf_fuse_meta_info *meta,
+				     const struct fuse_buffer *name);
+
+	uint32_t (*rename2_prefilter)(const struct bpf_fuse_meta_info *meta,
+				      struct fuse_rename2_in *in,
+				      struct fuse_buffer *old_name,
+				      struct fuse_buffer *new_name);
+	uint32_t (*rename2_postfilter)(const struct bpf_fuse_meta_info *meta,
+				       const struct fuse_rename2_in *in,
+				       const struct fuse_buffer *old_name,
+				       const struct fuse_buffer *new_name);
+
+	uint32_t (*rename_prefilter)(const struct bpf_fuse_meta_info *meta,
+				     struct fuse_rename_in *in,
+				     struct fuse_buffer *old_name,
+				     struct fuse_buffer *new_name);
+	uint32_t (*rename_postfilter)(const struct bpf_fuse_meta_info *meta,
+				      const struct fuse_rename_in *in,
+				      const struct fuse_buffer *old_name,
+				      const struct fuse_buffer *new_name);
+
+	uint32_t (*unlink_prefilter)(const struct bpf_fuse_meta_info *meta,
+				     struct fuse_buffer *name);
+	uint32_t (*unlink_postfilter)(const struct bpf_fuse_meta_info *meta,
+				      const struct fuse_buffer *name);
+
+	uint32_t (*link_prefilter)(const struct bpf_fuse_meta_info *meta,
+				   struct fuse_link_in *in,
+				   struct fuse_buffer *name);
+	uint32_t (*link_postfilter)(const struct bpf_fuse_meta_info *meta,
+				    const struct fuse_link_in *in,
+				    const struct fuse_buffer *name);
+
+	uint32_t (*getattr_prefilter)(const struct bpf_fuse_meta_info *meta,
+				      struct fuse_getattr_in *in);
+	uint32_t (*getattr_postfilter)(const struct bpf_fuse_meta_info *meta,
+				       const struct fuse_getattr_in *in,
+				       struct fuse_attr_out *out);
+
+	uint32_t (*setattr_prefilter)(const struct bpf_fuse_meta_info *meta,
+				      struct fuse_setattr_in *in);
+	uint32_t (*setattr_postfilter)(const struct bpf_fuse_meta_info *meta,
+				       const struct fuse_setattr_in *in,
+				       struct fuse_attr_out *out);
+
+	uint32_t (*statfs_prefilter)(const struct bpf_fuse_meta_info *meta);
+	uint32_t (*statfs_postfilter)(const struct bpf_fuse_meta_info *meta,
+				      struct fuse_statfs_out *out);
+
+	uint32_t (*get_link_prefilter)(const struct bpf_fuse_meta_info *meta,
+				       struct fuse_buffer *name);
+	uint32_t (*get_link_postfilter)(const struct bpf_fuse_meta_info *meta,
+					const struct fuse_buffer *name);
+
+	uint32_t (*symlink_prefilter)(const struct bpf_fuse_meta_info *meta,
+				      struct fuse_buffer *name,
+				      struct fuse_buffer *path);
+	uint32_t (*symlink_postfilter)(const struct bpf_fuse_meta_info *meta,
+				       const struct fuse_buffer *name,
+				       const struct fuse_buffer *path);
+
+	uint32_t (*readdir_prefilter)(const struct bpf_fuse_meta_info *meta,
+				      struct fuse_read_in *in);
+	uint32_t (*readdir_postfilter)(const struct bpf_fuse_meta_info *meta,
+				       const struct fuse_read_in *in,
+				       struct fuse_read_out *out,
+				       struct fuse_buffer *buffer);
+
+	uint32_t (*access_prefilter)(const struct bpf_fuse_meta_info *meta,
+				     struct fuse_access_in *in);
+	uint32_t (*access_postfilter)(const struct bpf_fuse_meta_info *meta,
+				      const struct fuse_access_in *in);
+
+	char name[BPF_FUSE_NAME_MAX];
+};
+
+#endif /* FUSE_BPF_ABI_HAVE_VMLINUX */
+
+#ifdef __bpf__
+/* kfuncs (kernel/bpf/bpf_fuse.c) */
+struct bpf_dynptr;
+extern void bpf_fuse_get_ro_dynptr(const struct fuse_buffer *buffer,
+				   struct bpf_dynptr *dynptr) __ksym;
+extern void bpf_fuse_get_rw_dynptr(struct fuse_buffer *buffer,
+				   struct bpf_dynptr *dynptr,
+				   unsigned long long size, _Bool copy) __ksym;
+extern unsigned int bpf_fuse_return_len(struct fuse_buffer *buffer) __ksym;
+#endif
+
+#endif /* FSPOL_FUSE_BPF_ABI_H */

@@ -1,0 +1,72 @@
+#!/bin/bash
+# run-vm.sh [--timeout SEC] [--log FILE] [--keep-log] -- COMMAND [ARGS...]
+# Boot $FSPOL_KERNEL_BUILD_DIR/bzImage under qemu-system-x86_64 -accel tcg
+# with the selftest initramfs, run COMMAND inside (PATH has /tests), and exit
+# with its status.  The serial log is kept on failure (path printed).
+# Exit 77 if qemu or the built kernel is missing; 124 on timeout.
+set -uo pipefail
+B=${FSPOL_KERNEL_BUILD_DIR:-$PWD/kernel-build}
+TIMEOUT=300
+LOG=
+KEEP=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--timeout) TIMEOUT=$2; shift 2 ;;
+	--log) LOG=$2; shift 2 ;;
+	--keep-log) KEEP=1; shift ;;
+	--) shift; break ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || { echo "usage: run-vm.sh [opts] -- cmd..." >&2; exit 2; }
+
+QEMU=$(command -v qemu-system-x86_64 || true)
+if [ -z "$QEMU" ]; then
+	echo "SKIP: qemu-system-x86_64 not installed" >&2
+	exit 77
+fi
+for f in bzImage initramfs.cpio.gz; do
+	if [ ! -f "$B/$f" ]; then
+		echo "SKIP: $B/$f missing (kernel/build.sh has not run)" >&2
+		exit 77
+	fi
+done
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/root"
+{
+	echo '#!/bin/sh'
+	printf '%q ' "$@"
+	echo
+} >"$WORK/root/cmd.sh"
+chmod +x "$WORK/root/cmd.sh"
+(cd "$WORK/root" && echo cmd.sh | cpio -o -H newc --quiet | gzip -1) \
+	>"$WORK/cmd.cpio.gz"
+cat "$B/initramfs.cpio.gz" "$WORK/cmd.cpio.gz" >"$WORK/initrd"
+
+[ -n "$LOG" ] || LOG=$(mktemp /tmp/fspol-vm-XXXXXX.log)
+t0=$(date +%s.%N)
+timeout --foreground -k 5 "$TIMEOUT" "$QEMU" -accel tcg -M pc -cpu max \
+	-smp 1 -m 1024 -nographic -no-reboot -nodefaults -serial stdio \
+	-kernel "$B/bzImage" -initrd "$WORK/initrd" \
+	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 rdinit=/init" \
+	</dev/null 2>&1 | tr -d '\r' | tee "$LOG"
+qrc=${PIPESTATUS[0]}
+t1=$(date +%s.%N)
+echo "run-vm: qemu exited $qrc after $(echo "$t1 - $t0" | bc) s" >&2
+rc=$(grep -a -o 'FSPOL_VM_EXIT=[0-9]*' "$LOG" | tail -1 | cut -d= -f2)
+if [ "$qrc" = 124 ]; then
+	echo "run-vm: TIMEOUT after ${TIMEOUT}s; serial log kept at $LOG" >&2
+	exit 124
+fi
+if [ -z "$rc" ]; then
+	echo "run-vm: guest did not report a status (crash?); serial log kept at $LOG" >&2
+	exit 125
+fi
+if [ "$rc" != 0 ] || [ $KEEP = 1 ]; then
+	echo "run-vm: guest command exited $rc; serial log kept at $LOG" >&2
+else
+	rm -f "$LOG"
+fi
+exit "$rc"
