@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdio>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 namespace fspol::syntax {
@@ -293,7 +294,9 @@ class Lexer {
       if (pos_ >= text_.size() || text_[pos_] == '\n' || text_[pos_] == '\r') {
         diags_.error(range(begin, begin + 1), "unterminated string")
             .note(range(pos_, pos_), "strings end on the line they start");
-        return emit(TokenKind::kString, begin);
+        emit(TokenKind::kString, begin);
+        out_.tokens.back().malformed = true;
+        return;
       }
       auto c = static_cast<unsigned char>(text_[pos_]);
       if (c == '"') {
@@ -361,10 +364,17 @@ std::string_view token_spelling(TokenKind kind) { return kSpellings[static_cast<
 bool is_keyword(TokenKind kind) { return kind >= TokenKind::kPolicy; }
 
 TokenKind keyword_kind(std::string_view word) {
-  for (size_t i = static_cast<size_t>(TokenKind::kPolicy); i < kKinds.size(); ++i) {
-    if (kSpellings[i] == word) return kKinds[i];
-  }
-  return TokenKind::kIdent;
+  // Built once; identifiers are the most common token, so this lookup is
+  // on the lexer's hot path.
+  static const auto* const kKeywords = [] {
+    auto* map = new std::unordered_map<std::string_view, TokenKind>();
+    for (size_t i = static_cast<size_t>(TokenKind::kPolicy); i < kKinds.size(); ++i) {
+      map->emplace(kSpellings[i], kKinds[i]);
+    }
+    return map;
+  }();
+  auto it = kKeywords->find(word);
+  return it == kKeywords->end() ? TokenKind::kIdent : it->second;
 }
 
 LexedFile run_lexer(FileId file, const SourceFile& source, Diagnostics& diags) {

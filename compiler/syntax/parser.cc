@@ -233,10 +233,11 @@ class Parser {
   bool parse_string(StringLit& out, std::string_view what) {
     if (!at(TokenKind::kString)) return expected(what);
     const Token& t = advance();
+    // The lexer reported it; anything said about its content or about
+    // what follows would only repeat that error.
+    if (t.malformed) return false;
     std::string_view s = text(t);
-    // An unterminated string has no closing quote.
-    bool closed = s.size() >= 2 && s.back() == '"';
-    out.raw = std::string(s.substr(1, s.size() - (closed ? 2 : 1)));
+    out.raw = std::string(s.substr(1, s.size() - 2));
     out.value = decode_string(out.raw);
     out.range = range(t);
     return true;
@@ -445,10 +446,14 @@ class Parser {
         value.text = std::string(text(t));
         break;
       case OptionKind::kString:
+      {
         if (!at(TokenKind::kString)) return expected("a string for option '" + name + "'");
+        StringLit s;
+        if (!parse_string(s, "")) return false;
         value.kind = OptionValue::Kind::kString;
-        value.text = std::string(text(t).substr(1, text(t).size() - 2));
-        break;
+        value.text = std::move(s.raw);
+        return true;
+      }
       case OptionKind::kEnum: {
         std::vector<std::string_view> words = split_words(info.words);
         std::string allowed;
@@ -601,16 +606,17 @@ class Parser {
         auto& d = diags_.error(range(t), "unknown operation '" + std::string(word) + "'");
         std::string best = closest_match(word, names);
         if (!best.empty()) d.note(range(t), "did you mean '" + best + "'?");
-        return false;
       }
+      // A wrong word is not a syntax error: parsing goes on so the rest
+      // of the rule is checked too.
       for (const OperationRef& seen : ops) {
-        if (seen.op == info->op) {
+        if (info && seen.op == info->op) {
           diags_.error(range(t), "operation '" + std::string(word) + "' is listed twice")
               .note(seen.range, "first listed here");
-          return false;
+          info = nullptr;
         }
       }
-      ops.push_back(OperationRef{info->op, range(t)});
+      if (info) ops.push_back(OperationRef{info->op, range(t)});
       if (!accept(TokenKind::kComma)) break;
     }
     if (!at(TokenKind::kOn)) {
@@ -652,7 +658,7 @@ class Parser {
     if (at(TokenKind::kString)) {
       StringLit pattern;
       if (!parse_string(pattern, "a path pattern")) return false;
-      if (!parse_glob(pattern, diags_)) return false;
+      (void)parse_glob(pattern, diags_);  // a bad glob is reported; parsing goes on
       out.target = std::move(pattern);
     } else if (at(TokenKind::kIdent)) {
       QualifiedName name;
@@ -755,7 +761,7 @@ class Parser {
     auto& d = diags_.error(range(t), "unknown errno '" + std::string(word) + "'");
     std::string best = closest_match(word, names);
     if (!best.empty()) d.note(range(t), "did you mean '" + best + "'?");
-    return false;
+    return true;  // the clause is well-formed; parsing goes on
   }
 
   // ---- Conditions --------------------------------------------------------------
@@ -945,7 +951,7 @@ class Parser {
     if (is_comm) {
       if (at(TokenKind::kString)) {
         StringLit s;
-        parse_string(s, "");
+        if (!parse_string(s, "")) return false;
         out = Id{std::move(s.value), true, s.range};
         return true;
       }
@@ -967,7 +973,7 @@ class Parser {
     }
     if (at(TokenKind::kString)) {
       StringLit s;
-      parse_string(s, "");
+      if (!parse_string(s, "")) return false;
       out = Id{std::move(s.value), true, s.range};
       return true;
     }

@@ -24,6 +24,7 @@ struct Token {
   uint32_t begin = 0;  // byte offsets into the file
   uint32_t end = 0;
   uint64_t value = 0;  // kInt and kDuration: the number (a duration's in ms)
+  bool malformed = false;  // already reported by the lexer (an unterminated string)
 };
 
 // A comment, kept so `fsc fmt` can put it back.
