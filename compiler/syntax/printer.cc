@@ -220,14 +220,15 @@ class Printer {
     first_in_block_ = false;
   }
 
-  // A comment that starts on the line where the item ends stays there.
+  // A comment that follows the item on the same line, with nothing but
+  // blanks between, stays at the end of the item's line.
   void end_item(uint32_t end) {
     last_end_ = end;
     if (next_comment_ >= comments_.size()) return;
     const Comment& c = comments_[next_comment_];
     if (c.begin < end) return;
     std::string_view between = text_.substr(end, c.begin - end);
-    if (between.find('\n') != std::string_view::npos) return;
+    if (between.find_first_not_of(" \t") != std::string_view::npos) return;
     // A block comment spanning lines is put on its own line instead.
     std::string_view body = text_.substr(c.begin, c.end - c.begin);
     if (body.find('\n') != std::string_view::npos) return;
