@@ -12,18 +12,13 @@ Diagnostic& Diagnostic::note(SourceRange where, std::string text) {
 
 Diagnostic& Diagnostics::error(SourceRange where, std::string message) {
   if (limit_reached()) {
-    if (!overflow_reported_) {
-      overflow_reported_ = true;
-      diags_.push_back(Diagnostic{Severity::kError, where,
-                                  "too many errors emitted (" + std::to_string(error_limit_) +
-                                      "), stopping now",
-                                  "",
-                                  {}});
-    }
     overflow_sink_ = Diagnostic{};
     return overflow_sink_;
   }
   ++error_count_;
+  // Passes stop once the limit is reached, so say so now, not when (if
+  // ever) one more error arrives.
+  overflowed_ = limit_reached();
   diags_.push_back(Diagnostic{Severity::kError, where, std::move(message), "", {}});
   return diags_.back();
 }
@@ -195,6 +190,10 @@ void Diagnostics::render(std::ostream& out, const SourceManager& sources,
                          const RenderOptions& options) {
   sort();
   for (const Diagnostic& d : diags_) render_one(out, sources, d, options.color);
+  if (overflowed_) {
+    out << "fsc: fatal error: too many errors emitted (" << error_limit_
+        << "), stopping now; --error-limit=N shows more\n";
+  }
   if (error_count_ > 0 && warning_count_ > 0) {
     out << plural(warning_count_, "warning") << " and " << plural(error_count_, "error")
         << " generated.\n";

@@ -69,7 +69,9 @@ class Lexer {
       lex_one();
     }
     auto end = static_cast<uint32_t>(text_.size());
-    out_.tokens.push_back(Token{TokenKind::kEof, end, end, 0});
+    // After a NUL byte the rest of the file is unread: the parser must not
+    // complain about what is "missing" there.
+    out_.tokens.push_back(Token{TokenKind::kEof, end, end, 0, stopped_});
     return std::move(out_);
   }
 
@@ -80,9 +82,11 @@ class Lexer {
   char peek(size_t ahead = 0) const {
     return pos_ + ahead < text_.size() ? text_[pos_ + ahead] : '\0';
   }
+  // A token during whose lexing an error was reported is marked, so the
+  // parser does not report it again ("expected a duration, found 10sec").
   void emit(TokenKind kind, size_t begin, uint64_t value = 0) {
-    out_.tokens.push_back(
-        Token{kind, static_cast<uint32_t>(begin), static_cast<uint32_t>(pos_), value});
+    out_.tokens.push_back(Token{kind, static_cast<uint32_t>(begin), static_cast<uint32_t>(pos_),
+                                value, diags_.error_count() != errors_at_token_});
   }
 
   void skip_space() {
@@ -117,6 +121,7 @@ class Lexer {
   }
 
   void lex_one() {
+    errors_at_token_ = diags_.error_count();
     size_t begin = pos_;
     char c = text_[pos_];
     if (is_ident_start(c)) return lex_word();
@@ -161,7 +166,7 @@ class Lexer {
         }
         diags_.error(range(begin, pos_), "unexpected character '&'")
             .note(range(begin, pos_), "did you mean '&=' or 'and'?");
-        return;
+        return emit(TokenKind::kAndAssign, begin);
       case '!':
         if (peek() == '=') {
           ++pos_;
@@ -183,7 +188,7 @@ class Lexer {
         return;
       case '\'':
         diags_.error(range(begin, pos_), "strings are written in double quotes");
-        return skip_single_quoted(begin);
+        return skip_quoted(begin, "'");
       case '\0':
         diags_.error(range(begin, pos_), "null byte in policy file; is this a binary file?");
         stopped_ = true;
@@ -195,10 +200,13 @@ class Lexer {
     lex_stray();
   }
 
-  // A single-quoted string is skipped whole, so it yields one error.
-  void skip_single_quoted(size_t begin) {
-    size_t end = text_.find_first_of("'\n", begin + 1);
-    if (end != std::string_view::npos && text_[end] == '\'') pos_ = end + 1;
+  // A string in the wrong quotes becomes one malformed string token, so
+  // the mistake yields one error rather than one per character.
+  void skip_quoted(size_t begin, std::string_view close) {
+    size_t end = text_.find(close, pos_);
+    size_t line_end = text_.find('\n', pos_);
+    if (end != std::string_view::npos && end < line_end) pos_ = end + close.size();
+    emit(TokenKind::kString, begin);
   }
 
   void lex_stray() {
@@ -219,7 +227,10 @@ class Lexer {
       return;
     }
     auto& d = diags_.error(range(begin, pos_), "unexpected character " + code_point(cp));
-    if (cp == 0x201c || cp == 0x201d) d.note(range(begin, pos_), "did you mean '\"'?");
+    if (cp == 0x201c || cp == 0x201d) {
+      d.note(range(begin, pos_), "did you mean '\"'?");
+      if (cp == 0x201c) skip_quoted(begin, "\xe2\x80\x9d");
+    }
   }
 
   void lex_word() {
@@ -294,9 +305,7 @@ class Lexer {
       if (pos_ >= text_.size() || text_[pos_] == '\n' || text_[pos_] == '\r') {
         diags_.error(range(begin, begin + 1), "unterminated string")
             .note(range(pos_, pos_), "strings end on the line they start");
-        emit(TokenKind::kString, begin);
-        out_.tokens.back().malformed = true;
-        return;
+        return emit(TokenKind::kString, begin);
       }
       auto c = static_cast<unsigned char>(text_[pos_]);
       if (c == '"') {
@@ -353,6 +362,7 @@ class Lexer {
   std::string_view text_;
   Diagnostics& diags_;
   size_t pos_ = 0;
+  uint32_t errors_at_token_ = 0;
   bool stopped_ = false;
   LexedFile out_;
 };

@@ -150,7 +150,11 @@ class Parser {
 
   // ---- Errors and recovery ----------------------------------------------
 
-  Diagnostic& error_here(std::string message) { return diags_.error(range(tok()), message); }
+  // An error at a token the lexer already reported would repeat it.
+  Diagnostic& error_here(std::string message) {
+    if (tok().malformed) return scratch_;
+    return diags_.error(range(tok()), message);
+  }
 
   // "expected X, found Y" at the current token.
   Diagnostic& report_expected(std::string_view what) {
@@ -165,6 +169,7 @@ class Parser {
   // token, as clang does, because that is where it is missing.
   bool expect_closing(TokenKind k, std::string_view context) {
     if (accept(k)) return true;
+    if (tok().malformed) return false;
     diags_.error(after_previous(), "expected '" + std::string(token_spelling(k)) + "' " +
                                        std::string(context));
     return false;
@@ -175,6 +180,7 @@ class Parser {
   // enclosing block and before a keyword that starts a new line's item
   // (other than the broken item's own first token).
   void synchronize() {
+    if (skip_open_sets()) return;
     int depth = 0;
     while (!at(TokenKind::kEof)) {
       TokenKind k = kind();
@@ -285,14 +291,15 @@ class Parser {
   }
 
   void parse_body(File& ast, std::string_view what) {
-    if (!at(TokenKind::kLBrace)) {
-      expected("'{' to open the " + std::string(what));
-      return;
-    }
-    const Token& open = advance();
+    // Without its '{' the body is parsed anyway, so the one mistake does
+    // not turn every rule after it into an error.
+    bool has_open = at(TokenKind::kLBrace);
+    if (!has_open) expected("'{' to open the " + std::string(what));
+    const Token& open = has_open ? advance() : tok();
     while (!at(TokenKind::kRBrace) && !at(TokenKind::kEof) && !diags_.limit_reached()) {
       size_t before = i_;
       item_start_ = i_;
+      open_sets_ = 0;
       if (!parse_item(ast)) synchronize();
       if (i_ == before) advance();  // never loop without progress
     }
@@ -301,9 +308,9 @@ class Parser {
       ast.body = range_from(open);
       return;
     }
-    if (diags_.limit_reached()) return;
-    diags_.error(after_previous(), "expected '}' at the end of the " + std::string(what))
-        .note(range(open), "to match this '{'");
+    if (diags_.limit_reached() || tok().malformed) return;
+    auto& d = diags_.error(after_previous(), "expected '}' at the end of the " + std::string(what));
+    if (has_open) d.note(range(open), "to match this '{'");
   }
 
   bool parse_import(ImportDecl& out) {
@@ -926,6 +933,7 @@ class Parser {
       return true;
     }
     const Token& open = advance();
+    ++open_sets_;
     node.braced = true;
     while (!at(TokenKind::kRBrace)) {
       IdRange value;
@@ -934,11 +942,14 @@ class Parser {
       if (!accept(TokenKind::kComma)) break;
     }
     if (!at(TokenKind::kRBrace)) {
-      diags_.error(after_previous(), "expected '}' to close the set")
-          .note(range(open), "to match this '{'");
+      if (!tok().malformed) {
+        diags_.error(after_previous(), "expected '}' to close the set")
+            .note(range(open), "to match this '{'");
+      }
       return false;
     }
     advance();
+    --open_sets_;
     if (node.set.empty()) {
       diags_.error(range_from(open), "empty set; a condition on it would never hold");
       return false;
@@ -998,8 +1009,26 @@ class Parser {
 
   // ---- Blocks -------------------------------------------------------------------
 
+  // Leaves the sets and maps a broken item left open, up to their '}';
+  // a ';' first means the set was never closed and ends the item; then
+  // it returns true.
+  bool skip_open_sets() {
+    while (open_sets_ > 0 && !at(TokenKind::kEof)) {
+      TokenKind k = advance().kind;
+      if (k == TokenKind::kLBrace) ++open_sets_;
+      if (k == TokenKind::kRBrace) --open_sets_;
+      if (k == TokenKind::kSemi) {
+        open_sets_ = 0;
+        return true;
+      }
+    }
+    open_sets_ = 0;
+    return false;
+  }
+
   // Statement recovery inside a block: skip to the next ';' or the '}'.
   void synchronize_statement() {
+    if (skip_open_sets()) return;
     while (!at(TokenKind::kEof) && !at(TokenKind::kRBrace)) {
       if (advance().kind == TokenKind::kSemi) return;
     }
@@ -1017,6 +1046,7 @@ class Parser {
     // closes normally, so the rule needs no further recovery.
     while (!at(TokenKind::kRBrace) && !at(TokenKind::kEof) && !diags_.limit_reached()) {
       size_t before = i_;
+      open_sets_ = 0;
       if (!parse_statement()) synchronize_statement();
       if (i_ == before) advance();
     }
@@ -1120,6 +1150,7 @@ class Parser {
   bool parse_id_mappings(AttrStmt& stmt) {
     if (!at(TokenKind::kLBrace)) return expected("'{' and mappings such as '0 -> 1000'");
     const Token& open = advance();
+    ++open_sets_;
     while (!at(TokenKind::kRBrace)) {
       AttrStmt::Mapping mapping;
       if (!parse_id_range(mapping.from, false)) return false;
@@ -1131,11 +1162,14 @@ class Parser {
       if (!accept(TokenKind::kComma)) break;
     }
     if (!at(TokenKind::kRBrace)) {
-      diags_.error(after_previous(), "expected '}' to close the map")
-          .note(range(open), "to match this '{'");
+      if (!tok().malformed) {
+        diags_.error(after_previous(), "expected '}' to close the map")
+            .note(range(open), "to match this '{'");
+      }
       return false;
     }
     advance();
+    --open_sets_;
     if (stmt.mappings.empty()) {
       diags_.error(range_from(open), "empty map; write at least one 'from -> to'");
       return false;
@@ -1170,6 +1204,10 @@ class Parser {
   Diagnostics& diags_;
   size_t i_ = 0;
   size_t item_start_ = 0;  // where the item being parsed began
+  // '{' of sets and maps opened in the current item or block statement and
+  // not yet closed: recovery must skip their '}' rather than stop at it.
+  int open_sets_ = 0;
+  Diagnostic scratch_;  // receives errors that are not worth reporting
 };
 
 }  // namespace

@@ -172,8 +172,10 @@ class Printer {
       emit(0, line + ';');
       end_item(import.range.end);
     }
+    // Imports and the policy are always apart; a comment right above the
+    // policy stays with it.
+    if (!ast_.imports.empty()) blank_pending_ = true;
     begin_item(ast_.range.begin, 0);
-    if (!ast_.imports.empty() && !blank_pending_) out_ += '\n';
     emit(0, std::string(ast_.kind == File::Kind::kPolicy ? "policy " : "module ") +
                 ast_.name.name + " {");
     end_item(ast_.body.begin + 1);
@@ -253,6 +255,7 @@ class Printer {
   // element per continuation line.
   void emit_wrapped(int indent, const std::string& head, const std::vector<std::string>& list,
                     const std::vector<std::string>& tail, const std::string& end) {
+    if (list.empty() && tail.empty()) return emit(indent, head + end);
     std::string line = head;
     for (size_t i = 0; i < list.size(); ++i) line += (i ? ", " : " ") + list[i];
     for (const std::string& t : tail) line += ' ' + t;
@@ -261,8 +264,13 @@ class Printer {
       emit(indent, line);
       return;
     }
-    emit(indent, head);
     std::string pad(static_cast<size_t>(kContinuation), ' ');
+    if (list.size() == 1) {
+      // One selector stays with the action: `hide "/long/path"`.
+      emit_wrapped(indent, head + ' ' + list.front(), {}, tail, end);
+      return;
+    }
+    emit(indent, head);
     for (size_t i = 0; i < list.size(); ++i) {
       bool more = i + 1 < list.size();
       emit(indent, pad + list[i] + (more ? "," : tail.empty() ? end : ""));

@@ -49,9 +49,9 @@ struct RenderOptions {
 // they add diagnostics here and report failure through their return value.
 class Diagnostics {
  public:
-  // After this many errors further ones are dropped and a single
-  // "too many errors" error says so. Parsers poll limit_reached() to stop
-  // early on garbage input.
+  // After this many errors further ones are dropped and the rendering ends
+  // with one "too many errors" line. Passes poll limit_reached() to stop
+  // early on garbage input. 0 means no limit.
   explicit Diagnostics(uint32_t error_limit = 50) : error_limit_(error_limit) {}
 
   Diagnostic& error(SourceRange where, std::string message);
@@ -76,7 +76,7 @@ class Diagnostics {
   uint32_t error_limit_;
   uint32_t error_count_ = 0;
   uint32_t warning_count_ = 0;
-  bool overflow_reported_ = false;
+  bool overflowed_ = false;
 };
 
 // Picks the candidate closest to `word` by edit distance, or "" when none is
