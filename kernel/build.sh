@@ -105,21 +105,17 @@ prepare_source() {
 }
 
 configure() {
-	local stamp
-	stamp=$(cat "$KDIR/config.fragment" | sha256sum | cut -c1-16)
 	mkdir -p "$B/obj"
-	if [ -f "$B/obj/.config" ] &&
-		[ "$(cat "$B/obj/.fspol-config" 2>/dev/null)" = "$stamp" ]; then
-		# Still pick up new Kconfig symbols from patches.
-		nice -n "$NICE" make -s -C "$B/src" O="$B/obj" olddefconfig
-		return 0
+	if [ ! -f "$B/obj/.config" ]; then
+		log "configuring (tinyconfig + config.fragment)"
+		nice -n "$NICE" make -s -C "$B/src" O="$B/obj" tinyconfig
 	fi
-	log "configuring (tinyconfig + config.fragment)"
-	nice -n "$NICE" make -s -C "$B/src" O="$B/obj" tinyconfig
+	# Merge every time: symbols added by the patches (CONFIG_FUSE_BPF)
+	# only exist once the series is applied.  Unchanged values do not
+	# cause rebuilds.
 	(cd "$B/obj" && "$B/src/scripts/kconfig/merge_config.sh" -m -O "$B/obj" \
 		"$B/obj/.config" "$KDIR/config.fragment" >/dev/null)
 	nice -n "$NICE" make -s -C "$B/src" O="$B/obj" olddefconfig
-	echo "$stamp" >"$B/obj/.fspol-config"
 }
 
 check_config() {

@@ -57,7 +57,7 @@ else
 fi
 echo "FSPOL_VM_EXIT=$rc"
 sync
-poweroff -f
+reboot -f
 INIT
 chmod +x "$ROOT/init"
 (cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) >"$OUT.new"

@@ -425,7 +425,12 @@ SEC("struct_ops/te_lookup_pre")
 __u32 BPF_PROG(te_lookup_pre, const struct bpf_fuse_meta_info *meta,
 	       struct fuse_buffer *name)
 {
+	char buf[32] = {};
+
 	count_pre(meta);
+	/* "dir" looks absent, so mkdir reaches the backing directory */
+	if (!read_name(name, buf, sizeof(buf)) && NAME_IS(buf, "dir"))
+		return -ENOENT;
 	return BPF_FUSE_POSTFILTER;
 }
 
