@@ -10,6 +10,8 @@ ROOT=$(mktemp -d)
 trap 'rm -rf "$ROOT"' EXIT
 
 mkdir -p "$ROOT"/{bin,sbin,dev,proc,sys,tmp,tests,etc,root,mnt}
+chmod 755 "$ROOT" "$ROOT"/{bin,sbin,dev,proc,sys,tests,etc,mnt}
+chmod 1777 "$ROOT/tmp"
 cp /bin/busybox "$ROOT/bin/busybox"
 for app in $("$ROOT/bin/busybox" --list); do
 	[ "$app" = busybox ] || ln -sf busybox "$ROOT/bin/$app"

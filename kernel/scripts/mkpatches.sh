@@ -63,7 +63,12 @@ rm -f "$P"/*.patch
 mkdir -p "$P"
 n=${#SERIES[@]}
 for entry in "${SERIES[@]}"; do
-	IFS='|' read -r num subject files desc <<<"$entry"
+	num=${entry%%|*}
+	rest=${entry#*|}
+	subject=${rest%%|*}
+	rest=${rest#*|}
+	files=${rest%%|*}
+	desc=${rest#*|}
 	name=$(printf '%04d-%s.patch' "$num" \
 		"$(echo "$subject" | tr -c 'A-Za-z0-9\n' '-' | tr -s '-' |
 			sed 's/-$//' | cut -c1-52)")

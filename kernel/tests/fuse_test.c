@@ -87,7 +87,7 @@ static int load_bpf(void)
 	static const char *const sets[] = {
 		"pass_count", "test_trace", "trace_ops", "test_hidden",
 		"test_error", "readdir_redact", "readdir_plus", "passthrough",
-		"lookup_post",
+		"lookup_post", "uid_gate",
 	};
 	struct bpf_map *map;
 	size_t i, sz;
@@ -139,6 +139,7 @@ struct shared {
 	int unexpected;
 	int last_error_in;
 	int counter;
+	int init_done;
 	int devfd;
 	int otherfd;
 	char note[256];
@@ -236,7 +237,11 @@ static int handle_init(int fd, struct req *r, uint32_t flags)
 
 	if (in->major != FUSE_KERNEL_VERSION)
 		dfail("INIT major %u", in->major);
-	return reply(fd, r->h->unique, 0, &out, sizeof(out), NULL, 0);
+	if (reply(fd, r->h->unique, 0, &out, sizeof(out), NULL, 0))
+		return -1;
+	/* The kernel has processed the reply when write() returns */
+	__atomic_store_n(&sh->init_done, 1, __ATOMIC_SEQ_CST);
+	return 0;
 }
 
 static uint32_t init_flags;
@@ -307,6 +312,7 @@ static void daemon_loop(int fd, handler_t h)
 
 static pid_t daemon_pid;
 static int devfd = -1;
+static const char *mount_extra = "";	/* more mount options */
 
 static int run(const char *cmd)
 {
@@ -335,7 +341,8 @@ static int mount_fuse(const char *bpf, bool root, handler_t h)
 		return -1;
 	sh->devfd = devfd;
 	n = snprintf(opts, sizeof(opts),
-		     "fd=%d,user_id=0,group_id=0,rootmode=0040000", devfd);
+		     "fd=%d,user_id=0,group_id=0,rootmode=0040000%s", devfd,
+		     mount_extra);
 	if (bpf)
 		n += snprintf(opts + n, sizeof(opts) - n, ",root_bpf=%s", bpf);
 	if (root) {
@@ -361,6 +368,10 @@ static int mount_fuse(const char *bpf, bool root, handler_t h)
 		daemon_loop(devfd, h);
 		_exit(0);
 	}
+	/* Wait for INIT: some decisions (READDIRPLUS) depend on it */
+	for (n = 0; n < 500 && !__atomic_load_n(&sh->init_done,
+						__ATOMIC_SEQ_CST); n++)
+		usleep(10000);
 	return 0;
 }
 
@@ -1201,6 +1212,150 @@ static int bpf_test_lseek(void)
 	return unmount_fuse();
 }
 
+/* ---- 29: READDIRPLUS from the daemon keeps the backing of a node ------- */
+
+static int rdplus_handler(int fd, struct req *r)
+{
+	struct fuse_open_out oo = {};
+
+	switch (r->h->opcode) {
+	case FUSE_LOOKUP: {
+		struct fuse_entry_out eo = {};
+		struct fuse_bpf_entry_out be = {
+			.entry_type = FUSE_ENTRY_BACKING,
+		};
+		int bfd;
+
+		if (strcmp(r->body, "file"))
+			return reply_err(fd, r, -ENOENT);
+		bfd = open(SRC "/file", O_RDONLY | O_CLOEXEC);
+		be.fd = bfd;
+		eo.nodeid = 2;
+		eo.entry_valid = 10;
+		eo.attr_valid = 10;
+		if (reply_ioctl(fd, r->h->unique, &eo, sizeof(eo), &be,
+				sizeof(be)))
+			dfail("ioctl reply: %s", strerror(errno));
+		close(bfd);
+		return 0;
+	}
+	case FUSE_OPENDIR:
+		oo.fh = 1;
+		return reply(fd, r->h->unique, 0, &oo, sizeof(oo), NULL, 0);
+	case FUSE_READDIRPLUS: {
+		struct fuse_read_in *in = r->body;
+		char out[512] = {};
+		struct fuse_direntplus *dp = (void *)out;
+
+		if (in->offset)
+			return reply(fd, r->h->unique, 0, NULL, 0, NULL, 0);
+		dp->entry_out.nodeid = 2;
+		dp->entry_out.entry_valid = 10;
+		dp->entry_out.attr_valid = 10;
+		fill_attr(&dp->entry_out.attr, 2, S_IFREG | 0644, 3);
+		dp->dirent.ino = 2;
+		dp->dirent.off = 1;
+		dp->dirent.namelen = 4;
+		dp->dirent.type = DT_REG;
+		memcpy(dp->dirent.name, "file", 4);
+		return reply(fd, r->h->unique, 0, out,
+			     FUSE_DIRENTPLUS_SIZE(dp), NULL, 0);
+	}
+	case FUSE_GETATTR: {
+		struct fuse_attr_out ao = {};
+
+		fill_attr(&ao.attr, r->h->nodeid, S_IFDIR | 0755, 0);
+		return reply(fd, r->h->unique, 0, &ao, sizeof(ao), NULL, 0);
+	}
+	}
+	return -1;
+}
+
+static int bpf_test_readdirplus_not_overriding_backing(void)
+{
+	char buf[64];
+	struct stat st;
+
+	CHECK(!write_file(SRC "/file", "backing data"));
+	init_flags = FUSE_DO_READDIRPLUS;
+	CHECK(!mount_fuse(NULL, false, rdplus_handler));
+	CHECK(!stat(DST "/file", &st));
+	CHECK_EQ(st.st_size, 12);
+	CHECK_EQ(count_dir(DST, "file"), 1);
+	CHECK(sh->seen[FUSE_READDIRPLUS] >= 1);
+	CHECK_EQ(read_file(DST "/file", buf, sizeof(buf)), 12);
+	CHECK(!strcmp(buf, "backing data"));
+	CHECK_EQ(sh->seen[FUSE_OPEN], 0);
+	CHECK_EQ(sh->seen[FUSE_READ], 0);
+	return unmount_fuse();
+}
+
+/* ---- 30: no READDIRPLUS for directories the daemon cannot name ---------- */
+
+static int no_rdplus_handler(int fd, struct req *r)
+{
+	switch (r->h->opcode) {
+	case FUSE_READDIR:
+	case FUSE_READDIRPLUS:
+		return reply(fd, r->h->unique, 0, NULL, 0, NULL, 0);
+	}
+	return -1;
+}
+
+static int bpf_test_no_readdirplus_without_nodeid(void)
+{
+	CHECK(!mkdir(SRC "/dir", 0755));
+	init_flags = FUSE_DO_READDIRPLUS;
+	CHECK(!mount_fuse("readdir_plus", true, no_rdplus_handler));
+	/* the root has node id 1: READDIRPLUS */
+	CHECK_EQ(count_dir(DST, NULL), 0);
+	CHECK_EQ(sh->seen[FUSE_READDIRPLUS], 1);
+	/* "dir" has a kernel-made node id: READDIR */
+	CHECK_EQ(count_dir(DST "/dir", NULL), 0);
+	CHECK_EQ(sh->seen[FUSE_READDIR], 1);
+	CHECK(cnt->pre[FUSE_READDIR] >= 2);
+	return unmount_fuse();
+}
+
+/* ---- 31: revalidation answers with a backing file ------------------------- */
+
+static int revalidate_handler(int fd, struct req *r)
+{
+	if (r->h->opcode == FUSE_LOOKUP) {
+		struct fuse_entry_out eo = {};	/* entry_valid 0 */
+		struct fuse_bpf_entry_out be = {
+			.entry_type = FUSE_ENTRY_BACKING,
+		};
+		int bfd;
+
+		if (strcmp(r->body, "file"))
+			return reply_err(fd, r, -ENOENT);
+		bfd = open(SRC "/file", O_RDONLY | O_CLOEXEC);
+		be.fd = bfd;
+		if (reply_ioctl(fd, r->h->unique, &eo, sizeof(eo), &be,
+				sizeof(be)))
+			dfail("ioctl reply: %s", strerror(errno));
+		close(bfd);
+		return 0;
+	}
+	return -1;
+}
+
+static int bpf_test_revalidate_handle_backing_fd(void)
+{
+	char buf[64];
+	struct stat st;
+
+	CHECK(!write_file(SRC "/file", "backing data"));
+	CHECK(!mount_fuse(NULL, false, revalidate_handler));
+	CHECK(!stat(DST "/file", &st));
+	CHECK_EQ(read_file(DST "/file", buf, sizeof(buf)), 12);
+	CHECK(!strcmp(buf, "backing data"));
+	CHECK(sh->seen[FUSE_LOOKUP] >= 2);
+	CHECK_EQ(sh->seen[FUSE_READ], 0);
+	return unmount_fuse();
+}
+
 /* ---- 32: daemon lookup postfilters -------------------------------------- */
 
 static int lookup_post_handler(int fd, struct req *r)
@@ -1292,6 +1447,35 @@ static int no_daemon_test(void)
 	return 0;
 }
 
+/* bpf_get_current_uid_gid in fuse_ops programs (fspol extension) */
+static int uid_gid_test(void)
+{
+	struct stat st;
+	pid_t pid;
+	int status;
+
+	CHECK(!write_file(SRC "/file", "x"));
+	mount_extra = ",allow_other";
+	CHECK(!mount_fuse("uid_gate", true, NULL));
+	CHECK(!stat(DST "/file", &st));
+	pid = fork();
+	if (pid == 0) {
+		if (setuid(1000))
+			_exit(2);
+		if (!stat(DST "/other", &st) || errno != EPERM) {
+			fprintf(stderr, "  uid 1000: stat: %s\n",
+				strerror(errno));
+			_exit(3);
+		}
+		_exit(0);
+	}
+	CHECK(pid > 0);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	return unmount_fuse();
+}
+
 /* Node ids of kernel-created inodes are not 0 (fspol deviation) */
 static int nodeid_test(void)
 {
@@ -1345,9 +1529,13 @@ static const struct test tests[] = {
 	T(readdir_perms_test),
 	T(bpf_test_statfs),
 	T(bpf_test_lseek),
+	T(bpf_test_readdirplus_not_overriding_backing),
+	T(bpf_test_no_readdirplus_without_nodeid),
+	T(bpf_test_revalidate_handle_backing_fd),
 	T(bpf_test_lookup_postfilter),
 	T(registry_test),
 	T(no_daemon_test),
+	T(uid_gid_test),
 	T(nodeid_test),
 };
 
@@ -1393,6 +1581,7 @@ int main(int argc, char **argv)
 		memset(sh, 0, sizeof(*sh));
 		memset(cnt, 0, sizeof(*cnt));
 		init_flags = 0;
+		mount_extra = "";
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		rc = tests[i].fn();
 		if (daemon_pid > 0 || devfd >= 0)

@@ -555,3 +555,23 @@ struct fuse_ops lookup_post = {
 	.lookup_postfilter = (void *)lp_lookup_post,
 	.name = "lookup_post",
 };
+
+/* ---- uid_gate: caller conditions in the kernel (fspol extension) ------- */
+
+SEC("struct_ops/ug_lookup_pre")
+__u32 BPF_PROG(ug_lookup_pre, const struct bpf_fuse_meta_info *meta,
+	       struct fuse_buffer *name)
+{
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	count_pre(meta);
+	if ((__u32)uid_gid != 0)
+		return -EPERM;
+	return BPF_FUSE_CONTINUE;
+}
+
+SEC(".struct_ops")
+struct fuse_ops uid_gate = {
+	.lookup_prefilter = (void *)ug_lookup_pre,
+	.name = "uid_gate",
+};
