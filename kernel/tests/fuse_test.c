@@ -87,7 +87,7 @@ static int load_bpf(void)
 	static const char *const sets[] = {
 		"pass_count", "test_trace", "trace_ops", "test_hidden",
 		"test_error", "readdir_redact", "readdir_plus", "passthrough",
-		"lookup_post", "uid_gate",
+		"lookup_post", "uid_gate", "redirect",
 	};
 	struct bpf_map *map;
 	size_t i, sz;
@@ -1476,6 +1476,54 @@ static int uid_gid_test(void)
 	return unmount_fuse();
 }
 
+/* A lookup prefilter rewrites the name through a writable dynptr */
+static int name_redirect_test(void)
+{
+	char buf[32];
+
+	CHECK(!write_file(SRC "/real", "the real file"));
+	CHECK(!mount_fuse("redirect", true, NULL));
+	CHECK_EQ(read_file(DST "/alias", buf, sizeof(buf)), 13);
+	CHECK(!strcmp(buf, "the real file"));
+	CHECK(read_file(DST "/other", buf, sizeof(buf)) < 0 &&
+	      errno == ENOENT);
+	CHECK(cnt->pre[FUSE_LOOKUP] >= 2);
+	return unmount_fuse();
+}
+
+/* The verifier refuses direct writes to struct fuse_buffer */
+static char verifier_log[65536];
+static size_t verifier_log_len;
+
+static int log_to_buffer(enum libbpf_print_level level, const char *fmt,
+			 va_list ap)
+{
+	int n = vsnprintf(verifier_log + verifier_log_len,
+			  sizeof(verifier_log) - verifier_log_len, fmt, ap);
+
+	if (n > 0 && verifier_log_len + n < sizeof(verifier_log))
+		verifier_log_len += n;
+	return 0;
+}
+
+static int verifier_test(void)
+{
+	struct bpf_object *bad;
+	libbpf_print_fn_t old;
+	int err;
+
+	bad = bpf_object__open_file("/tests/bad.bpf.o", NULL);
+	CHECK(bad);
+	verifier_log_len = 0;
+	old = libbpf_set_print(log_to_buffer);
+	err = bpf_object__load(bad);
+	libbpf_set_print(old);
+	bpf_object__close(bad);
+	CHECK(err);
+	CHECK(strstr(verifier_log, "direct access to fuse_buffer is disallowed"));
+	return 0;
+}
+
 /* Node ids of kernel-created inodes are not 0 (fspol deviation) */
 static int nodeid_test(void)
 {
@@ -1536,6 +1584,8 @@ static const struct test tests[] = {
 	T(registry_test),
 	T(no_daemon_test),
 	T(uid_gid_test),
+	T(name_redirect_test),
+	T(verifier_test),
 	T(nodeid_test),
 };
 

@@ -575,3 +575,30 @@ struct fuse_ops uid_gate = {
 	.lookup_prefilter = (void *)ug_lookup_pre,
 	.name = "uid_gate",
 };
+
+/* ---- redirect: a lookup prefilter renames the target ("alias" -> "real") */
+
+SEC("struct_ops/rd_lookup_pre")
+__u32 BPF_PROG(rd_lookup_pre, const struct bpf_fuse_meta_info *meta,
+	       struct fuse_buffer *name)
+{
+	static const char real[6] = "real";
+	char buf[32] = {};
+	struct bpf_dynptr dp;
+
+	count_pre(meta);
+	if (bpf_fuse_return_len(name) != 6)
+		return BPF_FUSE_CONTINUE;
+	/* a writable copy of the name (names must be copied first) */
+	bpf_fuse_get_rw_dynptr(name, &dp, 6, true);
+	if (bpf_dynptr_read(buf, 6, &dp, 0, 0) || !NAME_IS(buf, "alias"))
+		return BPF_FUSE_CONTINUE;
+	bpf_dynptr_write(&dp, 0, (void *)real, sizeof(real), 0);
+	return BPF_FUSE_CONTINUE;
+}
+
+SEC(".struct_ops")
+struct fuse_ops redirect = {
+	.lookup_prefilter = (void *)rd_lookup_pre,
+	.name = "redirect",
+};
