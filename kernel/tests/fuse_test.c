@@ -1524,6 +1524,33 @@ static int verifier_test(void)
 	return 0;
 }
 
+/* copy_file_range, fsync, fdatasync, flush on backed files */
+static int file_ops_test(void)
+{
+	char buf[32] = {};
+	loff_t in = 0, out = 0;
+	int a, b;
+
+	CHECK(!write_file(SRC "/a", "copy me"));
+	CHECK(!mount_fuse("pass_count", true, NULL));
+	a = open(DST "/a", O_RDONLY);
+	CHECK(a >= 0);
+	b = open(DST "/b", O_CREAT | O_RDWR, 0644);
+	CHECK(b >= 0);
+	CHECK_EQ(copy_file_range(a, &in, b, &out, 7, 0), 7);
+	CHECK(!fsync(b));
+	CHECK(!fdatasync(b));
+	close(a);
+	close(b);
+	CHECK_EQ(read_file(SRC "/b", buf, sizeof(buf)), 7);
+	CHECK(!strcmp(buf, "copy me"));
+	CHECK(cnt->pre[FUSE_FSYNC] >= 2);
+	CHECK(cnt->pre[FUSE_FLUSH] >= 2);
+	CHECK(cnt->pre[FUSE_RELEASE] >= 2);
+	CHECK(cnt->pre[FUSE_WRITE] == 0);
+	return unmount_fuse();
+}
+
 /* Node ids of kernel-created inodes are not 0 (fspol deviation) */
 static int nodeid_test(void)
 {
@@ -1586,6 +1613,7 @@ static const struct test tests[] = {
 	T(uid_gid_test),
 	T(name_redirect_test),
 	T(verifier_test),
+	T(file_ops_test),
 	T(nodeid_test),
 };
 
