@@ -78,6 +78,20 @@ prepare_source() {
 	want=$(patches_hash)
 	have=$(cat "$B/src/.fspol-patches" 2>/dev/null || echo none)
 	[ "$want" = "$have" ] && return 0
+	# Files the old or new series touch: remember them with their times,
+	# so files whose content ends up unchanged keep their mtime and do
+	# not trigger rebuilds (include/linux/bpf.h would rebuild half the
+	# kernel).
+	local f save=$B/save
+	rm -rf "$save"
+	mkdir -p "$save"
+	touched_files >"$save/.list"
+	while read -r f; do
+		if [ -f "$B/src/$f" ]; then
+			mkdir -p "$save/$(dirname "$f")"
+			cp -p "$B/src/$f" "$save/$f"
+		fi
+	done <"$save/.list"
 	# Revert what was applied before (saved copies), then apply the series.
 	if [ -d "$B/applied" ]; then
 		log "reverting previously applied patches"
@@ -101,7 +115,19 @@ prepare_source() {
 		patch -s -p1 -d "$B/src" <"$p"
 		cp "$p" "$B/applied/"
 	done
+	while read -r f; do
+		if [ -f "$save/$f" ] && cmp -s "$save/$f" "$B/src/$f"; then
+			touch -r "$save/$f" "$B/src/$f"
+		fi
+	done <"$save/.list"
+	rm -rf "$save"
 	echo "$want" >"$B/src/.fspol-patches"
+}
+
+# Paths (relative to the source) touched by the applied and the new series
+touched_files() {
+	cat "$B"/applied/*.patch "$KDIR"/patches/*.patch 2>/dev/null |
+		sed -n 's|^+++ b/||p' | sed 's/[[:space:]].*//' | sort -u
 }
 
 configure() {
