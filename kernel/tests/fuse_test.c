@@ -1425,6 +1425,47 @@ static int registry_test(void)
 	return 0;
 }
 
+/* A set unregistered while a mount uses it stays alive for that mount */
+static int unregister_test(void)
+{
+	struct bpf_object *o2;
+	struct bpf_link *l;
+	char opts[160], buf[16];
+	int dirfd;
+
+	CHECK(!write_file(SRC "/f1", "one"));
+	CHECK(!write_file(SRC "/f2", "two"));
+	o2 = bpf_object__open_file(BPF_OBJ, NULL);
+	CHECK(o2);
+	CHECK(!bpf_object__load(o2));
+	l = bpf_map__attach_struct_ops(
+		bpf_object__find_map_by_name(o2, "temp_set"));
+	CHECK(l);
+	dirfd = open(SRC, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(dirfd >= 0);
+	snprintf(opts, sizeof(opts), "no_daemon,user_id=0,group_id=0,"
+		 "rootmode=0040000,root_bpf=temp_set,root_dir=%d", dirfd);
+	CHECK(!mount("ABC", DST, "fuse", 0, opts));
+	CHECK_EQ(read_file(DST "/f1", buf, sizeof(buf)), 3);
+	CHECK(!bpf_link__destroy(l));		/* unregister */
+	CHECK_EQ(read_file(DST "/f2", buf, sizeof(buf)), 3);
+	CHECK(!strcmp(buf, "two"));
+	CHECK(mount("ABC", OTHER, "fuse", 0, opts) && errno == EINVAL);
+	close(dirfd);
+	CHECK(!umount2(DST, 0));
+	bpf_object__close(o2);
+	/* the name is free again */
+	o2 = bpf_object__open_file(BPF_OBJ, NULL);
+	CHECK(o2);
+	CHECK(!bpf_object__load(o2));
+	l = bpf_map__attach_struct_ops(
+		bpf_object__find_map_by_name(o2, "temp_set"));
+	CHECK(l);
+	bpf_link__destroy(l);
+	bpf_object__close(o2);
+	return 0;
+}
+
 /* No daemon at all: everything from the backing directory. */
 static int no_daemon_test(void)
 {
@@ -1609,6 +1650,7 @@ static const struct test tests[] = {
 	T(bpf_test_revalidate_handle_backing_fd),
 	T(bpf_test_lookup_postfilter),
 	T(registry_test),
+	T(unregister_test),
 	T(no_daemon_test),
 	T(uid_gid_test),
 	T(name_redirect_test),

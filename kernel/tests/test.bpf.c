@@ -602,3 +602,19 @@ struct fuse_ops redirect = {
 	.lookup_prefilter = (void *)rd_lookup_pre,
 	.name = "redirect",
 };
+
+/* ---- temp_set: registered and unregistered by unregister_test ---------- */
+
+SEC("struct_ops/tmp_lookup_pre")
+__u32 BPF_PROG(tmp_lookup_pre, const struct bpf_fuse_meta_info *meta,
+	       struct fuse_buffer *name)
+{
+	count_pre(meta);
+	return BPF_FUSE_CONTINUE;
+}
+
+SEC(".struct_ops")
+struct fuse_ops temp_set = {
+	.lookup_prefilter = (void *)tmp_lookup_pre,
+	.name = "temp_set",
+};
