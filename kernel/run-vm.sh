@@ -51,7 +51,8 @@ timeout --foreground -k 5 "$TIMEOUT" "$QEMU" -accel tcg -M pc -cpu max \
 	-smp 1 -m 1024 -nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$B/bzImage" -initrd "$WORK/initrd" \
 	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 rdinit=/init" \
-	</dev/null 2>&1 | tr -d '\r' | tee "$LOG"
+	</dev/null 2>&1 | tr -d '\r' |
+	sed -u -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' | tee "$LOG"
 qrc=${PIPESTATUS[0]}
 t1=$(date +%s.%N)
 echo "run-vm: qemu exited $qrc after $(echo "$t1 - $t0" | bc) s" >&2
