@@ -10,22 +10,9 @@
 # (packages cannot be installed), 1 on build failure.
 set -euo pipefail
 
+# Everything is in functions and main runs from the last line, so editing
+# this file while it runs (bash reads scripts lazily) cannot break a run.
 KDIR=$(cd "$(dirname "$0")" && pwd)
-B=${FSPOL_KERNEL_BUILD_DIR:-$PWD/kernel-build}
-mkdir -p "$B"
-B=$(cd "$B" && pwd)
-JOBS=${FSPOL_KERNEL_JOBS:-$(nproc)}
-NICE=${FSPOL_KERNEL_NICE:-10}
-INSTALL=1
-WHAT=all
-for a in "$@"; do
-	case $a in
-	--no-install) INSTALL=0 ;;
-	--kernel-only) WHAT=kernel ;;
-	--tests-only) WHAT=tests ;;
-	*) echo "build.sh: unknown argument $a" >&2; exit 2 ;;
-	esac
-done
 
 log() { echo "[kernel/build.sh $(date -u +%H:%M:%S)] $*"; }
 
@@ -55,7 +42,6 @@ install_packages() {
 	fi
 }
 
-if [ $INSTALL = 1 ]; then install_packages; fi
 
 patches_hash() {
 	local p
@@ -184,9 +170,30 @@ build_tests() {
 	"$KDIR/mkinitramfs.sh" "$B/tests" "$B/initramfs.cpio.gz"
 }
 
-case $WHAT in
-all) build_kernel; build_tests ;;
-kernel) build_kernel ;;
-tests) build_tests ;;
-esac
-log "ok"
+main() {
+	B=${FSPOL_KERNEL_BUILD_DIR:-$PWD/kernel-build}
+	mkdir -p "$B"
+	B=$(cd "$B" && pwd)
+	JOBS=${FSPOL_KERNEL_JOBS:-$(nproc)}
+	NICE=${FSPOL_KERNEL_NICE:-10}
+	INSTALL=1
+	WHAT=all
+	local a
+	for a in "$@"; do
+		case $a in
+		--no-install) INSTALL=0 ;;
+		--kernel-only) WHAT=kernel ;;
+		--tests-only) WHAT=tests ;;
+		*) echo "build.sh: unknown argument $a" >&2; exit 2 ;;
+		esac
+	done
+	if [ $INSTALL = 1 ]; then install_packages; fi
+	case $WHAT in
+	all) build_kernel; build_tests ;;
+	kernel) build_kernel ;;
+	tests) build_tests ;;
+	esac
+	log "ok"
+}
+
+main "$@"; exit $?
