@@ -1,6 +1,8 @@
 #include "driver/options.h"
 
+#include <algorithm>
 #include <charconv>
+#include <optional>
 
 namespace fspol::driver {
 
@@ -19,6 +21,13 @@ commands:
   version              show the version
 
 options:
+  -I DIR               look for imported modules in DIR (before the stdlib)
+  --stdlib=DIR         the stdlib modules directory (default: $FSPOL_STDLIB_DIR,
+                       else the one fsc was built or installed with)
+  --users=FILE         more user names, from a passwd-format FILE
+  --groups=FILE        more group names, from a group-format FILE
+  -Werror              treat warnings as errors
+  -Wno-NAME            turn off warning NAME (as shown after a warning)
   --color=WHEN         colour diagnostics: auto (on a terminal), always, never
   --error-limit=N      stop after N errors (0: no limit; default 50)
   -h, --help           show this text
@@ -68,8 +77,33 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       options.files.push_back(arg);
       continue;
     }
+    auto value = [&](const std::string& flag) -> std::optional<std::string> {
+      if (arg.rfind(flag + "=", 0) == 0) return arg.substr(flag.size() + 1);
+      return std::nullopt;
+    };
     if (arg == "--") {
       only_files = true;
+    } else if (arg == "-I" || (arg.rfind("-I", 0) == 0 && arg.size() > 2)) {
+      if (arg.size() > 2) {
+        options.import_dirs.push_back(arg.substr(2));
+      } else if (i + 1 < args.size()) {
+        options.import_dirs.push_back(args[++i]);
+      } else {
+        return usage("-I needs a directory");
+      }
+    } else if (auto dir = value("--stdlib")) {
+      options.stdlib_dir = *dir;
+    } else if (auto users = value("--users")) {
+      options.user_files.push_back(*users);
+    } else if (auto groups = value("--groups")) {
+      options.group_files.push_back(*groups);
+    } else if (arg == "-Werror") {
+      options.warnings.as_errors = true;
+    } else if (arg.rfind("-Wno-", 0) == 0 && arg.size() > 5) {
+      options.warnings.disabled.push_back(arg.substr(5));
+    } else if (arg.rfind("-W", 0) == 0 && arg.size() > 2) {
+      auto& off = options.warnings.disabled;
+      off.erase(std::remove(off.begin(), off.end(), arg.substr(2)), off.end());
     } else if (arg == "-h" || arg == "--help") {
       options.command = Command::kHelp;
       return options;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "fspol/diagnostics.h"
 #include "fspol/result.h"
 
 namespace fspol::driver {
@@ -18,6 +19,11 @@ struct Options {
   std::vector<std::string> files;
   ColorMode color = ColorMode::kAuto;
   uint32_t error_limit = 50;
+  WarningOptions warnings;
+  std::vector<std::string> import_dirs;  // -I, in order
+  std::string stdlib_dir;                // --stdlib, else FSPOL_STDLIB_DIR, else built in
+  std::vector<std::string> user_files;   // --users
+  std::vector<std::string> group_files;  // --groups
   // fmt
   bool fmt_check = false;     // --check: report unformatted files, change nothing
   bool fmt_in_place = false;  // -i: rewrite files in place

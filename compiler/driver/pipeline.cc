@@ -1,6 +1,7 @@
 #include "driver/pipeline.h"
 
 #include <fcntl.h>
+#include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,8 +12,16 @@
 #include <ostream>
 
 #include "fspol/diagnostics.h"
+#include "sema/check.h"
+#include "sema/resolve.h"
 #include "syntax/parser.h"
 #include "syntax/printer.h"
+
+// Set by CMake for the compiler library; other builds of this file (the
+// fuzzer) never resolve imports.
+#ifndef FSPOL_STDLIB_DIR
+#define FSPOL_STDLIB_DIR "stdlib/policies"
+#endif
 
 namespace fspol::driver {
 
@@ -32,7 +41,39 @@ bool use_color(const Options& options, const Streams& streams) {
 class Session {
  public:
   Session(const Options& options, Streams streams)
-      : options_(options), streams_(streams), diags_(options.error_limit) {}
+      : options_(options), streams_(streams), diags_(options.error_limit) {
+    diags_.set_warning_options(options.warnings);
+  }
+
+  // The semantic context: module search path and id tables. Unreadable
+  // --users/--groups files are I/O errors.
+  sema::SemaContext sema_context() {
+    sema::SemaContext ctx{sources_, diags_, options_.import_dirs, {}};
+    std::string stdlib = options_.stdlib_dir;
+    if (stdlib.empty() && std::getenv("FSPOL_STDLIB_DIR")) stdlib = std::getenv("FSPOL_STDLIB_DIR");
+    if (stdlib.empty()) stdlib = FSPOL_STDLIB_DIR;
+    ctx.import_dirs.push_back(stdlib);
+    for (const std::string& f : options_.user_files) {
+      if (auto loaded = ctx.ids.load_users(f); !loaded) fail_io(loaded.error().message);
+    }
+    for (const std::string& f : options_.group_files) {
+      if (auto loaded = ctx.ids.load_groups(f); !loaded) fail_io(loaded.error().message);
+    }
+    return ctx;
+  }
+
+  // Parses, resolves and checks `path`: every stage that gives a policy its
+  // meaning. nullopt when a stage reported errors.
+  std::optional<sema::Program> analyze(const std::string& path, sema::SemaContext& ctx) {
+    FileId id = 0;
+    auto parsed = parse(path, id);
+    if (!parsed) return std::nullopt;
+    roots_.push_back(std::make_unique<syntax::ParsedFile>(std::move(*parsed)));
+    auto program = sema::run_resolve(*roots_.back(), ctx);
+    if (!program) return std::nullopt;
+    if (!sema::run_check(*program, ctx)) return std::nullopt;
+    return program;
+  }
 
   // Loads and parses `path`; nullopt when it cannot be read or has errors.
   std::optional<syntax::ParsedFile> parse(const std::string& path, FileId& id) {
@@ -70,6 +111,8 @@ class Session {
   Diagnostics diags_;
   bool io_failed_ = false;
   bool policy_failed_ = false;
+  // Parsed roots stay alive as long as programs point into them.
+  std::vector<std::unique_ptr<syntax::ParsedFile>> roots_;
 };
 
 // Replaces `path` with `text` atomically: a reader sees the old or the new
@@ -114,10 +157,8 @@ Result<void> write_atomically(const std::string& path, const std::string& text) 
 
 int run_check(const Options& options, Streams streams) {
   Session session(options, streams);
-  for (const std::string& path : options.files) {
-    FileId id = 0;
-    (void)session.parse(path, id);
-  }
+  sema::SemaContext ctx = session.sema_context();
+  for (const std::string& path : options.files) (void)session.analyze(path, ctx);
   return session.finish();
 }
 

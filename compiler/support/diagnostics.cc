@@ -1,6 +1,7 @@
 #include "fspol/diagnostics.h"
 
 #include <algorithm>
+#include <string>
 #include <tuple>
 
 namespace fspol {
@@ -24,6 +25,16 @@ Diagnostic& Diagnostics::error(SourceRange where, std::string message) {
 }
 
 Diagnostic& Diagnostics::warning(std::string flag, SourceRange where, std::string message) {
+  const auto& off = warning_options_.disabled;
+  if (std::find(off.begin(), off.end(), flag) != off.end()) {
+    overflow_sink_ = Diagnostic{};
+    return overflow_sink_;
+  }
+  if (warning_options_.as_errors) {
+    Diagnostic& d = error(where, std::move(message));
+    d.flag = "error,-W" + flag;
+    return d;
+  }
   ++warning_count_;
   diags_.push_back(
       Diagnostic{Severity::kWarning, where, std::move(message), std::move(flag), {}});

@@ -104,11 +104,14 @@ def invalid(fsc, path):
         return "no '# expect: LINE:COL: error: MESSAGE' line"
     name = os.path.basename(path)
     code, _, err = run(fsc, ["check", "--color=never", name], os.path.dirname(path))
-    prefix = name + ":"
+    # Errors in the file itself are listed as LINE:COL: ...; errors in
+    # files it imports keep their path (relative to the file's directory).
     actual = set()
     for line in err.split("\n"):
-        if line.startswith(prefix) and ": error: " in line:
-            actual.add(line[len(prefix):].rstrip())
+        m = re.match(r"^(.+?):(\d+):(\d+): error: ", line)
+        if not m:
+            continue
+        actual.add(line[len(name) + 1:].rstrip() if m.group(1) == name else line.rstrip())
     problems = []
     if code != 1:
         problems.append("exit status %d, expected 1" % code)

@@ -45,6 +45,12 @@ struct RenderOptions {
   bool color = false;
 };
 
+// -W options: which named warnings are off, and whether warnings are errors.
+struct WarningOptions {
+  std::vector<std::string> disabled;  // names without -W
+  bool as_errors = false;             // -Werror
+};
+
 // The sink every pass reports into. Passes never throw for user mistakes;
 // they add diagnostics here and report failure through their return value.
 class Diagnostics {
@@ -55,7 +61,9 @@ class Diagnostics {
   explicit Diagnostics(uint32_t error_limit = 50) : error_limit_(error_limit) {}
 
   Diagnostic& error(SourceRange where, std::string message);
+  // A named warning; dropped when disabled, an error under -Werror.
   Diagnostic& warning(std::string flag, SourceRange where, std::string message);
+  void set_warning_options(WarningOptions options) { warning_options_ = std::move(options); }
 
   bool has_errors() const { return error_count_ > 0; }
   uint32_t error_count() const { return error_count_; }
@@ -77,6 +85,7 @@ class Diagnostics {
   uint32_t error_count_ = 0;
   uint32_t warning_count_ = 0;
   bool overflowed_ = false;
+  WarningOptions warning_options_;
 };
 
 // Picks the candidate closest to `word` by edit distance, or "" when none is

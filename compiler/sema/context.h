@@ -1,0 +1,22 @@
+#pragma once
+// What every semantic pass needs: the sources, the diagnostics sink, where
+// to find modules, and the id name tables.
+
+#include <string>
+#include <vector>
+
+#include "fspol/diagnostics.h"
+#include "sema/ids.h"
+
+namespace fspol::sema {
+
+struct SemaContext {
+  SourceManager& sources;
+  Diagnostics& diags;
+  // `import a.b` looks for a/b.fspol in these directories, in order: the
+  // -I directories, then the stdlib.
+  std::vector<std::string> import_dirs;
+  IdTables ids;
+};
+
+}  // namespace fspol::sema
