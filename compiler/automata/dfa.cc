@@ -1,0 +1,296 @@
+#include "automata/dfa.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+
+namespace fspol::automata {
+
+namespace {
+
+// Input classes: bytes that every NFA edge treats alike.
+void byte_classes(const Nfa& nfa, Dfa& dfa) {
+  std::array<bool, 257> boundary{};
+  boundary[0] = true;
+  for (const NfaState& s : nfa.states) {
+    for (const NfaEdge& e : s.edges) {
+      boundary[e.lo] = true;
+      boundary[size_t{e.hi} + 1] = true;
+    }
+  }
+  uint32_t cls = 0;
+  for (size_t b = 0; b < 256; ++b) {
+    if (b > 0 && boundary[b]) ++cls;
+    dfa.byte_class[b] = static_cast<uint8_t>(cls);
+  }
+  dfa.class_count = cls + 1;
+}
+
+std::vector<uint32_t> closure(const Nfa& nfa, std::vector<uint32_t> states) {
+  std::vector<bool> seen(nfa.states.size());
+  std::vector<uint32_t> stack = states;
+  for (uint32_t s : states) seen[s] = true;
+  while (!stack.empty()) {
+    uint32_t s = stack.back();
+    stack.pop_back();
+    for (uint32_t t : nfa.states[s].epsilon) {
+      if (seen[t]) continue;
+      seen[t] = true;
+      states.push_back(t);
+      stack.push_back(t);
+    }
+  }
+  std::sort(states.begin(), states.end());
+  return states;
+}
+
+Dfa determinize(const Nfa& nfa) {
+  Dfa dfa;
+  byte_classes(nfa, dfa);
+  std::array<uint8_t, 256> representative{};
+  for (int b = 255; b >= 0; --b) {
+    representative[dfa.byte_class[static_cast<size_t>(b)]] = static_cast<uint8_t>(b);
+  }
+
+  std::map<std::vector<uint32_t>, uint32_t> ids;
+  std::vector<std::vector<uint32_t>> sets;
+  auto intern = [&](std::vector<uint32_t> set) {
+    auto [it, inserted] = ids.emplace(set, static_cast<uint32_t>(sets.size()));
+    if (inserted) {
+      std::vector<uint32_t> accepts;
+      for (uint32_t s : set) {
+        if (nfa.states[s].accept >= 0) accepts.push_back(static_cast<uint32_t>(nfa.states[s].accept));
+      }
+      std::sort(accepts.begin(), accepts.end());
+      accepts.erase(std::unique(accepts.begin(), accepts.end()), accepts.end());
+      dfa.accepts.push_back(std::move(accepts));
+      sets.push_back(std::move(set));
+    }
+    return it->second;
+  };
+  dfa.start = intern(closure(nfa, {nfa.start}));
+  for (uint32_t d = 0; d < sets.size(); ++d) {
+    for (uint32_t c = 0; c < dfa.class_count; ++c) {
+      uint8_t byte = representative[c];
+      std::vector<uint32_t> targets;
+      for (uint32_t s : sets[d]) {
+        for (const NfaEdge& e : nfa.states[s].edges) {
+          if (e.lo <= byte && byte <= e.hi) targets.push_back(e.to);
+        }
+      }
+      std::sort(targets.begin(), targets.end());
+      targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+      uint32_t to = intern(closure(nfa, std::move(targets)));
+      dfa.next.push_back(to);
+    }
+  }
+  return dfa;
+}
+
+// Hopcroft's algorithm. Returns the block of every state.
+std::vector<uint32_t> hopcroft(const Dfa& dfa) {
+  const uint32_t n = dfa.state_count();
+  const uint32_t k = dfa.class_count;
+  // Inverse transitions, per class: for each state, its predecessors.
+  std::vector<std::vector<uint32_t>> inverse_start(k, std::vector<uint32_t>(n + 1, 0));
+  std::vector<std::vector<uint32_t>> inverse(k, std::vector<uint32_t>(n));
+  for (uint32_t c = 0; c < k; ++c) {
+    auto& start = inverse_start[c];
+    for (uint32_t s = 0; s < n; ++s) ++start[dfa.next[size_t{s} * k + c] + 1];
+    for (uint32_t s = 0; s < n; ++s) start[s + 1] += start[s];
+    std::vector<uint32_t> fill(start.begin(), start.end() - 1);
+    for (uint32_t s = 0; s < n; ++s) inverse[c][fill[dfa.next[size_t{s} * k + c]]++] = s;
+  }
+  // Initial partition: by accept list.
+  std::map<std::vector<uint32_t>, uint32_t> by_accepts;
+  std::vector<uint32_t> block(n);
+  for (uint32_t s = 0; s < n; ++s) {
+    block[s] = by_accepts.emplace(dfa.accepts[s], static_cast<uint32_t>(by_accepts.size()))
+                   .first->second;
+  }
+  std::vector<std::vector<uint32_t>> members(by_accepts.size());
+  for (uint32_t s = 0; s < n; ++s) members[block[s]].push_back(s);
+  std::vector<bool> in_work(members.size(), true);
+  std::deque<uint32_t> work;
+  for (uint32_t b = 0; b < members.size(); ++b) work.push_back(b);
+
+  std::vector<uint32_t> touched_count;
+  std::vector<uint32_t> touched_blocks;
+  std::vector<bool> marked(n, false);
+  while (!work.empty()) {
+    uint32_t a = work.front();
+    work.pop_front();
+    in_work[a] = false;
+    std::vector<uint32_t> splitter = members[a];  // copy: members change below
+    for (uint32_t c = 0; c < k; ++c) {
+      touched_blocks.clear();
+      touched_count.resize(members.size(), 0);
+      for (uint32_t t : splitter) {
+        for (uint32_t i = inverse_start[c][t]; i < inverse_start[c][t + 1]; ++i) {
+          uint32_t s = inverse[c][i];
+          if (marked[s]) continue;
+          marked[s] = true;
+          if (touched_count[block[s]]++ == 0) touched_blocks.push_back(block[s]);
+        }
+      }
+      for (uint32_t y : touched_blocks) {
+        if (touched_count[y] == members[y].size()) {
+          touched_count[y] = 0;
+          for (uint32_t s : members[y]) marked[s] = false;
+          continue;
+        }
+        // Split y into marked (stays y) and unmarked (new block z).
+        uint32_t z = static_cast<uint32_t>(members.size());
+        std::vector<uint32_t> stay, move;
+        for (uint32_t s : members[y]) (marked[s] ? stay : move).push_back(s);
+        for (uint32_t s : stay) marked[s] = false;
+        for (uint32_t s : move) block[s] = z;
+        members[y] = std::move(stay);
+        members.push_back(std::move(move));
+        touched_count[y] = 0;
+        touched_count.push_back(0);
+        in_work.push_back(false);
+        if (in_work[y]) {
+          in_work[z] = true;
+          work.push_back(z);
+        } else {
+          uint32_t smaller = members[y].size() <= members[z].size() ? y : z;
+          in_work[smaller] = true;
+          work.push_back(smaller);
+        }
+      }
+    }
+  }
+  return block;
+}
+
+// Rebuilds `dfa` over blocks, numbered breadth-first from the start.
+Dfa quotient(const Dfa& dfa, const std::vector<uint32_t>& block) {
+  const uint32_t k = dfa.class_count;
+  uint32_t blocks = 0;
+  for (uint32_t b : block) blocks = std::max(blocks, b + 1);
+  std::vector<uint32_t> some_state(blocks);
+  for (uint32_t s = 0; s < dfa.state_count(); ++s) some_state[block[s]] = s;
+
+  std::vector<int64_t> order(blocks, -1);
+  std::vector<uint32_t> queue = {block[dfa.start]};
+  order[block[dfa.start]] = 0;
+  for (size_t i = 0; i < queue.size(); ++i) {
+    uint32_t s = some_state[queue[i]];
+    for (uint32_t c = 0; c < k; ++c) {
+      uint32_t b = block[dfa.next[size_t{s} * k + c]];
+      if (order[b] >= 0) continue;
+      order[b] = static_cast<int64_t>(queue.size());
+      queue.push_back(b);
+    }
+  }
+  Dfa out;
+  out.byte_class = dfa.byte_class;
+  out.class_count = k;
+  out.start = 0;
+  out.accepts.resize(queue.size());
+  out.next.resize(queue.size() * k);
+  for (size_t i = 0; i < queue.size(); ++i) {
+    uint32_t s = some_state[queue[i]];
+    out.accepts[i] = dfa.accepts[s];
+    for (uint32_t c = 0; c < k; ++c) {
+      out.next[i * k + c] = static_cast<uint32_t>(order[block[dfa.next[size_t{s} * k + c]]]);
+    }
+  }
+  return out;
+}
+
+// A byte of the class for examples: a letter or digit when there is one.
+uint8_t nice_byte(const Dfa& dfa, uint32_t cls) {
+  for (const char* range : {"az", "09", "AZ", "__", "..", "--"}) {
+    for (int b = range[0]; b <= range[1]; ++b) {
+      if (dfa.byte_class[static_cast<size_t>(b)] == cls) return static_cast<uint8_t>(b);
+    }
+  }
+  for (int b = 1; b < 256; ++b) {
+    if (b != '/' && dfa.byte_class[static_cast<size_t>(b)] == cls) return static_cast<uint8_t>(b);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Dfa build_dfa(const Nfa& nfa, DfaStats* stats) {
+  Dfa raw = determinize(nfa);
+  Dfa min = quotient(raw, hopcroft(raw));
+  if (stats) {
+    stats->nfa_states = static_cast<uint32_t>(nfa.states.size());
+    stats->dfa_states_before_minimization = raw.state_count();
+    stats->dfa_states = min.state_count();
+    stats->input_classes = min.class_count;
+  }
+  return min;
+}
+
+PathClasses find_path_classes(const Dfa& dfa) {
+  PathClasses out;
+  out.class_of_state.assign(dfa.state_count(), -1);
+  auto add = [&](uint32_t state, std::string example) {
+    if (out.class_of_state[state] >= 0) return;
+    out.class_of_state[state] = static_cast<int32_t>(out.state_of_class.size());
+    out.state_of_class.push_back(state);
+    out.example.push_back(example.empty() ? "/" : std::move(example));
+  };
+  add(dfa.start, "");
+  uint32_t slash_class = dfa.byte_class['/'];
+  for (size_t i = 0; i < out.state_of_class.size(); ++i) {
+    uint32_t boundary = out.state_of_class[i];
+    std::string prefix = i == 0 ? "" : out.example[i];
+    // Breadth-first over one component's bytes; every state reached after
+    // at least one byte may end the component with '/', and the state
+    // after that '/' is a class.
+    std::vector<std::pair<uint32_t, std::string>> queue = {{boundary, ""}};
+    std::vector<bool> seen(dfa.state_count(), false);
+    seen[boundary] = true;
+    for (size_t q = 0; q < queue.size(); ++q) {
+      auto [state, component] = queue[q];
+      for (uint32_t c = 0; c < dfa.class_count; ++c) {
+        uint8_t byte = nice_byte(dfa, c);
+        if (byte == 0) continue;  // only NUL and '/' are in this class
+        uint32_t to = dfa.next[size_t{state} * dfa.class_count + c];
+        std::string name = component + static_cast<char>(byte);
+        add(dfa.next[size_t{to} * dfa.class_count + slash_class], prefix + "/" + name);
+        if (!seen[to]) {
+          seen[to] = true;
+          queue.emplace_back(to, name);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+bool is_minimal(const Dfa& dfa) {
+  // Moore refinement from the accept partition; minimal iff every state
+  // ends in its own block.
+  const uint32_t n = dfa.state_count();
+  std::map<std::vector<uint32_t>, uint32_t> initial;
+  std::vector<uint32_t> block(n);
+  for (uint32_t s = 0; s < n; ++s) {
+    block[s] = initial.emplace(dfa.accepts[s], static_cast<uint32_t>(initial.size())).first->second;
+  }
+  size_t count = initial.size();
+  for (;;) {
+    std::map<std::vector<uint32_t>, uint32_t> signatures;
+    std::vector<uint32_t> next(n);
+    for (uint32_t s = 0; s < n; ++s) {
+      std::vector<uint32_t> sig = {block[s]};
+      for (uint32_t c = 0; c < dfa.class_count; ++c) {
+        sig.push_back(block[dfa.next[size_t{s} * dfa.class_count + c]]);
+      }
+      next[s] = signatures.emplace(std::move(sig), static_cast<uint32_t>(signatures.size()))
+                    .first->second;
+    }
+    block = std::move(next);
+    if (signatures.size() == count) break;
+    count = signatures.size();
+  }
+  return count == n;
+}
+
+}  // namespace fspol::automata
