@@ -112,8 +112,10 @@ prepare_source() {
 
 # Paths (relative to the source) touched by the applied and the new series
 touched_files() {
-	cat "$B"/applied/*.patch "$KDIR"/patches/*.patch 2>/dev/null |
-		sed -n 's|^+++ b/||p' | sed 's/[[:space:]].*//' | sort -u
+	local p
+	for p in "$B"/applied/*.patch "$KDIR"/patches/*.patch; do
+		if [ -f "$p" ]; then cat "$p"; fi
+	done | sed -n 's|^+++ b/||p' | sed 's/[[:space:]].*//' | sort -u
 }
 
 configure() {
