@@ -7,7 +7,14 @@
  * define FUSE_BPF_ABI_HAVE_VMLINUX first: they then only get the constants
  * and the kfunc declarations from this header (the types come from BTF).
  * Everything else gets the full set of types, with the same layout as the
- * kernel's.
+ * kernel's.  BPF programs include <bpf/bpf_helpers.h> first (for __ksym).
+ *
+ * Target notes for Linux 6.1 + fspol's series: no bpf_dynptr_slice(_rdwr)
+ * and no bpf_iter_num; copy names out with bpf_dynptr_read() into a stack
+ * buffer and compare there (bpf_strncmp works on it); bpf_loop exists.
+ * bpf_get_current_uid_gid()/bpf_get_current_pid_tgid() are allowed when
+ * FUSE_BPF_FEATURE_DIR/FUSE_BPF_FEATURE_UID_GID exists.  Names of program
+ * sets: 1-14 characters from [A-Za-z0-9_.].
  */
 #ifndef FSPOL_FUSE_BPF_ABI_H
 #define FSPOL_FUSE_BPF_ABI_H
