@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <tuple>
 
 namespace fspol::automata {
 
@@ -238,6 +239,17 @@ PathClasses find_path_classes(const Dfa& dfa) {
   };
   add(dfa.start, "");
   uint32_t slash_class = dfa.byte_class['/'];
+  // Input classes tried in the order that gives readable examples:
+  // letters, digits, then the rest.
+  std::vector<uint32_t> example_order(dfa.class_count);
+  for (uint32_t c = 0; c < dfa.class_count; ++c) example_order[c] = c;
+  auto rank = [&](uint32_t c) {
+    uint8_t b = nice_byte(dfa, c);
+    int group = b >= 'a' && b <= 'z' ? 0 : b >= '0' && b <= '9' ? 1 : b >= 'A' && b <= 'Z' ? 2 : 3;
+    return std::tuple{group, b, c};
+  };
+  std::sort(example_order.begin(), example_order.end(),
+                   [&](uint32_t x, uint32_t y) { return rank(x) < rank(y); });
   for (size_t i = 0; i < out.state_of_class.size(); ++i) {
     uint32_t boundary = out.state_of_class[i];
     std::string prefix = i == 0 ? "" : out.example[i];
@@ -249,7 +261,7 @@ PathClasses find_path_classes(const Dfa& dfa) {
     seen[boundary] = true;
     for (size_t q = 0; q < queue.size(); ++q) {
       auto [state, component] = queue[q];
-      for (uint32_t c = 0; c < dfa.class_count; ++c) {
+      for (uint32_t c : example_order) {
         uint8_t byte = nice_byte(dfa, c);
         if (byte == 0) continue;  // only NUL and '/' are in this class
         uint32_t to = dfa.next[size_t{state} * dfa.class_count + c];

@@ -17,6 +17,18 @@ commands:
       --check          change nothing; exit 1 and name each file that is
                        not in canonical form
       -i, --in-place   rewrite the files in canonical form
+  compile POLICY       compile a policy
+      --emit=ir        what to produce: the policy IR (default)
+      -o FILE          write it to FILE instead of stdout
+      --stats          print automaton and path-class statistics
+  explain POLICY PATH --op OP [--uid U] [--gid G] [--comm NAME]
+          [--type TYPE] [--to PATH] [--json]
+                       how the policy decides one request: the verdict,
+                       the rules (file:line) and the path class; U and G
+                       are numbers or names (default 0), TYPE is file,
+                       dir, symlink, fifo, socket, chardev or blockdev
+                       (default file), --to is the new path of a rename
+                       or link
   help                 show this text
   version              show the version
 
@@ -69,10 +81,18 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
         options.command = Command::kFmt;
         continue;
       }
+      if (arg == "compile") {
+        options.command = Command::kCompile;
+        continue;
+      }
+      if (arg == "explain") {
+        options.command = Command::kExplain;
+        continue;
+      }
     }
     if (only_files || arg == "-" || arg.empty() || arg[0] != '-') {
       if (options.command == Command::kNone) {
-        return usage("unknown command '" + arg + "'; expected 'check' or 'fmt'");
+        return usage("unknown command '" + arg + "'; expected check, fmt, compile or explain");
       }
       options.files.push_back(arg);
       continue;
@@ -124,6 +144,35 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       if (ec != std::errc() || end != n.data() + n.size()) {
         return usage("--error-limit takes a number, not '" + n + "'");
       }
+    } else if (options.command == Command::kCompile && value("--emit")) {
+      options.emit = *value("--emit");
+      if (options.emit != "ir") return usage("--emit takes 'ir', not '" + options.emit + "'");
+    } else if (options.command == Command::kCompile && arg == "-o") {
+      if (i + 1 >= args.size()) return usage("-o needs a file");
+      options.output = args[++i];
+    } else if (options.command == Command::kCompile && arg == "--stats") {
+      options.stats = true;
+    } else if (options.command == Command::kExplain && arg == "--json") {
+      options.json = true;
+    } else if (options.command == Command::kExplain &&
+               (arg == "--op" || arg == "--uid" || arg == "--gid" || arg == "--comm" ||
+                arg == "--type" || arg == "--to" || value("--op") || value("--uid") ||
+                value("--gid") || value("--comm") || value("--type") || value("--to"))) {
+      std::string flag = arg.substr(0, arg.find('='));
+      std::string text;
+      if (arg.find('=') != std::string::npos) {
+        text = arg.substr(arg.find('=') + 1);
+      } else if (i + 1 < args.size()) {
+        text = args[++i];
+      } else {
+        return usage(flag + " needs a value");
+      }
+      if (flag == "--op") options.op = text;
+      if (flag == "--uid") options.uid = text;
+      if (flag == "--gid") options.gid = text;
+      if (flag == "--comm") options.comm = text;
+      if (flag == "--type") options.type = text;
+      if (flag == "--to") options.to = text;
     } else if (options.command == Command::kFmt && arg == "--check") {
       options.fmt_check = true;
     } else if (options.command == Command::kFmt && (arg == "-i" || arg == "--in-place")) {
@@ -134,6 +183,13 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
   }
   if (options.command == Command::kNone) return usage("no command given");
   if (options.files.empty()) return usage("no input files");
+  if (options.command == Command::kCompile && options.files.size() != 1) {
+    return usage("compile takes one policy");
+  }
+  if (options.command == Command::kExplain) {
+    if (options.files.size() != 2) return usage("explain takes a policy and a path");
+    if (options.op.empty()) return usage("explain needs --op OP (read, write, create, ...)");
+  }
   if (options.fmt_check && options.fmt_in_place) {
     return usage("fmt takes --check or --in-place, not both");
   }

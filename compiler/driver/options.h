@@ -11,7 +11,7 @@
 
 namespace fspol::driver {
 
-enum class Command : uint8_t { kNone, kHelp, kVersion, kCheck, kFmt };
+enum class Command : uint8_t { kNone, kHelp, kVersion, kCheck, kFmt, kCompile, kExplain };
 enum class ColorMode : uint8_t { kAuto, kAlways, kNever };
 
 struct Options {
@@ -27,6 +27,18 @@ struct Options {
   // fmt
   bool fmt_check = false;     // --check: report unformatted files, change nothing
   bool fmt_in_place = false;  // -i: rewrite files in place
+  // compile
+  std::string emit = "ir";  // --emit=ir
+  std::string output;       // -o FILE ("" or "-": stdout)
+  bool stats = false;       // --stats
+  // explain: files = {POLICY, PATH}
+  std::string op;            // --op
+  std::string uid = "0";     // --uid (number or name)
+  std::string gid = "0";     // --gid
+  std::string comm;          // --comm
+  std::string type = "file";  // --type
+  std::string to;            // --to: rename/link destination
+  bool json = false;         // --json
 };
 
 // Parses argv (without argv[0]). A usage error comes back as Error.

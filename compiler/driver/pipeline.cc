@@ -9,9 +9,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <tuple>
 #include <ostream>
 
 #include "fspol/diagnostics.h"
+#include "driver/explain.h"
+#include "ir/ir_eval.h"
+#include "ir/ir_printer.h"
+#include "ir/lower.h"
 #include "sema/check.h"
 #include "sema/resolve.h"
 #include "syntax/parser.h"
@@ -53,6 +58,7 @@ class Session {
     if (stdlib.empty() && std::getenv("FSPOL_STDLIB_DIR")) stdlib = std::getenv("FSPOL_STDLIB_DIR");
     if (stdlib.empty()) stdlib = FSPOL_STDLIB_DIR;
     ctx.import_dirs.push_back(stdlib);
+    ctx.last_dir_is_stdlib = true;
     for (const std::string& f : options_.user_files) {
       if (auto loaded = ctx.ids.load_users(f); !loaded) fail_io(loaded.error().message);
     }
@@ -159,6 +165,110 @@ int run_check(const Options& options, Streams streams) {
   Session session(options, streams);
   sema::SemaContext ctx = session.sema_context();
   for (const std::string& path : options.files) (void)session.analyze(path, ctx);
+  return session.finish();
+}
+
+namespace {
+
+// A file's text to `path` ("" or "-": the stream).
+bool write_output(const std::string& path, const std::string& text, std::ostream& out,
+                  Session& session) {
+  if (path.empty() || path == "-") {
+    out << text;
+    return true;
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    session.fail_io(path + ": cannot create: " + std::strerror(errno));
+    return false;
+  }
+  ::close(fd);
+  auto written = write_atomically(path, text);
+  if (!written) session.fail_io(written.error().message);
+  return written.ok();
+}
+
+}  // namespace
+
+int run_compile(const Options& options, Streams streams) {
+  Session session(options, streams);
+  sema::SemaContext ctx = session.sema_context();
+  auto program = session.analyze(options.files[0], ctx);
+  if (program && !program->is_policy) {
+    session.fail_io(options.files[0] + ": is a module; compile a policy that uses it");
+    return session.finish();
+  }
+  if (!program) return session.finish();
+  ir::Policy policy = ir::run_lower(*program, session.sources());
+  if (options.stats) {
+    const ir::Stats& s = policy.stats;
+    streams.out << "rules: " << s.rules << "\nselectors: " << s.selectors
+                << "\nnfa states: " << s.dfa.nfa_states
+                << "\ndfa states before minimisation: " << s.dfa.dfa_states_before_minimization
+                << "\ndfa states: " << s.dfa.dfa_states << "\ninput classes: " << s.dfa.input_classes
+                << "\npath classes: " << s.path_classes << "\n";
+    if (options.output.empty()) return session.finish();
+  }
+  write_output(options.output, ir::print_ir(policy), streams.out, session);
+  return session.finish();
+}
+
+int run_explain(const Options& options, Streams streams) {
+  Session session(options, streams);
+  sema::SemaContext ctx = session.sema_context();
+  ir::Request request;
+  request.path = options.files[1];
+  if (!ir::parse_op(options.op, request.op)) {
+    streams.err << "fsc: error: unknown operation '" << options.op
+                << "' (lookup, stat, readdir, read, write, exec, create, delete, rename, link, "
+                   "chmod, chown, truncate, utimes, xattr_read, xattr_write, lock)\n";
+    return kExitUsage;
+  }
+  static constexpr std::pair<const char*, uint8_t> kTypes[] = {
+      {"file", syntax::kTypeFile},       {"dir", syntax::kTypeDir},
+      {"symlink", syntax::kTypeSymlink}, {"fifo", syntax::kTypeFifo},
+      {"socket", syntax::kTypeSocket},   {"chardev", syntax::kTypeChardev},
+      {"blockdev", syntax::kTypeBlockdev}};
+  request.type = 0;
+  for (auto [name, bit] : kTypes) {
+    if (options.type == name) request.type = bit;
+  }
+  if (!request.type) {
+    streams.err << "fsc: error: unknown file type '" << options.type << "'\n";
+    return kExitUsage;
+  }
+  for (auto [text, out, group] : {std::tuple{&options.uid, &request.caller.uid, false},
+                                  std::tuple{&options.gid, &request.caller.gid, true}}) {
+    char* end = nullptr;
+    unsigned long n = std::strtoul(text->c_str(), &end, 10);
+    if (!text->empty() && *end == '\0' && n <= 0xfffffffeUL) {
+      *out = static_cast<uint32_t>(n);
+      continue;
+    }
+    auto named = group ? ctx.ids.group(*text) : ctx.ids.user(*text);
+    if (!named) {
+      streams.err << "fsc: error: unknown " << (group ? "group" : "user") << " '" << *text << "'\n";
+      return kExitUsage;
+    }
+    *out = *named;
+  }
+  request.caller.comm = options.comm;
+  if (!options.to.empty()) request.new_path = options.to;
+
+  auto program = session.analyze(options.files[0], ctx);
+  if (program && !program->is_policy) {
+    session.fail_io(options.files[0] + ": is a module; explain a policy that uses it");
+    return session.finish();
+  }
+  if (!program) return session.finish();
+  ir::Policy policy = ir::run_lower(*program, session.sources());
+  auto verdict = ir::evaluate(policy, request);
+  if (!verdict) {
+    streams.err << "fsc: error: " << verdict.error().message << "\n";
+    return kExitUsage;
+  }
+  streams.out << (options.json ? explain_json(policy, request, *verdict)
+                               : explain_text(policy, request, *verdict));
   return session.finish();
 }
 

@@ -21,6 +21,8 @@ struct Streams {
 };
 
 int run_check(const Options& options, Streams streams);
+int run_compile(const Options& options, Streams streams);
+int run_explain(const Options& options, Streams streams);
 int run_fmt(const Options& options, Streams streams);
 
 }  // namespace fspol::driver

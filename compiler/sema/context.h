@@ -17,6 +17,8 @@ struct SemaContext {
   // -I directories, then the stdlib.
   std::vector<std::string> import_dirs;
   IdTables ids;
+  // The last import directory is the stdlib (named "<stdlib>" in output).
+  bool last_dir_is_stdlib = false;
 };
 
 }  // namespace fspol::sema

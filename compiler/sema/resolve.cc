@@ -92,7 +92,10 @@ class Resolver {
   // ---- Imports ---------------------------------------------------------------
 
   // Where `import` finds its file, or "" (after reporting) when nowhere.
-  std::string find_module(const Unit& unit, const syntax::ImportDecl& import) {
+  // `shown` gets the name to show for it: a stdlib module is shown as
+  // "<stdlib>/NAME.fspol", so output does not depend on where fsc lives.
+  std::string find_module(const Unit& unit, const syntax::ImportDecl& import, std::string& shown) {
+    shown.clear();
     if (const auto* path = std::get_if<syntax::StringLit>(&import.target)) {
       fs::path p = fs::path(path->value);
       if (p.is_relative()) p = unit.dir / p;
@@ -105,10 +108,14 @@ class Resolver {
     fs::path relative;
     for (const syntax::Ident& part : name.parts) relative /= part.name;
     relative += ".fspol";
-    for (const std::string& dir : ctx_.import_dirs) {
-      fs::path p = fs::path(dir) / relative;
+    for (size_t i = 0; i < ctx_.import_dirs.size(); ++i) {
+      fs::path p = fs::path(ctx_.import_dirs[i]) / relative;
       struct stat st {};
-      if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return p.string();
+      if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (i + 1 == ctx_.import_dirs.size() && ctx_.last_dir_is_stdlib) {
+        shown = "<stdlib>/" + relative.string();
+      }
+      return p.string();
     }
     auto& d = ctx_.diags.error(name.range, "module '" + name.str() + "' not found");
     std::string searched;
@@ -141,7 +148,8 @@ class Resolver {
     // Copy what we need: units_ may grow (and move) while we recurse.
     const syntax::File* ast = units_[u]->ast;
     for (const syntax::ImportDecl& import : ast->imports) {
-      std::string path = find_module(*units_[u], import);
+      std::string shown;
+      std::string path = find_module(*units_[u], import, shown);
       if (path.empty()) {
         add_broken_alias(u, import);
         continue;
@@ -169,7 +177,7 @@ class Resolver {
           continue;
         }
       } else {
-        auto loaded = ctx_.sources.load(path);
+        auto loaded = ctx_.sources.load(path, shown);
         if (!loaded) {
           ctx_.diags.error(import.range, loaded.error().message);
           add_broken_alias(u, import);

@@ -72,7 +72,7 @@ Result<std::string> read_all(int fd, const std::string& path) {
 
 }  // namespace
 
-Result<FileId> SourceManager::load(const std::string& path) {
+Result<FileId> SourceManager::load(const std::string& path, const std::string& shown) {
   if (path == "-") {
     auto text = read_all(STDIN_FILENO, "<stdin>");
     if (!text) return text.error();
@@ -99,7 +99,7 @@ Result<FileId> SourceManager::load(const std::string& path) {
   auto text = read_all(fd, path);
   ::close(fd);
   if (!text) return text.error();
-  return add(path, std::move(*text));
+  return add(shown.empty() ? path : shown, std::move(*text));
 }
 
 }  // namespace fspol

@@ -17,6 +17,19 @@ TEST(Options, Commands) {
   EXPECT_EQ(f->error_limit, 7u);
   EXPECT_EQ(parse_options({"--help"})->command, Command::kHelp);
   EXPECT_EQ(parse_options({"version"})->command, Command::kVersion);
+  auto e = parse_options({"explain", "p", "/x", "--op", "write", "--uid=1000", "--comm", "sh",
+                          "--json", "--to", "/y"});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->op, "write");
+  EXPECT_EQ(e->uid, "1000");
+  EXPECT_EQ(e->comm, "sh");
+  EXPECT_EQ(e->to, "/y");
+  EXPECT_TRUE(e->json);
+  auto c = parse_options({"compile", "-I", "lib", "-Ilib2", "--stats", "-o", "out.ir", "p"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->import_dirs, (std::vector<std::string>{"lib", "lib2"}));
+  EXPECT_TRUE(c->stats);
+  EXPECT_EQ(c->output, "out.ir");
   auto dashes = parse_options({"check", "--", "--weird-name"});
   ASSERT_TRUE(dashes);
   EXPECT_EQ(dashes->files.at(0), "--weird-name");
@@ -24,8 +37,13 @@ TEST(Options, Commands) {
 
 TEST(Options, UsageErrors) {
   EXPECT_EQ(parse_options({}).error().message, "no command given");
-  EXPECT_EQ(parse_options({"compile"}).error().message,
-            "unknown command 'compile'; expected 'check' or 'fmt'");
+  EXPECT_EQ(parse_options({"frobnicate"}).error().message,
+            "unknown command 'frobnicate'; expected check, fmt, compile or explain");
+  EXPECT_EQ(parse_options({"compile", "a", "b"}).error().message, "compile takes one policy");
+  EXPECT_EQ(parse_options({"explain", "p.fspol", "/x"}).error().message,
+            "explain needs --op OP (read, write, create, ...)");
+  EXPECT_EQ(parse_options({"explain", "p.fspol"}).error().message,
+            "explain takes a policy and a path");
   EXPECT_EQ(parse_options({"check"}).error().message, "no input files");
   EXPECT_EQ(parse_options({"check", "--frobnicate", "x"}).error().message,
             "unknown option '--frobnicate'");

@@ -61,8 +61,9 @@ class SourceManager {
 
   FileId add(std::string path, std::string text);
   // Reads a file ("-" is standard input). Fails for directories, unreadable
-  // and oversized files, with the path and reason in the error.
-  Result<FileId> load(const std::string& path);
+  // and oversized files, with the path and reason in the error. `shown`,
+  // if given, is the name diagnostics use instead of `path`.
+  Result<FileId> load(const std::string& path, const std::string& shown = "");
   const SourceFile& file(FileId id) const { return *files_.at(id - 1); }
 
  private:

@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
       return run_check(*options, streams);
     case Command::kFmt:
       return run_fmt(*options, streams);
+    case Command::kCompile:
+      return run_compile(*options, streams);
+    case Command::kExplain:
+      return run_explain(*options, streams);
     case Command::kNone:
       break;
   }

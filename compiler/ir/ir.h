@@ -1,0 +1,95 @@
+#pragma once
+// The policy IR: the compiled meaning of a policy, independent of syntax.
+//
+// A Policy is the rules in resolution order (with their resolved fields and
+// their source), one minimal DFA over path bytes whose accepting states
+// name selectors, and the path classes with, for each class, the rules
+// whose selectors match there. Everything the runtime, the BPF backend and
+// `fsc explain` need comes from here; ir_eval.h defines how a request is
+// decided, and ir_printer.h prints it (`fsc compile --emit=ir`).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "automata/dfa.h"
+#include "sema/program.h"
+
+namespace fspol::ir {
+
+// Where a rule was written: "examples/x.fspol:12:3".
+struct SourceRef {
+  std::string file;
+  uint32_t line = 0;
+  uint32_t col = 0;
+  std::string str() const { return file + ":" + std::to_string(line); }
+};
+
+struct Rule {
+  uint32_t id = 0;  // index in Policy::rules: resolution order
+  syntax::RuleKind kind = syntax::RuleKind::kHide;
+  sema::OpSet ops = 0;
+  int errno_value = 0;
+  std::string errno_name;
+  std::optional<sema::Condition> condition;
+  sema::AttrRewrite attr;
+  std::vector<sema::NameMap> names;
+  std::string target_root;
+  std::string target_path;
+  std::string handler;
+  std::string tag;
+  std::vector<uint32_t> selectors;  // indexes into Policy::selectors
+  SourceRef where;
+  std::vector<SourceRef> via;  // `use` sites, outermost first
+};
+
+struct Selector {
+  uint32_t rule = 0;
+  uint8_t types = 0;  // 0: any
+  std::string pattern;
+  std::string literal_prefix;  // leading literal components ("/" if none)
+  SourceRef where;
+};
+
+// A rule whose selectors match the paths of a class, and for which file
+// types (the union over its matching selectors; 0 means any type).
+struct Match {
+  uint32_t rule = 0;
+  uint8_t types = 0;
+};
+
+struct PathClass {
+  uint32_t state = 0;
+  std::string example;
+  std::vector<Match> matches;  // sorted by rule id
+};
+
+struct Lower {
+  std::string name;
+  std::string path;  // empty for main: given at mount time
+};
+
+struct Stats {
+  automata::DfaStats dfa;
+  uint32_t rules = 0;
+  uint32_t selectors = 0;
+  uint32_t path_classes = 0;
+};
+
+struct Policy {
+  std::string name;
+  std::vector<Lower> lowers;
+  std::vector<sema::Option> options;
+  std::vector<Rule> rules;
+  std::vector<Selector> selectors;
+  automata::Dfa dfa;
+  std::vector<int32_t> class_of_state;  // -1 for states inside components
+  std::vector<PathClass> classes;       // class 0 is the root's
+  // Literal directories whose subtrees are case-insensitive, from
+  // casefold rules, in rule order.
+  std::vector<std::string> casefold_roots;
+  Stats stats;
+};
+
+}  // namespace fspol::ir

@@ -1,0 +1,399 @@
+#include "ir/ir_eval.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include "automata/nfa.h"
+
+namespace fspol::ir {
+
+namespace {
+
+using syntax::RuleKind;
+
+Result<std::vector<std::string>> split(std::string_view path) {
+  if (path.empty() || path[0] != '/') {
+    return Error{EINVAL, "'" + std::string(path) + "' is not an absolute path"};
+  }
+  std::vector<std::string> out;
+  size_t i = 1;
+  while (i <= path.size()) {
+    size_t end = path.find('/', i);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view c = path.substr(i, end - i);
+    if (c.empty()) {
+      if (end == path.size() && out.empty()) break;  // "/"
+      return Error{EINVAL, "'" + std::string(path) + "' has an empty component"};
+    }
+    if (c == "." || c == "..") {
+      return Error{EINVAL, "'" + std::string(path) + "' has a '" + std::string(c) +
+                               "' component; paths in the mount are resolved"};
+    }
+    if (c.find('\0') != std::string_view::npos) {
+      return Error{EINVAL, "a path cannot contain a null byte"};
+    }
+    out.emplace_back(c);
+    i = end + 1;
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& components, size_t n) {
+  if (n == 0) return "/";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += "/" + components[i];
+  return out;
+}
+
+char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool equal_folded(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower_ascii(a[i]) != lower_ascii(b[i])) return false;
+  }
+  return true;
+}
+
+// Applies the first casefold root containing the path: its own components
+// take the root's spelling, the ones below it are lowercased (ASCII).
+bool canonicalize(const Policy& policy, std::vector<std::string>& components) {
+  for (const std::string& root : policy.casefold_roots) {
+    auto parts = split(root);
+    if (!parts) continue;
+    if (parts->size() > components.size()) continue;
+    bool inside = true;
+    for (size_t i = 0; inside && i < parts->size(); ++i) {
+      inside = equal_folded((*parts)[i], components[i]);
+    }
+    if (!inside) continue;
+    for (size_t i = 0; i < parts->size(); ++i) components[i] = (*parts)[i];
+    for (size_t i = parts->size(); i < components.size(); ++i) {
+      for (char& c : components[i]) c = lower_ascii(c);
+    }
+    return true;
+  }
+  return false;
+}
+
+std::string octal(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0%03o", v);
+  return buf;
+}
+
+std::string id_rewrite_text(const sema::IdRewrite& r) {
+  switch (r.kind) {
+    case sema::IdRewrite::Kind::kSet: return "= " + std::to_string(r.value);
+    case sema::IdRewrite::Kind::kOffset:
+      return (r.offset < 0 ? "-= " : "+= ") + std::to_string(r.offset < 0 ? -r.offset : r.offset);
+    case sema::IdRewrite::Kind::kMap: {
+      std::string out = "map {";
+      for (size_t i = 0; i < r.mappings.size(); ++i) {
+        const auto& m = r.mappings[i];
+        auto range = [](sema::Interval v) {
+          return v.lo == v.hi ? std::to_string(v.lo)
+                              : std::to_string(v.lo) + ".." + std::to_string(v.hi);
+        };
+        out += (i ? ", " : " ") + range(m.from) + " -> " + range(m.to);
+      }
+      return out + " }";
+    }
+  }
+  return "";
+}
+
+// Undoes a rule's name maps: the lower name for a view name.
+std::string lower_name(const Rule& rule, const std::string& view) {
+  std::string name = view;
+  bool suffix_done = false, prefix_done = false;
+  for (const sema::NameMap& m : rule.names) {
+    if (m.suffix && !suffix_done && name.size() >= m.view.size() &&
+        name.compare(name.size() - m.view.size(), m.view.size(), m.view) == 0) {
+      name = name.substr(0, name.size() - m.view.size()) + m.lower;
+      suffix_done = true;
+    } else if (!m.suffix && !prefix_done && name.compare(0, m.view.size(), m.view) == 0) {
+      name = m.lower + name.substr(m.view.size());
+      prefix_done = true;
+    }
+  }
+  return name;
+}
+
+class Evaluator {
+ public:
+  Evaluator(const Policy& policy, const Request& request) : p_(policy), r_(request) {}
+
+  Result<Verdict> run() {
+    auto components = split(r_.path);
+    if (!components) return components.error();
+    path_ = std::move(*components);
+    v_.casefolded = canonicalize(p_, path_);
+    v_.canonical_path = join(path_, path_.size());
+    classes_ = classes_of(path_);
+    v_.path_class = classes_.back();
+
+    if (hidden_ancestor(classes_, path_)) return v_;
+    bool creates = r_.op == sema::Op::kCreate;
+    if (hidden_here(classes_.back(), r_.type, "", creates)) return v_;
+    if (denied(classes_.back(), r_.type, r_.op, "")) return v_;
+
+    if (r_.new_path) {
+      auto dest = split(*r_.new_path);
+      if (!dest) return dest.error();
+      std::vector<std::string> dest_path = std::move(*dest);
+      canonicalize(p_, dest_path);
+      std::vector<uint32_t> dest_classes = classes_of(dest_path);
+      sema::Op dest_op = r_.op == sema::Op::kLink ? sema::Op::kCreate : r_.op;
+      if (hidden_ancestor(dest_classes, dest_path)) return v_;
+      if (hidden_here(dest_classes.back(), r_.type, " (the destination)", true)) return v_;
+      if (denied(dest_classes.back(), r_.type, dest_op, " (the destination)")) return v_;
+    }
+    v_.reason = "allowed";
+    attributes();
+    placement();
+    userspace();
+    audit();
+    return v_;
+  }
+
+ private:
+  std::vector<uint32_t> classes_of(const std::vector<std::string>& path) {
+    std::vector<uint32_t> out;
+    uint32_t state = p_.dfa.start;
+    out.push_back(static_cast<uint32_t>(p_.class_of_state[state]));
+    for (const std::string& c : path) {
+      state = p_.dfa.run(state, c);
+      state = p_.dfa.step(state, '/');
+      out.push_back(static_cast<uint32_t>(p_.class_of_state[state]));
+    }
+    return out;
+  }
+
+  // The rules of `kind` matching class `cls` for a file of `type`, in order.
+  template <typename F>
+  void each_match(uint32_t cls, uint8_t type, F&& f) {
+    for (const Match& m : p_.classes[cls].matches) {
+      if (m.types != 0 && !(m.types & type)) continue;
+      if (f(p_.rules[m.rule])) return;
+    }
+  }
+
+  bool applies(const Rule& rule) {
+    return !rule.condition || holds(*rule.condition, r_.caller);
+  }
+
+  void fail(int error, const char* name, std::string reason) {
+    v_.error = error;
+    v_.error_name = name;
+    v_.reason = std::move(reason);
+  }
+
+  bool hidden_ancestor(const std::vector<uint32_t>& classes, const std::vector<std::string>& path) {
+    for (size_t i = 0; i + 1 < classes.size(); ++i) {
+      bool hidden = false;
+      each_match(classes[i], syntax::kTypeDir, [&](const Rule& rule) {
+        if (rule.kind != RuleKind::kHide || !applies(rule)) return false;
+        v_.steps.push_back(Step{"visibility", rule.id, "hides " + join(path, i)});
+        hidden = true;
+        return true;
+      });
+      if (hidden) {
+        fail(ENOENT, "ENOENT", "a parent directory, " + join(path, i) + ", is hidden");
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A hidden name answers ENOENT, except to an operation that would create
+  // it: that fails with EACCES whether or not the lower file exists, so the
+  // answer reveals nothing.
+  bool hidden_here(uint32_t cls, uint8_t type, const std::string& which, bool creates) {
+    bool hidden = false;
+    each_match(cls, type, [&](const Rule& rule) {
+      if (rule.kind != RuleKind::kHide || !applies(rule)) return false;
+      v_.steps.push_back(Step{"visibility", rule.id, "hidden" + which});
+      hidden = true;
+      return true;
+    });
+    if (!hidden) return false;
+    if (creates) {
+      fail(EACCES, "EACCES", "the name is hidden" + which + "; creating it would reveal it");
+    } else {
+      fail(ENOENT, "ENOENT", "the path is hidden" + which);
+    }
+    return true;
+  }
+
+  // Access: the first deny, allow or readonly rule that covers the
+  // operation and whose condition holds decides; none allows.
+  bool denied(uint32_t cls, uint8_t type, sema::Op op, const std::string& which) {
+    bool deny = false;
+    each_match(cls, type, [&](const Rule& rule) {
+      bool access = rule.kind == RuleKind::kDeny || rule.kind == RuleKind::kAllow ||
+                    rule.kind == RuleKind::kReadonly;
+      if (!access || !(rule.ops & sema::bit(op)) || !applies(rule)) return false;
+      if (rule.kind == RuleKind::kAllow) {
+        v_.steps.push_back(Step{"access", rule.id, "allow" + which});
+        return true;
+      }
+      v_.steps.push_back(Step{"access", rule.id,
+                              std::string(syntax::rule_keyword(rule.kind)) + " " +
+                                  rule.errno_name + which});
+      fail(rule.errno_value, rule.errno_name.c_str(),
+           "denied by a " + std::string(syntax::rule_keyword(rule.kind)) + " rule" + which);
+      v_.error_name = rule.errno_name;
+      deny = true;
+      return true;
+    });
+    return deny;
+  }
+
+  // Attributes: for each field, the first attr rule that sets it.
+  void attributes() {
+    each_match(classes_.back(), r_.type, [&](const Rule& rule) {
+      if (rule.kind != RuleKind::kAttr || !applies(rule)) return false;
+      const sema::AttrRewrite& a = rule.attr;
+      if (a.mode && !v_.attr.mode) {
+        v_.attr.mode = a.mode;
+        v_.steps.push_back(Step{"attr", rule.id, "mode & " + octal(a.mode->and_mask) + " | " +
+                                                     octal(a.mode->or_mask)});
+      }
+      if (a.uid && !v_.attr.uid) {
+        v_.attr.uid = a.uid;
+        v_.steps.push_back(Step{"attr", rule.id, "uid " + id_rewrite_text(*a.uid)});
+      }
+      if (a.gid && !v_.attr.gid) {
+        v_.attr.gid = a.gid;
+        v_.steps.push_back(Step{"attr", rule.id, "gid " + id_rewrite_text(*a.gid)});
+      }
+      for (auto [field, name] : {std::pair{&sema::AttrRewrite::atime, "atime"},
+                                 std::pair{&sema::AttrRewrite::mtime, "mtime"},
+                                 std::pair{&sema::AttrRewrite::ctime, "ctime"}}) {
+        if (a.*field && !(v_.attr.*field)) {
+          v_.attr.*field = a.*field;
+          v_.steps.push_back(Step{"attr", rule.id, std::string(name) + " = " +
+                                                       std::to_string(*(a.*field))});
+        }
+      }
+      return false;
+    });
+  }
+
+  // Names and placement, component by component from the root: a rename
+  // rule matching a component maps its view name back to the lower name; a
+  // redirect matching a prefix serves that subtree from its target.
+  void placement() {
+    std::vector<std::string> lower;
+    for (size_t i = 1; i < classes_.size(); ++i) {
+      uint8_t type = i + 1 == classes_.size() ? r_.type : syntax::kTypeDir;
+      std::string name = path_[i - 1];
+      each_match(classes_[i], type, [&](const Rule& rule) {
+        if (rule.kind != RuleKind::kRename) return false;
+        std::string mapped = lower_name(rule, name);
+        if (mapped != name) {
+          v_.steps.push_back(Step{"names", rule.id, "'" + name + "' is '" + mapped + "' below"});
+        }
+        name = mapped;
+        return true;
+      });
+      lower.push_back(name);
+      each_match(classes_[i], type, [&](const Rule& rule) {
+        if (rule.kind != RuleKind::kRedirect) return false;
+        redirect(rule, i, lower);
+        return true;
+      });
+    }
+    v_.lower_path = lower.empty() ? "/" : "";
+    for (const std::string& c : lower) v_.lower_path += "/" + c;
+  }
+
+  void redirect(const Rule& rule, size_t depth, std::vector<std::string>& lower) {
+    // The literal prefix of the rule's selector that covers this path.
+    size_t keep = 0;
+    for (uint32_t s : rule.selectors) {
+      auto prefix = split(p_.selectors[s].literal_prefix);
+      if (!prefix || prefix->size() > depth) continue;
+      bool covers = true;
+      for (size_t i = 0; covers && i < prefix->size(); ++i) covers = (*prefix)[i] == path_[i];
+      if (covers) keep = std::max(keep, prefix->size());
+    }
+    std::vector<std::string> moved;
+    if (auto target = split(rule.target_path)) moved = *target;
+    for (size_t i = keep; i < lower.size(); ++i) moved.push_back(lower[i]);
+    lower = std::move(moved);
+    v_.lower_root = rule.target_root;
+    v_.steps.push_back(Step{"placement", rule.id, join(path_, depth) + " is served from " +
+                                                      rule.target_root + ":" + rule.target_path});
+  }
+
+  void userspace() {
+    each_match(classes_.back(), r_.type, [&](const Rule& rule) {
+      if (rule.kind != RuleKind::kHandle || !(rule.ops & sema::bit(r_.op)) || !applies(rule)) {
+        return false;
+      }
+      v_.handler = rule.handler;
+      v_.steps.push_back(Step{"userspace", rule.id, "handled by " + rule.handler});
+      return true;
+    });
+  }
+
+  void audit() {
+    each_match(classes_.back(), r_.type, [&](const Rule& rule) {
+      if (rule.kind != RuleKind::kAudit || !(rule.ops & sema::bit(r_.op)) || !applies(rule)) {
+        return false;
+      }
+      v_.audit_tags.push_back(rule.tag);
+      v_.steps.push_back(Step{"audit", rule.id, rule.tag.empty() ? "logged" : "logged as " + rule.tag});
+      return false;  // every audit rule fires
+    });
+  }
+
+  const Policy& p_;
+  const Request& r_;
+  Verdict v_;
+  std::vector<std::string> path_;
+  std::vector<uint32_t> classes_;
+};
+
+}  // namespace
+
+bool holds(const sema::Condition& c, const Caller& caller) {
+  using K = sema::Condition::Kind;
+  auto in = [](const std::vector<sema::Interval>& ids, uint32_t id) {
+    auto it = std::upper_bound(ids.begin(), ids.end(), id,
+                               [](uint32_t v, const sema::Interval& i) { return v < i.lo; });
+    return it != ids.begin() && std::prev(it)->hi >= id;
+  };
+  switch (c.kind) {
+    case K::kTrue: return true;
+    case K::kFalse: return false;
+    case K::kNot: return !holds(c.operands.front(), caller);
+    case K::kAnd:
+      return std::all_of(c.operands.begin(), c.operands.end(),
+                         [&](const sema::Condition& o) { return holds(o, caller); });
+    case K::kOr:
+      return std::any_of(c.operands.begin(), c.operands.end(),
+                         [&](const sema::Condition& o) { return holds(o, caller); });
+    case K::kUidIn: return in(c.ids, caller.uid);
+    case K::kGidIn: return in(c.ids, caller.gid);
+    case K::kCommIn:
+      return std::binary_search(c.names.begin(), c.names.end(), caller.comm.substr(0, 15));
+  }
+  return false;
+}
+
+Result<Verdict> evaluate(const Policy& policy, const Request& request) {
+  return Evaluator(policy, request).run();
+}
+
+uint32_t path_class(const Policy& policy, std::string_view canonical_path) {
+  uint32_t state = policy.dfa.run(policy.dfa.start, automata::encode_path(canonical_path));
+  return static_cast<uint32_t>(policy.class_of_state[state]);
+}
+
+bool parse_op(std::string_view name, sema::Op& out) { return sema::op_from_name(name, out); }
+
+}  // namespace fspol::ir

@@ -1,0 +1,81 @@
+#include "ir/lower.h"
+
+#include <algorithm>
+#include <map>
+
+#include "automata/nfa.h"
+#include "sema/check.h"
+
+namespace fspol::ir {
+
+namespace {
+
+SourceRef source_ref(const SourceManager& sources, SourceRange range) {
+  if (!range.valid()) return {};
+  const SourceFile& file = sources.file(range.file);
+  LineCol lc = file.line_col(range.begin);
+  return SourceRef{file.path(), lc.line, lc.col};
+}
+
+}  // namespace
+
+Policy run_lower(const sema::Program& program, const SourceManager& sources) {
+  Policy policy;
+  policy.name = program.name;
+  for (const sema::Lower& l : program.lowers) policy.lowers.push_back(Lower{l.name, l.path});
+  policy.options = program.options;
+
+  std::vector<const syntax::Glob*> globs;
+  for (const sema::Rule& r : program.rules) {
+    Rule rule;
+    rule.id = static_cast<uint32_t>(policy.rules.size());
+    rule.kind = r.kind;
+    rule.ops = r.ops;
+    rule.errno_value = r.errno_value;
+    rule.errno_name = r.errno_name;
+    rule.condition = r.condition;
+    rule.attr = r.attr;
+    rule.names = r.names;
+    rule.target_root = r.target_root;
+    rule.target_path = r.target_path;
+    rule.handler = r.handler;
+    rule.tag = r.tag;
+    rule.where = source_ref(sources, r.where());
+    for (SourceRange via : r.via) rule.via.push_back(source_ref(sources, via));
+    for (const sema::Selector& s : r.selectors) {
+      rule.selectors.push_back(static_cast<uint32_t>(policy.selectors.size()));
+      policy.selectors.push_back(Selector{rule.id, s.types, s.pattern, sema::literal_prefix(s),
+                                          source_ref(sources, s.range)});
+      globs.push_back(&s.glob);
+      if (r.kind == syntax::RuleKind::kCasefold) {
+        std::string root;
+        if (sema::literal_subtree(s, root)) policy.casefold_roots.push_back(root);
+      }
+    }
+    policy.rules.push_back(std::move(rule));
+  }
+
+  policy.dfa = automata::build_dfa(automata::build_nfa(globs), &policy.stats.dfa);
+  automata::PathClasses classes = automata::find_path_classes(policy.dfa);
+  policy.class_of_state = classes.class_of_state;
+  for (size_t c = 0; c < classes.state_of_class.size(); ++c) {
+    PathClass pc;
+    pc.state = classes.state_of_class[c];
+    pc.example = classes.example[c];
+    std::map<uint32_t, uint8_t> by_rule;
+    for (uint32_t selector : policy.dfa.accepts[pc.state]) {
+      const Selector& s = policy.selectors[selector];
+      auto [it, inserted] = by_rule.emplace(s.rule, s.types);
+      // Types union; 0 (any) absorbs everything.
+      if (!inserted) it->second = (it->second == 0 || s.types == 0) ? 0 : (it->second | s.types);
+    }
+    for (auto [rule, types] : by_rule) pc.matches.push_back(Match{rule, types});
+    policy.classes.push_back(std::move(pc));
+  }
+  policy.stats.rules = static_cast<uint32_t>(policy.rules.size());
+  policy.stats.selectors = static_cast<uint32_t>(policy.selectors.size());
+  policy.stats.path_classes = static_cast<uint32_t>(policy.classes.size());
+  return policy;
+}
+
+}  // namespace fspol::ir
