@@ -134,31 +134,41 @@ class Evaluator {
     classes_ = classes_of(path_);
     v_.path_class = classes_.back();
 
-    if (hidden_ancestor(classes_, path_)) return v_;
-    bool creates = r_.op == sema::Op::kCreate;
-    if (hidden_here(classes_.back(), r_.type, "", creates)) return v_;
-    if (denied(classes_.back(), r_.type, r_.op, "")) return v_;
-
+    std::vector<std::string> dest_path;
+    std::vector<uint32_t> dest_classes;
     if (r_.new_path) {
       auto dest = split(*r_.new_path);
       if (!dest) return dest.error();
-      std::vector<std::string> dest_path = std::move(*dest);
+      dest_path = std::move(*dest);
       canonicalize(p_, dest_path);
-      std::vector<uint32_t> dest_classes = classes_of(dest_path);
-      sema::Op dest_op = r_.op == sema::Op::kLink ? sema::Op::kCreate : r_.op;
-      if (hidden_ancestor(dest_classes, dest_path)) return v_;
-      if (hidden_here(dest_classes.back(), r_.type, " (the destination)", true)) return v_;
-      if (denied(dest_classes.back(), r_.type, dest_op, " (the destination)")) return v_;
+      dest_classes = classes_of(dest_path);
     }
-    v_.reason = "allowed";
-    attributes();
-    placement();
-    userspace();
+    if (decide(dest_path, dest_classes)) {
+      v_.reason = "allowed";
+      attributes();
+      placement();
+      userspace();
+    }
+    // Audit records every matching request, allowed or refused.
     audit();
     return v_;
   }
 
  private:
+  // Visibility, then access, for the path and (rename, link) the
+  // destination. True when the operation goes ahead.
+  bool decide(const std::vector<std::string>& dest_path, const std::vector<uint32_t>& dest_classes) {
+    if (hidden_ancestor(classes_, path_)) return false;
+    bool creates = r_.op == sema::Op::kCreate;
+    if (hidden_here(classes_.back(), r_.type, "", creates)) return false;
+    if (denied(classes_.back(), r_.type, r_.op, "")) return false;
+    if (dest_classes.empty()) return true;
+    sema::Op dest_op = r_.op == sema::Op::kLink ? sema::Op::kCreate : r_.op;
+    if (hidden_ancestor(dest_classes, dest_path)) return false;
+    if (hidden_here(dest_classes.back(), r_.type, " (the destination)", true)) return false;
+    return !denied(dest_classes.back(), r_.type, dest_op, " (the destination)");
+  }
+
   std::vector<uint32_t> classes_of(const std::vector<std::string>& path) {
     std::vector<uint32_t> out;
     uint32_t state = p_.dfa.start;
@@ -286,7 +296,9 @@ class Evaluator {
   // rule matching a component maps its view name back to the lower name; a
   // redirect matching a prefix serves that subtree from its target.
   void placement() {
+    std::vector<std::string> names;  // the lower name of each view component
     std::vector<std::string> lower;
+    const Rule* active = nullptr;    // the redirect serving the current subtree
     for (size_t i = 1; i < classes_.size(); ++i) {
       uint8_t type = i + 1 == classes_.size() ? r_.type : syntax::kTypeDir;
       std::string name = path_[i - 1];
@@ -299,10 +311,14 @@ class Evaluator {
         name = mapped;
         return true;
       });
+      names.push_back(name);
       lower.push_back(name);
+      // A redirect serves the subtree where it first matches; deeper
+      // matches of the same rule are inside that subtree already.
       each_match(classes_[i], type, [&](const Rule& rule) {
         if (rule.kind != RuleKind::kRedirect) return false;
-        redirect(rule, i, lower);
+        if (&rule != active) redirect(rule, i, names, lower);
+        active = &rule;
         return true;
       });
     }
@@ -310,7 +326,8 @@ class Evaluator {
     for (const std::string& c : lower) v_.lower_path += "/" + c;
   }
 
-  void redirect(const Rule& rule, size_t depth, std::vector<std::string>& lower) {
+  void redirect(const Rule& rule, size_t depth, const std::vector<std::string>& names,
+                std::vector<std::string>& lower) {
     // The literal prefix of the rule's selector that covers this path.
     size_t keep = 0;
     for (uint32_t s : rule.selectors) {
@@ -322,7 +339,7 @@ class Evaluator {
     }
     std::vector<std::string> moved;
     if (auto target = split(rule.target_path)) moved = *target;
-    for (size_t i = keep; i < lower.size(); ++i) moved.push_back(lower[i]);
+    for (size_t i = keep; i < names.size(); ++i) moved.push_back(names[i]);
     lower = std::move(moved);
     v_.lower_root = rule.target_root;
     v_.steps.push_back(Step{"placement", rule.id, join(path_, depth) + " is served from " +
