@@ -1,0 +1,338 @@
+// serve(): the daemon's life from mount to unmount, with clean shutdown on
+// signals and a control socket for `fsrun status`. Also unmount() and the
+// mount listing the command line uses.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "fspol/runtime/runtime.h"
+#include "fuse/fs.h"
+#include "fuse/session.h"
+#include "log.h"
+
+namespace fspol::runtime {
+namespace {
+
+// The canonical path; for a mount point whose daemon died (stat fails
+// with ENOTCONN) the parent is canonicalized and the last name kept.
+std::string real_path(const std::string& path) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) != nullptr) return buf;
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  size_t slash = p.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : p.substr(0, slash));
+  std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
+  if (::realpath(dir.c_str(), buf) == nullptr) return path;
+  std::string out = buf;
+  if (out.back() != '/') out += '/';
+  return out + base;
+}
+
+unsigned default_threads() {
+  // Workers spend most of their time in the kernel (the lower file
+  // system's syscalls), so two per core keep the cores busy.
+  unsigned n = std::thread::hardware_concurrency();
+  return std::clamp(2 * (n == 0 ? 1 : n), 4U, 32U);
+}
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%gs", s);
+  return buf;
+}
+
+const char* cache_text(CacheMode c) {
+  return c == CacheMode::kAlways ? "always" : c == CacheMode::kNever ? "never" : "auto";
+}
+
+std::string mode_text(const ConnInfo& conn) {
+  std::string s = "daemon (userspace FUSE, protocol 7." + std::to_string(conn.minor) + ")";
+  s += conn.passthrough ? ", kernel passthrough on" : ", kernel passthrough off";
+  if (!conn.passthrough && !conn.passthrough_note.empty()) s += " (" + conn.passthrough_note + ")";
+  if (conn.writeback) s += ", writeback cache";
+  return s;
+}
+
+std::string status_text(const Policy& policy, const MountOptions& o, FsState& fs,
+                        const Session& session, unsigned threads) {
+  std::ostringstream out;
+  out << "mountpoint: " << o.mountpoint << "\n";
+  out << "lower: " << o.lower << "\n";
+  out << "policy: " << policy.name << " (" << policy.path << "), " << policy.rule_count
+      << " rules\n";
+  out << "mode: " << mode_text(session.conn()) << "\n";
+  out << "pid: " << ::getpid() << "\n";
+  out << "threads: " << threads << "\n";
+  out << "cache: " << cache_text(o.cache) << ", entry " << seconds_text(o.entry_timeout)
+      << ", attr " << seconds_text(o.attr_timeout) << ", negative "
+      << seconds_text(o.negative_timeout) << "\n";
+  out << "inodes: " << fs.inode_count() << ", open files: " << fs.open_files()
+      << ", passthrough opens: " << fs.passthrough_opens() << "\n";
+  uint64_t total = 0;
+  std::ostringstream per_op;
+  for (uint32_t op = 0; op < 64; ++op) {
+    uint64_t n = fs.count(op);
+    if (n == 0) continue;
+    total += n;
+    const char* name = FsState::opcode_name(op);
+    per_op << "  " << (name ? name : ("opcode_" + std::to_string(op)).c_str()) << " " << n
+           << "\n";
+  }
+  out << "requests: " << total << ", errors: " << fs.errors() << "\n" << per_op.str();
+  return out.str();
+}
+
+// Listens on the control socket; answers every connection with the status.
+class ControlServer {
+ public:
+  ControlServer(std::string path, std::function<std::string()> report)
+      : path_(std::move(path)), report_(std::move(report)) {}
+  ~ControlServer() { stop(); }
+
+  bool start() {
+    std::string dir = path_.substr(0, path_.rfind('/'));
+    ::mkdir(dir.c_str(), 0700);
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return false;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path_.size() >= sizeof addr.sun_path) return false;
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    ::unlink(path_.c_str());
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
+    if (::listen(fd_, 8) != 0) return false;
+    thread_ = std::thread([this] { loop(); });
+    return true;
+  }
+
+  void stop() {
+    if (fd_ < 0) return;
+    stopping_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    ::close(fd_);
+    fd_ = -1;
+    ::unlink(path_.c_str());
+  }
+
+ private:
+  void loop() {
+    while (!stopping_) {
+      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      std::string text = report_();
+      size_t done = 0;
+      while (done < text.size()) {
+        ssize_t n = ::send(c, text.data() + done, text.size() - done, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+      }
+      ::close(c);
+    }
+  }
+
+  std::string path_;
+  std::function<std::string()> report_;
+  int fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::string control_socket_path(const std::string& mountpoint) {
+  std::string dir;
+  if (::geteuid() == 0) {
+    dir = "/run/fspol";
+  } else if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg) {
+    dir = std::string(xdg) + "/fspol";
+  } else {
+    dir = "/tmp/fspol-" + std::to_string(::geteuid());
+  }
+  char name[32];
+  std::snprintf(name, sizeof name, "%016zx.sock", std::hash<std::string>()(real_path(mountpoint)));
+  return dir + "/" + name;
+}
+
+Result<void> serve(const Policy& policy, const MountOptions& options, const ServeHooks& hooks) {
+  MountOptions o = options;
+  o.lower = real_path(o.lower);
+  o.mountpoint = real_path(o.mountpoint);
+  struct stat st{};
+  if (::stat(o.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Error{ENOTDIR, "mount point " + o.mountpoint + " is not a directory"};
+  }
+  ::umask(0);  // the kernel already applied the caller's umask to modes
+  FsState fs(o, &policy);
+  if (auto r = fs.open_lower(); !r) return r.error();
+
+  // Signals are taken by one thread (sigwait) and turned into an unmount;
+  // every other thread inherits the blocked mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  sigset_t old_mask;
+  pthread_sigmask(SIG_BLOCK, &sigs, &old_mask);
+  struct MaskGuard {
+    sigset_t mask;
+    ~MaskGuard() { pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
+  } mask_guard{old_mask};
+  ::signal(SIGPIPE, SIG_IGN);
+
+  Session session(fs, o);
+  fs.attach(&session);
+  if (auto r = session.mount(); !r) return r.error();
+  if (auto r = session.handshake(); !r) {
+    session.stop();
+    return r.error();
+  }
+  unsigned threads = o.threads != 0 ? o.threads : default_threads();
+  std::string mode = mode_text(session.conn());
+  log_debug("%s on %s: %s", policy.name.c_str(), o.mountpoint.c_str(), mode.c_str());
+
+  ControlServer control(control_socket_path(o.mountpoint),
+                        [&] { return status_text(policy, o, fs, session, threads); });
+  if (!control.start()) log_warn("no control socket: `fsrun status` will not see this mount");
+
+  std::atomic<bool> done{false};
+  std::thread signal_thread([&] {
+    timespec tick{0, 200 * 1000 * 1000};
+    while (!done.load()) {
+      int sig = ::sigtimedwait(&sigs, nullptr, &tick);
+      if (sig > 0) {
+        log_info("signal %d: unmounting %s", sig, o.mountpoint.c_str());
+        session.stop();
+        break;
+      }
+    }
+  });
+  if (hooks.ready) hooks.ready(mode);
+  session.serve(threads);
+  done.store(true);
+  session.stop();  // no-op when already unmounted
+  signal_thread.join();
+  control.stop();
+  return {};
+}
+
+Result<std::string> query_status(const std::string& mountpoint) {
+  std::string path = control_socket_path(mountpoint);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Error{errno, "socket: " + std::string(std::strerror(errno))};
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof addr.sun_path - 1));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Error{err, "no fsrun daemon answers for " + mountpoint + " (" + std::strerror(err) + ")"};
+  }
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+namespace {
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape_mountinfo(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() + 0 && i + 3 <= s.size()) {
+      int v = (s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0');
+      out += static_cast<char>(v);
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> list_mounts() {
+  std::vector<std::string> result;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string f, mountpoint;
+    for (int i = 0; i < 5 && fields >> f; ++i) {
+      if (i == 4) mountpoint = f;
+    }
+    while (fields >> f && f != "-") {
+    }
+    std::string fstype;
+    fields >> fstype;
+    if (fstype == "fuse.fspol") result.push_back(unescape_mountinfo(mountpoint));
+  }
+  return result;
+}
+
+Result<void> unmount(const std::string& mountpoint) {
+  std::string mnt = real_path(mountpoint);
+  if (::geteuid() == 0) {
+    if (::umount2(mnt.c_str(), UMOUNT_NOFOLLOW) != 0) {
+      int err = errno;
+      if (err != EBUSY) return Error{err, "umount " + mnt + ": " + std::strerror(err)};
+      // In use: detach now, the kernel finishes when the last user leaves.
+      if (::umount2(mnt.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
+        return Error{errno, "umount " + mnt + ": " + std::strerror(errno)};
+      }
+    }
+  } else {
+    pid_t pid = ::fork();
+    if (pid < 0) return Error{errno, "fork: " + std::string(std::strerror(errno))};
+    if (pid == 0) {
+      ::execlp("fusermount3", "fusermount3", "-u", "-z", mnt.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      return Error{EIO, "fusermount3 -u " + mnt + " failed"};
+    }
+  }
+  // Give a live daemon a moment to notice and remove its control socket,
+  // so that a script that unmounts and then exits leaves nothing behind.
+  std::string sock = control_socket_path(mnt);
+  for (int i = 0; i < 50 && ::access(sock.c_str(), F_OK) == 0; ++i) {
+    if (!query_status(mnt)) {
+      ::unlink(sock.c_str());  // the daemon is dead: clean its socket
+      break;
+    }
+    ::usleep(100 * 1000);
+  }
+  return {};
+}
+
+}  // namespace fspol::runtime

@@ -1,0 +1,498 @@
+// FsState: setup, dispatch, the helpers every handler uses, and the
+// name-space operations (lookup .. link). File, directory and xattr
+// operations live in ops_file.cc, ops_dir.cc and ops_misc.cc.
+#include "fuse/fs.h"
+
+#include <fcntl.h>
+#include <linux/limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <new>
+
+#include "fspol/runtime/runtime.h"
+#include "log.h"
+
+namespace fspol::runtime {
+namespace {
+
+uint64_t to_ns(double seconds) {
+  if (!(seconds > 0)) return 0;
+  return static_cast<uint64_t>(std::llround(seconds * 1e9));
+}
+
+// A FUSE name argument: NUL-terminated, no '/'; "." and ".." never name a
+// child here (the kernel resolves them itself).
+bool valid_name(const char* name, size_t max) {
+  size_t len = strnlen(name, max);
+  if (len == 0 || len == max) return false;
+  if (std::strchr(name, '/') != nullptr) return false;
+  return !(std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0);
+}
+
+OpClass class_of(uint32_t opcode) {
+  switch (opcode) {
+#define FSPOL_FUSE_OP(opcode, name, op_class) \
+  case opcode:                                \
+    return OpClass::op_class;
+#include "fuse/fuse_ops.def"
+    default:
+      return OpClass::kOther;
+  }
+}
+
+}  // namespace
+
+FsState::FsState(const MountOptions& options, const Policy* policy)
+    : options_(options), hook_(policy) {
+  daemon_uid_ = ::geteuid();
+  daemon_gid_ = ::getegid();
+  bool cache = options.cache != CacheMode::kNever && hook_.caller_independent();
+  entry_valid_ns_ = cache ? to_ns(options.entry_timeout) : 0;
+  attr_valid_ns_ = cache ? to_ns(options.attr_timeout) : 0;
+  negative_valid_ns_ = cache ? to_ns(options.negative_timeout) : 0;
+}
+
+FsState::~FsState() = default;
+
+Result<void> FsState::open_lower() {
+  int fd = ::open(options_.lower.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return Error{errno, "cannot open lower directory " + options_.lower + ": " +
+                            std::strerror(errno)};
+  }
+  root_.reset(fd);
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) return Error{errno, "cannot stat " + options_.lower};
+  inodes_ = std::make_unique<InodeTable>(st);
+  return {};
+}
+
+const char* FsState::opcode_name(uint32_t opcode) {
+  switch (opcode) {
+#define FSPOL_FUSE_OP(opcode, name, op_class) \
+  case opcode:                                \
+    return #name;
+#include "fuse/fuse_ops.def"
+    default:
+      return nullptr;
+  }
+}
+
+void FsState::dispatch(const Call& call) noexcept {
+  uint32_t opcode = call.in->opcode;
+  if (opcode < counters_.size()) counters_[opcode].fetch_add(1, std::memory_order_relaxed);
+  int err = ENOSYS;
+  try {
+    Request request;
+    request.op = class_of(opcode);
+    request.opcode = opcode;
+    request.uid = call.in->uid;
+    request.gid = call.in->gid;
+    request.pid = call.in->pid;
+    request.node = call.in->nodeid;
+    if (opcode == FUSE_LOOKUP || opcode == FUSE_UNLINK || opcode == FUSE_RMDIR) {
+      request.name = std::string_view(call.arg, strnlen(call.arg, call.arglen));
+    }
+    Verdict verdict = hook_.check(request);
+    if (!verdict.allow) {
+      err = verdict.error;
+    } else {
+      switch (opcode) {
+#define FSPOL_FUSE_OP(opcode, name, op_class) \
+  case opcode:                                \
+    err = op_##name(call);                    \
+    break;
+#include "fuse/fuse_ops.def"
+        default:
+          err = ENOSYS;
+      }
+    }
+  } catch (const std::bad_alloc&) {
+    err = ENOMEM;
+  }
+  if (err != 0) {
+    if (err != ENOENT && err != ENOSYS && err != ENODATA) errors_.fetch_add(1, std::memory_order_relaxed);
+    if (opcode != FUSE_FORGET && opcode != FUSE_BATCH_FORGET && opcode != FUSE_INTERRUPT) {
+      reply_error(call, err);
+    }
+  }
+}
+
+// ---- helpers --------------------------------------------------------------
+
+int FsState::open_dir_of(Inode* inode, UniqueFd& out) {
+  if (inode == inodes_->root()) return root_.get();
+  std::string path;
+  if (!inodes_->path_of(inode, path)) return -ENOENT;
+  int fd = open_beneath(root_.get(), path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  if (fd < 0) return fd;
+  out.reset(fd);
+  return fd;
+}
+
+int FsState::open_parent(Inode* inode, UniqueFd& dirfd, std::string& name) {
+  std::string parent;
+  if (!inodes_->parent_and_name(inode, parent, name)) return -ENOENT;
+  if (parent == ".") return root_.get();
+  int fd = open_beneath(root_.get(), parent.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  if (fd < 0) return fd;
+  dirfd.reset(fd);
+  return fd;
+}
+
+int FsState::open_node(Inode* inode, int flags, UniqueFd& out) {
+  std::string path;
+  if (!inodes_->path_of(inode, path)) return -ENOENT;
+  int fd = open_beneath(root_.get(), path.c_str(), static_cast<uint64_t>(flags | O_NOFOLLOW));
+  if (fd < 0) return fd;
+  out.reset(fd);
+  return fd;
+}
+
+int FsState::stat_node(Inode* inode, struct stat& st) {
+  UniqueFd holder;
+  std::string name;
+  int dirfd = open_parent(inode, holder, name);
+  if (dirfd == -ENOENT && open_handle_fd(inode, holder) >= 0) {
+    // Unlinked but open: fstat(2) on a FUSE file sends GETATTR without a
+    // handle, so reach the file through one of its open handles.
+    return ::fstat(holder.get(), &st) == 0 ? 0 : errno;
+  }
+  if (dirfd < 0) return -dirfd;
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  // The name now holds another kind of object (changed behind our back):
+  // the kernel must not see a node change type.
+  if (inode != inodes_->root() && (st.st_mode & S_IFMT) != inode->type) return ESTALE;
+  return 0;
+}
+
+void FsState::fill_attr(fuse_attr& attr, const struct stat& st) {
+  attr.ino = st.st_ino;
+  attr.size = static_cast<uint64_t>(st.st_size);
+  attr.blocks = static_cast<uint64_t>(st.st_blocks);
+  attr.atime = static_cast<uint64_t>(st.st_atim.tv_sec);
+  attr.mtime = static_cast<uint64_t>(st.st_mtim.tv_sec);
+  attr.ctime = static_cast<uint64_t>(st.st_ctim.tv_sec);
+  attr.atimensec = static_cast<uint32_t>(st.st_atim.tv_nsec);
+  attr.mtimensec = static_cast<uint32_t>(st.st_mtim.tv_nsec);
+  attr.ctimensec = static_cast<uint32_t>(st.st_ctim.tv_nsec);
+  attr.mode = st.st_mode;
+  attr.nlink = static_cast<uint32_t>(st.st_nlink);
+  attr.uid = st.st_uid;
+  attr.gid = st.st_gid;
+  attr.rdev = static_cast<uint32_t>(st.st_rdev);
+  attr.blksize = static_cast<uint32_t>(st.st_blksize);
+}
+
+void FsState::fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& st) {
+  out.nodeid = inodes_->node_id(inode);
+  out.generation = 0;
+  out.entry_valid = entry_valid_ns_ / 1000000000;
+  out.entry_valid_nsec = static_cast<uint32_t>(entry_valid_ns_ % 1000000000);
+  out.attr_valid = attr_valid_ns_ / 1000000000;
+  out.attr_valid_nsec = static_cast<uint32_t>(attr_valid_ns_ % 1000000000);
+  fill_attr(out.attr, st);
+}
+
+int FsState::reply_entry(const Call& call, Inode* parent, const std::string& name, int dirfd) {
+  struct stat st{};
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    int err = errno;
+    if (err == ENOENT && call.in->opcode == FUSE_LOOKUP && negative_valid_ns_ != 0) {
+      // A negative entry: the kernel caches the absence of the name.
+      fuse_entry_out out{};
+      out.entry_valid = negative_valid_ns_ / 1000000000;
+      out.entry_valid_nsec = static_cast<uint32_t>(negative_valid_ns_ % 1000000000);
+      reply(call, out);
+      return 0;
+    }
+    return err;
+  }
+  Inode* inode = inodes_->learn(parent, name, st);
+  fuse_entry_out out{};
+  fill_entry(out, inode, st);
+  reply(call, out);
+  return 0;
+}
+
+int FsState::reply_attr(const Call& call, const struct stat& st) {
+  fuse_attr_out out{};
+  out.attr_valid = attr_valid_ns_ / 1000000000;
+  out.attr_valid_nsec = static_cast<uint32_t>(attr_valid_ns_ % 1000000000);
+  fill_attr(out.attr, st);
+  reply(call, out);
+  return 0;
+}
+
+// New objects belong to the caller (the daemon creates them, then hands
+// them over): the uid always, the gid unless the directory is setgid
+// (the lower file system already gave the new object the directory's gid).
+void FsState::set_owner(const Call& call, int dirfd, const char* name) {
+  if (daemon_uid_ != 0) return;
+  uid_t uid = call.in->uid;
+  gid_t gid = call.in->gid;
+  if (uid == daemon_uid_ && gid == daemon_gid_) return;
+  struct stat dir{};
+  if (::fstat(dirfd, &dir) == 0 && (dir.st_mode & S_ISGID)) gid = static_cast<gid_t>(-1);
+  if (::fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+    log_debug("chown of new %s failed: %s", name, std::strerror(errno));
+  }
+}
+
+// ---- name space -------------------------------------------------------------
+
+int FsState::op_lookup(const Call& call) {
+  if (!valid_name(call.arg, call.arglen)) {
+    return strnlen(call.arg, call.arglen) > NAME_MAX ? ENAMETOOLONG : ENOENT;
+  }
+  Inode* parent = node(call.in->nodeid);
+  UniqueFd holder;
+  int dirfd = open_dir_of(parent, holder);
+  if (dirfd < 0) return -dirfd;
+  return reply_entry(call, parent, call.arg, dirfd);
+}
+
+int FsState::op_forget(const Call& call) {
+  const auto* in = call.args<fuse_forget_in>();
+  if (in != nullptr) inodes_->forget(node(call.in->nodeid), in->nlookup);
+  return 0;  // no reply
+}
+
+int FsState::op_batch_forget(const Call& call) {
+  const auto* in = call.args<fuse_batch_forget_in>();
+  if (in == nullptr) return 0;
+  const auto* items = reinterpret_cast<const fuse_forget_one*>(call.tail<fuse_batch_forget_in>());
+  size_t n = std::min<size_t>(in->count, call.tail_len<fuse_batch_forget_in>() / sizeof *items);
+  for (size_t i = 0; i < n; ++i) inodes_->forget(node(items[i].nodeid), items[i].nlookup);
+  return 0;
+}
+
+int FsState::op_getattr(const Call& call) {
+  const auto* in = call.args<fuse_getattr_in>();
+  struct stat st{};
+  if (in != nullptr && (in->getattr_flags & FUSE_GETATTR_FH)) {
+    auto* fh = reinterpret_cast<FileHandle*>(static_cast<uintptr_t>(in->fh));
+    if (::fstat(fh->fd.get(), &st) != 0) return errno;
+    return reply_attr(call, st);
+  }
+  if (int err = stat_node(node(call.in->nodeid), st)) return err;
+  return reply_attr(call, st);
+}
+
+int FsState::op_setattr(const Call& call) {
+  const auto* in = call.args<fuse_setattr_in>();
+  if (in == nullptr) return EINVAL;
+  Inode* inode = node(call.in->nodeid);
+  int fd = -1;
+  if ((in->valid & FATTR_FH) && inode->type == S_IFREG) {
+    fd = reinterpret_cast<FileHandle*>(static_cast<uintptr_t>(in->fh))->fd.get();
+  }
+  UniqueFd holder;
+  std::string name;
+  int dirfd = -1;
+  if (fd < 0) {
+    dirfd = open_parent(inode, holder, name);
+    if (dirfd == -ENOENT && open_handle_fd(inode, holder) >= 0) {
+      fd = holder.get();  // unlinked but open
+    } else if (dirfd < 0) {
+      return -dirfd;
+    }
+  }
+  if (in->valid & FATTR_MODE) {
+    int rc = fd >= 0 ? (::fchmod(fd, in->mode & 07777) == 0 ? 0 : -errno)
+                     : chmod_nofollow(dirfd, name.c_str(), in->mode & 07777);
+    if (rc < 0) return -rc;
+  }
+  if (in->valid & (FATTR_UID | FATTR_GID)) {
+    uid_t uid = (in->valid & FATTR_UID) ? in->uid : static_cast<uid_t>(-1);
+    gid_t gid = (in->valid & FATTR_GID) ? in->gid : static_cast<gid_t>(-1);
+    int rc = fd >= 0 ? ::fchown(fd, uid, gid)
+                     : ::fchownat(dirfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0) return errno;
+  }
+  if (in->valid & FATTR_SIZE) {
+    UniqueFd wfd;
+    int tfd = fd;
+    if (tfd < 0) {
+      if (inode->type != S_IFREG) return inode->type == S_IFDIR ? EISDIR : EINVAL;
+      int r = open_beneath(dirfd, name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
+      if (r < 0) return -r;
+      wfd.reset(r);
+      tfd = r;
+    }
+    if (::ftruncate(tfd, static_cast<off_t>(in->size)) != 0) return errno;
+  }
+  if (in->valid & (FATTR_ATIME | FATTR_MTIME)) {
+    timespec ts[2];
+    ts[0].tv_nsec = UTIME_OMIT;
+    ts[1].tv_nsec = UTIME_OMIT;
+    if (in->valid & FATTR_ATIME_NOW) {
+      ts[0].tv_nsec = UTIME_NOW;
+    } else if (in->valid & FATTR_ATIME) {
+      ts[0].tv_sec = static_cast<time_t>(in->atime);
+      ts[0].tv_nsec = in->atimensec;
+    }
+    if (in->valid & FATTR_MTIME_NOW) {
+      ts[1].tv_nsec = UTIME_NOW;
+    } else if (in->valid & FATTR_MTIME) {
+      ts[1].tv_sec = static_cast<time_t>(in->mtime);
+      ts[1].tv_nsec = in->mtimensec;
+    }
+    int rc = fd >= 0 ? ::futimens(fd, ts)
+                     : ::utimensat(dirfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0) return errno;
+  }
+  struct stat st{};
+  if (fd >= 0) {
+    if (::fstat(fd, &st) != 0) return errno;
+  } else if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno;
+  }
+  return reply_attr(call, st);
+}
+
+int FsState::op_readlink(const Call& call) {
+  UniqueFd holder;
+  std::string name;
+  int dirfd = open_parent(node(call.in->nodeid), holder, name);
+  if (dirfd < 0) return -dirfd;
+  char buf[PATH_MAX];
+  ssize_t n = ::readlinkat(dirfd, name.c_str(), buf, sizeof buf);
+  if (n < 0) return errno;
+  reply_data(call, buf, static_cast<size_t>(n));
+  return 0;
+}
+
+int FsState::op_symlink(const Call& call) {
+  // Arguments: the new name, then the target, both NUL-terminated.
+  const char* name = call.arg;
+  size_t name_len = strnlen(name, call.arglen);
+  if (name_len + 1 >= call.arglen) return EINVAL;
+  const char* target = name + name_len + 1;
+  if (!valid_name(name, call.arglen)) return EINVAL;
+  Inode* parent = node(call.in->nodeid);
+  UniqueFd holder;
+  int dirfd = open_dir_of(parent, holder);
+  if (dirfd < 0) return -dirfd;
+  if (::symlinkat(target, dirfd, name) != 0) return errno;
+  set_owner(call, dirfd, name);
+  return reply_entry(call, parent, name, dirfd);
+}
+
+int FsState::op_mknod(const Call& call) {
+  const auto* in = call.args<fuse_mknod_in>();
+  if (in == nullptr) return EINVAL;
+  const char* name = call.tail<fuse_mknod_in>();
+  if (!valid_name(name, call.tail_len<fuse_mknod_in>())) return EINVAL;
+  Inode* parent = node(call.in->nodeid);
+  UniqueFd holder;
+  int dirfd = open_dir_of(parent, holder);
+  if (dirfd < 0) return -dirfd;
+  if (::mknodat(dirfd, name, in->mode, in->rdev) != 0) return errno;
+  set_owner(call, dirfd, name);
+  return reply_entry(call, parent, name, dirfd);
+}
+
+int FsState::op_mkdir(const Call& call) {
+  const auto* in = call.args<fuse_mkdir_in>();
+  if (in == nullptr) return EINVAL;
+  const char* name = call.tail<fuse_mkdir_in>();
+  if (!valid_name(name, call.tail_len<fuse_mkdir_in>())) return EINVAL;
+  Inode* parent = node(call.in->nodeid);
+  UniqueFd holder;
+  int dirfd = open_dir_of(parent, holder);
+  if (dirfd < 0) return -dirfd;
+  if (::mkdirat(dirfd, name, in->mode & 07777) != 0) return errno;
+  set_owner(call, dirfd, name);
+  return reply_entry(call, parent, name, dirfd);
+}
+
+int FsState::op_unlink(const Call& call) {
+  if (!valid_name(call.arg, call.arglen)) return EINVAL;
+  Inode* parent = node(call.in->nodeid);
+  UniqueFd holder;
+  int dirfd = open_dir_of(parent, holder);
+  if (dirfd < 0) return -dirfd;
+  struct stat st{};
+  if (::fstatat(dirfd, call.arg, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  if (::unlinkat(dirfd, call.arg, 0) != 0) return errno;
+  inodes_->drop_link(parent, call.arg, st.st_dev, st.st_ino);
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+int FsState::op_rmdir(const Call& call) {
+  if (!valid_name(call.arg, call.arglen)) return EINVAL;
+  Inode* parent = node(call.in->nodeid);
+  UniqueFd holder;
+  int dirfd = open_dir_of(parent, holder);
+  if (dirfd < 0) return -dirfd;
+  struct stat st{};
+  if (::fstatat(dirfd, call.arg, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  if (::unlinkat(dirfd, call.arg, AT_REMOVEDIR) != 0) return errno;
+  inodes_->drop_link(parent, call.arg, st.st_dev, st.st_ino);
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+int FsState::do_rename(const Call& call, uint64_t newdir, uint32_t flags, const char* names,
+                       size_t len) {
+  size_t old_len = strnlen(names, len);
+  if (old_len + 1 >= len) return EINVAL;
+  const char* oldname = names;
+  const char* newname = names + old_len + 1;
+  if (!valid_name(oldname, len) || !valid_name(newname, len - old_len - 1)) return EINVAL;
+  Inode* op = node(call.in->nodeid);
+  Inode* np = node(newdir);
+  UniqueFd oh, nh;
+  int odir = open_dir_of(op, oh);
+  if (odir < 0) return -odir;
+  int ndir = open_dir_of(np, nh);
+  if (ndir < 0) return -ndir;
+  struct stat ost{}, nst{};
+  if (::fstatat(odir, oldname, &ost, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  bool had_target = ::fstatat(ndir, newname, &nst, AT_SYMLINK_NOFOLLOW) == 0;
+  if (::renameat2(odir, oldname, ndir, newname, flags) != 0) return errno;
+  inodes_->move_link(op, oldname, np, newname, ost.st_dev, ost.st_ino,
+                     (flags & RENAME_EXCHANGE) != 0, had_target, nst.st_dev, nst.st_ino);
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+int FsState::op_rename(const Call& call) {
+  const auto* in = call.args<fuse_rename_in>();
+  if (in == nullptr) return EINVAL;
+  return do_rename(call, in->newdir, 0, call.tail<fuse_rename_in>(),
+                   call.tail_len<fuse_rename_in>());
+}
+
+int FsState::op_rename2(const Call& call) {
+  const auto* in = call.args<fuse_rename2_in>();
+  if (in == nullptr) return EINVAL;
+  if (in->flags & ~static_cast<uint32_t>(RENAME_NOREPLACE | RENAME_EXCHANGE)) return EINVAL;
+  return do_rename(call, in->newdir, in->flags, call.tail<fuse_rename2_in>(),
+                   call.tail_len<fuse_rename2_in>());
+}
+
+int FsState::op_link(const Call& call) {
+  const auto* in = call.args<fuse_link_in>();
+  if (in == nullptr) return EINVAL;
+  const char* newname = call.tail<fuse_link_in>();
+  if (!valid_name(newname, call.tail_len<fuse_link_in>())) return EINVAL;
+  Inode* target = node(in->oldnodeid);
+  Inode* parent = node(call.in->nodeid);
+  UniqueFd oh, nh;
+  std::string oldname;
+  int odir = open_parent(target, oh, oldname);
+  if (odir < 0) return -odir;
+  int ndir = open_dir_of(parent, nh);
+  if (ndir < 0) return -ndir;
+  if (::linkat(odir, oldname.c_str(), ndir, newname, 0) != 0) return errno;
+  return reply_entry(call, parent, newname, ndir);
+}
+
+}  // namespace fspol::runtime

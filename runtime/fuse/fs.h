@@ -1,0 +1,119 @@
+#pragma once
+// FsState: the stacked file system behind one mount, in daemon mode.
+//
+// One handler per FUSE opcode (fuse_ops.def). A handler returns 0 when it
+// has replied, or a positive errno that dispatch() turns into the one
+// error reply; handlers never throw (dispatch catches bad_alloc and answers
+// ENOMEM). Before a handler runs, dispatch() asks the policy hook
+// (policy_hook.h) about the request: that is the only place policy enters.
+
+#include <sys/stat.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "fspol/runtime/options.h"
+#include "fspol/runtime/policy_hook.h"
+#include "fuse/inode_table.h"
+#include "fuse/lower.h"
+#include "fuse/session.h"
+
+namespace fspol::runtime {
+
+// An open regular file.
+struct FileHandle {
+  UniqueFd fd;
+  Inode* inode = nullptr;
+  bool passthrough = false;
+  FileHandle* next = nullptr;  // Inode::handles list, under the open lock
+  FileHandle* prev = nullptr;
+};
+
+// An open directory: the lower fd and a getdents64 buffer.
+struct DirHandle {
+  std::mutex mu;
+  UniqueFd fd;
+  Inode* inode = nullptr;
+  std::vector<char> buf;
+  size_t pos = 0;  // next unread byte in buf
+  size_t end = 0;  // bytes valid in buf
+  int64_t offset = 0;  // directory offset of the next entry
+  bool eof = false;
+};
+
+class FsState {
+ public:
+  FsState(const MountOptions& options, const Policy* policy);
+  ~FsState();
+  FsState(const FsState&) = delete;
+  FsState& operator=(const FsState&) = delete;
+
+  // Opens the lower root. Must succeed before mounting.
+  Result<void> open_lower();
+  void attach(Session* session) { session_ = session; }
+
+  void dispatch(const Call& call) noexcept;
+
+  // Counters for `fsrun status`.
+  uint64_t count(uint32_t opcode) const {
+    return opcode < counters_.size() ? counters_[opcode].load(std::memory_order_relaxed) : 0;
+  }
+  uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
+  size_t inode_count() { return inodes_ ? inodes_->size() : 0; }
+  uint64_t open_files() const { return open_files_.load(std::memory_order_relaxed); }
+  uint64_t passthrough_opens() const { return passthrough_opens_.load(); }
+  const MountOptions& options() const { return options_; }
+  const PolicyHook& hook() const { return hook_; }
+
+  static const char* opcode_name(uint32_t opcode);
+
+ private:
+#define FSPOL_FUSE_OP(opcode, name, op_class) int op_##name(const Call& call);
+#include "fuse/fuse_ops.def"
+
+  // Helpers shared by the handlers (ops_*.cc).
+  Inode* node(uint64_t id) { return inodes_->from_node_id(id); }
+  int open_dir_of(Inode* inode, UniqueFd& out);  // O_PATH fd of a directory inode
+  int open_parent(Inode* inode, UniqueFd& dirfd, std::string& name);
+  int open_node(Inode* inode, int flags, UniqueFd& out);  // the inode itself, no follow
+  int stat_node(Inode* inode, struct stat& st);
+  int reply_entry(const Call& call, Inode* parent, const std::string& name, int dirfd);
+  void fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& st);
+  void fill_attr(fuse_attr& attr, const struct stat& st);
+  int reply_attr(const Call& call, const struct stat& st);
+  void set_owner(const Call& call, int dirfd, const char* name);
+  int do_rename(const Call& call, uint64_t newdir, uint32_t flags, const char* names,
+                size_t len);
+  // Registers an open handle with its inode (and with the kernel for
+  // passthrough); returns the backing id, 0 without passthrough.
+  int attach_handle(FileHandle& fh);
+  void detach_handle(FileHandle& fh);
+  // An fd of some open handle of `inode` (dup'ed into `out`), for
+  // operations on an unlinked file that no path reaches. -ENOENT if none.
+  int open_handle_fd(Inode* inode, UniqueFd& out);
+  uint32_t open_flags_for(const struct stat& st);
+  int readdir_common(const Call& call, bool plus);
+  int lock_common(const Call& call, bool wait);
+
+  const MountOptions& options_;
+  PolicyHook hook_;
+  Session* session_ = nullptr;
+  UniqueFd root_;
+  std::unique_ptr<InodeTable> inodes_;
+  uid_t daemon_uid_ = 0;
+  gid_t daemon_gid_ = 0;
+  uint64_t entry_valid_ns_ = 0;
+  uint64_t attr_valid_ns_ = 0;
+  uint64_t negative_valid_ns_ = 0;
+  std::array<std::atomic<uint64_t>, 64> counters_{};
+  std::atomic<uint64_t> errors_{0};
+  std::atomic<uint64_t> open_files_{0};
+  std::atomic<uint64_t> passthrough_opens_{0};
+  std::atomic<bool> passthrough_failed_{false};
+};
+
+}  // namespace fspol::runtime

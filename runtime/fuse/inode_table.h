@@ -1,0 +1,125 @@
+#pragma once
+// The daemon's inodes: what a FUSE node id stands for on the lower side.
+//
+// An Inode is identified by the lower (st_dev, st_ino) pair and found again
+// through its *names*: each inode keeps the (parent, name) links under
+// which the kernel learnt it (one for most files, more for hard links). A
+// path is rebuilt by walking parents up to the root and resolved with
+// openat2 beneath the lower root (lower.h). No fd is held per inode, so
+// the number of inodes the kernel keeps is bounded by memory, not by the
+// open-file limit.
+//
+// Lifetime: an inode lives while the kernel holds lookups on it (nlookup,
+// decremented by FORGET) or while a child names it as parent (children).
+// The node id given to the kernel is the Inode's address; the root is
+// FUSE_ROOT_ID.
+//
+// Locking: one reader-writer lock over the whole table (map, names, counts).
+// Path building takes it shared; lookups, forgets, renames and unlinks take
+// it exclusive for the few instructions that change links. Lock order:
+// table lock before any Inode lock (the per-inode open state is guarded by
+// a striped mutex, see open_lock()).
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace fspol::runtime {
+
+struct Inode;
+struct FileHandle;
+
+struct Link {
+  Inode* parent = nullptr;
+  std::string name;
+};
+
+struct Inode {
+  Inode() = default;
+  Inode(const Inode&) = delete;
+  Inode& operator=(const Inode&) = delete;
+
+  dev_t dev = 0;
+  ino_t ino = 0;
+  uint32_t type = 0;  // S_IFMT bits, fixed for the inode's life
+  // Guarded by the table lock.
+  uint64_t nlookup = 0;
+  uint64_t children = 0;    // links of other inodes naming this one as parent
+  std::vector<Link> links;  // empty: unlinked (only open handles reach it)
+  bool in_map = true;
+  // Guarded by open_lock(this): the open handles of a regular file (a
+  // list through FileHandle::next/prev; they reach an unlinked file) and
+  // its kernel passthrough state (backing id shared by the passthrough
+  // opens, and their count).
+  FileHandle* handles = nullptr;
+  int backing_id = 0;
+  uint32_t open_count = 0;
+};
+
+class InodeTable {
+ public:
+  explicit InodeTable(const struct stat& root);
+  ~InodeTable();
+  InodeTable(const InodeTable&) = delete;
+  InodeTable& operator=(const InodeTable&) = delete;
+
+  Inode* root() { return &root_; }
+  uint64_t node_id(Inode* inode) const;
+  Inode* from_node_id(uint64_t id);
+
+  // Records that the kernel learnt `name` in `parent` as the lower object
+  // `st` (LOOKUP, CREATE, MKDIR, READDIRPLUS ...): finds or creates the
+  // inode, adds the link, and counts one lookup.
+  Inode* learn(Inode* parent, const std::string& name, const struct stat& st);
+  // FORGET: drops `n` lookups.
+  void forget(Inode* inode, uint64_t n);
+  // The name `name` in `parent` is gone (unlink, rmdir) or now names
+  // another object (`dev`/`ino` identify the old one).
+  void drop_link(Inode* parent, const std::string& name, dev_t dev, ino_t ino);
+  // A successful rename moved the object `dev`/`ino` from (op, on) to
+  // (np, nn). `had_target`: the target name held the object `xdev`/`xino`,
+  // which moved the other way (`exchange`) or lost that name.
+  void move_link(Inode* op, const std::string& on, Inode* np, const std::string& nn, dev_t dev,
+                 ino_t ino, bool exchange, bool had_target, dev_t xdev, ino_t xino);
+
+  // The path of `inode` relative to the lower root ("." for the root).
+  // Returns false when the inode has no name any more.
+  bool path_of(Inode* inode, std::string& out);
+  // The parent path and name of `inode`'s first link (root: "." and ".").
+  bool parent_and_name(Inode* inode, std::string& parent, std::string& name);
+  // Same, for a named child of a known directory.
+  bool child_path(Inode* parent, const std::string& name, std::string& out);
+
+  size_t size();
+  static std::mutex& open_lock(const Inode* inode);
+
+ private:
+  struct Key {
+    dev_t dev;
+    ino_t ino;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const noexcept {
+      return std::hash<uint64_t>()(k.ino * 0x9E3779B97F4A7C15ULL ^ k.dev);
+    }
+  };
+
+  bool append_path(Inode* inode, std::string& out);  // table lock held
+  void add_link(Inode* inode, Inode* parent, const std::string& name);
+  void remove_link(Inode* inode, Inode* parent, const std::string& name);
+  void maybe_free(Inode* inode);
+  Inode* find(dev_t dev, ino_t ino);
+
+  std::shared_mutex mu_;
+  Inode root_;
+  std::unordered_map<Key, Inode*, KeyHash> map_;
+};
+
+}  // namespace fspol::runtime

@@ -1,0 +1,145 @@
+// Directories: opendir, readdir and readdirplus, releasedir, fsyncdir.
+//
+// A DirHandle reads the lower directory with getdents64 into its own
+// buffer and hands entries to the kernel in FUSE's format. Offsets are the
+// lower file system's d_off cookies, so a kernel that seeks (telldir/
+// seekdir, or a reply cut short) resumes exactly where it asks.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fuse/fs.h"
+#include "fuse/proto.h"
+
+namespace fspol::runtime {
+namespace {
+
+struct LinuxDirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  // The NUL-terminated name follows at kNameOffset.
+};
+constexpr size_t kNameOffset = 19;  // offsetof(struct linux_dirent64, d_name)
+
+constexpr size_t kDirBuf = 32 * 1024;
+
+DirHandle* dir_of(uint64_t fh) { return reinterpret_cast<DirHandle*>(static_cast<uintptr_t>(fh)); }
+
+}  // namespace
+
+int FsState::op_opendir(const Call& call) {
+  Inode* inode = node(call.in->nodeid);
+  auto dh = std::make_unique<DirHandle>();
+  dh->inode = inode;
+  int r = open_node(inode, O_RDONLY | O_DIRECTORY, dh->fd);
+  if (r < 0) return -r;
+  proto::OpenOut out{};
+  out.fh = reinterpret_cast<uintptr_t>(dh.release());
+  if (options_.cache == CacheMode::kAlways) out.open_flags = proto::kOpenKeepCache | proto::kOpenCacheDir;
+  reply(call, out);
+  return 0;
+}
+
+int FsState::readdir_common(const Call& call, bool plus) {
+  const auto* in = call.args<fuse_read_in>();
+  if (in == nullptr) return EINVAL;
+  DirHandle* dh = dir_of(in->fh);
+  // N.B. the reply must leave after the lock is released: once the kernel
+  // has the reply, the caller may close the directory and another worker
+  // may delete `dh` (RELEASEDIR) while this one still unlocks its mutex.
+  std::unique_lock lock(dh->mu);
+  if (static_cast<int64_t>(in->offset) != dh->offset) {
+    if (::lseek(dh->fd.get(), static_cast<off_t>(in->offset), SEEK_SET) < 0) return errno;
+    dh->offset = static_cast<int64_t>(in->offset);
+    dh->pos = dh->end = 0;
+    dh->eof = false;
+  }
+  if (dh->buf.empty()) dh->buf.resize(kDirBuf);
+  thread_local std::vector<char> out;
+  size_t cap = in->size;
+  if (out.size() < cap) out.resize(cap);
+  size_t used = 0;
+  for (;;) {
+    if (dh->pos >= dh->end) {
+      if (dh->eof) break;
+      long n = ::syscall(SYS_getdents64, dh->fd.get(), dh->buf.data(), dh->buf.size());
+      if (n < 0) {
+        if (used == 0) return errno;
+        break;
+      }
+      if (n == 0) {
+        dh->eof = true;
+        break;
+      }
+      dh->pos = 0;
+      dh->end = static_cast<size_t>(n);
+    }
+    const auto* d = reinterpret_cast<const LinuxDirent64*>(dh->buf.data() + dh->pos);
+    const char* d_name = dh->buf.data() + dh->pos + kNameOffset;
+    size_t namelen = std::strlen(d_name);
+    size_t reclen = plus ? FUSE_REC_ALIGN(FUSE_NAME_OFFSET_DIRENTPLUS + namelen)
+                         : FUSE_REC_ALIGN(FUSE_NAME_OFFSET + namelen);
+    if (used + reclen > cap) break;
+    fuse_dirent* de;
+    char* rec = out.data() + used;
+    std::memset(rec, 0, reclen);
+    if (plus) {
+      auto* dp = reinterpret_cast<fuse_direntplus*>(rec);
+      bool dot = std::strcmp(d_name, ".") == 0 || std::strcmp(d_name, "..") == 0;
+      if (!dot) {
+        struct stat st{};
+        if (::fstatat(dh->fd.get(), d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+          // Gone since getdents: skip it, as a later readdir would.
+          dh->pos += d->d_reclen;
+          dh->offset = d->d_off;
+          continue;
+        }
+        Inode* child = inodes_->learn(dh->inode, d_name, st);
+        fill_entry(dp->entry_out, child, st);
+      }
+      de = &dp->dirent;
+    } else {
+      de = reinterpret_cast<fuse_dirent*>(rec);
+    }
+    de->ino = d->d_ino;
+    de->off = static_cast<uint64_t>(d->d_off);
+    de->namelen = static_cast<uint32_t>(namelen);
+    de->type = d->d_type;
+    std::memcpy(de->name, d_name, namelen);
+    used += reclen;
+    dh->pos += d->d_reclen;
+    dh->offset = d->d_off;
+  }
+  lock.unlock();
+  reply_data(call, out.data(), used);
+  return 0;
+}
+
+int FsState::op_readdir(const Call& call) { return readdir_common(call, false); }
+int FsState::op_readdirplus(const Call& call) { return readdir_common(call, true); }
+
+int FsState::op_releasedir(const Call& call) {
+  const auto* in = call.args<fuse_release_in>();
+  if (in == nullptr) return EINVAL;
+  delete dir_of(in->fh);
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+int FsState::op_fsyncdir(const Call& call) {
+  const auto* in = call.args<fuse_fsync_in>();
+  if (in == nullptr) return EINVAL;
+  int fd = dir_of(in->fh)->fd.get();
+  int rc = (in->fsync_flags & FUSE_FSYNC_FDATASYNC) ? ::fdatasync(fd) : ::fsync(fd);
+  if (rc != 0) return errno;
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+}  // namespace fspol::runtime

@@ -1,0 +1,360 @@
+// Regular files: open/create/read/write/flush/release/fsync, fallocate,
+// lseek, copy_file_range, flock, and kernel passthrough.
+//
+// Passthrough: the first open of an inode registers its lower fd with the
+// kernel (FUSE_DEV_IOC_BACKING_OPEN) and every open of the inode while one
+// is open answers with the same backing id (the kernel refuses two backing
+// files for one inode); the last release unregisters it. With passthrough
+// the kernel reopens the backing file with the caller's open flags and
+// serves read, write, splice and mmap itself: no READ or WRITE reaches us.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "fuse/fs.h"
+#include "fuse/proto.h"
+#include "log.h"
+
+namespace fspol::runtime {
+namespace {
+
+FileHandle* handle_of(uint64_t fh) { return reinterpret_cast<FileHandle*>(static_cast<uintptr_t>(fh)); }
+
+// Open flags for the lower file: the caller's, never following a final
+// symlink, and without O_DIRECT (our buffers are not aligned; the kernel
+// still honours the caller's O_DIRECT on the FUSE side).
+int lower_open_flags(uint32_t flags, bool writeback) {
+  int f = static_cast<int>(flags) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT);
+  if (writeback) {
+    // The kernel reads pages of write-only files to fill its cache, and
+    // does O_APPEND positioning itself.
+    if ((f & O_ACCMODE) == O_WRONLY) f = (f & ~O_ACCMODE) | O_RDWR;
+    f &= ~O_APPEND;
+  }
+  return f | O_NOFOLLOW | O_CLOEXEC;
+}
+
+}  // namespace
+
+uint32_t FsState::open_flags_for(const struct stat&) {
+  // No FLUSH round trip on close: we keep nothing to flush, and POSIX locks
+  // are the kernel's (FUSE_POSIX_LOCKS is not negotiated).
+  uint32_t flags = proto::kOpenNoflush;
+  switch (options_.cache) {
+    case CacheMode::kAlways:
+      flags |= proto::kOpenKeepCache;
+      break;
+    case CacheMode::kNever:
+      flags |= proto::kOpenDirectIo;
+      break;
+    case CacheMode::kAuto:
+      break;
+  }
+  return flags;
+}
+
+int FsState::attach_handle(FileHandle& fh) {
+  std::lock_guard lock(InodeTable::open_lock(fh.inode));
+  fh.next = fh.inode->handles;
+  if (fh.next != nullptr) fh.next->prev = &fh;
+  fh.inode->handles = &fh;
+  if (session_ == nullptr || !session_->conn().passthrough || passthrough_failed_.load()) return 0;
+  if (fh.inode->open_count == 0) {
+    proto::BackingMap map{};
+    map.fd = fh.fd.get();
+    int id = ::ioctl(session_->fd_for_ioctl(), proto::kIocBackingOpen, &map);
+    if (id <= 0) {
+      if (!passthrough_failed_.exchange(true)) {
+        log_warn("kernel passthrough unavailable (FUSE_DEV_IOC_BACKING_OPEN: %s): file data "
+                 "goes through the daemon",
+                 std::strerror(errno));
+      }
+      return 0;
+    }
+    fh.inode->backing_id = id;
+  }
+  fh.inode->open_count++;
+  fh.passthrough = true;
+  passthrough_opens_.fetch_add(1, std::memory_order_relaxed);
+  return fh.inode->backing_id;
+}
+
+void FsState::detach_handle(FileHandle& fh) {
+  std::lock_guard lock(InodeTable::open_lock(fh.inode));
+  if (fh.prev != nullptr) {
+    fh.prev->next = fh.next;
+  } else {
+    fh.inode->handles = fh.next;
+  }
+  if (fh.next != nullptr) fh.next->prev = fh.prev;
+  if (!fh.passthrough) return;
+  if (--fh.inode->open_count == 0) {
+    uint32_t id = static_cast<uint32_t>(fh.inode->backing_id);
+    if (::ioctl(session_->fd_for_ioctl(), proto::kIocBackingClose, &id) != 0) {
+      log_debug("FUSE_DEV_IOC_BACKING_CLOSE %u: %s", id, std::strerror(errno));
+    }
+    fh.inode->backing_id = 0;
+  }
+}
+
+int FsState::open_handle_fd(Inode* inode, UniqueFd& out) {
+  std::lock_guard lock(InodeTable::open_lock(inode));
+  if (inode->handles == nullptr) return -ENOENT;
+  int fd = ::fcntl(inode->handles->fd.get(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  out.reset(fd);
+  return fd;
+}
+
+namespace {
+
+int reply_open(const Call& call, FileHandle* fh, uint32_t flags, int backing_id) {
+  proto::OpenOut out{};
+  out.fh = reinterpret_cast<uintptr_t>(fh);
+  out.open_flags = flags;
+  if (backing_id > 0) {
+    out.open_flags |= proto::kOpenPassthrough;
+    out.open_flags &= ~(proto::kOpenDirectIo | proto::kOpenKeepCache);
+    out.backing_id = backing_id;
+  }
+  reply(call, out);
+  return 0;
+}
+
+}  // namespace
+
+int FsState::op_open(const Call& call) {
+  const auto* in = call.args<fuse_open_in>();
+  if (in == nullptr) return EINVAL;
+  Inode* inode = node(call.in->nodeid);
+  if (inode->type != S_IFREG) {
+    // Devices, fifos and sockets are opened by the kernel on the FUSE side
+    // and never reach OPEN; anything else here is a directory.
+    return inode->type == S_IFDIR ? EISDIR : EINVAL;
+  }
+  auto fh = std::make_unique<FileHandle>();
+  fh->inode = inode;
+  int r = open_node(inode, lower_open_flags(in->flags, session_->conn().writeback), fh->fd);
+  if (r < 0) return -r;
+  struct stat st{};
+  uint32_t flags = open_flags_for(st);
+  int backing = attach_handle(*fh);
+  open_files_.fetch_add(1, std::memory_order_relaxed);
+  return reply_open(call, fh.release(), flags, backing);
+}
+
+int FsState::op_create(const Call& call) {
+  const auto* in = call.args<fuse_create_in>();
+  if (in == nullptr) return EINVAL;
+  const char* name = call.tail<fuse_create_in>();
+  size_t len = call.tail_len<fuse_create_in>();
+  size_t nlen = strnlen(name, len);
+  if (nlen == 0 || nlen == len || std::strchr(name, '/') != nullptr) return EINVAL;
+  Inode* parent = node(call.in->nodeid);
+  UniqueFd holder;
+  int dirfd = open_dir_of(parent, holder);
+  if (dirfd < 0) return -dirfd;
+  int flags = lower_open_flags(in->flags, session_->conn().writeback) | O_CREAT;
+  if (in->flags & O_EXCL) flags |= O_EXCL;
+  int fd = open_beneath(dirfd, name, static_cast<uint64_t>(flags), in->mode & 07777);
+  if (fd < 0) return -fd;
+  auto fh = std::make_unique<FileHandle>();
+  fh->fd.reset(fd);
+  set_owner(call, dirfd, name);
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) return errno;
+  Inode* inode = inodes_->learn(parent, name, st);
+  fh->inode = inode;
+  struct {
+    fuse_entry_out entry;
+    proto::OpenOut open;
+  } out{};
+  fill_entry(out.entry, inode, st);
+  out.open.open_flags = open_flags_for(st);
+  int backing = attach_handle(*fh);
+  if (backing > 0) {
+    out.open.open_flags |= proto::kOpenPassthrough;
+    out.open.open_flags &= ~(proto::kOpenDirectIo | proto::kOpenKeepCache);
+    out.open.backing_id = backing;
+  }
+  out.open.fh = reinterpret_cast<uintptr_t>(fh.release());
+  open_files_.fetch_add(1, std::memory_order_relaxed);
+  reply(call, out);
+  return 0;
+}
+
+int FsState::op_read(const Call& call) {
+  const auto* in = call.args<fuse_read_in>();
+  if (in == nullptr) return EINVAL;
+  thread_local std::vector<char> buf;
+  if (buf.size() < in->size) buf.resize(in->size);
+  ssize_t n = ::pread(handle_of(in->fh)->fd.get(), buf.data(), in->size,
+                      static_cast<off_t>(in->offset));
+  if (n < 0) return errno;
+  reply_data(call, buf.data(), static_cast<size_t>(n));
+  return 0;
+}
+
+int FsState::op_write(const Call& call) {
+  const auto* in = call.args<fuse_write_in>();
+  if (in == nullptr) return EINVAL;
+  if (call.tail_len<fuse_write_in>() < in->size) return EINVAL;
+  ssize_t n = ::pwrite(handle_of(in->fh)->fd.get(), call.tail<fuse_write_in>(), in->size,
+                       static_cast<off_t>(in->offset));
+  if (n < 0) return errno;
+  fuse_write_out out{};
+  out.size = static_cast<uint32_t>(n);
+  reply(call, out);
+  return 0;
+}
+
+int FsState::op_flush(const Call& call) {
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+int FsState::op_release(const Call& call) {
+  const auto* in = call.args<fuse_release_in>();
+  if (in == nullptr) return EINVAL;
+  FileHandle* fh = handle_of(in->fh);
+  detach_handle(*fh);
+  delete fh;  // closes the lower fd, which also drops its flock locks
+  open_files_.fetch_sub(1, std::memory_order_relaxed);
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+int FsState::op_fsync(const Call& call) {
+  const auto* in = call.args<fuse_fsync_in>();
+  if (in == nullptr) return EINVAL;
+  int fd = handle_of(in->fh)->fd.get();
+  int rc = (in->fsync_flags & FUSE_FSYNC_FDATASYNC) ? ::fdatasync(fd) : ::fsync(fd);
+  if (rc != 0) return errno;
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+int FsState::op_fallocate(const Call& call) {
+  const auto* in = call.args<fuse_fallocate_in>();
+  if (in == nullptr) return EINVAL;
+  if (::fallocate(handle_of(in->fh)->fd.get(), static_cast<int>(in->mode),
+                  static_cast<off_t>(in->offset), static_cast<off_t>(in->length)) != 0) {
+    return errno;
+  }
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+int FsState::op_lseek(const Call& call) {
+  const auto* in = call.args<fuse_lseek_in>();
+  if (in == nullptr) return EINVAL;
+  off_t off = ::lseek(handle_of(in->fh)->fd.get(), static_cast<off_t>(in->offset),
+                      static_cast<int>(in->whence));
+  if (off < 0) return errno;
+  fuse_lseek_out out{};
+  out.offset = static_cast<uint64_t>(off);
+  reply(call, out);
+  return 0;
+}
+
+int FsState::op_copy_file_range(const Call& call) {
+  const auto* in = call.args<fuse_copy_file_range_in>();
+  if (in == nullptr) return EINVAL;
+  loff_t off_in = static_cast<loff_t>(in->off_in);
+  loff_t off_out = static_cast<loff_t>(in->off_out);
+  size_t len = std::min<uint64_t>(in->len, 1U << 30);
+  ssize_t n = ::copy_file_range(handle_of(in->fh_in)->fd.get(), &off_in,
+                                handle_of(in->fh_out)->fd.get(), &off_out, len,
+                                static_cast<unsigned>(in->flags));
+  if (n < 0) return errno;
+  fuse_write_out out{};
+  out.size = static_cast<uint32_t>(n);
+  reply(call, out);
+  return 0;
+}
+
+// flock(2) locks (FUSE_FLOCK_LOCKS): applied to our lower fd, which is
+// private to the FUSE open, so the lock has flock's per-open-file meaning
+// and is visible to users of the lower directory too. POSIX (fcntl) locks
+// are left to the kernel (FUSE_POSIX_LOCKS not negotiated): correct among
+// users of the mount, not shared with the lower side.
+int FsState::lock_common(const Call& call, bool wait) {
+  const auto* in = call.args<fuse_lk_in>();
+  if (in == nullptr) return EINVAL;
+  if (!(in->lk_flags & FUSE_LK_FLOCK)) return ENOSYS;
+  int op = in->lk.type == F_RDLCK ? LOCK_SH : in->lk.type == F_WRLCK ? LOCK_EX : LOCK_UN;
+  int fd = handle_of(in->fh)->fd.get();
+  if (!wait || op == LOCK_UN) {
+    if (::flock(fd, op | LOCK_NB) != 0) return errno;
+    reply_data(call, nullptr, 0);
+    return 0;
+  }
+  // A blocking lock may wait forever: do it on its own thread, so the
+  // workers stay free to serve the request that will release it.
+  fuse_in_header header = *call.in;
+  int reply_fd = call.fd;
+  Session* session = session_;
+  std::thread([header, reply_fd, fd, op, session] {
+    Call c;
+    c.fd = reply_fd;
+    c.in = &header;
+    session->begin_blocking(header.unique);
+    int rc = ::flock(fd, op);
+    int err = rc == 0 ? 0 : errno;
+    session->end_blocking(header.unique);
+    if (err != 0) {
+      reply_error(c, err);
+    } else {
+      reply_data(c, nullptr, 0);
+    }
+  }).detach();
+  return 0;
+}
+
+int FsState::op_getlk(const Call&) { return ENOSYS; }
+int FsState::op_setlk(const Call& call) { return lock_common(call, false); }
+int FsState::op_setlkw(const Call& call) { return lock_common(call, true); }
+
+int FsState::op_interrupt(const Call& call) {
+  const auto* in = call.args<fuse_interrupt_in>();
+  if (in != nullptr && session_ != nullptr) session_->interrupt(in->unique);
+  return 0;  // no reply: the interrupted request answers EINTR itself
+}
+
+int FsState::op_statfs(const Call& call) {
+  struct statfs st{};
+  if (::fstatfs(root_.get(), &st) != 0) return errno;
+  fuse_statfs_out out{};
+  out.st.blocks = st.f_blocks;
+  out.st.bfree = st.f_bfree;
+  out.st.bavail = st.f_bavail;
+  out.st.files = st.f_files;
+  out.st.ffree = st.f_ffree;
+  out.st.bsize = static_cast<uint32_t>(st.f_bsize);
+  out.st.namelen = static_cast<uint32_t>(st.f_namelen);
+  out.st.frsize = static_cast<uint32_t>(st.f_frsize);
+  reply(call, out);
+  return 0;
+}
+
+int FsState::op_syncfs(const Call& call) {
+  if (::syncfs(root_.get()) != 0) return errno;
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+int FsState::op_destroy(const Call& call) {
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+}  // namespace fspol::runtime

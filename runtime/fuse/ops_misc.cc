@@ -1,0 +1,130 @@
+// Extended attributes and access().
+//
+// xattr calls have no *at() form before Linux 6.13, so they go through
+// /proc/self/fd/N of an O_PATH fd that was resolved beneath the lower root
+// (the magic link then names exactly that inode). Symlinks carry no user
+// xattrs on Linux; their other namespaces are not served (ENODATA/EPERM).
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "fuse/fs.h"
+
+namespace fspol::runtime {
+
+int FsState::op_setxattr(const Call& call) {
+  // Without FUSE_SETXATTR_EXT the argument is the 8-byte compat form.
+  if (call.arglen < FUSE_COMPAT_SETXATTR_IN_SIZE) return EINVAL;
+  const auto* u = reinterpret_cast<const uint32_t*>(call.arg);
+  uint32_t size = u[0];
+  int flags = static_cast<int>(u[1]);
+  const char* name = call.arg + FUSE_COMPAT_SETXATTR_IN_SIZE;
+  size_t rest = call.arglen - FUSE_COMPAT_SETXATTR_IN_SIZE;
+  size_t nlen = strnlen(name, rest);
+  if (nlen == rest || rest - nlen - 1 < size) return EINVAL;
+  const char* value = name + nlen + 1;
+  Inode* inode = node(call.in->nodeid);
+  if (inode->type == S_IFLNK) return EPERM;
+  UniqueFd fd;
+  int r = open_node(inode, O_PATH, fd);
+  if (r < 0) return -r;
+  if (::setxattr(proc_fd_path(fd.get()).c_str(), name, value, size, flags) != 0) return errno;
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+int FsState::op_getxattr(const Call& call) {
+  const auto* in = call.args<fuse_getxattr_in>();
+  if (in == nullptr) return EINVAL;
+  const char* name = call.tail<fuse_getxattr_in>();
+  if (strnlen(name, call.tail_len<fuse_getxattr_in>()) == call.tail_len<fuse_getxattr_in>()) {
+    return EINVAL;
+  }
+  Inode* inode = node(call.in->nodeid);
+  if (inode->type == S_IFLNK) return ENODATA;
+  UniqueFd fd;
+  int r = open_node(inode, O_PATH, fd);
+  if (r < 0) return -r;
+  std::string path = proc_fd_path(fd.get());
+  if (in->size == 0) {
+    ssize_t n = ::getxattr(path.c_str(), name, nullptr, 0);
+    if (n < 0) return errno;
+    fuse_getxattr_out out{};
+    out.size = static_cast<uint32_t>(n);
+    reply(call, out);
+    return 0;
+  }
+  std::vector<char> buf(in->size);
+  ssize_t n = ::getxattr(path.c_str(), name, buf.data(), buf.size());
+  if (n < 0) return errno;
+  reply_data(call, buf.data(), static_cast<size_t>(n));
+  return 0;
+}
+
+int FsState::op_listxattr(const Call& call) {
+  const auto* in = call.args<fuse_getxattr_in>();
+  if (in == nullptr) return EINVAL;
+  Inode* inode = node(call.in->nodeid);
+  std::vector<char> buf(in->size);
+  ssize_t n = 0;
+  if (inode->type != S_IFLNK) {
+    UniqueFd fd;
+    int r = open_node(inode, O_PATH, fd);
+    if (r < 0) return -r;
+    n = ::listxattr(proc_fd_path(fd.get()).c_str(), in->size ? buf.data() : nullptr, buf.size());
+    if (n < 0) return errno;
+  }
+  if (in->size == 0) {
+    fuse_getxattr_out out{};
+    out.size = static_cast<uint32_t>(n);
+    reply(call, out);
+    return 0;
+  }
+  reply_data(call, buf.data(), static_cast<size_t>(n));
+  return 0;
+}
+
+int FsState::op_removexattr(const Call& call) {
+  if (strnlen(call.arg, call.arglen) == call.arglen) return EINVAL;
+  Inode* inode = node(call.in->nodeid);
+  if (inode->type == S_IFLNK) return EPERM;
+  UniqueFd fd;
+  int r = open_node(inode, O_PATH, fd);
+  if (r < 0) return -r;
+  if (::removexattr(proc_fd_path(fd.get()).c_str(), call.arg) != 0) return errno;
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+// With default_permissions (our default) the kernel checks access itself
+// and never sends ACCESS. Without it, check the caller's identity against
+// the lower mode bits as the kernel would.
+int FsState::op_access(const Call& call) {
+  const auto* in = call.args<fuse_access_in>();
+  if (in == nullptr) return EINVAL;
+  struct stat st{};
+  if (int err = stat_node(node(call.in->nodeid), st)) return err;
+  uint32_t mask = in->mask & 7;
+  if (mask != 0) {
+    uint32_t uid = call.in->uid;
+    uint32_t gid = call.in->gid;
+    uint32_t bits;
+    if (uid == 0) {
+      bits = 6 | ((st.st_mode & 0111) || S_ISDIR(st.st_mode) ? 1 : 0);
+    } else if (uid == st.st_uid) {
+      bits = (st.st_mode >> 6) & 7;
+    } else if (gid == st.st_gid) {
+      bits = (st.st_mode >> 3) & 7;
+    } else {
+      bits = st.st_mode & 7;
+    }
+    if ((bits & mask) != mask) return EACCES;
+  }
+  reply_data(call, nullptr, 0);
+  return 0;
+}
+
+}  // namespace fspol::runtime

@@ -1,0 +1,322 @@
+#include "fuse/session.h"
+
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
+#include <fuse3/fuse_lowlevel.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "fuse/fs.h"
+#include "fuse/proto.h"
+#include "log.h"
+
+namespace fspol::runtime {
+namespace {
+
+// Wakes a worker out of read(2) or a blocking lock: installed without
+// SA_RESTART so the call returns EINTR.
+void wake_handler(int) {}
+
+void install_wake_handler() {
+  struct sigaction sa{};
+  sa.sa_handler = wake_handler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  sigaction(SIGUSR1, &sa, nullptr);
+}
+
+void write_reply(int fd, iovec* iov, int count) {
+  size_t total = 0;
+  for (int i = 0; i < count; ++i) total += iov[i].iov_len;
+  auto* out = static_cast<fuse_out_header*>(iov[0].iov_base);
+  out->len = static_cast<uint32_t>(total);
+  ssize_t n = ::writev(fd, iov, count);
+  // ENOENT: the request was interrupted and is gone; nothing to do.
+  if (n < 0 && errno != ENOENT) {
+    log_debug("reply to request %llu failed: %s", static_cast<unsigned long long>(out->unique),
+              std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+void reply_iov(const Call& call, iovec* iov, int count) {
+  fuse_out_header out{};
+  out.unique = call.in->unique;
+  out.error = 0;
+  iov[0].iov_base = &out;
+  iov[0].iov_len = sizeof out;
+  write_reply(call.fd, iov, count);
+}
+
+void reply_data(const Call& call, const void* data, size_t size) {
+  iovec iov[2];
+  iov[1].iov_base = const_cast<void*>(data);
+  iov[1].iov_len = size;
+  reply_iov(call, iov, size ? 2 : 1);
+}
+
+void reply_error(const Call& call, int error) {
+  fuse_out_header out{};
+  out.unique = call.in->unique;
+  out.error = -error;
+  iovec iov[1] = {{&out, sizeof out}};
+  write_reply(call.fd, iov, 1);
+}
+
+Session::Session(FsState& fs, const MountOptions& options) : fs_(fs), options_(options) {}
+
+Session::~Session() {
+  for (int fd : clone_fds_) ::close(fd);
+  if (se_ != nullptr) {
+    if (mounted_) fuse_session_unmount(se_);
+    fuse_session_destroy(se_);
+  }
+}
+
+Result<void> Session::mount() {
+  std::string opts = "subtype=fspol";
+  opts += ",fsname=" + (options_.fsname.empty() ? options_.lower : options_.fsname);
+  if (options_.default_permissions) opts += ",default_permissions";
+  bool allow_other = options_.allow_other_set ? options_.allow_other : ::geteuid() == 0;
+  if (allow_other) opts += ",allow_other";
+  for (const std::string& o : options_.kernel_options) opts += "," + o;
+  // libfuse splits -o lists on commas; escape the ones in values.
+  std::vector<std::string> argv_s = {"fsrun", "-o", opts};
+  std::vector<char*> argv;
+  for (std::string& s : argv_s) argv.push_back(s.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  fuse_lowlevel_ops ops{};
+  se_ = fuse_session_new(&args, &ops, sizeof ops, nullptr);
+  fuse_opt_free_args(&args);
+  if (se_ == nullptr) return Error{EINVAL, "cannot set up the FUSE session (options: " + opts + ")"};
+  if (fuse_session_mount(se_, options_.mountpoint.c_str()) != 0) {
+    return Error{EIO, "cannot mount on " + options_.mountpoint};
+  }
+  mounted_ = true;
+  fd_ = fuse_session_fd(se_);
+  return {};
+}
+
+Result<void> Session::handshake() {
+  std::vector<char> buf(FUSE_MIN_READ_BUFFER + 4096);
+  for (;;) {
+    ssize_t n = ::read(fd_, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == ENOENT) continue;
+      return Error{errno, std::string("reading INIT from /dev/fuse: ") + std::strerror(errno)};
+    }
+    if (static_cast<size_t>(n) < sizeof(fuse_in_header)) return Error{EIO, "short INIT request"};
+    Call call;
+    call.fd = fd_;
+    call.in = reinterpret_cast<const fuse_in_header*>(buf.data());
+    call.arg = buf.data() + sizeof(fuse_in_header);
+    call.arglen = static_cast<size_t>(n) - sizeof(fuse_in_header);
+    if (call.in->opcode != FUSE_INIT) {
+      reply_error(call, EIO);
+      continue;
+    }
+    handle_init(call);
+    if (conn_.minor == 0) return Error{EPROTO, "the kernel speaks an unsupported FUSE protocol"};
+    return {};
+  }
+}
+
+void Session::handle_init(const Call& call) {
+  const auto* in = call.args<fuse_init_in>();
+  // Kernels before 7.36 send the 16-byte form without flags2.
+  if (call.arglen < 16) {
+    reply_error(call, EPROTO);
+    return;
+  }
+  uint32_t major = reinterpret_cast<const uint32_t*>(call.arg)[0];
+  uint32_t minor = reinterpret_cast<const uint32_t*>(call.arg)[1];
+  uint32_t max_readahead = reinterpret_cast<const uint32_t*>(call.arg)[2];
+  uint64_t kflags = reinterpret_cast<const uint32_t*>(call.arg)[3];
+  if (in != nullptr && (kflags & FUSE_INIT_EXT)) kflags |= static_cast<uint64_t>(in->flags2) << 32;
+  proto::InitOut out{};
+  out.major = FUSE_KERNEL_VERSION;
+  out.minor = std::min(minor, proto::kMinor);
+  if (major != FUSE_KERNEL_VERSION) {
+    // A newer major: answer ours and wait for the kernel to retry.
+    reply(call, out);
+    return;
+  }
+  if (minor < 31) {
+    reply_error(call, EPROTO);
+    return;
+  }
+  conn_.kernel_minor = minor;
+  conn_.kernel_flags = kflags;
+
+  uint64_t want = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS |
+                  FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
+                  FUSE_FLOCK_LOCKS | FUSE_ASYNC_DIO | FUSE_CACHE_SYMLINKS | FUSE_INIT_EXT |
+                  FUSE_EXPORT_SUPPORT;
+  if (options_.cache == CacheMode::kAuto) want |= FUSE_AUTO_INVAL_DATA;
+  bool passthrough = false;
+  if (options_.passthrough && options_.cache != CacheMode::kNever) {
+    if (minor < proto::kMinorPassthrough || !(kflags & proto::kInitPassthrough)) {
+      conn_.passthrough_note = "kernel FUSE " + std::to_string(minor) +
+                               " without passthrough (needs Linux >= 6.9, "
+                               "CONFIG_FUSE_PASSTHROUGH): file data goes through the daemon";
+    } else if (::geteuid() != 0) {
+      conn_.passthrough_note =
+          "passthrough needs CAP_SYS_ADMIN (FUSE_DEV_IOC_BACKING_OPEN): file data goes "
+          "through the daemon";
+    } else {
+      passthrough = true;
+      want |= proto::kInitPassthrough;
+    }
+  } else if (!options_.passthrough) {
+    conn_.passthrough_note = "passthrough off by option";
+  } else {
+    conn_.passthrough_note = "passthrough off: cache=never";
+  }
+  // The kernel refuses passthrough together with writeback caching.
+  if (options_.writeback && !passthrough && options_.cache != CacheMode::kNever) {
+    want |= FUSE_WRITEBACK_CACHE;
+  }
+  uint64_t flags = want & kflags;
+  out.flags = static_cast<uint32_t>(flags);
+  out.flags2 = static_cast<uint32_t>(flags >> 32);
+  out.max_readahead = max_readahead;
+  out.max_write = options_.max_write;
+  out.max_pages = static_cast<uint16_t>(std::max<uint32_t>(1, options_.max_write / 4096));
+  out.max_background = 64;
+  out.congestion_threshold = 48;
+  out.time_gran = 1;
+  if (flags & proto::kInitPassthrough) out.max_stack_depth = 1;
+  conn_.minor = out.minor;
+  conn_.flags = flags;
+  conn_.passthrough = (flags & proto::kInitPassthrough) != 0;
+  conn_.writeback = (flags & FUSE_WRITEBACK_CACHE) != 0;
+  conn_.max_write = out.max_write;
+  conn_.max_pages = out.max_pages;
+  bufsize_ = std::max<size_t>(FUSE_MIN_READ_BUFFER, out.max_write + 4096);
+  // Sizes before 7.23 differ; we refuse those kernels above (minor >= 31).
+  reply(call, out);
+}
+
+void Session::serve(unsigned threads) {
+  install_wake_handler();
+  // Every worker gets its own clone of the device fd (its own queue of
+  // requests being processed); all fds exist before the first thread runs.
+  std::vector<int> fds;
+  for (unsigned i = 0; i < threads; ++i) {
+    int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
+    uint32_t master = static_cast<uint32_t>(fd_);
+    if (fd < 0 || ::ioctl(fd, proto::kIocClone, &master) != 0) {
+      // No cloning (old kernel): every worker reads the main fd.
+      if (fd >= 0) ::close(fd);
+      fd = fd_;
+    } else {
+      clone_fds_.push_back(fd);
+    }
+    fds.push_back(fd);
+  }
+  ioctl_fd_ = fds.empty() ? fd_ : fds.front();
+  std::vector<std::thread> pool;
+  {
+    std::lock_guard lock(threads_mu_);
+    for (int fd : fds) {
+      pool.emplace_back([this, fd] { worker(fd); });
+      workers_.push_back(pool.back().native_handle());
+    }
+  }
+  for (std::thread& t : pool) t.join();
+}
+
+void Session::worker(int fd) {
+  std::vector<char> buf(bufsize_);
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == ENOENT) continue;
+      if (errno != ENODEV) log_error("reading /dev/fuse: %s", std::strerror(errno));
+      break;  // ENODEV: unmounted
+    }
+    if (static_cast<size_t>(n) < sizeof(fuse_in_header)) continue;
+    Call call;
+    call.fd = fd;
+    call.in = reinterpret_cast<const fuse_in_header*>(buf.data());
+    call.arg = buf.data() + sizeof(fuse_in_header);
+    call.arglen = static_cast<size_t>(n) - sizeof(fuse_in_header);
+    if (call.in->opcode == FUSE_INIT) {
+      reply_error(call, EIO);
+      continue;
+    }
+    fs_.dispatch(call);
+    if (call.in->opcode == FUSE_DESTROY) break;
+  }
+  // One worker leaving means the file system is gone: wake the others.
+  if (!stopping_.exchange(true)) {
+    std::lock_guard lock(threads_mu_);
+    for (pthread_t t : workers_) {
+      if (!pthread_equal(t, pthread_self())) pthread_kill(t, SIGUSR1);
+    }
+  }
+}
+
+void Session::stop() {
+  if (mounted_ && se_ != nullptr) {
+    mounted_ = false;
+    fuse_session_unmount(se_);
+    fd_ = -1;
+  }
+  stopping_.store(true);
+  std::lock_guard lock(threads_mu_);
+  for (pthread_t t : workers_) pthread_kill(t, SIGUSR1);
+}
+
+int Session::notify_inval_entry(uint64_t parent, std::string_view name) {
+  fuse_out_header out{};
+  out.error = FUSE_NOTIFY_INVAL_ENTRY;
+  fuse_notify_inval_entry_out arg{};
+  arg.parent = parent;
+  arg.namelen = static_cast<uint32_t>(name.size());
+  char nul = 0;
+  iovec iov[4] = {{&out, sizeof out},
+                  {&arg, sizeof arg},
+                  {const_cast<char*>(name.data()), name.size()},
+                  {&nul, 1}};
+  out.len = static_cast<uint32_t>(sizeof out + sizeof arg + name.size() + 1);
+  int fd = ioctl_fd_;
+  return ::writev(fd, iov, 4) < 0 ? -errno : 0;
+}
+
+int Session::notify_inval_inode(uint64_t node, int64_t offset, int64_t length) {
+  fuse_out_header out{};
+  out.error = FUSE_NOTIFY_INVAL_INODE;
+  fuse_notify_inval_inode_out arg{};
+  arg.ino = node;
+  arg.off = offset;
+  arg.len = length;
+  iovec iov[2] = {{&out, sizeof out}, {&arg, sizeof arg}};
+  out.len = sizeof out + sizeof arg;
+  int fd = ioctl_fd_;
+  return ::writev(fd, iov, 2) < 0 ? -errno : 0;
+}
+
+void Session::begin_blocking(uint64_t unique) {
+  std::lock_guard lock(blocking_mu_);
+  blocking_[unique] = pthread_self();
+}
+
+void Session::end_blocking(uint64_t unique) {
+  std::lock_guard lock(blocking_mu_);
+  blocking_.erase(unique);
+}
+
+void Session::interrupt(uint64_t unique) {
+  std::lock_guard lock(blocking_mu_);
+  auto it = blocking_.find(unique);
+  if (it != blocking_.end()) pthread_kill(it->second, SIGUSR1);
+}
+
+}  // namespace fspol::runtime

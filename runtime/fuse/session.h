@@ -1,0 +1,135 @@
+#pragma once
+// The FUSE channel: mounting, the INIT handshake, the worker threads that
+// read /dev/fuse, replies and notifications.
+//
+// libfuse3 does what it does well here: parsing mount options, mount(2) or
+// fusermount3 for unprivileged users, and unmounting. Everything that
+// travels over the device is ours, because libfuse 3.14 cannot negotiate
+// kernel passthrough (protocol 7.40) and rejects the opcodes and ioctls
+// fuse-bpf mode needs.
+//
+// Threads: every worker owns a clone of the device fd (FUSE_DEV_IOC_CLONE)
+// and a buffer of max_write plus a page; a request is answered on the fd it
+// came from. Replies go out with one writev(2).
+
+#include <linux/fuse.h>
+#include <pthread.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "fspol/result.h"
+#include "fspol/runtime/options.h"
+
+struct fuse_session;
+
+namespace fspol::runtime {
+
+class FsState;
+
+// What INIT settled.
+struct ConnInfo {
+  uint32_t kernel_minor = 0;
+  uint32_t minor = 0;
+  uint64_t kernel_flags = 0;
+  uint64_t flags = 0;
+  bool passthrough = false;  // the kernel accepted FUSE_PASSTHROUGH
+  bool writeback = false;
+  uint32_t max_write = 0;
+  uint32_t max_pages = 0;
+  std::string passthrough_note;  // why passthrough is off, when it is
+};
+
+// One request, as handed to a handler. Valid until the handler returns.
+struct Call {
+  int fd = -1;  // device fd to answer on
+  const fuse_in_header* in = nullptr;
+  const char* arg = nullptr;
+  size_t arglen = 0;
+
+  // The fixed-size argument of type T, or nullptr when the request is short.
+  template <typename T>
+  const T* args() const {
+    return arglen >= sizeof(T) ? reinterpret_cast<const T*>(arg) : nullptr;
+  }
+  // Bytes after the fixed-size argument of type T (names, data).
+  template <typename T>
+  const char* tail() const {
+    return arg + sizeof(T);
+  }
+  template <typename T>
+  size_t tail_len() const {
+    return arglen - sizeof(T);
+  }
+};
+
+// Replies. Each request is answered exactly once (FORGET: never).
+void reply_error(const Call& call, int error);
+void reply_data(const Call& call, const void* data, size_t size);
+// iov[0] is reserved for the header and filled in here.
+void reply_iov(const Call& call, iovec* iov, int count);
+template <typename T>
+void reply(const Call& call, const T& out) {
+  reply_data(call, &out, sizeof out);
+}
+
+class Session {
+ public:
+  Session(FsState& fs, const MountOptions& options);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Mounts the view (libfuse: fuse_session_new + fuse_session_mount).
+  Result<void> mount();
+  // Reads INIT and answers it; after this conn() is settled.
+  Result<void> handshake();
+  // Runs the workers until the file system is unmounted or stop() is
+  // called; returns then.
+  void serve(unsigned threads);
+  // Unmounts (if still mounted) and makes serve() return.
+  void stop();
+
+  const ConnInfo& conn() const { return conn_; }
+  int fd() const { return fd_; }
+  // A device fd that stays open while serving, for ioctls (passthrough).
+  int fd_for_ioctl() const { return ioctl_fd_; }
+
+  // Kernel notifications: drop a cached name or cached attributes/data.
+  // Return 0 or -errno (-ENOENT when the kernel had nothing cached).
+  int notify_inval_entry(uint64_t parent, std::string_view name);
+  int notify_inval_inode(uint64_t node, int64_t offset, int64_t length);
+
+  // Interrupt bookkeeping for requests that may block (SETLKW).
+  void begin_blocking(uint64_t unique);
+  void end_blocking(uint64_t unique);
+  void interrupt(uint64_t unique);
+
+ private:
+  void worker(int fd);
+  void handle_init(const Call& call);
+
+  FsState& fs_;
+  const MountOptions& options_;
+  fuse_session* se_ = nullptr;
+  int fd_ = -1;
+  int ioctl_fd_ = -1;
+  bool mounted_ = false;
+  ConnInfo conn_;
+  size_t bufsize_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::mutex threads_mu_;
+  std::vector<pthread_t> workers_;
+  std::vector<int> clone_fds_;
+  std::mutex blocking_mu_;
+  std::unordered_map<uint64_t, pthread_t> blocking_;
+};
+
+}  // namespace fspol::runtime

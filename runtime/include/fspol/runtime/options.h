@@ -1,0 +1,58 @@
+#pragma once
+// Mount settings of one fspol view: what the policy fixes, overridden by
+// mount(8)-style `-o` options on the command line.
+//
+// Caching model. Three layers, each with its own switch:
+//  - names and attributes: `entry_timeout`, `attr_timeout` and
+//    `negative_timeout` (seconds the kernel may reuse an answer; 0 asks the
+//    daemon every time);
+//  - file data: `cache=always` keeps the page cache across opens
+//    (FOPEN_KEEP_CACHE), `cache=auto` drops it when the file changed
+//    (mtime/size seen at open), `cache=never` bypasses it (direct I/O, and
+//    every timeout forced to 0);
+//  - `passthrough` hands a regular file's reads and writes to the kernel
+//    (FUSE passthrough, Linux >= 6.9), which then never reach the daemon;
+//    `writeback` lets the kernel batch writes (exclusive with passthrough:
+//    the kernel refuses the pair, so passthrough wins when both are asked).
+// The policy layer turns caching off where a caller-dependent rule would
+// make a cached answer wrong (see PolicyHook::cacheable).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fspol::runtime {
+
+enum class CacheMode : uint8_t { kAuto, kNever, kAlways };
+
+struct MountOptions {
+  std::string policy_path;  // the .fspol file
+  std::string lower;        // the lower directory
+  std::string mountpoint;
+
+  CacheMode cache = CacheMode::kAuto;
+  double entry_timeout = 1.0;     // seconds
+  double attr_timeout = 1.0;      // seconds
+  double negative_timeout = 1.0;  // seconds
+  bool writeback = false;
+  bool passthrough = true;
+  bool allow_other = false;  // default: on when running as root
+  bool allow_other_set = false;
+  bool default_permissions = true;
+  bool foreground = false;
+  bool debug = false;
+  unsigned threads = 0;  // 0: sized for the machine
+  uint32_t max_write = 1U << 20;
+  std::string fsname;
+  // -o options the runtime does not interpret, handed to the kernel mount
+  // (e.g. ro, noexec, nosuid, nodev).
+  std::vector<std::string> kernel_options;
+  // Where status and log files go (a control socket per mount).
+  std::string log_file;
+};
+
+// Applies one comma-separated `-o` list. Returns an empty string on
+// success, else a message naming the bad option.
+std::string apply_mount_options(MountOptions& options, const std::string& list);
+
+}  // namespace fspol::runtime

@@ -1,0 +1,182 @@
+// fsrun: mount, inspect and unmount fspol views. A thin command over
+// libfspol_runtime; also answers as mount.fspol (fstab and mount(8)).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "fspol/runtime/runtime.h"
+
+namespace {
+
+using namespace fspol::runtime;  // NOLINT: a tool's main file
+
+constexpr int kExitOk = 0;
+constexpr int kExitFail = 1;
+constexpr int kExitUsage = 2;
+
+int usage_error(const std::string& message) {
+  std::cerr << "fsrun: error: " << message << "\nTry 'fsrun --help'.\n";
+  return kExitUsage;
+}
+
+// Forks the daemon. The child serves; the parent waits until the view is
+// mounted (or failed) and reports, so `fsrun mount` returns only when the
+// view is usable, like mount(8).
+int mount_background(const Policy& policy, const MountOptions& options) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+    std::perror("fsrun: pipe");
+    return kExitFail;
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::perror("fsrun: fork");
+    return kExitFail;
+  }
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    ::setsid();
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(pipefd[1], 2);  // startup messages reach the parent
+    if (::chdir("/") != 0) ::_exit(kExitFail);
+    ServeHooks hooks;
+    hooks.ready = [&](const std::string& mode) {
+      std::string line = "\x01" "READY " + mode + "\n";
+      (void)!::write(pipefd[1], line.data(), line.size());
+      int log = options.log_file.empty()
+                    ? devnull
+                    : ::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                             0644);
+      ::dup2(log < 0 ? devnull : log, 2);
+      ::close(pipefd[1]);
+    };
+    auto served = serve(policy, options, hooks);
+    if (!served) {
+      std::fprintf(stderr, "fsrun: error: %s\n", served.error().message.c_str());
+      ::_exit(kExitFail);
+    }
+    ::_exit(kExitOk);
+  }
+  ::close(pipefd[1]);
+  std::string text;
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(pipefd[0]);
+  size_t ready = text.find("\x01" "READY ");
+  std::cerr << text.substr(0, ready);
+  if (ready == std::string::npos) return kExitFail;
+  if (options.debug) std::cerr << "fsrun: " << text.substr(ready + 7);
+  return kExitOk;
+}
+
+int cmd_mount(const fsrun::Args& args) {
+  std::ostringstream diags;
+  auto policy = load_policy(args.policy, diags);
+  if (!policy) {
+    std::cerr << diags.str();
+    std::cerr << "fsrun: error: " << policy.error().message << "\n";
+    return kExitFail;
+  }
+  MountOptions options;
+  options.policy_path = args.policy;
+  options.lower = args.lower;
+  options.mountpoint = args.mountpoint;
+  options.foreground = args.foreground;
+  apply_policy_options(*policy, options);
+  for (const std::string& list : args.option_lists) {
+    std::string err = apply_mount_options(options, list);
+    if (!err.empty()) return usage_error(err);
+  }
+  if (args.debug) options.debug = true;
+  struct stat st{};
+  if (::stat(options.lower.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    std::cerr << "fsrun: error: lower directory " << options.lower << " is not a directory\n";
+    return kExitFail;
+  }
+  if (!options.foreground) return mount_background(*policy, options);
+  ServeHooks hooks;
+  hooks.ready = [&](const std::string& mode) {
+    std::cerr << "fsrun: " << options.mountpoint << ": " << mode << "\n";
+  };
+  auto served = serve(*policy, options, hooks);
+  if (!served) {
+    std::cerr << "fsrun: error: " << served.error().message << "\n";
+    return kExitFail;
+  }
+  return kExitOk;
+}
+
+int cmd_umount(const fsrun::Args& args) {
+  auto r = unmount(args.mountpoint);
+  if (!r) {
+    std::cerr << "fsrun: error: " << r.error().message << "\n";
+    return kExitFail;
+  }
+  return kExitOk;
+}
+
+int cmd_status(const fsrun::Args& args) {
+  std::vector<std::string> mounts;
+  if (!args.mountpoint.empty()) {
+    mounts.push_back(args.mountpoint);
+  } else {
+    mounts = list_mounts();
+    if (mounts.empty()) {
+      std::cout << "no fspol mounts\n";
+      return kExitOk;
+    }
+  }
+  int rc = kExitOk;
+  for (size_t i = 0; i < mounts.size(); ++i) {
+    auto text = query_status(mounts[i]);
+    if (i != 0) std::cout << "\n";
+    if (!text) {
+      std::cout << "mountpoint: " << mounts[i] << "\nstate: no daemon (" << text.error().message
+                << "); `fsrun umount " << mounts[i] << "` cleans up\n";
+      rc = kExitFail;
+      continue;
+    }
+    std::cout << *text;
+  }
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    fsrun::Args args;
+    std::string err = fsrun::parse_args(argc, argv, args);
+    if (!err.empty()) return usage_error(err);
+    switch (args.command) {
+      case fsrun::Command::kHelp:
+        std::cout << fsrun::help_text();
+        return kExitOk;
+      case fsrun::Command::kMount:
+        return cmd_mount(args);
+      case fsrun::Command::kUmount:
+        return cmd_umount(args);
+      case fsrun::Command::kStatus:
+        return cmd_status(args);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "fsrun: fatal: " << e.what() << "\n";
+  }
+  return kExitFail;
+}
