@@ -27,32 +27,46 @@ void byte_classes(const Nfa& nfa, Dfa& dfa) {
   dfa.class_count = cls + 1;
 }
 
-std::vector<uint32_t> closure(const Nfa& nfa, std::vector<uint32_t> states) {
-  std::vector<bool> seen(nfa.states.size());
-  std::vector<uint32_t> stack = states;
-  for (uint32_t s : states) seen[s] = true;
-  while (!stack.empty()) {
-    uint32_t s = stack.back();
-    stack.pop_back();
-    for (uint32_t t : nfa.states[s].epsilon) {
-      if (seen[t]) continue;
-      seen[t] = true;
-      states.push_back(t);
-      stack.push_back(t);
+// Epsilon closures. The visited marks are generation stamps kept across
+// calls: clearing a mark per NFA state on every call made determinisation
+// quadratic in the NFA's size.
+class Closure {
+ public:
+  explicit Closure(const Nfa& nfa) : nfa_(nfa), mark_(nfa.states.size(), 0) {}
+
+  std::vector<uint32_t> operator()(std::vector<uint32_t> states) {
+    ++generation_;
+    stack_.clear();
+    for (uint32_t s : states) {
+      mark_[s] = generation_;
+      stack_.push_back(s);
     }
+    while (!stack_.empty()) {
+      uint32_t s = stack_.back();
+      stack_.pop_back();
+      for (uint32_t t : nfa_.states[s].epsilon) {
+        if (mark_[t] == generation_) continue;
+        mark_[t] = generation_;
+        states.push_back(t);
+        stack_.push_back(t);
+      }
+    }
+    std::sort(states.begin(), states.end());
+    return states;
   }
-  std::sort(states.begin(), states.end());
-  return states;
-}
+
+ private:
+  const Nfa& nfa_;
+  std::vector<uint32_t> mark_;
+  std::vector<uint32_t> stack_;
+  uint32_t generation_ = 0;
+};
 
 Dfa determinize(const Nfa& nfa) {
   Dfa dfa;
   byte_classes(nfa, dfa);
-  std::array<uint8_t, 256> representative{};
-  for (int b = 255; b >= 0; --b) {
-    representative[dfa.byte_class[static_cast<size_t>(b)]] = static_cast<uint8_t>(b);
-  }
 
+  Closure closure(nfa);
   std::map<std::vector<uint32_t>, uint32_t> ids;
   std::vector<std::vector<uint32_t>> sets;
   auto intern = [&](std::vector<uint32_t> set) {
@@ -69,20 +83,24 @@ Dfa determinize(const Nfa& nfa) {
     }
     return it->second;
   };
-  dfa.start = intern(closure(nfa, {nfa.start}));
+  dfa.start = intern(closure({nfa.start}));
+  // One pass over a state set's edges fills every class's targets: most
+  // edges are one literal byte, so this beats asking each class in turn.
+  std::vector<std::vector<uint32_t>> targets(dfa.class_count);
   for (uint32_t d = 0; d < sets.size(); ++d) {
-    for (uint32_t c = 0; c < dfa.class_count; ++c) {
-      uint8_t byte = representative[c];
-      std::vector<uint32_t> targets;
-      for (uint32_t s : sets[d]) {
-        for (const NfaEdge& e : nfa.states[s].edges) {
-          if (e.lo <= byte && byte <= e.hi) targets.push_back(e.to);
+    for (auto& t : targets) t.clear();
+    for (uint32_t s : sets[d]) {
+      for (const NfaEdge& e : nfa.states[s].edges) {
+        for (uint32_t c = dfa.byte_class[e.lo]; c <= dfa.byte_class[e.hi]; ++c) {
+          targets[c].push_back(e.to);
         }
       }
-      std::sort(targets.begin(), targets.end());
-      targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
-      uint32_t to = intern(closure(nfa, std::move(targets)));
-      dfa.next.push_back(to);
+    }
+    for (uint32_t c = 0; c < dfa.class_count; ++c) {
+      std::vector<uint32_t> set = targets[c];
+      std::sort(set.begin(), set.end());
+      set.erase(std::unique(set.begin(), set.end()), set.end());
+      dfa.next.push_back(intern(closure(std::move(set))));
     }
   }
   return dfa;
@@ -232,10 +250,12 @@ PathClasses find_path_classes(const Dfa& dfa) {
   PathClasses out;
   out.class_of_state.assign(dfa.state_count(), -1);
   auto add = [&](uint32_t state, std::string example) {
-    if (out.class_of_state[state] >= 0) return;
+    if (out.class_of_state[state] >= 0) return static_cast<uint32_t>(out.class_of_state[state]);
     out.class_of_state[state] = static_cast<int32_t>(out.state_of_class.size());
     out.state_of_class.push_back(state);
     out.example.push_back(example.empty() ? "/" : std::move(example));
+    out.children.emplace_back();
+    return static_cast<uint32_t>(out.state_of_class.size() - 1);
   };
   add(dfa.start, "");
   uint32_t slash_class = dfa.byte_class['/'];
@@ -266,13 +286,17 @@ PathClasses find_path_classes(const Dfa& dfa) {
         if (byte == 0) continue;  // only NUL and '/' are in this class
         uint32_t to = dfa.next[size_t{state} * dfa.class_count + c];
         std::string name = component + static_cast<char>(byte);
-        add(dfa.next[size_t{to} * dfa.class_count + slash_class], prefix + "/" + name);
+        uint32_t child = add(dfa.next[size_t{to} * dfa.class_count + slash_class], prefix + "/" + name);
+        out.children[i].push_back(child);
         if (!seen[to]) {
           seen[to] = true;
           queue.emplace_back(to, name);
         }
       }
     }
+    auto& kids = out.children[i];
+    std::sort(kids.begin(), kids.end());
+    kids.erase(std::unique(kids.begin(), kids.end()), kids.end());
   }
   return out;
 }

@@ -55,6 +55,8 @@ struct PathClasses {
   std::vector<uint32_t> state_of_class;
   std::vector<int32_t> class_of_state;  // -1 for states inside components
   std::vector<std::string> example;     // per class: a shortest path in it
+  // per class: the classes its children can be in (sorted)
+  std::vector<std::vector<uint32_t>> children;
 };
 
 PathClasses find_path_classes(const Dfa& dfa);

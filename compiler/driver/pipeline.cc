@@ -19,6 +19,7 @@
 #include "ir/lower.h"
 #include "sema/check.h"
 #include "sema/resolve.h"
+#include "verify/verify_policy.h"
 #include "syntax/parser.h"
 #include "syntax/printer.h"
 
@@ -68,9 +69,14 @@ class Session {
     return ctx;
   }
 
-  // Parses, resolves and checks `path`: every stage that gives a policy its
-  // meaning. nullopt when a stage reported errors.
-  std::optional<sema::Program> analyze(const std::string& path, sema::SemaContext& ctx) {
+  // The stages, in their one order: parse, resolve, check, lower to the
+  // IR, verify. Stops at the first stage that reports errors. A module
+  // (not a policy) is checked but not lowered.
+  struct Analysis {
+    sema::Program program;
+    std::optional<ir::Policy> policy;
+  };
+  std::optional<Analysis> analyze(const std::string& path, sema::SemaContext& ctx) {
     FileId id = 0;
     auto parsed = parse(path, id);
     if (!parsed) return std::nullopt;
@@ -78,7 +84,11 @@ class Session {
     auto program = sema::run_resolve(*roots_.back(), ctx);
     if (!program) return std::nullopt;
     if (!sema::run_check(*program, ctx)) return std::nullopt;
-    return program;
+    Analysis out{std::move(*program), std::nullopt};
+    if (!out.program.is_policy) return out;
+    out.policy = ir::run_lower(out.program, sources_);
+    if (!verify::run_verify(out.program, *out.policy, ctx)) return std::nullopt;
+    return out;
   }
 
   // Loads and parses `path`; nullopt when it cannot be read or has errors.
@@ -193,13 +203,13 @@ bool write_output(const std::string& path, const std::string& text, std::ostream
 int run_compile(const Options& options, Streams streams) {
   Session session(options, streams);
   sema::SemaContext ctx = session.sema_context();
-  auto program = session.analyze(options.files[0], ctx);
-  if (program && !program->is_policy) {
+  auto analysis = session.analyze(options.files[0], ctx);
+  if (analysis && !analysis->policy) {
     session.fail_io(options.files[0] + ": is a module; compile a policy that uses it");
     return session.finish();
   }
-  if (!program) return session.finish();
-  ir::Policy policy = ir::run_lower(*program, session.sources());
+  if (!analysis) return session.finish();
+  const ir::Policy& policy = *analysis->policy;
   if (options.stats) {
     const ir::Stats& s = policy.stats;
     streams.out << "rules: " << s.rules << "\nselectors: " << s.selectors
@@ -255,13 +265,13 @@ int run_explain(const Options& options, Streams streams) {
   request.caller.comm = options.comm;
   if (!options.to.empty()) request.new_path = options.to;
 
-  auto program = session.analyze(options.files[0], ctx);
-  if (program && !program->is_policy) {
+  auto analysis = session.analyze(options.files[0], ctx);
+  if (analysis && !analysis->policy) {
     session.fail_io(options.files[0] + ": is a module; explain a policy that uses it");
     return session.finish();
   }
-  if (!program) return session.finish();
-  ir::Policy policy = ir::run_lower(*program, session.sources());
+  if (!analysis) return session.finish();
+  const ir::Policy& policy = *analysis->policy;
   auto verdict = ir::evaluate(policy, request);
   if (!verdict) {
     streams.err << "fsc: error: " << verdict.error().message << "\n";

@@ -62,7 +62,8 @@ struct Match {
 struct PathClass {
   uint32_t state = 0;
   std::string example;
-  std::vector<Match> matches;  // sorted by rule id
+  std::vector<Match> matches;     // sorted by rule id
+  std::vector<uint32_t> children;  // the classes of its children
 };
 
 struct Lower {

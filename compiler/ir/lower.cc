@@ -62,6 +62,7 @@ Policy run_lower(const sema::Program& program, const SourceManager& sources) {
     PathClass pc;
     pc.state = classes.state_of_class[c];
     pc.example = classes.example[c];
+    pc.children = classes.children[c];
     std::map<uint32_t, uint8_t> by_rule;
     for (uint32_t selector : policy.dfa.accepts[pc.state]) {
       const Selector& s = policy.selectors[selector];
