@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The fspol demo: installs what is missing, builds, checks and formats an
-# example policy, then shows what fsc says about a deliberately broken copy.
+# example policy, shows what fsc says about a deliberately broken copy, then
+# mounts a generated sample tree through fsrun, shows the stacked view
+# working, and unmounts (always, even on failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,8 +10,9 @@ bash scripts/setup.sh >/dev/null
 build_dir=${BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
   >/dev/null
-cmake --build "$build_dir" --target fsc -j "$(nproc)" >/dev/null
+cmake --build "$build_dir" --target fsc fsrun -j "$(nproc)" >/dev/null
 fsc=$(realpath "$build_dir/bin/fsc")
+fsrun=$(realpath "$build_dir/bin/fsrun")
 example=examples/android-media.fspol
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -22,7 +25,19 @@ step "fsc check $example"
 
 step "fsc fmt: the same policy written carelessly, printed in canonical form"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# Whatever happens, unmount the view and stop its daemon before removing
+# the work directory.
+cleanup() {
+  set +e
+  if [ -d "$work/view" ] && mountpoint -q "$work/view"; then
+    "$fsrun" umount "$work/view" 2>/dev/null || umount -l "$work/view"
+  fi
+  if [ -n "${daemon_pid:-}" ] && kill -0 "$daemon_pid" 2>/dev/null; then
+    kill "$daemon_pid"
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 cat >"$work/careless.fspol" <<'POLICY'
 policy careless{ let private=dir "/Android/{data,obb}/*";hide private unless uid in 10000..19999 or comm=="adbd";
 deny write,create on "/DCIM/.thumbnails/**" when uid!=10057 errno EPERM;   # thumbnails
@@ -46,3 +61,40 @@ set +e
 status=$?
 set -e
 echo "(exit status $status: errors in the policy)"
+
+step "fsrun: a stacked view of a generated sample tree (examples/passthrough.fspol)"
+if [ "$(id -u)" != 0 ] || [ ! -e /dev/fuse ]; then
+  echo "(skipped: mounting needs root and /dev/fuse)"
+  exit 0
+fi
+lower=$work/lower
+mkdir -p "$lower/DCIM/Camera" "$lower/Android/data/com.example.app" "$lower/Music" "$work/view"
+echo "Welcome to the sample tree." >"$lower/README.txt"
+head -c 300000 /dev/urandom >"$lower/DCIM/Camera/IMG_0001.jpg"
+echo "app private state" >"$lower/Android/data/com.example.app/state.db"
+printf 'track %s\n' 1 2 3 >"$lower/Music/playlist.m3u"
+ln -s Music/playlist.m3u "$lower/favourites"
+"$fsrun" mount examples/passthrough.fspol "$lower" "$work/view"
+daemon_pid=$("$fsrun" status "$work/view" | awk '/^pid:/ {print $2}')
+echo "mounted: $(grep " $work/view " /proc/mounts)"
+echo
+echo "\$ ls -lR view/   (the lower tree, as the view shows it)"
+(cd "$work" && ls -lR view/ | sed 's/^/  /')
+echo
+echo "\$ cat view/README.txt view/favourites"
+cat "$work/view/README.txt" "$work/view/favourites" | sed 's/^/  /'
+echo "\$ cmp lower/DCIM/Camera/IMG_0001.jpg view/DCIM/Camera/IMG_0001.jpg"
+cmp "$lower/DCIM/Camera/IMG_0001.jpg" "$work/view/DCIM/Camera/IMG_0001.jpg" && echo "  identical"
+echo "\$ echo note >view/Music/new.txt; mv view/Music/new.txt view/notes.txt"
+echo note >"$work/view/Music/new.txt"
+mv "$work/view/Music/new.txt" "$work/view/notes.txt"
+echo "  in the lower tree now: $(cat "$lower/notes.txt")"
+echo
+echo "(this policy has no rules, so the view equals the lower tree; policies"
+echo " with rules will hide, deny and rewrite here)"
+echo
+echo "\$ fsrun status view/"
+"$fsrun" status "$work/view" | sed 's/^/  /'
+echo "\$ fsrun umount view/"
+"$fsrun" umount "$work/view"
+mountpoint -q "$work/view" || echo "  unmounted"

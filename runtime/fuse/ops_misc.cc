@@ -45,6 +45,33 @@ int FsState::op_getxattr(const Call& call) {
   }
   Inode* inode = node(call.in->nodeid);
   if (inode->type == S_IFLNK) return ENODATA;
+  if (inode->type == S_IFREG) {
+    // Every write to a FUSE file asks for security.capability (the kernel
+    // never marks FUSE inodes S_NOSEC, and passthrough writes remove
+    // privileges on the FUSE file first): answer from an open handle of
+    // the file, without resolving its path, when there is one.
+    std::vector<char> buf(in->size);
+    ssize_t n = -2;
+    {
+      std::lock_guard lock(InodeTable::open_lock(inode));
+      if (inode->handles != nullptr) {
+        n = ::fgetxattr(inode->handles->fd.get(), name, in->size ? buf.data() : nullptr,
+                        buf.size());
+        if (n < 0) n = -errno;
+      }
+    }
+    if (n != -2) {
+      if (n < 0) return static_cast<int>(-n);
+      if (in->size == 0) {
+        fuse_getxattr_out out{};
+        out.size = static_cast<uint32_t>(n);
+        reply(call, out);
+      } else {
+        reply_data(call, buf.data(), static_cast<size_t>(n));
+      }
+      return 0;
+    }
+  }
   UniqueFd fd;
   int r = open_node(inode, O_PATH, fd);
   if (r < 0) return -r;

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The runtime benchmark (../../shared/BENCHMARKS.md): native (lower tmpfs),
+# fsrun, bindfs and libfuse's passthrough_ll example (the stand-in for
+# passthrough_hp, which Debian does not ship), side by side in one run,
+# over the suite's data, metadata and application rows; prints a table of
+# medians with ratios to native, plus each daemon's CPU time and peak RSS.
+#
+# usage: bench/runtime/run.sh [-r REPEATS] [-c "native fsrun bindfs passthrough_ll"]
+#                             [-n METADATA_FILES] [-o RESULTS.md]
+# Needs root (tmpfs, drop_caches, mounts), fio, bindfs, fuse3, libfuse3-dev.
+# Everything it mounts or starts is undone on exit, also on failure.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repeats=3
+configs="native fsrun bindfs passthrough_ll"
+nfiles=50000
+out=""
+while getopts "r:c:n:o:" opt; do
+  case $opt in
+    r) repeats=$OPTARG ;;
+    c) configs=$OPTARG ;;
+    n) nfiles=$OPTARG ;;
+    o) out=$OPTARG ;;
+    *) echo "usage: $0 [-r N] [-c CONFIGS] [-n FILES] [-o FILE]" >&2; exit 2 ;;
+  esac
+done
+FSRUN=${FSRUN:-build/bin/fsrun}
+POLICY=${POLICY:-examples/passthrough.fspol}
+[ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
+for tool in fio bindfs fusermount3 "$FSRUN"; do
+  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/fspol-bench.XXXXXX)
+daemon_pid=""
+cleanup() {
+  set +e
+  for m in "$work/view" "$work/fs" "$work/src"; do
+    mountpoint -q "$m" && { umount "$m" 2>/dev/null || umount -l "$m"; }
+  done
+  [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+mkdir -p "$work/fs" "$work/src" "$work/view" "$work/bin"
+mount -t tmpfs -o size=12g tmpfs "$work/fs"
+mount -t tmpfs -o size=2g tmpfs "$work/src"
+cc=$(command -v clang-19 || command -v cc)
+$cc -O2 -o "$work/bin/metabench" bench/runtime/metabench.c
+$cc -O2 -o "$work/bin/passthrough_ll" /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c \
+  $(pkg-config --cflags --libs fuse3)
+tar -C /usr -cf "$work/src/include.tar" include
+head -c 1M /dev/urandom >"$work/src/1mb"
+results="$work/results.txt"
+: >"$results"
+
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+now() { date +%s.%N; }
+rec() { echo "$cfg $1 $2" >>"$results"; }  # row value (higher is better)
+elapsed_rate() { python3 -c "import sys; print(f'{1/(float(sys.argv[2])-float(sys.argv[1])):.6f}')" "$1" "$2"; }
+
+fio_row() { # name fio-args... ; records MiB/s or IOPS
+  local name=$1 kind=$2; shift 2
+  rm -f "$target/fio.dat"
+  if [[ $name != seq_write* && $name != rand_write* ]]; then
+    fio --name=prep --filename="$target/fio.dat" --rw=write --bs=1M --size=1G --ioengine=psync \
+      --output=/dev/null
+  fi
+  drop
+  local json
+  json=$(fio --name=job --filename="$target/fio.dat" --ioengine=psync --size=1G \
+    --output-format=json "$@")
+  rec "$name" "$(python3 -c '
+import json,sys
+j=json.loads(sys.stdin.read())["jobs"]
+k=sys.argv[1]
+r=sum(x["read"][k]+x["write"][k] for x in j)
+print(r/1024 if k=="bw" else r)' "$kind" <<<"$json")"
+}
+
+mount_view() { # sets target and daemon_pid
+  local lower=$work/fs/lower
+  rm -rf "$lower"
+  mkdir -p "$lower"
+  case $cfg in
+    native) target=$lower; daemon_pid=""; return ;;
+    fsrun) "$FSRUN" mount "$POLICY" "$lower" "$work/view" -f 2>"$work/daemon.log" & ;;
+    bindfs) bindfs -f "$lower" "$work/view" 2>"$work/daemon.log" & ;;
+    passthrough_ll) "$work/bin/passthrough_ll" -f -o source="$lower" "$work/view" 2>"$work/daemon.log" & ;;
+  esac
+  daemon_pid=$!
+  for _ in $(seq 200); do mountpoint -q "$work/view" && break; sleep 0.05; done
+  mountpoint -q "$work/view" || { cat "$work/daemon.log"; exit 1; }
+  target=$work/view
+}
+
+umount_view() {
+  if [ -n "$daemon_pid" ]; then
+    local ticks
+    ticks=$(awk '{print $14+$15}' "/proc/$daemon_pid/stat")
+    echo "$cfg cpu_s $(python3 -c "import os,sys; print(int(sys.argv[1])/os.sysconf('SC_CLK_TCK'))" "$ticks")" >>"$results"
+    echo "$cfg rss_mib $(awk '/VmHWM/{print $2/1024}' "/proc/$daemon_pid/status")" >>"$results"
+    umount "$work/view"
+    wait "$daemon_pid" 2>/dev/null || true
+    daemon_pid=""
+  fi
+  rm -rf "$work/fs/lower"
+}
+
+for r in $(seq "$repeats"); do
+  for cfg in $configs; do
+    echo "== run $r/$repeats: $cfg" >&2
+    mount_view
+    # Data rows (fio, psync, 1 GiB file, caches dropped before each job).
+    fio_row seq_write_1m bw --rw=write --bs=1M --end_fsync=1
+    fio_row seq_read_1m bw --rw=read --bs=1M
+    fio_row seq_read_128k_direct bw --rw=read --bs=128k --direct=1
+    fio_row rand_read_4k_direct iops --rw=randread --bs=4k --direct=1 --time_based --runtime=4
+    fio_row rand_write_4k_direct iops --rw=randwrite --bs=4k --direct=1 --time_based --runtime=4
+    fio_row rand_write_4k_buffered iops --rw=randwrite --bs=4k --time_based --runtime=4
+    fio_row rand_read_4k_2jobs iops --rw=randread --bs=4k --direct=1 --time_based --runtime=4 \
+      --numjobs=2 --group_reporting
+    rm -f "$target/fio.dat"
+    # Metadata rows (one directory, $nfiles files).
+    mb="$work/bin/metabench"
+    mkdir "$target/m" "$target/w"
+    rec create "$($mb "$target/m" "$nfiles" create)"
+    rec create_write_4k "$($mb "$target/w" "$nfiles" create_write)"
+    drop
+    rec stat_first "$($mb "$target/m" "$nfiles" stat)"
+    rec stat_warm "$($mb "$target/m" "$nfiles" stat)"
+    drop
+    rec stat_after_drop "$($mb "$target/m" "$nfiles" stat)"
+    rec stat_missing "$($mb "$target/m" "$nfiles" stat_missing)"
+    rec open_close "$($mb "$target/m" "$nfiles" open_close)"
+    rec open_read_close "$($mb "$target/w" "$nfiles" open_read_close)"
+    drop
+    rec readdir "$($mb "$target/m" "$nfiles" readdir)"
+    drop
+    rec readdir_lstat "$($mb "$target/m" "$nfiles" readdir_lstat)"
+    rec unlink "$($mb "$target/m" "$nfiles" unlink)"
+    rm -rf "$target/m" "$target/w"
+    # Application rows (times, recorded as 1/seconds).
+    mkdir "$target/app"
+    t0=$(now); tar -C "$target/app" -xf "$work/src/include.tar"; t1=$(now)
+    rec untar "$(elapsed_rate "$t0" "$t1")"
+    drop
+    t0=$(now); find "$target/app" -printf '%s %m\n' >/dev/null; t1=$(now)
+    rec find_stat "$(elapsed_rate "$t0" "$t1")"
+    drop
+    t0=$(now); find "$target/app" -type f -exec cat {} + >/dev/null; t1=$(now)
+    rec cat_all "$(elapsed_rate "$t0" "$t1")"
+    t0=$(now); rm -rf "$target/app"; t1=$(now)
+    rec rm_rf "$(elapsed_rate "$t0" "$t1")"
+    mkdir "$target/cp"
+    t0=$(now); for i in $(seq 500); do cp "$work/src/1mb" "$target/cp/f$i"; done; t1=$(now)
+    rec cp_500x1mb "$(elapsed_rate "$t0" "$t1")"
+    rm -rf "$target/cp"
+    umount_view
+  done
+done
+
+python3 bench/runtime/summarize.py "$results" "$configs" | tee ${out:+"$out"}
