@@ -159,6 +159,69 @@ std::string decision_list(const Policy& policy, const PathClass& pc, sema::Op op
   return out;
 }
 
+// The layers other than visibility and access: per attribute field, names,
+// placement, handlers and audit, each as its first-match list.
+void print_other_layers(std::ostream& out, const Policy& policy, const PathClass& pc) {
+  auto entry = [&](const Match& m, const Rule& rule, const std::string& what) {
+    std::string e = what;
+    if (m.types) e += " [" + type_text(m.types) + "]";
+    if (rule.condition) e += " when " + condition_text(*rule.condition);
+    return e + " (rule " + std::to_string(rule.id) + ")";
+  };
+  auto layer = [&](const char* name, auto&& describe) {
+    std::string line;
+    for (const Match& m : pc.matches) {
+      const Rule& rule = policy.rules[m.rule];
+      std::string what = describe(rule);
+      if (what.empty()) continue;
+      line += (line.empty() ? "" : "; ") + entry(m, rule, what);
+      if (!rule.condition && !m.types && std::string(name) != "audit") break;
+    }
+    if (!line.empty()) out << "  " << name << ": " << line << "\n";
+  };
+  char buf[64];
+  layer("attr mode", [&](const Rule& r) {
+    if (r.kind != RuleKind::kAttr || !r.attr.mode) return std::string();
+    std::snprintf(buf, sizeof buf, "& 0%03o | 0%03o", r.attr.mode->and_mask, r.attr.mode->or_mask);
+    return std::string(buf);
+  });
+  for (auto [field, name] : {std::pair{&sema::AttrRewrite::uid, "attr uid"},
+                             std::pair{&sema::AttrRewrite::gid, "attr gid"}}) {
+    layer(name, [&](const Rule& r) {
+      if (r.kind != RuleKind::kAttr || !(r.attr.*field)) return std::string();
+      const sema::IdRewrite& id = *(r.attr.*field);
+      switch (id.kind) {
+        case sema::IdRewrite::Kind::kSet: return "= " + std::to_string(id.value);
+        case sema::IdRewrite::Kind::kOffset: return "+ " + std::to_string(id.offset);
+        case sema::IdRewrite::Kind::kMap: return std::string("mapped");
+      }
+      return std::string();
+    });
+  }
+  for (auto [field, name] : {std::pair{&sema::AttrRewrite::atime, "attr atime"},
+                             std::pair{&sema::AttrRewrite::mtime, "attr mtime"},
+                             std::pair{&sema::AttrRewrite::ctime, "attr ctime"}}) {
+    layer(name, [&](const Rule& r) {
+      if (r.kind != RuleKind::kAttr || !(r.attr.*field)) return std::string();
+      return "= " + std::to_string(*(r.attr.*field));
+    });
+  }
+  layer("names", [&](const Rule& r) {
+    return r.kind == RuleKind::kRename ? std::string("mapped") : std::string();
+  });
+  layer("placement", [&](const Rule& r) {
+    return r.kind == RuleKind::kRedirect ? r.target_root + ":" + r.target_path : std::string();
+  });
+  layer("userspace", [&](const Rule& r) {
+    return r.kind == RuleKind::kHandle ? r.handler + " for " + sema::op_set_text(r.ops)
+                                       : std::string();
+  });
+  layer("audit", [&](const Rule& r) {
+    return r.kind == RuleKind::kAudit ? sema::op_set_text(r.ops) + (r.tag.empty() ? "" : " as " + r.tag)
+                                      : std::string();
+  });
+}
+
 }  // namespace
 
 std::string print_ir(const Policy& policy) {
@@ -207,6 +270,7 @@ std::string print_ir(const Policy& policy) {
       }
     }
     for (const std::string& list : order) out << "  " << by_list[list] << ": " << list << "\n";
+    print_other_layers(out, policy, pc);
   }
   return out.str();
 }

@@ -52,6 +52,7 @@ class Verifier {
     check_rules();
     check_cached_hides();
     check_casefold();
+    check_names_conflict();
     check_renames();
     check_redirects();
     return ctx_.diags.error_count() == errors;
@@ -287,6 +288,29 @@ class Verifier {
             ctx_.diags.warning("casefold-case", s.range, message);
           }
           break;
+        }
+      }
+    }
+  }
+
+  // Inside a case-insensitive subtree, a rename map would have to apply
+  // before or after folding; the resolution rule does not say which.
+  void check_names_conflict() {
+    for (const ir::Rule& rule : policy_.rules) {
+      if (rule.kind != RuleKind::kRename) continue;
+      for (uint32_t s : rule.selectors) {
+        const std::string& prefix = policy_.selectors[s].literal_prefix;
+        for (const std::string& root : policy_.casefold_roots) {
+          bool overlap = fold(prefix) == fold(root) ||
+                         fold(prefix).rfind(fold(root) + "/", 0) == 0 ||
+                         fold(root).rfind(fold(prefix) == "/" ? "/" : fold(prefix) + "/", 0) == 0;
+          if (!overlap) continue;
+          ctx_.diags.error(where(rule.id), "rename maps and case folding both apply below " +
+                                               (prefix.size() > root.size() ? prefix : root) +
+                                               "; which comes first is not defined")
+              .note(where(rule.id), "rename outside the case-insensitive subtree " + root +
+                                        ", or drop one of the two");
+          return;
         }
       }
     }
