@@ -62,7 +62,7 @@ class Closure {
   uint32_t generation_ = 0;
 };
 
-Dfa determinize(const Nfa& nfa) {
+std::optional<Dfa> determinize(const Nfa& nfa, uint32_t max_states) {
   Dfa dfa;
   byte_classes(nfa, dfa);
 
@@ -88,6 +88,7 @@ Dfa determinize(const Nfa& nfa) {
   // edges are one literal byte, so this beats asking each class in turn.
   std::vector<std::vector<uint32_t>> targets(dfa.class_count);
   for (uint32_t d = 0; d < sets.size(); ++d) {
+    if (sets.size() > max_states) return std::nullopt;
     for (auto& t : targets) t.clear();
     for (uint32_t s : sets[d]) {
       for (const NfaEdge& e : nfa.states[s].edges) {
@@ -234,8 +235,10 @@ uint8_t nice_byte(const Dfa& dfa, uint32_t cls) {
 
 }  // namespace
 
-Dfa build_dfa(const Nfa& nfa, DfaStats* stats) {
-  Dfa raw = determinize(nfa);
+std::optional<Dfa> build_dfa(const Nfa& nfa, DfaStats* stats, uint32_t max_states) {
+  std::optional<Dfa> determinized = determinize(nfa, max_states);
+  if (!determinized) return std::nullopt;
+  const Dfa& raw = *determinized;
   Dfa min = quotient(raw, hopcroft(raw));
   if (stats) {
     stats->nfa_states = static_cast<uint32_t>(nfa.states.size());

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,8 +47,14 @@ struct DfaStats {
   uint32_t input_classes = 0;
 };
 
-// Determinises and minimises. `stats` may be null.
-Dfa build_dfa(const Nfa& nfa, DfaStats* stats = nullptr);
+// Subset construction can grow exponentially ("/*a??????????????" needs
+// 2^n states); past this many states building stops.
+inline constexpr uint32_t kMaxDfaStates = 1000000;
+
+// Determinises and minimises. `stats` may be null. nullopt when the
+// automaton would exceed `max_states` states.
+std::optional<Dfa> build_dfa(const Nfa& nfa, DfaStats* stats = nullptr,
+                             uint32_t max_states = kMaxDfaStates);
 
 // Path classes: DFA states reachable at component boundaries, numbered
 // breadth-first from the root's (class 0), each with a short example path.

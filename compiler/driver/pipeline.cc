@@ -86,7 +86,8 @@ class Session {
     if (!sema::run_check(*program, ctx)) return std::nullopt;
     Analysis out{std::move(*program), std::nullopt};
     if (!out.program.is_policy) return out;
-    out.policy = ir::run_lower(out.program, sources_);
+    out.policy = ir::run_lower(out.program, sources_, diags_);
+    if (!out.policy) return std::nullopt;
     if (!verify::run_verify(out.program, *out.policy, ctx)) return std::nullopt;
     return out;
   }

@@ -17,9 +17,29 @@ SourceRef source_ref(const SourceManager& sources, SourceRange range) {
   return SourceRef{file.path(), lc.line, lc.col};
 }
 
+// Finds a selector whose automaton alone is too large, to point at it.
+void report_too_large(const sema::Program& program, Diagnostics& diags, uint32_t max_states) {
+  std::string limit = std::to_string(max_states);
+  for (const sema::Rule& rule : program.rules) {
+    for (const sema::Selector& s : rule.selectors) {
+      if (automata::build_dfa(automata::build_nfa({&s.glob}), nullptr, max_states)) continue;
+      diags.error(s.range, "this selector needs an automaton of more than " + limit + " states")
+          .note(s.range, "a '*' followed by many '?' or classes in one component grows it "
+                         "exponentially; match fewer single characters after the '*'");
+      return;
+    }
+  }
+  SourceRange where;
+  if (!program.rules.empty()) where = program.rules.front().where();
+  diags.error(where, "the policy's selectors together need an automaton of more than " + limit +
+                         " states")
+      .note(where, "split the policy, or use fewer wildcards followed by single characters");
+}
+
 }  // namespace
 
-Policy run_lower(const sema::Program& program, const SourceManager& sources) {
+std::optional<Policy> run_lower(const sema::Program& program, const SourceManager& sources,
+                                Diagnostics& diags, uint32_t max_states) {
   Policy policy;
   policy.name = program.name;
   for (const sema::Lower& l : program.lowers) policy.lowers.push_back(Lower{l.name, l.path});
@@ -55,7 +75,12 @@ Policy run_lower(const sema::Program& program, const SourceManager& sources) {
     policy.rules.push_back(std::move(rule));
   }
 
-  policy.dfa = automata::build_dfa(automata::build_nfa(globs), &policy.stats.dfa);
+  auto dfa = automata::build_dfa(automata::build_nfa(globs), &policy.stats.dfa, max_states);
+  if (!dfa) {
+    report_too_large(program, diags, max_states);
+    return std::nullopt;
+  }
+  policy.dfa = std::move(*dfa);
   automata::PathClasses classes = automata::find_path_classes(policy.dfa);
   policy.class_of_state = classes.class_of_state;
   for (size_t c = 0; c < classes.state_of_class.size(); ++c) {

@@ -1,7 +1,9 @@
-// libFuzzer target for the front end. Beyond "no crash, no leak, no
-// hang", it checks the formatter's contract on every input that parses:
-// the formatted text parses, means the same (equal AST dumps) and is a
-// fixed point of formatting.
+// libFuzzer target for the compiler. Beyond "no crash, no leak, no hang",
+// it checks the formatter's contract on every input that parses (the
+// formatted text parses, means the same and is a fixed point of
+// formatting), and runs every later stage on it: resolve, check, lower
+// (with a small automaton limit, so exponential selectors end quickly),
+// verify, and the reference evaluator on a few paths.
 
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +12,11 @@
 #include <string>
 
 #include "fspol/diagnostics.h"
+#include "ir/ir_eval.h"
+#include "ir/lower.h"
+#include "sema/check.h"
+#include "sema/resolve.h"
+#include "verify/verify_policy.h"
 #include "syntax/ast_dump.h"
 #include "syntax/parser.h"
 #include "syntax/printer.h"
@@ -58,5 +65,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string twice =
       fspol::syntax::format_file(reparsed.file, reparsed.sources.file(reparsed.id));
   if (twice != once) fail("formatting is not idempotent", once, twice);
+
+  // The meaning: no import directories, so imports fail cleanly.
+  fspol::sema::SemaContext ctx{original.sources, original.diags, {}, {}};
+  auto program = fspol::sema::run_resolve(original.file, ctx);
+  if (!program || !fspol::sema::run_check(*program, ctx) || !program->is_policy) return 0;
+  auto policy = fspol::ir::run_lower(*program, original.sources, original.diags, 20000);
+  if (!policy) return 0;
+  (void)fspol::verify::run_verify(*program, *policy, ctx);
+  for (const char* path : {"/", "/a", "/a/b.log", "/.x/y", "/Data/A"}) {
+    fspol::ir::Request request;
+    request.path = path;
+    request.op = fspol::sema::Op::kWrite;
+    request.new_path = "/z";
+    auto verdict = fspol::ir::evaluate(*policy, request);
+    if (!verdict) fail("the evaluator refused a well-formed path", path, "");
+  }
   return 0;
 }

@@ -169,7 +169,7 @@ TEST(Dfa, AgreesWithRe2OnRandomGlobsAndPaths) {
     }
     std::vector<const syntax::Glob*> pointers;
     for (const auto& g : globs) pointers.push_back(&g);
-    Dfa dfa = build_dfa(build_nfa(pointers));
+    Dfa dfa = *build_dfa(build_nfa(pointers));
     ASSERT_TRUE(is_minimal(dfa)) << "policy " << policy;
     std::vector<std::unique_ptr<RE2>> oracles;
     for (const auto& g : globs) {
@@ -213,7 +213,7 @@ TEST(Dfa, GlobSemantics) {
   for (const Case& c : cases) {
     auto g = glob(c.glob);
     ASSERT_TRUE(g) << c.glob;
-    Dfa dfa = build_dfa(build_nfa({&*g}));
+    Dfa dfa = *build_dfa(build_nfa({&*g}));
     bool matched = !dfa.accepts[dfa.run(dfa.start, encode(c.path))].empty();
     EXPECT_EQ(matched, c.match) << c.glob << " vs " << c.path;
   }
@@ -222,7 +222,7 @@ TEST(Dfa, GlobSemantics) {
 TEST(Dfa, PathClassesAreComponentBoundaries) {
   auto a = glob("/home/*/.ssh/**");
   auto b = glob("/home/*/public");
-  Dfa dfa = build_dfa(build_nfa({&*a, &*b}));
+  Dfa dfa = *build_dfa(build_nfa({&*a, &*b}));
   PathClasses classes = find_path_classes(dfa);
   // Root, /home, /home/x, /home/x/.ssh (and below), /home/x/public, and
   // the class of everything else.
@@ -237,10 +237,17 @@ TEST(Dfa, PathClassesAreComponentBoundaries) {
 TEST(Dfa, SameGlobsSameAutomaton) {
   auto a = glob("/x/{a,b}*/**");
   auto b = glob("/x/*.c");
-  Dfa one = build_dfa(build_nfa({&*a, &*b}));
-  Dfa two = build_dfa(build_nfa({&*a, &*b}));
+  Dfa one = *build_dfa(build_nfa({&*a, &*b}));
+  Dfa two = *build_dfa(build_nfa({&*a, &*b}));
   EXPECT_EQ(one.next, two.next);
   EXPECT_EQ(one.accepts, two.accepts);
+}
+
+TEST(Dfa, ExponentialSelectorsStopAtTheStateLimit) {
+  auto g = glob("/*a??????????????????????");  // 2^22 states
+  EXPECT_FALSE(build_dfa(build_nfa({&*g}), nullptr, 100000).has_value());
+  auto small = glob("/*a???");
+  EXPECT_TRUE(build_dfa(build_nfa({&*small}), nullptr, 100000).has_value());
 }
 
 }  // namespace
