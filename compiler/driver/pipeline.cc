@@ -201,16 +201,24 @@ bool write_output(const std::string& path, const std::string& text, std::ostream
 
 }  // namespace
 
+// Every stage for a policy; a module (which has no IR) is a usage mistake.
+std::optional<ir::Policy> analyze_policy(Session& session, const std::string& path,
+                                         sema::SemaContext& ctx, const char* verb) {
+  auto analysis = session.analyze(path, ctx);
+  if (!analysis) return std::nullopt;
+  if (!analysis->policy) {
+    session.fail_io(path + ": is a module; " + verb + " a policy that uses it");
+    return std::nullopt;
+  }
+  return std::move(analysis->policy);
+}
+
 int run_compile(const Options& options, Streams streams) {
   Session session(options, streams);
   sema::SemaContext ctx = session.sema_context();
-  auto analysis = session.analyze(options.files[0], ctx);
-  if (analysis && !analysis->policy) {
-    session.fail_io(options.files[0] + ": is a module; compile a policy that uses it");
-    return session.finish();
-  }
-  if (!analysis) return session.finish();
-  const ir::Policy& policy = *analysis->policy;
+  auto analyzed = analyze_policy(session, options.files[0], ctx, "compile");
+  if (!analyzed) return session.finish();
+  const ir::Policy& policy = *analyzed;
   if (options.stats) {
     const ir::Stats& s = policy.stats;
     streams.out << "rules: " << s.rules << "\nselectors: " << s.selectors
@@ -235,15 +243,7 @@ int run_explain(const Options& options, Streams streams) {
                    "chmod, chown, truncate, utimes, xattr_read, xattr_write, lock)\n";
     return kExitUsage;
   }
-  static constexpr std::pair<const char*, uint8_t> kTypes[] = {
-      {"file", syntax::kTypeFile},       {"dir", syntax::kTypeDir},
-      {"symlink", syntax::kTypeSymlink}, {"fifo", syntax::kTypeFifo},
-      {"socket", syntax::kTypeSocket},   {"chardev", syntax::kTypeChardev},
-      {"blockdev", syntax::kTypeBlockdev}};
-  request.type = 0;
-  for (auto [name, bit] : kTypes) {
-    if (options.type == name) request.type = bit;
-  }
+  request.type = syntax::file_type_from_name(options.type);
   if (!request.type) {
     streams.err << "fsc: error: unknown file type '" << options.type << "'\n";
     return kExitUsage;
@@ -266,13 +266,9 @@ int run_explain(const Options& options, Streams streams) {
   request.caller.comm = options.comm;
   if (!options.to.empty()) request.new_path = options.to;
 
-  auto analysis = session.analyze(options.files[0], ctx);
-  if (analysis && !analysis->policy) {
-    session.fail_io(options.files[0] + ": is a module; explain a policy that uses it");
-    return session.finish();
-  }
-  if (!analysis) return session.finish();
-  const ir::Policy& policy = *analysis->policy;
+  auto analyzed = analyze_policy(session, options.files[0], ctx, "explain");
+  if (!analyzed) return session.finish();
+  const ir::Policy& policy = *analyzed;
   auto verdict = ir::evaluate(policy, request);
   if (!verdict) {
     streams.err << "fsc: error: " << verdict.error().message << "\n";

@@ -24,18 +24,7 @@ std::string mode_text(const sema::ModeRewrite& m) {
 
 }  // namespace
 
-std::string type_text(uint8_t types) {
-  static constexpr std::pair<uint8_t, const char*> kNames[] = {
-      {syntax::kTypeFile, "file"},       {syntax::kTypeDir, "dir"},
-      {syntax::kTypeSymlink, "symlink"}, {syntax::kTypeFifo, "fifo"},
-      {syntax::kTypeSocket, "socket"},   {syntax::kTypeChardev, "chardev"},
-      {syntax::kTypeBlockdev, "blockdev"}};
-  std::string out;
-  for (auto [bit, name] : kNames) {
-    if (types & bit) out += std::string(out.empty() ? "" : "|") + name;
-  }
-  return out;
-}
+std::string type_text(uint8_t types) { return syntax::file_types_text(types); }
 
 std::string condition_text(const sema::Condition& c) {
   using K = sema::Condition::Kind;

@@ -14,19 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string type_names(uint8_t types) {
-  static constexpr std::pair<uint8_t, const char*> kNames[] = {
-      {syntax::kTypeFile, "file"},       {syntax::kTypeDir, "dir"},
-      {syntax::kTypeSymlink, "symlink"}, {syntax::kTypeFifo, "fifo"},
-      {syntax::kTypeSocket, "socket"},   {syntax::kTypeChardev, "chardev"},
-      {syntax::kTypeBlockdev, "blockdev"}};
-  std::string out;
-  for (auto [bit, name] : kNames) {
-    if (types & bit) out += std::string(out.empty() ? "" : "|") + name;
-  }
-  return out;
-}
-
 // The unit index of an import that failed (already reported).
 constexpr size_t kBroken = SIZE_MAX;
 
@@ -327,9 +314,9 @@ class Resolver {
         ++kept;
       }
       if (kept == 0 && !named->empty()) {
-        ctx_.diags.error(s.range, "type filter '" + type_names(s.types) +
+        ctx_.diags.error(s.range, "type filter '" + syntax::file_types_text(s.types) +
                                       "' excludes every path of '" + name.str() + "'")
-            .note(named->front().range, "it matches only " + type_names(named->front().types));
+            .note(named->front().range, "it matches only " + syntax::file_types_text(named->front().types));
         ok = false;
       }
     }

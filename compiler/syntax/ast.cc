@@ -16,7 +16,30 @@ constexpr std::array kOptionNames = {
 #include "syntax/options.def"
 };
 
+constexpr std::pair<uint8_t, std::string_view> kFileTypes[] = {
+    {kTypeFile, "file"},     {kTypeDir, "dir"},         {kTypeSymlink, "symlink"},
+    {kTypeFifo, "fifo"},     {kTypeSocket, "socket"},   {kTypeChardev, "chardev"},
+    {kTypeBlockdev, "blockdev"},
+};
+
 }  // namespace
+
+std::string file_types_text(uint8_t types) {
+  std::string out;
+  for (auto [bit, name] : kFileTypes) {
+    if (!(types & bit)) continue;
+    if (!out.empty()) out += '|';
+    out += name;
+  }
+  return out;
+}
+
+uint8_t file_type_from_name(std::string_view name) {
+  for (auto [bit, type] : kFileTypes) {
+    if (type == name) return bit;
+  }
+  return 0;
+}
 
 std::string QualifiedName::str() const {
   std::string out;

@@ -230,6 +230,11 @@ struct File {
   SourceRange range;
 };
 
+// "file|dir" for a FileTypeBit set, in a fixed order.
+std::string file_types_text(uint8_t types);
+// The bit of a file-type name ("dir"), or 0.
+uint8_t file_type_from_name(std::string_view name);
+
 // Names for printing and diagnostics.
 std::string_view operation_name(Operation op);
 std::string_view option_name(OptionName option);

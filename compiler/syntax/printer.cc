@@ -17,23 +17,8 @@ std::string octal(uint64_t value) {
   return buf;
 }
 
-std::string type_filter(uint8_t types) {
-  static constexpr std::pair<uint8_t, const char*> kNames[] = {
-      {kTypeFile, "file"},     {kTypeDir, "dir"},         {kTypeSymlink, "symlink"},
-      {kTypeFifo, "fifo"},     {kTypeSocket, "socket"},   {kTypeChardev, "chardev"},
-      {kTypeBlockdev, "blockdev"},
-  };
-  std::string out;
-  for (auto [bit, name] : kNames) {
-    if (!(types & bit)) continue;
-    if (!out.empty()) out += '|';
-    out += name;
-  }
-  return out;
-}
-
 std::string selector_text(const Selector& s) {
-  std::string out = type_filter(s.types);
+  std::string out = file_types_text(s.types);
   if (!out.empty()) out += ' ';
   if (const auto* pattern = std::get_if<StringLit>(&s.target)) {
     out += '"' + pattern->raw + '"';

@@ -17,8 +17,6 @@ using syntax::RuleKind;
 
 constexpr uint8_t kAllTypes = 0x7f;
 
-const char* kTypeNames[] = {"file", "dir", "symlink", "fifo", "socket", "chardev", "blockdev"};
-
 bool is_access(RuleKind k) {
   return k == RuleKind::kDeny || k == RuleKind::kAllow || k == RuleKind::kReadonly;
 }
@@ -241,7 +239,7 @@ class Verifier {
     ctx_.diags
         .error(where(rule.id), std::string(syntax::rule_keyword(rule.kind)) +
                                    " rule names only hidden paths (e.g. " + path + ", a " +
-                                   kTypeNames[__builtin_ctz(type)] + "); hiding wins, so it never acts")
+                                   syntax::file_types_text(type) + "); hiding wins, so it never acts")
         .note(where(rule.id), hiding_note(c, type));
   }
 
