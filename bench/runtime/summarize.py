@@ -29,11 +29,18 @@ def main():
     path, configs = sys.argv[1], sys.argv[2].split()
     data = defaultdict(list)
     rows = []
+    failed = set()
     for line in open(path):
-        cfg, row, value = line.split()
-        data[(cfg, row)].append(float(value))
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        cfg, row = parts[0], parts[1]
         if row not in rows and row not in ("cpu_s", "rss_mib"):
             rows.append(row)
+        if len(parts) < 3:  # the row's command failed (e.g. EMFILE)
+            failed.add((cfg, row))
+            continue
+        data[(cfg, row)].append(float(parts[2]))
     head = "| row | unit | " + " | ".join(configs) + " |"
     print(head)
     print("|" + "---|" * (len(configs) + 2))
@@ -42,6 +49,9 @@ def main():
         cells = []
         for cfg in configs:
             vals = data.get((cfg, row))
+            if (cfg, row) in failed:
+                cells.append("fails" + (f" ({len(vals)} ok)" if vals else ""))
+                continue
             if not vals:
                 cells.append("–")
                 continue

@@ -156,8 +156,10 @@ void Session::handle_init(const Call& call) {
 
   uint64_t want = FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS |
                   FUSE_READDIRPLUS_AUTO | FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES |
-                  FUSE_FLOCK_LOCKS | FUSE_ASYNC_DIO | FUSE_CACHE_SYMLINKS | FUSE_INIT_EXT |
-                  FUSE_EXPORT_SUPPORT;
+                  FUSE_FLOCK_LOCKS | FUSE_ASYNC_DIO | FUSE_CACHE_SYMLINKS | FUSE_INIT_EXT;
+  // Not FUSE_EXPORT_SUPPORT: file handles would let the kernel name nodes
+  // it has forgotten (our node ids are addresses), and NFS export of a view
+  // is not a goal.
   if (options_.cache == CacheMode::kAuto) want |= FUSE_AUTO_INVAL_DATA;
   bool passthrough = false;
   if (options_.passthrough && options_.cache != CacheMode::kNever) {
@@ -203,39 +205,53 @@ void Session::handle_init(const Call& call) {
   reply(call, out);
 }
 
-void Session::serve(unsigned threads) {
+int Session::clone_fd() {
+  int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  uint32_t master = static_cast<uint32_t>(fd_);
+  if (fd < 0 || ::ioctl(fd, proto::kIocClone, &master) != 0) {
+    // No cloning (old kernel): the worker reads the main fd.
+    if (fd >= 0) ::close(fd);
+    return fd_;
+  }
+  clone_fds_.push_back(fd);
+  return fd;
+}
+
+void Session::spawn_worker_locked() {
+  // Each worker owns a clone of the device fd: its own queue of requests
+  // being processed, answered on the same fd.
+  int fd = clone_fd();
+  if (ioctl_fd_ < 0) ioctl_fd_ = fd;
+  running_++;
+  pool_.emplace_back([this, fd] { worker(fd); });
+  workers_.push_back(pool_.back().native_handle());
+}
+
+void Session::serve(unsigned max_threads) {
   install_wake_handler();
-  // Every worker gets its own clone of the device fd (its own queue of
-  // requests being processed); all fds exist before the first thread runs.
-  std::vector<int> fds;
-  for (unsigned i = 0; i < threads; ++i) {
-    int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
-    uint32_t master = static_cast<uint32_t>(fd_);
-    if (fd < 0 || ::ioctl(fd, proto::kIocClone, &master) != 0) {
-      // No cloning (old kernel): every worker reads the main fd.
-      if (fd >= 0) ::close(fd);
-      fd = fd_;
-    } else {
-      clone_fds_.push_back(fd);
-    }
-    fds.push_back(fd);
-  }
-  ioctl_fd_ = fds.empty() ? fd_ : fds.front();
-  std::vector<std::thread> pool;
-  {
-    std::lock_guard lock(threads_mu_);
-    for (int fd : fds) {
-      pool.emplace_back([this, fd] { worker(fd); });
-      workers_.push_back(pool.back().native_handle());
-    }
-  }
+  max_workers_ = std::max(1U, max_threads);
+  std::unique_lock lock(threads_mu_);
+  spawn_worker_locked();
+  // Workers are added on demand (see worker()); wait for all to leave.
+  threads_cv_.wait(lock, [this] { return running_ == 0; });
+  std::vector<std::thread> pool = std::move(pool_);
+  lock.unlock();
   for (std::thread& t : pool) t.join();
 }
 
 void Session::worker(int fd) {
   std::vector<char> buf(bufsize_);
   while (!stopping_.load(std::memory_order_relaxed)) {
+    idle_.fetch_add(1, std::memory_order_relaxed);
     ssize_t n = ::read(fd, buf.data(), buf.size());
+    // The last idle worker took a request: start another (up to the
+    // limit), so a serial caller is served by one warm thread and
+    // concurrent callers get as many as they keep busy (libfuse's rule).
+    if (idle_.fetch_sub(1, std::memory_order_relaxed) == 1 && n > 0 &&
+        running_.load(std::memory_order_relaxed) < max_workers_) {
+      std::lock_guard lock(threads_mu_);
+      if (!stopping_.load() && running_ < max_workers_) spawn_worker_locked();
+    }
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == ENOENT) continue;
       if (errno != ENODEV) log_error("reading /dev/fuse: %s", std::strerror(errno));
@@ -255,12 +271,14 @@ void Session::worker(int fd) {
     if (call.in->opcode == FUSE_DESTROY) break;
   }
   // One worker leaving means the file system is gone: wake the others.
+  std::lock_guard lock(threads_mu_);
   if (!stopping_.exchange(true)) {
-    std::lock_guard lock(threads_mu_);
     for (pthread_t t : workers_) {
       if (!pthread_equal(t, pthread_self())) pthread_kill(t, SIGUSR1);
     }
   }
+  running_--;
+  threads_cv_.notify_all();
 }
 
 void Session::stop() {

@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -91,9 +92,12 @@ class Session {
   Result<void> mount();
   // Reads INIT and answers it; after this conn() is settled.
   Result<void> handshake();
-  // Runs the workers until the file system is unmounted or stop() is
-  // called; returns then.
-  void serve(unsigned threads);
+  // Runs workers until the file system is unmounted or stop() is called;
+  // returns then. Starts one worker and adds one whenever every worker is
+  // busy, up to `max_threads`.
+  void serve(unsigned max_threads);
+  // Workers currently running.
+  unsigned workers() const { return running_.load(); }
   // Unmounts (if still mounted) and makes serve() return.
   void stop();
 
@@ -114,6 +118,8 @@ class Session {
 
  private:
   void worker(int fd);
+  int clone_fd();              // threads_mu_ held
+  void spawn_worker_locked();  // threads_mu_ held
   void handle_init(const Call& call);
 
   FsState& fs_;
@@ -126,7 +132,12 @@ class Session {
   size_t bufsize_ = 0;
   std::atomic<bool> stopping_{false};
   std::mutex threads_mu_;
-  std::vector<pthread_t> workers_;
+  std::condition_variable threads_cv_;
+  std::vector<std::thread> pool_;     // threads_mu_
+  std::vector<pthread_t> workers_;    // threads_mu_
+  std::atomic<unsigned> running_{0};  // written under threads_mu_
+  std::atomic<unsigned> idle_{0};
+  unsigned max_workers_ = 1;
   std::vector<int> clone_fds_;
   std::mutex blocking_mu_;
   std::unordered_map<uint64_t, pthread_t> blocking_;
