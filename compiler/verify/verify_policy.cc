@@ -400,14 +400,13 @@ class Verifier {
     if (maps.empty()) return;
     const char* kind = suffix ? "suffix" : "prefix";
     auto name = [&](const std::string& part) { return suffix ? "a" + part : part + "a"; };
-    std::set<std::string> lowers, views;
+    std::set<std::string> lowers;
     for (const sema::NameMap* m : maps) {
       if (!lowers.insert(m->lower).second) {
         ctx_.diags.error(rule.where(), std::string(kind) + " \"" + m->lower +
                                            "\" is mapped twice; a name map must be one-to-one");
         return;
       }
-      views.insert(m->view);
     }
     for (const sema::NameMap* m : maps) {
       if (lowers.count(m->view)) continue;
@@ -433,7 +432,6 @@ class Verifier {
         return;
       }
     }
-    (void)views;
   }
 
   // A redirect on the main root must not serve a subtree the view hides,
