@@ -45,12 +45,12 @@ std::string real_path(const std::string& path) {
 }
 
 unsigned default_threads() {
-  // The most workers the daemon starts: two per core (a worker may block
-  // in the lower file system). They start on demand, so a serial caller is
-  // served by one thread: measured on 2 cores, 8 workers all waiting made
-  // cold stats 3x slower than 1 or 2.
+  // The most workers the daemon starts: one per core. They start on
+  // demand. More waiting workers than cores only add cross-CPU wake-ups:
+  // on 2 cores, 8 workers made cold stats 3x slower than 1 or 2
+  // (docs/benchmarks.md).
   unsigned n = std::thread::hardware_concurrency();
-  return std::clamp(2 * n, 2U, 16U);
+  return std::clamp(n, 2U, 16U);
 }
 
 std::string seconds_text(double s) {
