@@ -62,6 +62,15 @@ status=$?
 set -e
 echo "(exit status $status: errors in the policy)"
 
+step "What the policy means: fsc explain, request by request"
+for request in "/Android/data/com.example --op read --type dir --uid 99999" \
+               "/Android/data/com.example --op read --type dir --uid 10057" \
+               "/DCIM/.thumbnails/1.jpg --op write --uid 10057"; do
+  echo "\$ fsc explain $example $request"
+  # shellcheck disable=SC2086  # the request is meant to split into arguments
+  "$fsc" explain "$example" $request | sed 's/^/  /'
+done
+
 step "fsrun: a stacked view of a generated sample tree (examples/passthrough.fspol)"
 if [ "$(id -u)" != 0 ] || [ ! -e /dev/fuse ]; then
   echo "(skipped: mounting needs root and /dev/fuse)"

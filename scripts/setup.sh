@@ -13,7 +13,7 @@ packages=(
   # runtime
   libfuse3-dev fuse3
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev fio bindfs
+  libgtest-dev libgmock-dev libbenchmark-dev fio bindfs dbench
 )
 
 missing=()
