@@ -68,6 +68,7 @@ std::string mode_text(const ConnInfo& conn) {
   s += conn.passthrough ? ", kernel passthrough on" : ", kernel passthrough off";
   if (!conn.passthrough && !conn.passthrough_note.empty()) s += " (" + conn.passthrough_note + ")";
   if (conn.writeback) s += ", writeback cache";
+  s += conn.uring ? ", FUSE over io_uring" : ", /dev/fuse (no io_uring: " + conn.uring_note + ")";
   return s;
 }
 
@@ -80,7 +81,9 @@ std::string status_text(const Policy& policy, const MountOptions& o, FsState& fs
       << " rules\n";
   out << "mode: " << mode_text(session.conn()) << "\n";
   out << "pid: " << ::getpid() << "\n";
-  out << "threads: " << session.workers() << " (at most " << threads << ")\n";
+  out << "threads: " << session.workers() << " (at most " << threads << ")";
+  if (session.conn().uring) out << ", io_uring queue threads: " << session.ring_threads();
+  out << "\n";
   out << "cache: " << cache_text(o.cache) << ", entry " << seconds_text(o.entry_timeout)
       << ", attr " << seconds_text(o.attr_timeout) << ", negative "
       << seconds_text(o.negative_timeout) << "\n";

@@ -11,7 +11,7 @@ packages=(
   clang-19 llvm-19-dev libclang-19-dev libclang-cpp19-dev libclang-rt-19-dev lld-19
   libbpf-dev bpftool libre2-dev
   # runtime
-  libfuse3-dev fuse3
+  libfuse3-dev liburing-dev fuse3
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev fio bindfs dbench
 )

@@ -22,6 +22,7 @@
 
 #include "fuse/fs.h"
 #include "fuse/proto.h"
+#include "fuse/ring.h"
 #include "log.h"
 
 namespace fspol::runtime {
@@ -298,8 +299,20 @@ int FsState::lock_common(const Call& call, bool wait) {
     reply_data(call, nullptr, 0);
     return 0;
   }
-  // A blocking lock may wait forever: do it on its own thread, so the
-  // workers stay free to serve the request that will release it.
+  // A blocking lock may wait forever. A ring thread waits itself (its
+  // reply must go out through its own entry) after giving its queue a
+  // new thread; a /dev/fuse worker hands the wait to a thread of its own.
+  // Either way the request that releases the lock can still be served.
+  if (call.slot != nullptr) {
+    Ring::add_spare_for_current_thread();
+    session_->begin_blocking(call.in->unique);
+    int rc = ::flock(fd, op);
+    int err = rc == 0 ? 0 : errno;
+    session_->end_blocking(call.in->unique);
+    if (err != 0) return err;
+    reply_data(call, nullptr, 0);
+    return 0;
+  }
   fuse_in_header header = *call.in;
   int reply_fd = call.fd;
   Session* session = session_;

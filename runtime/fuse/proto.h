@@ -11,6 +11,7 @@
 #include <linux/fuse.h>
 #include <sys/ioctl.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace fspol::runtime::proto {
@@ -71,6 +72,39 @@ struct BackingMap {
   int32_t fd;
   uint32_t flags;
   uint64_t padding;
+};
+
+// FUSE over io_uring (7.42). A ring entry is a header block and a payload
+// buffer registered with FUSE_IO_URING_CMD_REGISTER; the kernel writes a
+// request's fuse_in_header into in_out, its first argument (the fixed-size
+// part) into op_in and the rest (names, data) into the payload. The reply
+// goes back as a fuse_out_header in in_out and every reply argument in the
+// payload, committed with FUSE_IO_URING_CMD_COMMIT_AND_FETCH, which also
+// waits for the next request.
+inline constexpr uint32_t kUringCmdRegister = 1;
+inline constexpr uint32_t kUringCmdCommitAndFetch = 2;
+inline constexpr size_t kUringHeaderSize = 128;
+
+struct UringEntInOut {
+  uint64_t flags;
+  uint64_t commit_id;  // the request's unique id, to be committed
+  uint32_t payload_sz;  // bytes used in the payload buffer
+  uint32_t padding;
+  uint64_t reserved;
+};
+
+struct UringReqHeader {
+  char in_out[kUringHeaderSize];
+  char op_in[kUringHeaderSize];
+  UringEntInOut ring_ent_in_out;
+};
+
+// The command carried in a 128-byte SQE's command area.
+struct UringCmdReq {
+  uint64_t flags;
+  uint64_t commit_id;
+  uint16_t qid;
+  uint8_t padding[6];
 };
 
 inline constexpr unsigned long kIocClone = FUSE_DEV_IOC_CLONE;

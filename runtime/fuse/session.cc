@@ -13,6 +13,7 @@
 
 #include "fuse/fs.h"
 #include "fuse/proto.h"
+#include "fuse/ring.h"
 #include "log.h"
 
 namespace fspol::runtime {
@@ -30,7 +31,12 @@ void install_wake_handler() {
   sigaction(SIGUSR1, &sa, nullptr);
 }
 
-void write_reply(int fd, iovec* iov, int count) {
+void write_reply(const Call& call, iovec* iov, int count) {
+  if (call.slot != nullptr) {
+    ring_store_reply(*call.slot, iov, count);
+    return;
+  }
+  int fd = call.fd;
   size_t total = 0;
   for (int i = 0; i < count; ++i) total += iov[i].iov_len;
   auto* out = static_cast<fuse_out_header*>(iov[0].iov_base);
@@ -51,7 +57,7 @@ void reply_iov(const Call& call, iovec* iov, int count) {
   out.error = 0;
   iov[0].iov_base = &out;
   iov[0].iov_len = sizeof out;
-  write_reply(call.fd, iov, count);
+  write_reply(call, iov, count);
 }
 
 void reply_data(const Call& call, const void* data, size_t size) {
@@ -66,12 +72,13 @@ void reply_error(const Call& call, int error) {
   out.unique = call.in->unique;
   out.error = -error;
   iovec iov[1] = {{&out, sizeof out}};
-  write_reply(call.fd, iov, 1);
+  write_reply(call, iov, 1);
 }
 
 Session::Session(FsState& fs, const MountOptions& options) : fs_(fs), options_(options) {}
 
 Session::~Session() {
+  ring_.reset();
   for (int fd : clone_fds_) ::close(fd);
   if (se_ != nullptr) {
     if (mounted_) fuse_session_unmount(se_);
@@ -80,6 +87,11 @@ Session::~Session() {
 }
 
 Result<void> Session::mount() {
+  if (options_.uring == UringMode::kOn) {
+    if (std::string why = ring_enable_in_kernel(); !why.empty()) {
+      log_error("uring=on: %s", why.c_str());
+    }
+  }
   std::string opts = "subtype=fspol";
   opts += ",fsname=" + (options_.fsname.empty() ? options_.lower : options_.fsname);
   if (options_.default_permissions) opts += ",default_permissions";
@@ -180,6 +192,17 @@ void Session::handle_init(const Call& call) {
   } else {
     conn_.passthrough_note = "passthrough off: cache=never";
   }
+  if (options_.uring == UringMode::kOff) {
+    conn_.uring_note = "off by option";
+  } else if (!(kflags & proto::kInitOverIoUring)) {
+    conn_.uring_note =
+        "the kernel does not offer it (needs CONFIG_FUSE_IO_URING and the fuse module "
+        "parameter enable_uring=1)";
+  } else if (std::string why = ring_unavailable_reason(); !why.empty()) {
+    conn_.uring_note = why;
+  } else {
+    want |= proto::kInitOverIoUring;
+  }
   // The kernel refuses passthrough together with writeback caching.
   if (options_.writeback && !passthrough && options_.cache != CacheMode::kNever) {
     want |= FUSE_WRITEBACK_CACHE;
@@ -198,6 +221,7 @@ void Session::handle_init(const Call& call) {
   conn_.flags = flags;
   conn_.passthrough = (flags & proto::kInitPassthrough) != 0;
   conn_.writeback = (flags & FUSE_WRITEBACK_CACHE) != 0;
+  conn_.uring = (flags & proto::kInitOverIoUring) != 0;
   conn_.max_write = out.max_write;
   conn_.max_pages = out.max_pages;
   bufsize_ = std::max<size_t>(FUSE_MIN_READ_BUFFER, out.max_write + 4096);
@@ -232,12 +256,26 @@ void Session::serve(unsigned max_threads) {
   max_workers_ = std::max(1U, max_threads);
   std::unique_lock lock(threads_mu_);
   spawn_worker_locked();
+  if (conn_.uring) {
+    // Once INIT asked for the ring, the kernel holds every request until
+    // each queue has an entry registered.
+    size_t payload = std::max<size_t>({FUSE_MIN_READ_BUFFER, conn_.max_write,
+                                       size_t{conn_.max_pages} * 4096});
+    ring_ = std::make_unique<Ring>(fs_, fd_, payload, ring_queue_count());
+    ring_->start(1);
+  }
   // Workers are added on demand (see worker()); wait for all to leave.
   threads_cv_.wait(lock, [this] { return running_ == 0; });
   std::vector<std::thread> pool = std::move(pool_);
   lock.unlock();
   for (std::thread& t : pool) t.join();
+  if (ring_) {
+    ring_->stop();
+    ring_->join();
+  }
 }
+
+unsigned Session::ring_threads() const { return ring_ ? ring_->threads() : 0; }
 
 void Session::worker(int fd) {
   std::vector<char> buf(bufsize_);
@@ -290,6 +328,7 @@ void Session::stop() {
   stopping_.store(true);
   std::lock_guard lock(threads_mu_);
   for (pthread_t t : workers_) pthread_kill(t, SIGUSR1);
+  if (ring_) ring_->stop();
 }
 
 int Session::notify_inval_entry(uint64_t parent, std::string_view name) {

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -34,6 +35,8 @@ struct fuse_session;
 namespace fspol::runtime {
 
 class FsState;
+class Ring;
+struct RingSlot;
 
 // What INIT settled.
 struct ConnInfo {
@@ -43,6 +46,8 @@ struct ConnInfo {
   uint64_t flags = 0;
   bool passthrough = false;  // the kernel accepted FUSE_PASSTHROUGH
   bool writeback = false;
+  bool uring = false;  // FUSE over io_uring negotiated
+  std::string uring_note;  // why not, when it is not
   uint32_t max_write = 0;
   uint32_t max_pages = 0;
   std::string passthrough_note;  // why passthrough is off, when it is
@@ -51,6 +56,7 @@ struct ConnInfo {
 // One request, as handed to a handler. Valid until the handler returns.
 struct Call {
   int fd = -1;  // device fd to answer on
+  RingSlot* slot = nullptr;  // set when the request came through io_uring: the reply goes there
   const fuse_in_header* in = nullptr;
   const char* arg = nullptr;
   size_t arglen = 0;
@@ -96,8 +102,10 @@ class Session {
   // returns then. Starts one worker and adds one whenever every worker is
   // busy, up to `max_threads`.
   void serve(unsigned max_threads);
-  // Workers currently running.
+  // Workers currently running (/dev/fuse readers), and io_uring queue
+  // threads.
   unsigned workers() const { return running_.load(); }
+  unsigned ring_threads() const;
   // Unmounts (if still mounted) and makes serve() return.
   void stop();
 
@@ -139,6 +147,7 @@ class Session {
   std::atomic<unsigned> idle_{0};
   unsigned max_workers_ = 1;
   std::vector<int> clone_fds_;
+  std::unique_ptr<Ring> ring_;
   std::mutex blocking_mu_;
   std::unordered_map<uint64_t, pthread_t> blocking_;
 };

@@ -75,6 +75,18 @@ std::string apply_one(MountOptions& o, const std::string& key, const std::string
   }
   if (key == "writeback") return want_bool(o.writeback);
   if (key == "passthrough") return want_bool(o.passthrough);
+  if (key == "uring") {
+    if (value == "auto") {
+      o.uring = UringMode::kAuto;
+    } else if (value == "on" || (!has_value && value.empty())) {
+      o.uring = UringMode::kOn;
+    } else if (value == "off") {
+      o.uring = UringMode::kOff;
+    } else {
+      return "option 'uring' takes auto, on or off";
+    }
+    return "";
+  }
   if (key == "allow_other") {
     o.allow_other_set = true;
     return want_bool(o.allow_other);

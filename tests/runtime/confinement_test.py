@@ -51,6 +51,7 @@ def main():
     os.symlink("../../../../outside", os.path.join(lower, "a", "deep"))
     os.symlink("/etc", os.path.join(lower, "etc"))
     env.mount(lower, mnt, options)
+    env.require_transport(mnt, options)
 
     # Symlinks are symlinks: the view shows them, the daemon never follows.
     check.equal(os.readlink(os.path.join(mnt, "rel")), "../outside", "readlink rel")

@@ -115,6 +115,23 @@ class Env:
             time.sleep(0.02)
         raise RuntimeError("fsrun did not mount within 20 s")
 
+    def status(self, mnt):
+        return subprocess.run([self.fsrun, "status", mnt], capture_output=True, text=True,
+                              check=True).stdout
+
+    def require_transport(self, mnt, options):
+        """With uring=on the view must really be served through io_uring
+        (skips when the kernel cannot); with uring=off it must not be."""
+        opts = (options or "").split(",")
+        mode = self.status(mnt)
+        ring = "FUSE over io_uring" in mode
+        if "uring=on" in opts and not ring:
+            note = mode.split("no io_uring: ", 1)[-1].split(")")[0] if "no io_uring" in mode else mode
+            self.cleanup()
+            skip(f"FUSE over io_uring unavailable: {note}")
+        if "uring=off" in opts and ring:
+            raise RuntimeError("uring=off but the view is served through io_uring")
+
     def umount(self, mnt, proc=None):
         subprocess.run([self.fsrun, "umount", mnt], check=True)
         if proc is not None:

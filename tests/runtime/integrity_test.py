@@ -32,6 +32,7 @@ def main():
     os.mkdir(lower)
     mnt = os.path.join(env.work, "mnt")
     env.mount(lower, mnt, args.options)
+    env.require_transport(mnt, args.options)
 
     names = [f"file{i}" for i in range(6)]
     model = {n: bytearray() for n in names}

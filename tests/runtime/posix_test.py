@@ -152,6 +152,7 @@ def scenario(root):
     # Locks.
     rec("flock", lambda: _flock(p("d", "f")))
     rec("posix lock", lambda: _posix_lock(p("d", "f")))
+    rec("flock waiters", lambda: _flock_waiters(p("d", "f")))
     # Another user, through default_permissions.
     rec("private file", lambda: (write(p("d", "priv"), b"secret", mode=0o600), os.chmod(p("d", "priv"), 0o600)))
     rec("as user read", lambda: _as_user(["cat", p("d", "priv")]))
@@ -260,6 +261,27 @@ def _flock(path):
         os.close(b)
 
 
+def _flock_waiters(path, waiters=4):
+    """More blocked flock(2) callers than the daemon has threads per CPU:
+    each must get the lock once the holder lets go, in turn."""
+    code = ("import fcntl,os,sys\nfd=os.open(sys.argv[1],os.O_RDONLY)\n"
+            "fcntl.flock(fd,fcntl.LOCK_EX)\nprint('got')\nfcntl.flock(fd,fcntl.LOCK_UN)\n")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        procs = [subprocess.Popen([sys.executable, "-c", code, path], stdout=subprocess.PIPE, text=True)
+                 for _ in range(waiters)]
+        time.sleep(0.5)
+        blocked = sum(p.poll() is None for p in procs)
+        # The view is still served while they wait.
+        os.stat(os.path.dirname(path))
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        outs = [p.communicate(timeout=20)[0].strip() for p in procs]
+        return blocked, outs
+    finally:
+        os.close(fd)
+
+
 def _posix_lock(path):
     fd = os.open(path, os.O_RDWR)
     try:
@@ -322,6 +344,7 @@ def main():
     os.mkdir(lower)
     os.mkdir(ref)
     env.mount(lower, mnt, options)
+    env.require_transport(mnt, options)
     got = scenario(mnt)
     want = scenario(ref)
     if os.environ.get("VERBOSE"):

@@ -25,6 +25,11 @@ namespace fspol::runtime {
 
 enum class CacheMode : uint8_t { kAuto, kNever, kAlways };
 
+// FUSE over io_uring: `auto` uses it when the kernel offers it (the fuse
+// module's enable_uring parameter is on), `on` also turns that parameter
+// on (root only), `off` stays on /dev/fuse reads and writes.
+enum class UringMode : uint8_t { kAuto, kOn, kOff };
+
 struct MountOptions {
   std::string policy_path;  // the .fspol file
   std::string lower;        // the lower directory
@@ -36,6 +41,7 @@ struct MountOptions {
   double negative_timeout = 1.0;  // seconds
   bool writeback = false;
   bool passthrough = true;
+  UringMode uring = UringMode::kAuto;
   bool allow_other = false;  // default: on when running as root
   bool allow_other_set = false;
   bool default_permissions = true;
