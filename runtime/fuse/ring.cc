@@ -164,7 +164,7 @@ void Ring::join() {
 void Ring::run(unsigned qid) {
   tl_ring = this;
   tl_qid = qid;
-  if (getenv("FSPOL_NOPIN") == nullptr) pin_to_cpu(qid);
+  pin_to_cpu(qid);
   io_uring ring;
   io_uring_params params{};
   params.flags = kRingFlags;
