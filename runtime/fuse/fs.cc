@@ -325,6 +325,7 @@ int FsState::op_setattr(const Call& call) {
       tfd = r;
     }
     if (::ftruncate(tfd, static_cast<off_t>(in->size)) != 0) return errno;
+    if (in->valid & FATTR_KILL_SUIDGID) kill_suidgid(tfd, *call.in);
   }
   if (in->valid & (FATTR_ATIME | FATTR_MTIME)) {
     timespec ts[2];

@@ -24,6 +24,10 @@
 
 namespace fspol::runtime {
 
+// Clears the set-ID bits an unprivileged write by `caller` takes away from
+// an open lower file (FUSE_HANDLE_KILLPRIV_V2).
+void kill_suidgid(int fd, const fuse_in_header& caller);
+
 // An open regular file.
 struct FileHandle {
   UniqueFd fd;
@@ -90,12 +94,13 @@ class FsState {
                 size_t len);
   // Registers an open handle with its inode (and with the kernel for
   // passthrough); returns the backing id, 0 without passthrough.
-  int attach_handle(FileHandle& fh);
+  // `allow_passthrough` false: only if the inode already has a backing file.
+  int attach_handle(FileHandle& fh, bool allow_passthrough);
   void detach_handle(FileHandle& fh);
   // An fd of some open handle of `inode` (dup'ed into `out`), for
   // operations on an unlinked file that no path reaches. -ENOENT if none.
   int open_handle_fd(Inode* inode, UniqueFd& out);
-  uint32_t open_flags_for(const struct stat& st);
+  uint32_t open_flags_for();
   int readdir_common(const Call& call, bool plus);
   int lock_common(const Call& call, bool wait);
 

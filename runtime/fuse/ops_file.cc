@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -29,6 +31,51 @@ namespace fspol::runtime {
 namespace {
 
 FileHandle* handle_of(uint64_t fh) { return reinterpret_cast<FileHandle*>(static_cast<uintptr_t>(fh)); }
+
+// A file whose set-ID bits an unprivileged write may take away.
+bool has_sxid(mode_t mode) { return S_ISREG(mode) && (mode & (S_ISUID | S_ISGID)); }
+
+bool opens_for_write(uint32_t flags) {
+  return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+// Whether the caller is in group `gid` (its supplementary groups from
+// /proc, as the kernel's in_group_p() would see them).
+bool caller_in_group(const fuse_in_header& caller, gid_t gid) {
+  if (caller.gid == gid) return true;
+  std::ifstream status("/proc/" + std::to_string(caller.pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Groups:", 0) != 0) continue;
+    std::istringstream groups(line.substr(7));
+    for (gid_t g; groups >> g;) {
+      if (g == gid) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+// FUSE_HANDLE_KILLPRIV_V2 puts clearing set-ID bits after an unprivileged
+// write, truncate or O_TRUNC open on us (the kernel asks with a flag; the
+// lower file system would not do it, our writes have CAP_FSETID). The rule
+// is the kernel's: set-user-ID always, set-group-ID when group-executable
+// or when the caller is not in the file's group. security.capability needs
+// nothing: the lower file system drops it on every write, truncate and
+// chown, privileged or not.
+void kill_suidgid(int fd, const fuse_in_header& caller) {
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || !has_sxid(st.st_mode)) return;
+  mode_t mode = st.st_mode & 07777 & ~mode_t{S_ISUID};
+  if ((mode & S_ISGID) && ((mode & S_IXGRP) || !caller_in_group(caller, st.st_gid))) {
+    mode &= ~mode_t{S_ISGID};
+  }
+  if (mode == (st.st_mode & 07777)) return;
+  if (::fchmod(fd, mode) != 0) log_debug("clearing set-ID bits: %s", std::strerror(errno));
+}
+
+namespace {
 
 // Open flags for the lower file: the caller's, never following a final
 // symlink, and without O_DIRECT (our buffers are not aligned; the kernel
@@ -46,7 +93,7 @@ int lower_open_flags(uint32_t flags, bool writeback) {
 
 }  // namespace
 
-uint32_t FsState::open_flags_for(const struct stat&) {
+uint32_t FsState::open_flags_for() {
   // No FLUSH round trip on close: we keep nothing to flush, and POSIX locks
   // are the kernel's (FUSE_POSIX_LOCKS is not negotiated).
   uint32_t flags = proto::kOpenNoflush;
@@ -63,12 +110,15 @@ uint32_t FsState::open_flags_for(const struct stat&) {
   return flags;
 }
 
-int FsState::attach_handle(FileHandle& fh) {
+int FsState::attach_handle(FileHandle& fh, bool allow_passthrough) {
   std::lock_guard lock(InodeTable::open_lock(fh.inode));
   fh.next = fh.inode->handles;
   if (fh.next != nullptr) fh.next->prev = &fh;
   fh.inode->handles = &fh;
   if (session_ == nullptr || !session_->conn().passthrough || passthrough_failed_.load()) return 0;
+  // Reuse the inode's backing file whenever it has one: the kernel keeps
+  // an inode's opens all passthrough or all not.
+  if (!allow_passthrough && fh.inode->open_count == 0) return 0;
   if (fh.inode->open_count == 0) {
     proto::BackingMap map{};
     map.fd = fh.fd.get();
@@ -146,9 +196,20 @@ int FsState::op_open(const Call& call) {
   fh->inode = inode;
   int r = open_node(inode, lower_open_flags(in->flags, session_->conn().writeback), fh->fd);
   if (r < 0) return -r;
-  struct stat st{};
-  uint32_t flags = open_flags_for(st);
-  int backing = attach_handle(*fh);
+  uint32_t flags = open_flags_for();
+  bool passthrough_ok = true;
+  if (opens_for_write(in->flags) && session_->conn().killpriv) {
+    if ((in->flags & O_TRUNC) && (in->open_flags & FUSE_OPEN_KILL_SUIDGID)) kill_suidgid(fh->fd.get(), *call.in);
+    // Writes through the kernel's passthrough never reach us, so a set-ID
+    // file opened for writing is served uncached by the daemon, which
+    // clears the bits when an unprivileged write asks.
+    struct stat st{};
+    if (::fstat(fh->fd.get(), &st) == 0 && has_sxid(st.st_mode)) {
+      passthrough_ok = false;
+      flags = (flags & ~proto::kOpenKeepCache) | proto::kOpenDirectIo;
+    }
+  }
+  int backing = attach_handle(*fh, passthrough_ok);
   open_files_.fetch_add(1, std::memory_order_relaxed);
   return reply_open(call, fh.release(), flags, backing);
 }
@@ -168,6 +229,7 @@ int FsState::op_create(const Call& call) {
   if (in->flags & O_EXCL) flags |= O_EXCL;
   int fd = open_beneath(dirfd, name, static_cast<uint64_t>(flags), in->mode & 07777);
   if (fd < 0) return -fd;
+  if ((in->flags & O_TRUNC) && (in->open_flags & FUSE_OPEN_KILL_SUIDGID)) kill_suidgid(fd, *call.in);
   auto fh = std::make_unique<FileHandle>();
   fh->fd.reset(fd);
   set_owner(call, dirfd, name);
@@ -180,8 +242,13 @@ int FsState::op_create(const Call& call) {
     proto::OpenOut open;
   } out{};
   fill_entry(out.entry, inode, st);
-  out.open.open_flags = open_flags_for(st);
-  int backing = attach_handle(*fh);
+  out.open.open_flags = open_flags_for();
+  // A new file has no set-ID bits unless asked for (mode); then as open.
+  bool passthrough_ok = !(session_->conn().killpriv && has_sxid(st.st_mode));
+  if (!passthrough_ok) {
+    out.open.open_flags = (out.open.open_flags & ~proto::kOpenKeepCache) | proto::kOpenDirectIo;
+  }
+  int backing = attach_handle(*fh, passthrough_ok);
   if (backing > 0) {
     out.open.open_flags |= proto::kOpenPassthrough;
     out.open.open_flags &= ~(proto::kOpenDirectIo | proto::kOpenKeepCache);
@@ -209,9 +276,10 @@ int FsState::op_write(const Call& call) {
   const auto* in = call.args<fuse_write_in>();
   if (in == nullptr) return EINVAL;
   if (call.tail_len<fuse_write_in>() < in->size) return EINVAL;
-  ssize_t n = ::pwrite(handle_of(in->fh)->fd.get(), call.tail<fuse_write_in>(), in->size,
-                       static_cast<off_t>(in->offset));
+  int fd = handle_of(in->fh)->fd.get();
+  ssize_t n = ::pwrite(fd, call.tail<fuse_write_in>(), in->size, static_cast<off_t>(in->offset));
   if (n < 0) return errno;
+  if (in->write_flags & FUSE_WRITE_KILL_SUIDGID) kill_suidgid(fd, *call.in);
   fuse_write_out out{};
   out.size = static_cast<uint32_t>(n);
   reply(call, out);
@@ -247,10 +315,14 @@ int FsState::op_fsync(const Call& call) {
 int FsState::op_fallocate(const Call& call) {
   const auto* in = call.args<fuse_fallocate_in>();
   if (in == nullptr) return EINVAL;
-  if (::fallocate(handle_of(in->fh)->fd.get(), static_cast<int>(in->mode),
-                  static_cast<off_t>(in->offset), static_cast<off_t>(in->length)) != 0) {
+  int fd = handle_of(in->fh)->fd.get();
+  if (::fallocate(fd, static_cast<int>(in->mode), static_cast<off_t>(in->offset),
+                  static_cast<off_t>(in->length)) != 0) {
     return errno;
   }
+  // No kill flag travels with these: a caller other than root stands for
+  // one without CAP_FSETID.
+  if (session_->conn().killpriv && call.in->uid != 0) kill_suidgid(fd, *call.in);
   reply_data(call, nullptr, 0);
   return 0;
 }
@@ -277,6 +349,7 @@ int FsState::op_copy_file_range(const Call& call) {
                                 handle_of(in->fh_out)->fd.get(), &off_out, len,
                                 static_cast<unsigned>(in->flags));
   if (n < 0) return errno;
+  if (session_->conn().killpriv && call.in->uid != 0) kill_suidgid(handle_of(in->fh_out)->fd.get(), *call.in);
   fuse_write_out out{};
   out.size = static_cast<uint32_t>(n);
   reply(call, out);

@@ -46,6 +46,7 @@ struct ConnInfo {
   uint64_t flags = 0;
   bool passthrough = false;  // the kernel accepted FUSE_PASSTHROUGH
   bool writeback = false;
+  bool killpriv = false;  // FUSE_HANDLE_KILLPRIV_V2: we clear set-ID bits
   bool uring = false;  // FUSE over io_uring negotiated
   std::string uring_note;  // why not, when it is not
   uint32_t max_write = 0;

@@ -159,6 +159,17 @@ def scenario(root):
     rec("as user create", lambda: (os.chmod(p("d"), 0o777), _as_user(["touch", p("d", "mine")]),
                                    meta(p("d", "mine")))[1:])
     rec("as user chmod other", lambda: _as_user(["chmod", "777", p("d", "f")]))
+    # Set-ID bits: an unprivileged write, truncate, O_TRUNC open or
+    # fallocate clears them; root's keep them.
+    for how, cmd in (("append", "printf x >> {}"), ("truncate", "truncate -s 1 {}"),
+                     ("o_trunc", "printf y > {}"), ("fallocate", "fallocate -l 8192 {}")):
+        rec(f"suid {how} by user", lambda cmd=cmd, how=how: _sxid_after(
+            p("d", f"sx-{how}"), ["sh", "-c", cmd.format(p("d", f"sx-{how}"))], as_user=True))
+    rec("suid write by root", lambda: _sxid_after(p("d", "sx-root"), ["sh", "-c", f"printf z >> {p('d', 'sx-root')}"]))
+    rec("sgid no group exec", lambda: _sxid_after(p("d", "sx-g"), ["sh", "-c", f"printf z >> {p('d', 'sx-g')}"],
+                                                 as_user=True, mode=0o2666))
+    rec("sgid no group exec, in group", lambda: _sxid_after(
+        p("d", "sx-gin"), ["sh", "-c", f"printf z >> {p('d', 'sx-gin')}"], as_user=True, mode=0o2666, gid=1000))
     rec("readdir", lambda: sorted(os.listdir(p("d"))))
     rec("statvfs", lambda: (os.statvfs(root).f_bsize, os.statvfs(root).f_namemax))
     rec("tree", lambda: tree(root))
@@ -294,6 +305,17 @@ def _posix_lock(path):
         return out.strip()
     finally:
         os.close(fd)
+
+
+def _sxid_after(path, cmd, as_user=False, mode=0o6777, gid=0):
+    """Exit status, mode and content after `cmd` on a set-ID file."""
+    with open(path, "wb") as f:
+        f.write(b"data")
+    os.chown(path, 0, gid)
+    os.chmod(path, mode)
+    rc = _as_user(cmd) if as_user else subprocess.run(cmd).returncode
+    with open(path, "rb") as f:
+        return rc, oct(os.stat(path).st_mode & 0o7777), hashlib.sha256(f.read()).hexdigest()[:16]
 
 
 def _as_user(cmd):
