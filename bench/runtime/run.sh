@@ -5,14 +5,18 @@
 # over the suite's data, metadata and application rows; prints a table of
 # medians with ratios to native, plus each daemon's CPU time and peak RSS.
 #
-# usage: bench/runtime/run.sh [-r REPEATS] [-c "native fsrun bindfs passthrough_ll"]
+# fsrun runs twice: over FUSE io_uring queues (uring=on, which turns the
+# fuse module's enable_uring parameter on for the run; the old value is put
+# back at the end) and over /dev/fuse reads and writes (fsrun_devfuse).
+#
+# usage: bench/runtime/run.sh [-r REPEATS] [-c "native fsrun fsrun_devfuse bindfs passthrough_ll"]
 #                             [-n METADATA_FILES] [-o RESULTS.md]
 # Needs root (tmpfs, drop_caches, mounts), fio, bindfs, fuse3, libfuse3-dev.
 # Everything it mounts or starts is undone on exit, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repeats=3
-configs="native fsrun bindfs passthrough_ll"
+configs="native fsrun fsrun_devfuse bindfs passthrough_ll"
 nfiles=50000
 out=""
 while getopts "r:c:n:o:" opt; do
@@ -33,6 +37,8 @@ done
 
 work=$(mktemp -d /tmp/fspol-bench.XXXXXX)
 daemon_pid=""
+uring_param=/sys/module/fuse/parameters/enable_uring
+uring_before=$(cat "$uring_param" 2>/dev/null || true)
 cleanup() {
   set +e
   for m in "$work/view" "$work/fs" "$work/src"; do
@@ -40,6 +46,7 @@ cleanup() {
   done
   [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
   rm -rf "$work"
+  [ -n "$uring_before" ] && echo "$uring_before" >"$uring_param" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -86,7 +93,8 @@ mount_view() { # sets target and daemon_pid
   mkdir -p "$lower"
   case $cfg in
     native) target=$lower; daemon_pid=""; return ;;
-    fsrun) "$FSRUN" mount "$POLICY" "$lower" "$work/view" -f 2>"$work/daemon.log" & ;;
+    fsrun) "$FSRUN" mount "$POLICY" "$lower" "$work/view" -f -o uring=on 2>"$work/daemon.log" & ;;
+    fsrun_devfuse) "$FSRUN" mount "$POLICY" "$lower" "$work/view" -f -o uring=off 2>"$work/daemon.log" & ;;
     bindfs) bindfs -f "$lower" "$work/view" 2>"$work/daemon.log" & ;;
     passthrough_ll) "$work/bin/passthrough_ll" -f -o source="$lower" "$work/view" 2>"$work/daemon.log" & ;;
   esac

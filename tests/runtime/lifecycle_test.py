@@ -79,6 +79,13 @@ def main():
     check.check(not is_mounted(mnt), "no mount left after kill -9 and fsrun umount")
     env.mounts.remove(mnt)
 
+    # A bad -o value is a usage error naming the option; nothing is mounted.
+    r = subprocess.run([env.fsrun, "mount", policy_path(), lower, mnt, "-o", "uring=sometimes"],
+                       capture_output=True, text=True, timeout=30)
+    check.equal(r.returncode, 2, "exit status for uring=sometimes")
+    check.check("option 'uring' takes auto, on or off" in r.stderr, f"message: {r.stderr.strip()!r}")
+    check.check(not is_mounted(mnt), "nothing mounted after a bad option")
+
     # Background mount (like mount(8)): returns once usable; status; umount.
     r = subprocess.run([env.fsrun, "mount", policy_path(), lower, mnt, "-o", "fsname=lifecycle"],
                        capture_output=True, text=True, timeout=30)

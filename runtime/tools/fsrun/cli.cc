@@ -32,6 +32,9 @@ Mount options (the policy's `option`s are the defaults):
                             and missing names (suffixes ms, s, m, h)
   passthrough[=BOOL]        kernel FUSE passthrough for file data (Linux >= 6.9)
   writeback[=BOOL]          writeback caching (ignored when passthrough is on)
+  uring=auto|on|off         FUSE over io_uring queues, one per CPU (Linux >= 6.14):
+                            auto when the kernel offers it, on also turns the
+                            fuse module's enable_uring parameter on (root)
   allow_other[=BOOL]        let other users in (default: on when root)
   default_permissions[=BOOL]  kernel checks mode bits against the caller (on)
   threads=N                 worker threads (0: sized for the machine)
