@@ -120,11 +120,44 @@ Ring::~Ring() {
   join();
 }
 
-void Ring::start(unsigned per_queue) {
-  std::lock_guard lock(mu_);
-  for (unsigned q = 0; q < queues_; ++q) {
-    for (unsigned i = 0; i < per_queue; ++i) spawn(q);
+std::string Ring::start(unsigned per_queue) {
+  {
+    std::lock_guard lock(mu_);
+    for (unsigned q = 0; q < queues_; ++q) {
+      for (unsigned i = 0; i < per_queue; ++i) spawn(q);
+    }
   }
+  std::unique_lock lock(setup_mu_);
+  setup_cv_.wait(lock, [&] { return setup_reports_ == queues_ * per_queue; });
+  return setup_error_;
+}
+
+void Ring::report_setup(const std::string& error) {
+  std::lock_guard lock(setup_mu_);
+  if (!error.empty() && setup_error_.empty()) setup_error_ = error;
+  setup_reports_++;
+  setup_cv_.notify_all();
+}
+
+bool Ring::force_fallback(int device_fd) {
+  // A REGISTER for a queue that cannot exist makes the kernel give up the
+  // ring for this connection and serve /dev/fuse again.
+  io_uring ring;
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SQE128;
+  if (io_uring_queue_init_params(2, &ring, &params) < 0) return false;
+  proto::UringReqHeader header{};
+  std::vector<char> payload(FUSE_MIN_READ_BUFFER);
+  iovec iov[2] = {{&header, sizeof header}, {payload.data(), payload.size()}};
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+  prep_cmd(sqe, device_fd, proto::kUringCmdRegister, 0xffff, 0);
+  sqe->addr = reinterpret_cast<uint64_t>(iov);
+  sqe->len = 2;
+  io_uring_cqe* cqe = nullptr;
+  bool refused = io_uring_submit_and_wait(&ring, 1) == 1 && io_uring_peek_cqe(&ring, &cqe) == 0 &&
+                 cqe != nullptr && cqe->res < 0;
+  io_uring_queue_exit(&ring);
+  return refused;
 }
 
 void Ring::spawn(unsigned qid) {
@@ -169,7 +202,7 @@ void Ring::run(unsigned qid) {
   io_uring_params params{};
   params.flags = kRingFlags;
   if (int rc = io_uring_queue_init_params(4, &ring, &params); rc < 0) {
-    log_error("FUSE ring queue %u: io_uring_setup: %s", qid, std::strerror(-rc));
+    report_setup(std::string("io_uring_setup: ") + std::strerror(-rc));
     threads_--;
     return;
   }
@@ -186,7 +219,18 @@ void Ring::run(unsigned qid) {
   prep_cmd(sqe, fd_, proto::kUringCmdRegister, qid, 0);
   sqe->addr = reinterpret_cast<uint64_t>(iov);
   sqe->len = 2;
-  while (!stopping_.load(std::memory_order_relaxed)) {
+  // A refused REGISTER completes at once; a good one only with a request.
+  int submitted = io_uring_submit(&ring);
+  io_uring_cqe* early = nullptr;
+  if (submitted != 1) {
+    report_setup(std::string("submitting FUSE_IO_URING_CMD_REGISTER: ") +
+                 std::strerror(submitted < 0 ? -submitted : EIO));
+  } else if (io_uring_peek_cqe(&ring, &early) == 0 && early != nullptr && early->res < 0) {
+    report_setup(std::string("FUSE_IO_URING_CMD_REGISTER: ") + std::strerror(-early->res));
+  } else {
+    report_setup("");
+  }
+  while (submitted == 1 && !stopping_.load(std::memory_order_relaxed)) {
     int rc = io_uring_submit_and_wait(&ring, 1);
     if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
       log_error("FUSE ring queue %u: io_uring_enter: %s", qid, std::strerror(-rc));

@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <mutex>
 #include <string>
@@ -62,8 +63,13 @@ class Ring {
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
 
-  // Starts `per_queue` threads on every queue.
-  void start(unsigned per_queue);
+  // Starts `per_queue` threads on every queue; returns once each has
+  // registered its entry: "" or the first error. After an error the kernel
+  // would hold requests for ever: see force_fallback().
+  std::string start(unsigned per_queue);
+  // Makes the kernel drop the ring for this connection and go back to
+  // /dev/fuse. False when even that is impossible.
+  static bool force_fallback(int device_fd);
   // From a ring thread about to block (a waiting lock): adds a thread to
   // its queue, so requests from that CPU keep being served.
   static void add_spare_for_current_thread();
@@ -76,6 +82,7 @@ class Ring {
  private:
   void spawn(unsigned qid);  // mu_ held
   void run(unsigned qid);
+  void report_setup(const std::string& error);
 
   FsState& fs_;
   int fd_;
@@ -86,6 +93,10 @@ class Ring {
   std::mutex mu_;
   std::vector<std::thread> pool_;   // mu_
   std::vector<pthread_t> handles_;  // mu_
+  std::mutex setup_mu_;
+  std::condition_variable setup_cv_;
+  unsigned setup_reports_ = 0;  // setup_mu_
+  std::string setup_error_;     // setup_mu_
 };
 
 }  // namespace fspol::runtime

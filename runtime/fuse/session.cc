@@ -268,7 +268,19 @@ void Session::serve(unsigned max_threads) {
     size_t payload = std::max<size_t>({FUSE_MIN_READ_BUFFER, conn_.max_write,
                                        size_t{conn_.max_pages} * 4096});
     ring_ = std::make_unique<Ring>(fs_, fd_, payload, ring_queue_count());
-    ring_->start(1);
+    if (std::string error = ring_->start(1); !error.empty()) {
+      conn_.uring = false;
+      conn_.uring_note = "queue setup failed: " + error;
+      if (Ring::force_fallback(fd_)) {
+        log_error("FUSE over io_uring: %s; serving through /dev/fuse", error.c_str());
+      } else {
+        // Every request would wait for the ring for ever: give up the mount.
+        log_error("FUSE over io_uring: %s; unmounting (mount with -o uring=off)", error.c_str());
+        lock.unlock();
+        stop();
+        lock.lock();
+      }
+    }
   }
   // Workers are added on demand (see worker()); wait for all to leave.
   threads_cv_.wait(lock, [this] { return running_ == 0; });

@@ -86,6 +86,27 @@ def main():
     check.check("option 'uring' takes auto, on or off" in r.stderr, f"message: {r.stderr.strip()!r}")
     check.check(not is_mounted(mnt), "nothing mounted after a bad option")
 
+    # io_uring refused by the system: uring=on must still mount, over
+    # /dev/fuse, and say why (the kernel would hold every request for a ring
+    # that never comes).
+    sysctl = "/proc/sys/kernel/io_uring_disabled"
+    if os.path.exists(sysctl):
+        with open(sysctl) as f:
+            before = f.read().strip()
+        try:
+            with open(sysctl, "w") as f:
+                f.write("2")
+            proc = env.mount(lower, mnt, "uring=on")
+            check.check(os.path.exists(os.path.join(mnt, "durable")), "view works without io_uring")
+            st = status_of(env, mnt).stdout
+            check.check("no io_uring: io_uring_setup" in st, f"status says why not io_uring: {st!r}")
+            env.umount(mnt, proc)
+        finally:
+            with open(sysctl, "w") as f:
+                f.write(before)
+    else:
+        print("note: no kernel.io_uring_disabled sysctl; io_uring refusal not tested")
+
     # Background mount (like mount(8)): returns once usable; status; umount.
     r = subprocess.run([env.fsrun, "mount", policy_path(), lower, mnt, "-o", "fsname=lifecycle"],
                        capture_output=True, text=True, timeout=30)
