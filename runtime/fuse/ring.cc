@@ -128,7 +128,8 @@ std::string Ring::start(unsigned per_queue) {
     }
   }
   std::unique_lock lock(setup_mu_);
-  setup_cv_.wait(lock, [&] { return setup_reports_ == queues_ * per_queue; });
+  // >=: a spare thread added by a blocking handler in the meantime reports too.
+  setup_cv_.wait(lock, [&] { return setup_reports_ >= queues_ * per_queue; });
   return setup_error_;
 }
 
