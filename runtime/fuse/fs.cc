@@ -368,6 +368,17 @@ int FsState::op_readlink(const Call& call) {
   return 0;
 }
 
+template <typename Make>
+int FsState::create_entry(const Call& call, const char* name, Make make) {
+  Inode* parent = node(call.in->nodeid);
+  UniqueFd holder;
+  int dirfd = open_dir_of(parent, holder);
+  if (dirfd < 0) return -dirfd;
+  if (make(dirfd) != 0) return errno;
+  set_owner(call, dirfd, name);
+  return reply_entry(call, parent, name, dirfd);
+}
+
 int FsState::op_symlink(const Call& call) {
   // Arguments: the new name, then the target, both NUL-terminated.
   const char* name = call.arg;
@@ -375,13 +386,7 @@ int FsState::op_symlink(const Call& call) {
   if (name_len + 1 >= call.arglen) return EINVAL;
   const char* target = name + name_len + 1;
   if (!valid_name(name, call.arglen)) return EINVAL;
-  Inode* parent = node(call.in->nodeid);
-  UniqueFd holder;
-  int dirfd = open_dir_of(parent, holder);
-  if (dirfd < 0) return -dirfd;
-  if (::symlinkat(target, dirfd, name) != 0) return errno;
-  set_owner(call, dirfd, name);
-  return reply_entry(call, parent, name, dirfd);
+  return create_entry(call, name, [&](int dirfd) { return ::symlinkat(target, dirfd, name); });
 }
 
 int FsState::op_mknod(const Call& call) {
@@ -389,13 +394,8 @@ int FsState::op_mknod(const Call& call) {
   if (in == nullptr) return EINVAL;
   const char* name = call.tail<fuse_mknod_in>();
   if (!valid_name(name, call.tail_len<fuse_mknod_in>())) return EINVAL;
-  Inode* parent = node(call.in->nodeid);
-  UniqueFd holder;
-  int dirfd = open_dir_of(parent, holder);
-  if (dirfd < 0) return -dirfd;
-  if (::mknodat(dirfd, name, in->mode, in->rdev) != 0) return errno;
-  set_owner(call, dirfd, name);
-  return reply_entry(call, parent, name, dirfd);
+  return create_entry(call, name,
+                      [&](int dirfd) { return ::mknodat(dirfd, name, in->mode, in->rdev); });
 }
 
 int FsState::op_mkdir(const Call& call) {
@@ -403,13 +403,8 @@ int FsState::op_mkdir(const Call& call) {
   if (in == nullptr) return EINVAL;
   const char* name = call.tail<fuse_mkdir_in>();
   if (!valid_name(name, call.tail_len<fuse_mkdir_in>())) return EINVAL;
-  Inode* parent = node(call.in->nodeid);
-  UniqueFd holder;
-  int dirfd = open_dir_of(parent, holder);
-  if (dirfd < 0) return -dirfd;
-  if (::mkdirat(dirfd, name, in->mode & 07777) != 0) return errno;
-  set_owner(call, dirfd, name);
-  return reply_entry(call, parent, name, dirfd);
+  return create_entry(call, name,
+                      [&](int dirfd) { return ::mkdirat(dirfd, name, in->mode & 07777); });
 }
 
 int FsState::op_unlink(const Call& call) {

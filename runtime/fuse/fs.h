@@ -90,6 +90,11 @@ class FsState {
   void fill_attr(fuse_attr& attr, const struct stat& st);
   int reply_attr(const Call& call, const struct stat& st);
   void set_owner(const Call& call, int dirfd, const char* name);
+  // symlink, mknod, mkdir: `make(dirfd)` creates `name` in the request's
+  // directory (0, or -1 with errno); the new object goes to the caller and
+  // its entry is the reply.
+  template <typename Make>
+  int create_entry(const Call& call, const char* name, Make make);
   int do_rename(const Call& call, uint64_t newdir, uint32_t flags, const char* names,
                 size_t len);
   // Registers an open handle with its inode (and with the kernel for

@@ -35,6 +35,13 @@ void prep_cmd(io_uring_sqe* sqe, int fd, uint32_t op, unsigned qid, uint64_t com
   cmd->commit_id = commit_id;
 }
 
+// REGISTER reads the iovec array (header block, payload) when submitted.
+void prep_register(io_uring_sqe* sqe, int fd, unsigned qid, iovec* iov) {
+  prep_cmd(sqe, fd, proto::kUringCmdRegister, qid, 0);
+  sqe->addr = reinterpret_cast<uint64_t>(iov);
+  sqe->len = 2;
+}
+
 void pin_to_cpu(unsigned cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -150,10 +157,7 @@ bool Ring::force_fallback(int device_fd) {
   proto::UringReqHeader header{};
   std::vector<char> payload(FUSE_MIN_READ_BUFFER);
   iovec iov[2] = {{&header, sizeof header}, {payload.data(), payload.size()}};
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-  prep_cmd(sqe, device_fd, proto::kUringCmdRegister, 0xffff, 0);
-  sqe->addr = reinterpret_cast<uint64_t>(iov);
-  sqe->len = 2;
+  prep_register(io_uring_get_sqe(&ring), device_fd, 0xffff, iov);
   io_uring_cqe* cqe = nullptr;
   bool refused = io_uring_submit_and_wait(&ring, 1) == 1 && io_uring_peek_cqe(&ring, &cqe) == 0 &&
                  cqe != nullptr && cqe->res < 0;
@@ -215,11 +219,7 @@ void Ring::run(unsigned qid) {
   iovec iov[2] = {{header.get(), sizeof *header}, {payload, payload_size_}};
   RingSlot slot{header.get(), payload, payload_size_, false};
 
-  // REGISTER reads the iovec array when it is submitted.
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-  prep_cmd(sqe, fd_, proto::kUringCmdRegister, qid, 0);
-  sqe->addr = reinterpret_cast<uint64_t>(iov);
-  sqe->len = 2;
+  prep_register(io_uring_get_sqe(&ring), fd_, qid, iov);
   // A refused REGISTER completes at once; a good one only with a request.
   int submitted = io_uring_submit(&ring);
   io_uring_cqe* early = nullptr;
