@@ -89,7 +89,8 @@ std::string status_text(const Policy& policy, const MountOptions& o, FsState& fs
       << ", attr " << seconds_text(o.attr_timeout) << ", negative "
       << seconds_text(o.negative_timeout) << "\n";
   out << "inodes: " << fs.inode_count() << ", open files: " << fs.open_files()
-      << ", passthrough opens: " << fs.passthrough_opens() << "\n";
+      << ", passthrough opens: " << fs.passthrough_opens()
+      << ", directory chunks read ahead: " << fs.readahead_chunks() << "\n";
   uint64_t total = 0;
   std::ostringstream per_op;
   for (uint32_t op = 0; op < 64; ++op) {

@@ -18,6 +18,7 @@
 
 #include "fspol/runtime/options.h"
 #include "fspol/runtime/policy_hook.h"
+#include "fuse/dir_handle.h"
 #include "fuse/inode_table.h"
 #include "fuse/lower.h"
 #include "fuse/session.h"
@@ -35,18 +36,6 @@ struct FileHandle {
   bool passthrough = false;
   FileHandle* next = nullptr;  // Inode::handles list, under the open lock
   FileHandle* prev = nullptr;
-};
-
-// An open directory: the lower fd and a getdents64 buffer.
-struct DirHandle {
-  std::mutex mu;
-  UniqueFd fd;
-  Inode* inode = nullptr;
-  std::vector<char> buf;
-  size_t pos = 0;  // next unread byte in buf
-  size_t end = 0;  // bytes valid in buf
-  int64_t offset = 0;  // directory offset of the next entry
-  bool eof = false;
 };
 
 class FsState {
@@ -70,6 +59,7 @@ class FsState {
   size_t inode_count() { return inodes_ ? inodes_->size() : 0; }
   uint64_t open_files() const { return open_files_.load(std::memory_order_relaxed); }
   uint64_t passthrough_opens() const { return passthrough_opens_.load(); }
+  uint64_t readahead_chunks() const { return readahead_.chunks(); }
   const MountOptions& options() const { return options_; }
   const PolicyHook& hook() const { return hook_; }
 
@@ -114,6 +104,7 @@ class FsState {
   Session* session_ = nullptr;
   UniqueFd root_;
   std::unique_ptr<InodeTable> inodes_;
+  DirReadahead readahead_;
   uid_t daemon_uid_ = 0;
   gid_t daemon_gid_ = 0;
   uint64_t entry_valid_ns_ = 0;

@@ -1,12 +1,11 @@
 // Directories: opendir, readdir and readdirplus, releasedir, fsyncdir.
 //
-// A DirHandle reads the lower directory with getdents64 into its own
-// buffer and hands entries to the kernel in FUSE's format. Offsets are the
-// lower file system's d_off cookies, so a kernel that seeks (telldir/
-// seekdir, or a reply cut short) resumes exactly where it asks.
+// Entries come from the DirHandle's getdents64 chunks (dir_handle.h) and
+// go to the kernel in FUSE's format. Offsets are the lower file system's
+// d_off cookies, so a kernel that seeks (telldir/seekdir, or a reply cut
+// short) resumes exactly where it asks.
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,8 +25,6 @@ struct LinuxDirent64 {
   // The NUL-terminated name follows at kNameOffset.
 };
 constexpr size_t kNameOffset = 19;  // offsetof(struct linux_dirent64, d_name)
-
-constexpr size_t kDirBuf = 32 * 1024;
 
 DirHandle* dir_of(uint64_t fh) { return reinterpret_cast<DirHandle*>(static_cast<uintptr_t>(fh)); }
 
@@ -55,12 +52,8 @@ int FsState::readdir_common(const Call& call, bool plus) {
   // may delete `dh` (RELEASEDIR) while this one still unlocks its mutex.
   std::unique_lock lock(dh->mu);
   if (static_cast<int64_t>(in->offset) != dh->offset) {
-    if (::lseek(dh->fd.get(), static_cast<off_t>(in->offset), SEEK_SET) < 0) return errno;
-    dh->offset = static_cast<int64_t>(in->offset);
-    dh->pos = dh->end = 0;
-    dh->eof = false;
+    if (int r = dh->seek(static_cast<int64_t>(in->offset)); r != 0) return r;
   }
-  if (dh->buf.empty()) dh->buf.resize(kDirBuf);
   thread_local std::vector<char> out;
   size_t cap = in->size;
   if (out.size() < cap) out.resize(cap);
@@ -68,17 +61,12 @@ int FsState::readdir_common(const Call& call, bool plus) {
   for (;;) {
     if (dh->pos >= dh->end) {
       if (dh->eof) break;
-      long n = ::syscall(SYS_getdents64, dh->fd.get(), dh->buf.data(), dh->buf.size());
+      long n = dh->next_chunk();
       if (n < 0) {
-        if (used == 0) return errno;
+        if (used == 0) return static_cast<int>(-n);
         break;
       }
-      if (n == 0) {
-        dh->eof = true;
-        break;
-      }
-      dh->pos = 0;
-      dh->end = static_cast<size_t>(n);
+      if (n == 0) break;
     }
     const auto* d = reinterpret_cast<const LinuxDirent64*>(dh->buf.data() + dh->pos);
     const char* d_name = dh->buf.data() + dh->pos + kNameOffset;
@@ -116,6 +104,7 @@ int FsState::readdir_common(const Call& call, bool plus) {
     dh->pos += d->d_reclen;
     dh->offset = d->d_off;
   }
+  if (dh->wants_readahead()) readahead_.queue(dh);
   lock.unlock();
   reply_data(call, out.data(), used);
   return 0;
@@ -127,7 +116,9 @@ int FsState::op_readdirplus(const Call& call) { return readdir_common(call, true
 int FsState::op_releasedir(const Call& call) {
   const auto* in = call.args<fuse_release_in>();
   if (in == nullptr) return EINVAL;
-  delete dir_of(in->fh);
+  DirHandle* dh = dir_of(in->fh);
+  readahead_.cancel(dh);
+  delete dh;
   reply_data(call, nullptr, 0);
   return 0;
 }

@@ -10,6 +10,8 @@ import errno
 import fcntl
 import hashlib
 import os
+import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -171,6 +173,7 @@ def scenario(root):
     rec("sgid no group exec, in group", lambda: _sxid_after(
         p("d", "sx-gin"), ["sh", "-c", f"printf z >> {p('d', 'sx-gin')}"], as_user=True, mode=0o2666, gid=1000))
     rec("readdir", lambda: sorted(os.listdir(p("d"))))
+    rec("big directory", lambda: _big_dir(p("big")))
     rec("statvfs", lambda: (os.statvfs(root).f_bsize, os.statvfs(root).f_namemax))
     rec("tree", lambda: tree(root))
     return obs
@@ -252,6 +255,74 @@ def _unlinked(path):
         return (st.st_size, st.st_nlink, os.pread(fd, 10, 0))
     finally:
         os.close(fd)
+
+
+class _Dirent(ctypes.Structure):
+    _fields_ = [("d_ino", ctypes.c_uint64), ("d_off", ctypes.c_int64), ("d_reclen", ctypes.c_ushort),
+                ("d_type", ctypes.c_ubyte), ("d_name", ctypes.c_char * 256)]
+
+
+libc.opendir.restype = ctypes.c_void_p
+libc.opendir.argtypes = [ctypes.c_char_p]
+libc.readdir.restype = ctypes.POINTER(_Dirent)
+libc.readdir.argtypes = [ctypes.c_void_p]
+libc.telldir.restype = ctypes.c_long
+libc.telldir.argtypes = [ctypes.c_void_p]
+libc.seekdir.argtypes = [ctypes.c_void_p, ctypes.c_long]
+libc.rewinddir.argtypes = [ctypes.c_void_p]
+libc.closedir.argtypes = [ctypes.c_void_p]
+
+
+def _big_dir(path, count=3000):
+    """A directory listed in many READDIR rounds (and read ahead): complete
+    listings, telldir/seekdir and rewinddir in the middle, changes made
+    while a listing is half read, and a listing with stat of each entry."""
+    os.mkdir(path)
+    names = [f"entry-{i:05d}-" + "n" * 40 for i in range(count)]
+    for i, name in enumerate(names):
+        with open(os.path.join(path, name), "wb") as f:
+            f.write(b"x" * (i % 7))
+    full = sorted(os.listdir(path)) == sorted(names)
+    d = libc.opendir(path.encode())
+    if not d:
+        raise OSError(ctypes.get_errno(), "opendir")
+
+    def next_name():
+        e = libc.readdir(d)
+        return e.contents.d_name.decode() if e else None
+
+    try:
+        first = [next_name() for _ in range(1200)]
+        mark = libc.telldir(d)
+        after_mark = [next_name() for _ in range(20)]
+        libc.seekdir(d, mark)
+        again = [next_name() for _ in range(20)]
+        # Changes while half read: entries neither removed nor added during
+        # the listing must show up exactly once, the others may or may not.
+        removed = set(names[-300:])
+        for name in removed:
+            os.unlink(os.path.join(path, name))
+        added = {f"late-{i}" for i in range(300)}
+        for name in added:
+            open(os.path.join(path, name), "wb").close()
+        rest = []
+        while (name := next_name()) is not None:
+            rest.append(name)
+        seen = [n for n in first + after_mark + rest if n not in (".", "..")]
+        stable = set(names) - removed
+        exactly_once = all(seen.count(n) == 1 for n in stable) if len(seen) < 20000 else False
+        only_known = set(seen) <= set(names) | added
+        libc.rewinddir(d)
+        after_rewind = set()
+        while (name := next_name()) is not None:
+            after_rewind.add(name)
+    finally:
+        libc.closedir(d)
+    with os.scandir(path) as it:
+        sizes = sorted((e.name, e.stat(follow_symlinks=False).st_size) for e in it)
+    shutil.rmtree(path)
+    return (full, after_mark == again, exactly_once, only_known,
+            after_rewind == stable | added | {".", ".."}, len(sizes), sizes[:3], sizes[-3:])
 
 
 def _flock(path):
@@ -373,6 +444,11 @@ def main():
         for step in got:
             print(step)
     check.equal(len(got), len(want), "number of steps")
+    big = next(w for w in want if w[0] == "big directory")
+    check.check(big[1] == "ok" and all(big[2][:5]), f"big directory checks hold on the reference: {big!r}")
+    st = env.status(mnt)
+    ahead = re.search(r"directory chunks read ahead: (\d+)", st)
+    check.check(ahead is not None and int(ahead.group(1)) > 0, "big directory listings were read ahead")
     for g, w in zip(got, want):
         check.equal(g, w, f"step '{w[0]}'")
     # The view and the lower tree it wrote agree too.
