@@ -1,37 +1,45 @@
 #!/usr/bin/env bash
 # The runtime benchmark (../../shared/BENCHMARKS.md): native (lower tmpfs),
-# fsrun, bindfs and libfuse's passthrough_ll example (the stand-in for
-# passthrough_hp, which Debian does not ship), side by side in one run,
-# over the suite's data, metadata and application rows; prints a table of
-# medians with ratios to native, plus each daemon's CPU time and peak RSS.
+# fsrun, bindfs (default and --multithreaded) and libfuse's passthrough_ll
+# example (the stand-in for passthrough_hp, which Debian does not ship), side
+# by side in one run, over the suite's data, metadata and application rows;
+# prints a table of medians with ratios to native, plus each daemon's CPU
+# time and peak RSS. -k adds the kernel build row (make tinyconfig && make
+# -j2 of Debian's linux-source-6.1, in the first repeat only: it takes
+# minutes per configuration).
 #
 # fsrun runs twice: over FUSE io_uring queues (uring=on, which turns the
 # fuse module's enable_uring parameter on for the run; the old value is put
 # back at the end) and over /dev/fuse reads and writes (fsrun_devfuse).
 #
-# usage: bench/runtime/run.sh [-r REPEATS] [-c "native fsrun fsrun_devfuse bindfs passthrough_ll"]
-#                             [-n METADATA_FILES] [-o RESULTS.md]
-# Needs root (tmpfs, drop_caches, mounts), fio, bindfs, fuse3, libfuse3-dev.
+# usage: bench/runtime/run.sh [-r REPEATS] [-c CONFIGS] [-n METADATA_FILES] [-k] [-o RESULTS.md]
+#   CONFIGS default: "native fsrun fsrun_devfuse bindfs bindfs_mt passthrough_ll"
+# Needs root (tmpfs, drop_caches, mounts), fio, bindfs, dbench, fuse3,
+# libfuse3-dev; -k also linux-source-6.1 and the kernel's build tools.
 # Everything it mounts or starts is undone on exit, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repeats=3
-configs="native fsrun fsrun_devfuse bindfs passthrough_ll"
+configs="native fsrun fsrun_devfuse bindfs bindfs_mt passthrough_ll"
 nfiles=50000
 out=""
-while getopts "r:c:n:o:" opt; do
+kernel_build=""
+while getopts "r:c:n:o:k" opt; do
   case $opt in
     r) repeats=$OPTARG ;;
     c) configs=$OPTARG ;;
     n) nfiles=$OPTARG ;;
     o) out=$OPTARG ;;
-    *) echo "usage: $0 [-r N] [-c CONFIGS] [-n FILES] [-o FILE]" >&2; exit 2 ;;
+    k) kernel_build=1 ;;
+    *) echo "usage: $0 [-r N] [-c CONFIGS] [-n FILES] [-k] [-o FILE]" >&2; exit 2 ;;
   esac
 done
 FSRUN=${FSRUN:-build/bin/fsrun}
 POLICY=${POLICY:-examples/passthrough.fspol}
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
-for tool in fio bindfs fusermount3 "$FSRUN"; do
+kernel_src=/usr/src/linux-source-6.1.tar.xz
+[ -z "$kernel_build" ] || [ -f "$kernel_src" ] || { echo "-k: missing $kernel_src" >&2; exit 1; }
+for tool in fio bindfs dbench fusermount3 "$FSRUN"; do
   command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
 
@@ -53,19 +61,20 @@ trap 'exit 1' INT TERM
 
 mkdir -p "$work/fs" "$work/src" "$work/view" "$work/bin"
 mount -t tmpfs -o size=12g tmpfs "$work/fs"
-mount -t tmpfs -o size=2g tmpfs "$work/src"
+mount -t tmpfs -o size=${kernel_build:+4}${kernel_build:-2}g tmpfs "$work/src"
 cc=$(command -v clang-19 || command -v cc)
 $cc -O2 -o "$work/bin/metabench" bench/runtime/metabench.c
 $cc -O2 -o "$work/bin/passthrough_ll" /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c \
   $(pkg-config --cflags --libs fuse3)
 tar -C /usr -cf "$work/src/include.tar" include
 head -c 1M /dev/urandom >"$work/src/1mb"
+[ -z "$kernel_build" ] || xz -dc "$kernel_src" >"$work/src/linux.tar"
 results="$work/results.txt"
 : >"$results"
 
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 now() { date +%s.%N; }
-rec() { echo "$cfg $1 $2" >>"$results"; }  # row value (higher is better)
+rec() { echo "$cfg $1 ${2-}" >>"$results"; }  # row value (higher is better)
 elapsed_rate() { python3 -c "import sys; print(f'{1/(float(sys.argv[2])-float(sys.argv[1])):.6f}')" "$1" "$2"; }
 
 fio_row() { # name fio-args... ; records MiB/s or IOPS
@@ -96,6 +105,7 @@ mount_view() { # sets target and daemon_pid
     fsrun) "$FSRUN" mount "$POLICY" "$lower" "$work/view" -f -o uring=on 2>"$work/daemon.log" & ;;
     fsrun_devfuse) "$FSRUN" mount "$POLICY" "$lower" "$work/view" -f -o uring=off 2>"$work/daemon.log" & ;;
     bindfs) bindfs -f "$lower" "$work/view" 2>"$work/daemon.log" & ;;
+    bindfs_mt) bindfs -f --multithreaded "$lower" "$work/view" 2>"$work/daemon.log" & ;;
     passthrough_ll) "$work/bin/passthrough_ll" -f -o source="$lower" "$work/view" 2>"$work/daemon.log" & ;;
   esac
   daemon_pid=$!
@@ -166,6 +176,19 @@ for r in $(seq "$repeats"); do
     t0=$(now); for i in $(seq 500); do cp "$work/src/1mb" "$target/cp/f$i"; done; t1=$(now)
     rec cp_500x1mb "$(elapsed_rate "$t0" "$t1")"
     rm -rf "$target/cp"
+    mkdir "$target/db"
+    rec dbench_2 "$(dbench -c /usr/share/dbench/client.txt -D "$target/db" -t 10 2 2>&1 |
+      awk '/^Throughput/{print $2}')"
+    rm -rf "$target/db"
+    if [ -n "$kernel_build" ] && [ "$r" = 1 ]; then
+      tar -C "$target" -xf "$work/src/linux.tar"
+      drop
+      t0=$(now)
+      make -s -C "$target/linux-source-6.1" tinyconfig >/dev/null 2>&1 &&
+        make -s -C "$target/linux-source-6.1" -j2 >/dev/null 2>&1 && t1=$(now) &&
+        rec kernel_build "$(elapsed_rate "$t0" "$t1")" || rec kernel_build
+      rm -rf "$target/linux-source-6.1"
+    fi
     umount_view
   done
 done

@@ -12,6 +12,7 @@ UNITS = {
     "rand_read_4k_direct": "IOPS", "rand_write_4k_direct": "IOPS",
     "rand_write_4k_buffered": "IOPS", "rand_read_4k_2jobs": "IOPS",
     "untar": "s", "find_stat": "s", "cat_all": "s", "rm_rf": "s", "cp_500x1mb": "s",
+    "dbench_2": "MB/s", "kernel_build": "s",
 }
 
 

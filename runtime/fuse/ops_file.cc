@@ -79,9 +79,14 @@ namespace {
 
 // Open flags for the lower file: the caller's, never following a final
 // symlink, and without O_DIRECT (our buffers are not aligned; the kernel
-// still honours the caller's O_DIRECT on the FUSE side).
+// still honours the caller's O_DIRECT on the FUSE side). Only flags that
+// mean something for a lower regular file pass: the kernel also sends
+// internal ones (__FMODE_EXEC for execve, FASYNC), which openat2 refuses
+// with EINVAL where open(2) would ignore them.
 int lower_open_flags(uint32_t flags, bool writeback) {
-  int f = static_cast<int>(flags) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT);
+  constexpr uint32_t kPassed =
+      O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK | O_SYNC | O_DSYNC | O_NOATIME | O_LARGEFILE;
+  int f = static_cast<int>(flags & kPassed);
   if (writeback) {
     // The kernel reads pages of write-only files to fill its cache, and
     // does O_APPEND positioning itself.

@@ -151,6 +151,9 @@ def scenario(root):
     rec("fallocate", lambda: _fallocate(p("d", "fa")))
     rec("copy_file_range", lambda: _copy_range(p("d", "sparse"), p("d", "copy")))
     rec("ftruncate unlinked", lambda: _unlinked(p("d", "u")))
+    # Programs: execve reopens the file with the kernel's internal exec flag.
+    rec("exec", lambda: _exec(p("d", "prog")))
+    rec("exec while open for write", lambda: _exec_busy(p("d", "prog")))
     # Locks.
     rec("flock", lambda: _flock(p("d", "f")))
     rec("posix lock", lambda: _posix_lock(p("d", "f")))
@@ -253,6 +256,20 @@ def _unlinked(path):
         os.ftruncate(fd, 2)
         st = os.fstat(fd)
         return (st.st_size, st.st_nlink, os.pread(fd, 10, 0))
+    finally:
+        os.close(fd)
+
+
+def _exec(path):
+    shutil.copyfile("/bin/true", path)
+    os.chmod(path, 0o755)
+    return subprocess.run([path]).returncode
+
+
+def _exec_busy(path):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        subprocess.run([path])
     finally:
         os.close(fd)
 
