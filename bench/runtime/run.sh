@@ -181,13 +181,17 @@ for r in $(seq "$repeats"); do
       awk '/^Throughput/{print $2}')"
     rm -rf "$target/db"
     if [ -n "$kernel_build" ] && [ "$r" = 1 ]; then
-      tar -C "$target" -xf "$work/src/linux.tar"
-      drop
-      t0=$(now)
-      make -s -C "$target/linux-source-6.1" tinyconfig >/dev/null 2>&1 &&
-        make -s -C "$target/linux-source-6.1" -j2 >/dev/null 2>&1 && t1=$(now) &&
-        rec kernel_build "$(elapsed_rate "$t0" "$t1")" || rec kernel_build
-      rm -rf "$target/linux-source-6.1"
+      # passthrough_ll cannot unpack the tree: one fd per inode, 20,000 allowed.
+      if tar -C "$target" -xf "$work/src/linux.tar" 2>/dev/null; then
+        drop
+        t0=$(now)
+        make -s -C "$target/linux-source-6.1" tinyconfig >/dev/null 2>&1 &&
+          make -s -C "$target/linux-source-6.1" -j2 >/dev/null 2>&1 && t1=$(now) &&
+          rec kernel_build "$(elapsed_rate "$t0" "$t1")" || rec kernel_build
+      else
+        rec kernel_build
+      fi
+      rm -rf "$target/linux-source-6.1" 2>/dev/null || true
     fi
     umount_view
   done
