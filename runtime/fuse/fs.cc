@@ -407,7 +407,7 @@ int FsState::op_mkdir(const Call& call) {
                       [&](int dirfd) { return ::mkdirat(dirfd, name, in->mode & 07777); });
 }
 
-int FsState::op_unlink(const Call& call) {
+int FsState::remove_entry(const Call& call, int unlink_flags) {
   if (!valid_name(call.arg, call.arglen)) return EINVAL;
   Inode* parent = node(call.in->nodeid);
   UniqueFd holder;
@@ -415,25 +415,14 @@ int FsState::op_unlink(const Call& call) {
   if (dirfd < 0) return -dirfd;
   struct stat st{};
   if (::fstatat(dirfd, call.arg, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
-  if (::unlinkat(dirfd, call.arg, 0) != 0) return errno;
+  if (::unlinkat(dirfd, call.arg, unlink_flags) != 0) return errno;
   inodes_->drop_link(parent, call.arg, st.st_dev, st.st_ino);
   reply_data(call, nullptr, 0);
   return 0;
 }
 
-int FsState::op_rmdir(const Call& call) {
-  if (!valid_name(call.arg, call.arglen)) return EINVAL;
-  Inode* parent = node(call.in->nodeid);
-  UniqueFd holder;
-  int dirfd = open_dir_of(parent, holder);
-  if (dirfd < 0) return -dirfd;
-  struct stat st{};
-  if (::fstatat(dirfd, call.arg, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
-  if (::unlinkat(dirfd, call.arg, AT_REMOVEDIR) != 0) return errno;
-  inodes_->drop_link(parent, call.arg, st.st_dev, st.st_ino);
-  reply_data(call, nullptr, 0);
-  return 0;
-}
+int FsState::op_unlink(const Call& call) { return remove_entry(call, 0); }
+int FsState::op_rmdir(const Call& call) { return remove_entry(call, AT_REMOVEDIR); }
 
 int FsState::do_rename(const Call& call, uint64_t newdir, uint32_t flags, const char* names,
                        size_t len) {

@@ -85,6 +85,8 @@ class FsState {
   // its entry is the reply.
   template <typename Make>
   int create_entry(const Call& call, const char* name, Make make);
+  // unlink (0) and rmdir (AT_REMOVEDIR) of the request's name.
+  int remove_entry(const Call& call, int unlink_flags);
   int do_rename(const Call& call, uint64_t newdir, uint32_t flags, const char* names,
                 size_t len);
   // Registers an open handle with its inode (and with the kernel for
