@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "fspol/runtime/runtime.h"
+#include "fuse/credentials.h"
 #include "fuse/fs.h"
 #include "fuse/session.h"
 #include "log.h"
@@ -82,6 +83,11 @@ std::string status_text(const Policy& policy, const MountOptions& o, FsState& fs
       << " rules\n";
   out << "mode: " << mode_text(session.conn()) << "\n";
   out << "pid: " << ::getpid() << "\n";
+  out << "callers: " << (can_act_as_callers() ? "lower operations run as the caller"
+                                               : "lower operations run as the daemon's user")
+      << (o.allow_other ? ", other users allowed" : ", only the mounting user")
+      << (o.default_permissions ? ", kernel permission checks on" : ", kernel permission checks off")
+      << "\n";
   out << "threads: " << session.workers() << " (at most " << threads << ")";
   if (session.conn().uring) out << ", io_uring queue threads: " << session.ring_threads();
   out << "\n";
@@ -188,6 +194,19 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   // they are freed, on the thread handling the FORGET.
   mallopt(M_MXFAST, 0);
   MountOptions o = options;
+  // cache=never means no caching at all, whatever timeouts the policy or
+  // another -o set: `fsrun status` shows what the kernel is told.
+  if (o.cache == CacheMode::kNever) o.entry_timeout = o.attr_timeout = o.negative_timeout = 0;
+  // Other users may come in only when every lower operation can run with
+  // their own rights (credentials.h).
+  init_credentials();
+  if (!o.allow_other_set) o.allow_other = can_act_as_callers();
+  o.allow_other_set = true;
+  if (o.allow_other && !can_act_as_callers()) {
+    return Error{EPERM, "allow_other: the daemon cannot act as other users (that needs "
+                        "CAP_SETUID and CAP_SETGID, as root has), so they would use the view "
+                        "with the rights of uid " + std::to_string(::geteuid())};
+  }
   o.lower = real_path(o.lower);
   o.mountpoint = real_path(o.mountpoint);
   struct stat st{};

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <ostream>
 
+#include "fspol/compiler.h"
 #include "fspol/diagnostics.h"
 #include "driver/explain.h"
 #include "ir/ir_eval.h"
@@ -22,12 +23,6 @@
 #include "verify/verify_policy.h"
 #include "syntax/parser.h"
 #include "syntax/printer.h"
-
-// Set by CMake for the compiler library; other builds of this file (the
-// fuzzer) never resolve imports.
-#ifndef FSPOL_STDLIB_DIR
-#define FSPOL_STDLIB_DIR "stdlib/policies"
-#endif
 
 namespace fspol::driver {
 
@@ -42,102 +37,59 @@ bool use_color(const Options& options, const Streams& streams) {
   return false;
 }
 
-// One compilation: the sources, the diagnostics sink, and whether any file
-// could not be read.
+// One run of a command: the compiler (sources, diagnostics, the stages)
+// and whether a file could not be read or a command-level check failed.
 class Session {
  public:
   Session(const Options& options, Streams streams)
-      : options_(options), streams_(streams), diags_(options.error_limit) {
-    diags_.set_warning_options(options.warnings);
+      : options_(options), streams_(streams), compiler_(compile_options(options)) {}
+
+  static CompileOptions compile_options(const Options& options) {
+    CompileOptions c;
+    c.import_dirs = options.import_dirs;
+    c.stdlib_dir = options.stdlib_dir;
+    c.user_files = options.user_files;
+    c.group_files = options.group_files;
+    c.warnings = options.warnings;
+    c.error_limit = options.error_limit;
+    return c;
   }
 
-  // The semantic context: module search path and id tables. Unreadable
-  // --users/--groups files are I/O errors.
-  sema::SemaContext sema_context() {
-    sema::SemaContext ctx{sources_, diags_, options_.import_dirs, {}};
-    std::string stdlib = options_.stdlib_dir;
-    if (stdlib.empty() && std::getenv("FSPOL_STDLIB_DIR")) stdlib = std::getenv("FSPOL_STDLIB_DIR");
-    if (stdlib.empty()) stdlib = FSPOL_STDLIB_DIR;
-    ctx.import_dirs.push_back(stdlib);
-    ctx.last_dir_is_stdlib = true;
-    for (const std::string& f : options_.user_files) {
-      if (auto loaded = ctx.ids.load_users(f); !loaded) fail_io(loaded.error().message);
-    }
-    for (const std::string& f : options_.group_files) {
-      if (auto loaded = ctx.ids.load_groups(f); !loaded) fail_io(loaded.error().message);
-    }
-    return ctx;
-  }
-
-  // The stages, in their one order: parse, resolve, check, lower to the
-  // IR, verify. Stops at the first stage that reports errors. A module
-  // (not a policy) is checked but not lowered.
-  struct Analysis {
-    sema::Program program;
-    std::optional<ir::Policy> policy;
-  };
-  std::optional<Analysis> analyze(const std::string& path, sema::SemaContext& ctx) {
-    FileId id = 0;
-    auto parsed = parse(path, id);
-    if (!parsed) return std::nullopt;
-    roots_.push_back(std::make_unique<syntax::ParsedFile>(std::move(*parsed)));
-    auto program = sema::run_resolve(*roots_.back(), ctx);
-    if (!program) return std::nullopt;
-    if (!sema::run_check(*program, ctx)) return std::nullopt;
-    Analysis out{std::move(*program), std::nullopt};
-    if (!out.program.is_policy) return out;
-    out.policy = ir::run_lower(out.program, sources_, diags_);
-    if (!out.policy) return std::nullopt;
-    if (!verify::run_verify(out.program, *out.policy, ctx)) return std::nullopt;
-    return out;
-  }
-
-  // Loads and parses `path`; nullopt when it cannot be read or has errors.
-  std::optional<syntax::ParsedFile> parse(const std::string& path, FileId& id) {
-    auto loaded = sources_.load(path);
-    if (!loaded) {
-      streams_.err << "fsc: error: " << loaded.error().message << '\n';
-      io_failed_ = true;
-      return std::nullopt;
-    }
-    id = *loaded;
-    uint32_t errors_before = diags_.error_count();
-    syntax::ParsedFile parsed = syntax::run_parser(id, sources_.file(id), diags_);
-    if (diags_.error_count() != errors_before) return std::nullopt;
-    return parsed;
-  }
-
-  const SourceManager& sources() const { return sources_; }
-  void fail_io(const std::string& message) {
-    streams_.err << "fsc: error: " << message << '\n';
-    io_failed_ = true;
-  }
+  Compiler& compiler() { return compiler_; }
+  const SourceManager& sources() { return compiler_.sources(); }
+  // Every stage for `path`; nullptr when it stopped early (see compiler.h).
+  const Unit* analyze(const std::string& path) { return compiler_.compile(path); }
+  void fail_io(const std::string& message) { io_messages_.push_back(message); }
   void fail_policy() { policy_failed_ = true; }
 
   int finish() {
-    diags_.render(streams_.err, sources_, RenderOptions{use_color(options_, streams_)});
-    if (io_failed_) return kExitIo;
-    if (diags_.has_errors() || policy_failed_) return kExitPolicyError;
+    for (const std::string& m : compiler_.io_errors()) streams_.err << "fsc: error: " << m << '\n';
+    for (const std::string& m : io_messages_) streams_.err << "fsc: error: " << m << '\n';
+    compiler_.render(streams_.err, RenderOptions{use_color(options_, streams_)});
+    if (compiler_.io_failed() || !io_messages_.empty()) return kExitIo;
+    if (compiler_.diagnostics().has_errors() || policy_failed_) return kExitPolicyError;
     return kExitOk;
   }
 
  private:
   const Options& options_;
   Streams streams_;
-  SourceManager sources_;
-  Diagnostics diags_;
-  bool io_failed_ = false;
+  Compiler compiler_;
+  std::vector<std::string> io_messages_;
   bool policy_failed_ = false;
-  // Parsed roots stay alive as long as programs point into them.
-  std::vector<std::unique_ptr<syntax::ParsedFile>> roots_;
 };
 
 // Replaces `path` with `text` atomically: a reader sees the old or the new
 // file, never half of one, and a failure leaves the old file in place.
 Result<void> write_atomically(const std::string& path, const std::string& text) {
+  // The new file keeps the old one's mode; a first one gets the mode
+  // open(2) would give it.
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    return Error{errno, path + ": cannot stat: " + std::strerror(errno)};
+    if (errno != ENOENT) return Error{errno, path + ": cannot stat: " + std::strerror(errno)};
+    mode_t mask = ::umask(0);
+    ::umask(mask);
+    st.st_mode = 0666 & ~mask;
   }
   std::string tmp = path + ".fsc-XXXXXX";
   int fd = ::mkstemp(tmp.data());
@@ -174,8 +126,7 @@ Result<void> write_atomically(const std::string& path, const std::string& text) 
 
 int run_check(const Options& options, Streams streams) {
   Session session(options, streams);
-  sema::SemaContext ctx = session.sema_context();
-  for (const std::string& path : options.files) (void)session.analyze(path, ctx);
+  for (const std::string& path : options.files) (void)session.analyze(path);
   return session.finish();
 }
 
@@ -188,12 +139,6 @@ bool write_output(const std::string& path, const std::string& text, std::ostream
     out << text;
     return true;
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    session.fail_io(path + ": cannot create: " + std::strerror(errno));
-    return false;
-  }
-  ::close(fd);
   auto written = write_atomically(path, text);
   if (!written) session.fail_io(written.error().message);
   return written.ok();
@@ -202,22 +147,22 @@ bool write_output(const std::string& path, const std::string& text, std::ostream
 }  // namespace
 
 // Every stage for a policy; a module (which has no IR) is a usage mistake.
-std::optional<ir::Policy> analyze_policy(Session& session, const std::string& path,
-                                         sema::SemaContext& ctx, const char* verb) {
-  auto analysis = session.analyze(path, ctx);
-  if (!analysis) return std::nullopt;
-  if (!analysis->policy) {
-    session.fail_io(path + ": is a module; " + verb + " a policy that uses it");
-    return std::nullopt;
+const ir::Policy* analyze_policy(Session& session, const std::string& path, const char* verb) {
+  const Unit* unit = session.analyze(path);
+  if (unit == nullptr) return nullptr;
+  if (!unit->program->is_policy) {
+    session.compiler().diagnostics().error(
+        unit->parsed->ast.header, "'" + unit->program->name + "' is a module, not a policy; " +
+                                      verb + " a policy that imports and uses it");
+    return nullptr;
   }
-  return std::move(analysis->policy);
+  return unit->policy.get();
 }
 
 int run_compile(const Options& options, Streams streams) {
   Session session(options, streams);
-  sema::SemaContext ctx = session.sema_context();
-  auto analyzed = analyze_policy(session, options.files[0], ctx, "compile");
-  if (!analyzed) return session.finish();
+  const ir::Policy* analyzed = analyze_policy(session, options.files[0], "compile");
+  if (analyzed == nullptr) return session.finish();
   const ir::Policy& policy = *analyzed;
   if (options.stats) {
     const ir::Stats& s = policy.stats;
@@ -234,7 +179,6 @@ int run_compile(const Options& options, Streams streams) {
 
 int run_explain(const Options& options, Streams streams) {
   Session session(options, streams);
-  sema::SemaContext ctx = session.sema_context();
   ir::Request request;
   request.path = options.files[1];
   if (!ir::parse_op(options.op, request.op)) {
@@ -256,7 +200,7 @@ int run_explain(const Options& options, Streams streams) {
       *out = static_cast<uint32_t>(n);
       continue;
     }
-    auto named = group ? ctx.ids.group(*text) : ctx.ids.user(*text);
+    auto named = group ? session.compiler().ids().group(*text) : session.compiler().ids().user(*text);
     if (!named) {
       streams.err << "fsc: error: unknown " << (group ? "group" : "user") << " '" << *text << "'\n";
       return kExitUsage;
@@ -266,8 +210,8 @@ int run_explain(const Options& options, Streams streams) {
   request.caller.comm = options.comm;
   if (!options.to.empty()) request.new_path = options.to;
 
-  auto analyzed = analyze_policy(session, options.files[0], ctx, "explain");
-  if (!analyzed) return session.finish();
+  const ir::Policy* analyzed = analyze_policy(session, options.files[0], "explain");
+  if (analyzed == nullptr) return session.finish();
   const ir::Policy& policy = *analyzed;
   auto verdict = ir::evaluate(policy, request);
   if (!verdict) {
@@ -287,8 +231,8 @@ int run_fmt(const Options& options, Streams streams) {
       continue;
     }
     FileId id = 0;
-    auto parsed = session.parse(path, id);
-    if (!parsed) continue;
+    const syntax::ParsedFile* parsed = session.compiler().parse(path, id);
+    if (parsed == nullptr) continue;
     const SourceFile& source = session.sources().file(id);
     std::string formatted = syntax::format_file(*parsed, source);
     bool changed = formatted != source.text();

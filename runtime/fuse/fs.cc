@@ -14,6 +14,7 @@
 #include <new>
 
 #include "fspol/runtime/runtime.h"
+#include "fuse/credentials.h"
 #include "log.h"
 
 namespace fspol::runtime {
@@ -33,9 +34,21 @@ bool valid_name(const char* name, size_t max) {
   return !(std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0);
 }
 
+// Whether the handler of `opcode` must run with the caller's credentials.
+bool runs_as_caller(uint32_t opcode) {
+  switch (opcode) {
+#define FSPOL_FUSE_OP(opcode, name, op_class, as_caller) \
+  case opcode:                                           \
+    return as_caller;
+#include "fuse/fuse_ops.def"
+    default:
+      return true;
+  }
+}
+
 OpClass class_of(uint32_t opcode) {
   switch (opcode) {
-#define FSPOL_FUSE_OP(opcode, name, op_class) \
+#define FSPOL_FUSE_OP(opcode, name, op_class, as_caller) \
   case opcode:                                \
     return OpClass::op_class;
 #include "fuse/fuse_ops.def"
@@ -48,8 +61,6 @@ OpClass class_of(uint32_t opcode) {
 
 FsState::FsState(const MountOptions& options, const Policy* policy)
     : options_(options), hook_(policy) {
-  daemon_uid_ = ::geteuid();
-  daemon_gid_ = ::getegid();
   bool cache = options.cache != CacheMode::kNever && hook_.caller_independent();
   entry_valid_ns_ = cache ? to_ns(options.entry_timeout) : 0;
   attr_valid_ns_ = cache ? to_ns(options.attr_timeout) : 0;
@@ -73,7 +84,7 @@ Result<void> FsState::open_lower() {
 
 const char* FsState::opcode_name(uint32_t opcode) {
   switch (opcode) {
-#define FSPOL_FUSE_OP(opcode, name, op_class) \
+#define FSPOL_FUSE_OP(opcode, name, op_class, as_caller) \
   case opcode:                                \
     return #name;
 #include "fuse/fuse_ops.def"
@@ -87,30 +98,7 @@ void FsState::dispatch(const Call& call) noexcept {
   if (opcode < counters_.size()) counters_[opcode].fetch_add(1, std::memory_order_relaxed);
   int err = ENOSYS;
   try {
-    Request request;
-    request.op = class_of(opcode);
-    request.opcode = opcode;
-    request.uid = call.in->uid;
-    request.gid = call.in->gid;
-    request.pid = call.in->pid;
-    request.node = call.in->nodeid;
-    if (opcode == FUSE_LOOKUP || opcode == FUSE_UNLINK || opcode == FUSE_RMDIR) {
-      request.name = std::string_view(call.arg, strnlen(call.arg, call.arglen));
-    }
-    Verdict verdict = hook_.check(request);
-    if (!verdict.allow) {
-      err = verdict.error;
-    } else {
-      switch (opcode) {
-#define FSPOL_FUSE_OP(opcode, name, op_class) \
-  case opcode:                                \
-    err = op_##name(call);                    \
-    break;
-#include "fuse/fuse_ops.def"
-        default:
-          err = ENOSYS;
-      }
-    }
+    err = run(call);
   } catch (const std::bad_alloc&) {
     err = ENOMEM;
   }
@@ -119,6 +107,35 @@ void FsState::dispatch(const Call& call) noexcept {
     if (opcode != FUSE_FORGET && opcode != FUSE_BATCH_FORGET && opcode != FUSE_INTERRUPT) {
       reply_error(call, err);
     }
+  }
+}
+
+int FsState::run(const Call& call) {
+  uint32_t opcode = call.in->opcode;
+  // Nothing touches the lower directory before the thread acts as the
+  // caller; if it cannot, nothing runs.
+  if (runs_as_caller(opcode)) {
+    if (int err = act_as_caller(*call.in)) return err;
+  }
+  Request request;
+  request.op = class_of(opcode);
+  request.opcode = opcode;
+  request.uid = call.in->uid;
+  request.gid = call.in->gid;
+  request.pid = call.in->pid;
+  request.node = call.in->nodeid;
+  if (opcode == FUSE_LOOKUP || opcode == FUSE_UNLINK || opcode == FUSE_RMDIR) {
+    request.name = std::string_view(call.arg, strnlen(call.arg, call.arglen));
+  }
+  Verdict verdict = hook_.check(request);
+  if (!verdict.allow) return verdict.error;
+  switch (opcode) {
+#define FSPOL_FUSE_OP(opcode, name, op_class, as_caller) \
+  case opcode:                                           \
+    return op_##name(call);
+#include "fuse/fuse_ops.def"
+    default:
+      return ENOSYS;
   }
 }
 
@@ -228,19 +245,10 @@ int FsState::reply_attr(const Call& call, const struct stat& st) {
   return 0;
 }
 
-// New objects belong to the caller (the daemon creates them, then hands
-// them over): the uid always, the gid unless the directory is setgid
-// (the lower file system already gave the new object the directory's gid).
-void FsState::set_owner(const Call& call, int dirfd, const char* name) {
-  if (daemon_uid_ != 0) return;
-  uid_t uid = call.in->uid;
-  gid_t gid = call.in->gid;
-  if (uid == daemon_uid_ && gid == daemon_gid_) return;
-  struct stat dir{};
-  if (::fstat(dirfd, &dir) == 0 && (dir.st_mode & S_ISGID)) gid = static_cast<gid_t>(-1);
-  if (::fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
-    log_debug("chown of new %s failed: %s", name, std::strerror(errno));
-  }
+// Whether the caller may write the node (an open fd, or dirfd + name).
+bool FsState::may_write(int fd, int dirfd, const std::string& name) {
+  if (fd >= 0) return ::faccessat(fd, "", W_OK, AT_EACCESS | AT_EMPTY_PATH) == 0;
+  return ::faccessat(dirfd, name.c_str(), W_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 // ---- name space -------------------------------------------------------------
@@ -343,9 +351,20 @@ int FsState::op_setattr(const Call& call) {
       ts[1].tv_sec = static_cast<time_t>(in->mtime);
       ts[1].tv_nsec = in->mtimensec;
     }
-    int rc = fd >= 0 ? ::futimens(fd, ts)
-                     : ::utimensat(dirfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
-    if (rc != 0) return errno;
+    auto set_times = [&] {
+      return fd >= 0 ? ::futimens(fd, ts) : ::utimensat(dirfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+    };
+    int rc = set_times() == 0 ? 0 : errno;
+    if (rc == EPERM && session_->conn().writeback && may_write(fd, dirfd, name)) {
+      // With writeback caching the kernel keeps times itself and sends
+      // "now" as an explicit time (after a truncate, a write, a touch),
+      // which the lower filesystem allows only the owner. A caller with
+      // write access may set times to now: the kernel's bookkeeping, done
+      // with the daemon's rights.
+      PrivilegedScope daemon;
+      rc = set_times() == 0 ? 0 : errno;
+    }
+    if (rc != 0) return rc;
   }
   struct stat st{};
   if (fd >= 0) {
@@ -375,7 +394,6 @@ int FsState::create_entry(const Call& call, const char* name, Make make) {
   int dirfd = open_dir_of(parent, holder);
   if (dirfd < 0) return -dirfd;
   if (make(dirfd) != 0) return errno;
-  set_owner(call, dirfd, name);
   return reply_entry(call, parent, name, dirfd);
 }
 

@@ -66,23 +66,26 @@ class FsState {
   static const char* opcode_name(uint32_t opcode);
 
  private:
-#define FSPOL_FUSE_OP(opcode, name, op_class) int op_##name(const Call& call);
+#define FSPOL_FUSE_OP(opcode, name, op_class, as_caller) int op_##name(const Call& call);
 #include "fuse/fuse_ops.def"
+
+  // Takes the caller's credentials, asks the policy, runs the handler.
+  int run(const Call& call);
 
   // Helpers shared by the handlers (ops_*.cc).
   Inode* node(uint64_t id) { return inodes_->from_node_id(id); }
   int open_dir_of(Inode* inode, UniqueFd& out);  // O_PATH fd of a directory inode
   int open_parent(Inode* inode, UniqueFd& dirfd, std::string& name);
   int open_node(Inode* inode, int flags, UniqueFd& out);  // the inode itself, no follow
+  int open_for_exec(Inode* inode, UniqueFd& out);
+  bool may_write(int fd, int dirfd, const std::string& name);
   int stat_node(Inode* inode, struct stat& st);
   int reply_entry(const Call& call, Inode* parent, const std::string& name, int dirfd);
   void fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& st);
   void fill_attr(fuse_attr& attr, const struct stat& st);
   int reply_attr(const Call& call, const struct stat& st);
-  void set_owner(const Call& call, int dirfd, const char* name);
   // symlink, mknod, mkdir: `make(dirfd)` creates `name` in the request's
-  // directory (0, or -1 with errno); the new object goes to the caller and
-  // its entry is the reply.
+  // directory (0, or -1 with errno), as the caller; its entry is the reply.
   template <typename Make>
   int create_entry(const Call& call, const char* name, Make make);
   // unlink (0) and rmdir (AT_REMOVEDIR) of the request's name.
@@ -107,8 +110,6 @@ class FsState {
   UniqueFd root_;
   std::unique_ptr<InodeTable> inodes_;
   DirReadahead readahead_;
-  uid_t daemon_uid_ = 0;
-  gid_t daemon_gid_ = 0;
   uint64_t entry_valid_ns_ = 0;
   uint64_t attr_valid_ns_ = 0;
   uint64_t negative_valid_ns_ = 0;

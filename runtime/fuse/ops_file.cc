@@ -15,13 +15,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <cerrno>
 #include <cstring>
 #include <thread>
 #include <vector>
 
+#include "fuse/credentials.h"
 #include "fuse/fs.h"
 #include "fuse/proto.h"
 #include "fuse/ring.h"
@@ -35,35 +34,25 @@ FileHandle* handle_of(uint64_t fh) { return reinterpret_cast<FileHandle*>(static
 // A file whose set-ID bits an unprivileged write may take away.
 bool has_sxid(mode_t mode) { return S_ISREG(mode) && (mode & (S_ISUID | S_ISGID)); }
 
+// The kernel's __FMODE_EXEC, sent in OPEN's flags by execve(2).
+constexpr uint32_t kExecOpen = 040;
+
 bool opens_for_write(uint32_t flags) {
   return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
-}
-
-// Whether the caller is in group `gid` (its supplementary groups from
-// /proc, as the kernel's in_group_p() would see them).
-bool caller_in_group(const fuse_in_header& caller, gid_t gid) {
-  if (caller.gid == gid) return true;
-  std::ifstream status("/proc/" + std::to_string(caller.pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Groups:", 0) != 0) continue;
-    std::istringstream groups(line.substr(7));
-    for (gid_t g; groups >> g;) {
-      if (g == gid) return true;
-    }
-  }
-  return false;
 }
 
 }  // namespace
 
 // FUSE_HANDLE_KILLPRIV_V2 puts clearing set-ID bits after an unprivileged
-// write, truncate or O_TRUNC open on us (the kernel asks with a flag; the
-// lower file system would not do it, our writes have CAP_FSETID). The rule
-// is the kernel's: set-user-ID always, set-group-ID when group-executable
-// or when the caller is not in the file's group. security.capability needs
-// nothing: the lower file system drops it on every write, truncate and
-// chown, privileged or not.
+// write, truncate or O_TRUNC open on us (the kernel asks with a flag).
+// Mostly the lower file system has done it already, the write having run
+// with the caller's capabilities; not when the data went another way
+// (writeback flushes, which run as the kernel). The rule is the kernel's:
+// set-user-ID always, set-group-ID when group-executable or when the
+// caller is not in the file's group. The daemon clears them on the
+// kernel's behalf, with its own rights (the caller need not own the
+// file). security.capability needs nothing: the lower file system drops
+// it on every write, truncate and chown, privileged or not.
 void kill_suidgid(int fd, const fuse_in_header& caller) {
   struct stat st{};
   if (::fstat(fd, &st) != 0 || !has_sxid(st.st_mode)) return;
@@ -72,6 +61,7 @@ void kill_suidgid(int fd, const fuse_in_header& caller) {
     mode &= ~mode_t{S_ISGID};
   }
   if (mode == (st.st_mode & 07777)) return;
+  PrivilegedScope daemon;
   if (::fchmod(fd, mode) != 0) log_debug("clearing set-ID bits: %s", std::strerror(errno));
 }
 
@@ -127,6 +117,10 @@ int FsState::attach_handle(FileHandle& fh, bool allow_passthrough) {
   if (fh.inode->open_count == 0) {
     proto::BackingMap map{};
     map.fd = fh.fd.get();
+    // CAP_SYS_ADMIN: the daemon's step. The kernel records these
+    // credentials for its own reads and writes of the backing file, which
+    // the caller's open has already been checked for.
+    PrivilegedScope daemon;
     int id = ::ioctl(session_->fd_for_ioctl(), proto::kIocBackingOpen, &map);
     if (id <= 0) {
       if (!passthrough_failed_.exchange(true)) {
@@ -155,6 +149,7 @@ void FsState::detach_handle(FileHandle& fh) {
   if (!fh.passthrough) return;
   if (--fh.inode->open_count == 0) {
     uint32_t id = static_cast<uint32_t>(fh.inode->backing_id);
+    PrivilegedScope daemon;  // CAP_SYS_ADMIN
     if (::ioctl(session_->fd_for_ioctl(), proto::kIocBackingClose, &id) != 0) {
       log_debug("FUSE_DEV_IOC_BACKING_CLOSE %u: %s", id, std::strerror(errno));
     }
@@ -166,6 +161,26 @@ int FsState::open_handle_fd(Inode* inode, UniqueFd& out) {
   std::lock_guard lock(InodeTable::open_lock(inode));
   if (inode->handles == nullptr) return -ENOENT;
   int fd = ::fcntl(inode->handles->fd.get(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  out.reset(fd);
+  return fd;
+}
+
+// execve(2) opens with an internal flag and needs execute permission,
+// not read permission: the caller's X_OK decides (without
+// default_permissions the kernel checks only that some x bit is set), and
+// an execute-only file is then opened for the kernel by the daemon.
+int FsState::open_for_exec(Inode* inode, UniqueFd& out) {
+  UniqueFd path_fd;
+  int r = open_node(inode, O_PATH, path_fd);
+  if (r < 0) return r;
+  if (::faccessat(path_fd.get(), "", X_OK, AT_EACCESS | AT_EMPTY_PATH) != 0) return -errno;
+  std::string proc = proc_fd_path(path_fd.get());
+  int fd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == EACCES) {
+    PrivilegedScope daemon;
+    fd = ::open(proc.c_str(), O_RDONLY | O_CLOEXEC);
+  }
   if (fd < 0) return -errno;
   out.reset(fd);
   return fd;
@@ -199,7 +214,9 @@ int FsState::op_open(const Call& call) {
   }
   auto fh = std::make_unique<FileHandle>();
   fh->inode = inode;
-  int r = open_node(inode, lower_open_flags(in->flags, session_->conn().writeback), fh->fd);
+  int r = (in->flags & kExecOpen)
+              ? open_for_exec(inode, fh->fd)
+              : open_node(inode, lower_open_flags(in->flags, session_->conn().writeback), fh->fd);
   if (r < 0) return -r;
   uint32_t flags = open_flags_for();
   bool passthrough_ok = true;
@@ -237,7 +254,6 @@ int FsState::op_create(const Call& call) {
   if ((in->flags & O_TRUNC) && (in->open_flags & FUSE_OPEN_KILL_SUIDGID)) kill_suidgid(fd, *call.in);
   auto fh = std::make_unique<FileHandle>();
   fh->fd.reset(fd);
-  set_owner(call, dirfd, name);
   struct stat st{};
   if (::fstat(fd, &st) != 0) return errno;
   Inode* inode = inodes_->learn(parent, name, st);

@@ -4,6 +4,7 @@
 // /proc/self/fd/N of an O_PATH fd that was resolved beneath the lower root
 // (the magic link then names exactly that inode). Symlinks carry no user
 // xattrs on Linux; their other namespaces are not served (ENODATA/EPERM).
+#include <fcntl.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -127,28 +128,18 @@ int FsState::op_removexattr(const Call& call) {
 }
 
 // With default_permissions (our default) the kernel checks access itself
-// and never sends ACCESS. Without it, check the caller's identity against
-// the lower mode bits as the kernel would.
+// and never sends ACCESS. Without it, the lower filesystem answers for the
+// caller (AT_EACCESS: the thread's fsuid, groups and capabilities, which
+// are the caller's).
 int FsState::op_access(const Call& call) {
   const auto* in = call.args<fuse_access_in>();
   if (in == nullptr) return EINVAL;
-  struct stat st{};
-  if (int err = stat_node(node(call.in->nodeid), st)) return err;
-  uint32_t mask = in->mask & 7;
-  if (mask != 0) {
-    uint32_t uid = call.in->uid;
-    uint32_t gid = call.in->gid;
-    uint32_t bits;
-    if (uid == 0) {
-      bits = 6 | ((st.st_mode & 0111) || S_ISDIR(st.st_mode) ? 1 : 0);
-    } else if (uid == st.st_uid) {
-      bits = (st.st_mode >> 6) & 7;
-    } else if (gid == st.st_gid) {
-      bits = (st.st_mode >> 3) & 7;
-    } else {
-      bits = st.st_mode & 7;
-    }
-    if ((bits & mask) != mask) return EACCES;
+  Inode* inode = node(call.in->nodeid);
+  UniqueFd holder;
+  int fd = inode == inodes_->root() ? root_.get() : open_node(inode, O_PATH, holder);
+  if (fd < 0) return -fd;
+  if (::faccessat(fd, "", static_cast<int>(in->mask & 7), AT_EACCESS | AT_EMPTY_PATH) != 0) {
+    return errno;
   }
   reply_data(call, nullptr, 0);
   return 0;

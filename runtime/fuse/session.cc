@@ -95,8 +95,7 @@ Result<void> Session::mount() {
   std::string opts = "subtype=fspol";
   opts += ",fsname=" + (options_.fsname.empty() ? options_.lower : options_.fsname);
   if (options_.default_permissions) opts += ",default_permissions";
-  bool allow_other = options_.allow_other_set ? options_.allow_other : ::geteuid() == 0;
-  if (allow_other) opts += ",allow_other";
+  if (options_.allow_other) opts += ",allow_other";
   for (const std::string& o : options_.kernel_options) opts += "," + o;
   // libfuse splits -o lists on commas; escape the ones in values.
   std::vector<std::string> argv_s = {"fsrun", "-o", opts};

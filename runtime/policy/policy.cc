@@ -1,57 +1,89 @@
-// Loading a policy: the compiler front end parses the .fspol file (and
-// renders its diagnostics); the runtime keeps the name, the rule count and
-// the mount options. Rules are applied in a later stage (policy_hook.cc).
+// Loading a policy: the whole compiler front end (fspol/compiler.h) checks
+// it exactly as `fsc check` does, then every rule is held against what the
+// daemon applies today. A rule the daemon would ignore refuses the mount:
+// a view that looks protected and is not is worse than no view.
+#include <array>
 #include <ostream>
-#include <variant>
 
-#include "fspol/diagnostics.h"
+#include "fspol/compiler.h"
 #include "fspol/runtime/runtime.h"
-#include "fspol/source.h"
+#include "ir/ir.h"
+#include "sema/program.h"
 #include "syntax/parser.h"
 
 namespace fspol::runtime {
+namespace {
 
-Result<Policy> load_policy(const std::string& path, std::ostream& diagnostics) {
-  SourceManager sources;
-  auto loaded = sources.load(path);
-  if (!loaded) return loaded.error();
-  Diagnostics diags;
-  syntax::ParsedFile parsed = syntax::run_parser(*loaded, sources.file(*loaded), diags);
-  if (diags.has_errors()) {
-    diags.render(diagnostics, sources, RenderOptions{});
-    return Error{EINVAL, path + ": " + std::to_string(diags.error_count()) +
-                             " error(s) in the policy"};
+// Rule kinds the daemon applies. `allow` only ever lets a request go
+// ahead, which is what happens without it while no deny or readonly rule
+// is applied. The rule engine adds the other kinds here, layer by layer.
+constexpr std::array kEnforced = {syntax::RuleKind::kAllow};
+
+bool enforced(syntax::RuleKind kind) {
+  for (syntax::RuleKind k : kEnforced) {
+    if (k == kind) return true;
   }
-  if (parsed.ast.kind != syntax::File::Kind::kPolicy) {
-    return Error{EINVAL, path + ": a module, not a policy: it cannot be mounted"};
+  return false;
+}
+
+std::string option_text(const syntax::OptionValue& v) {
+  switch (v.kind) {
+    case syntax::OptionValue::Kind::kInt:
+      return std::to_string(v.number);
+    case syntax::OptionValue::Kind::kDuration:
+      return std::to_string(static_cast<double>(v.number) / 1000.0);
+    case syntax::OptionValue::Kind::kBool:
+      return v.number ? "true" : "false";
+    case syntax::OptionValue::Kind::kString:
+      return syntax::decode_string(v.text);
+    case syntax::OptionValue::Kind::kWord:
+      return v.text;
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<Policy> load_policy(const std::string& path, const CompileOptions& compile_options,
+                           std::ostream& diagnostics, const RenderOptions& render) {
+  Compiler compiler(compile_options);
+  const Unit* unit = compiler.compile(path);
+  if (!compiler.io_errors().empty()) {
+    compiler.render(diagnostics, render);
+    std::string message;
+    for (const std::string& m : compiler.io_errors()) message += (message.empty() ? "" : "; ") + m;
+    return Error{EIO, message};
+  }
+  if (unit != nullptr && !unit->program->is_policy) {
+    compiler.diagnostics().error(unit->parsed->ast.header,
+                                 "'" + unit->program->name +
+                                     "' is a module, not a policy; mount a policy that imports "
+                                     "and uses it");
+  }
+  if (unit != nullptr && unit->policy) {
+    for (const sema::Rule& rule : unit->program->rules) {
+      if (enforced(rule.kind)) continue;
+      Diagnostic& d = compiler.diagnostics().error(
+          rule.where(), "'" + std::string(syntax::rule_keyword(rule.kind)) +
+                            "' rules are not enforced by fsrun yet: refusing to mount a view "
+                            "that would ignore this rule");
+      for (const SourceRange& use : rule.via) d.note(use, "rule used here");
+    }
+  }
+  Diagnostics& diags = compiler.diagnostics();
+  uint32_t errors = diags.error_count();
+  compiler.render(diagnostics, render);
+  if (errors != 0 || unit == nullptr || !unit->policy) {
+    return Error{EINVAL, path + ": " + std::to_string(errors) +
+                             " error(s): the view is not mounted"};
   }
   Policy policy;
   policy.path = path;
-  policy.name = parsed.ast.name.name;
-  for (const syntax::Item& item : parsed.ast.items) {
-    if (std::holds_alternative<syntax::Rule>(item)) policy.rule_count++;
-    if (const auto* opt = std::get_if<syntax::OptionDecl>(&item)) {
-      const syntax::OptionValue& v = opt->value;
-      std::string value;
-      switch (v.kind) {
-        case syntax::OptionValue::Kind::kInt:
-          value = std::to_string(v.number);
-          break;
-        case syntax::OptionValue::Kind::kDuration:
-          value = std::to_string(static_cast<double>(v.number) / 1000.0);
-          break;
-        case syntax::OptionValue::Kind::kBool:
-          value = v.number ? "true" : "false";
-          break;
-        case syntax::OptionValue::Kind::kString:
-          value = syntax::decode_string(v.text);
-          break;
-        case syntax::OptionValue::Kind::kWord:
-          value = v.text;
-          break;
-      }
-      policy.options.emplace_back(std::string(syntax::option_name(opt->option)), value);
-    }
+  policy.name = unit->program->name;
+  policy.rule_count = unit->program->rules.size();
+  for (const sema::Option& option : unit->program->options) {
+    policy.options.emplace_back(std::string(syntax::option_name(option.name)),
+                                option_text(option.value));
   }
   return policy;
 }

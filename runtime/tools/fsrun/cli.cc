@@ -24,6 +24,15 @@ Options:
   -d        debug: log the negotiated mode
   -h, --help
 
+The policy is compiled and checked as `fsc check` does it; errors (and a
+rule fsrun cannot enforce yet) print as fsc prints them and nothing is
+mounted. As for fsc:
+  -I DIR              look for imported modules in DIR (before the stdlib)
+  --stdlib=DIR        the stdlib modules directory
+  --users=FILE        more user names, from a passwd-format FILE
+  --groups=FILE       more group names, from a group-format FILE
+  -Wno-NAME, -Werror  warnings
+
 Mount options (the policy's `option`s are the defaults):
   cache=auto|never|always   kernel caching of file data (and, for never,
                             of names and attributes)
@@ -68,6 +77,24 @@ std::string scan(int argc, char** argv, int first, Args& args, std::vector<std::
       args.option_lists.push_back(argv[++i]);
     } else if (a.rfind("-o", 0) == 0 && a.size() > 2) {
       args.option_lists.push_back(a.substr(2));
+    } else if (a == "-I" || (a.rfind("-I", 0) == 0 && a.size() > 2)) {
+      if (a.size() > 2) {
+        args.compile.import_dirs.push_back(a.substr(2));
+      } else if (i + 1 < argc) {
+        args.compile.import_dirs.push_back(argv[++i]);
+      } else {
+        return "-I needs a directory";
+      }
+    } else if (a.rfind("--stdlib=", 0) == 0) {
+      args.compile.stdlib_dir = a.substr(9);
+    } else if (a.rfind("--users=", 0) == 0) {
+      args.compile.user_files.push_back(a.substr(8));
+    } else if (a.rfind("--groups=", 0) == 0) {
+      args.compile.group_files.push_back(a.substr(9));
+    } else if (a == "-Werror") {
+      args.compile.warnings.as_errors = true;
+    } else if (a.rfind("-Wno-", 0) == 0 && a.size() > 5) {
+      args.compile.warnings.disabled.push_back(a.substr(5));
     } else if (a == "-f") {
       args.foreground = true;
     } else if (a == "-d") {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "fspol/compiler.h"
+
 namespace fsrun {
 
 enum class Command { kHelp, kMount, kUmount, kStatus };
@@ -17,6 +19,9 @@ struct Args {
   std::string lower;
   std::string mountpoint;
   std::vector<std::string> option_lists;  // each -o argument
+  // How the policy is compiled: -I, --stdlib, --users, --groups, -W as
+  // for fsc.
+  fspol::CompileOptions compile;
   bool foreground = false;
   bool debug = false;
   bool help = false;  // -h anywhere

@@ -6,7 +6,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -85,18 +87,31 @@ int mount_background(const Policy& policy, const MountOptions& options) {
   return kExitOk;
 }
 
+// Diagnostics in colour as fsc does it: on a terminal, unless NO_COLOR.
+fspol::RenderOptions render_options() {
+  return fspol::RenderOptions{::isatty(STDERR_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr};
+}
+
+// Relative paths name files from the caller's working directory, as for
+// mount(8), also after the daemon has moved to "/".
+std::string absolute(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::absolute(path, ec);
+  return ec ? path : p.lexically_normal().string();
+}
+
 int cmd_mount(const fsrun::Args& args) {
-  std::ostringstream diags;
-  auto policy = load_policy(args.policy, diags);
+  auto policy = load_policy(args.policy, args.compile, std::cerr, render_options());
   if (!policy) {
-    std::cerr << diags.str();
     std::cerr << "fsrun: error: " << policy.error().message << "\n";
     return kExitFail;
   }
+  policy->path = absolute(args.policy);
   MountOptions options;
-  options.policy_path = args.policy;
-  options.lower = args.lower;
-  options.mountpoint = args.mountpoint;
+  options.policy_path = policy->path;
+  options.lower = absolute(args.lower);
+  options.mountpoint = absolute(args.mountpoint);
   options.foreground = args.foreground;
   apply_policy_options(*policy, options);
   for (const std::string& list : args.option_lists) {
@@ -104,6 +119,7 @@ int cmd_mount(const fsrun::Args& args) {
     if (!err.empty()) return usage_error(err);
   }
   if (args.debug) options.debug = true;
+  options.log_file = absolute(options.log_file);
   struct stat st{};
   if (::stat(options.lower.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     std::cerr << "fsrun: error: lower directory " << options.lower << " is not a directory\n";
@@ -123,7 +139,7 @@ int cmd_mount(const fsrun::Args& args) {
 }
 
 int cmd_umount(const fsrun::Args& args) {
-  auto r = unmount(args.mountpoint);
+  auto r = unmount(absolute(args.mountpoint));
   if (!r) {
     std::cerr << "fsrun: error: " << r.error().message << "\n";
     return kExitFail;

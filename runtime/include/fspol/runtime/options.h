@@ -42,7 +42,7 @@ struct MountOptions {
   bool writeback = false;
   bool passthrough = true;
   UringMode uring = UringMode::kAuto;
-  bool allow_other = false;  // default: on when running as root
+  bool allow_other = false;  // default: on when the daemon can act as each caller (root)
   bool allow_other_set = false;
   bool default_permissions = true;
   bool foreground = false;

@@ -1,9 +1,8 @@
 #pragma once
 // libfspol_runtime: mount a policy's view of a lower directory.
 //
-//   std::ostringstream diags;
-//   auto policy = fspol::runtime::load_policy("examples/passthrough.fspol", diags);
-//   if (!policy) { std::cerr << diags.str(); return 1; }
+//   auto policy = fspol::runtime::load_policy("examples/passthrough.fspol", {}, std::cerr);
+//   if (!policy) { std::cerr << policy.error().message << "\n"; return 1; }
 //   fspol::runtime::MountOptions options;
 //   options.lower = "/srv/data";
 //   options.mountpoint = "/mnt/view";
@@ -20,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "fspol/compiler.h"
 #include "fspol/result.h"
 #include "fspol/runtime/options.h"
 
@@ -35,10 +35,14 @@ struct Policy {
   std::vector<std::pair<std::string, std::string>> options;
 };
 
-// Parses a .fspol file with the compiler front end. On errors in the
-// policy, the compiler's diagnostics are rendered to `diagnostics` and the
-// Error says how many; I/O failures come back as Errors too.
-Result<Policy> load_policy(const std::string& path, std::ostream& diagnostics);
+// Compiles a .fspol file with the whole compiler front end (as `fsc
+// check`) and holds every rule against what the runtime applies. Errors
+// and warnings are rendered to `diagnostics`; a policy with errors, a
+// module, or a rule the runtime does not enforce yet (a located error
+// naming the rule) comes back as an Error, and must not be mounted. I/O
+// failures come back as Errors too.
+Result<Policy> load_policy(const std::string& path, const CompileOptions& compile_options,
+                           std::ostream& diagnostics, const RenderOptions& render = {});
 
 // Copies the policy's mount settings into `options` (command-line -o
 // options applied afterwards win).
