@@ -99,11 +99,26 @@ echo note >"$work/view/Music/new.txt"
 mv "$work/view/Music/new.txt" "$work/view/notes.txt"
 echo "  in the lower tree now: $(cat "$lower/notes.txt")"
 echo
-echo "(this policy has no rules, so the view equals the lower tree; policies"
-echo " with rules will hide, deny and rewrite here)"
+echo "(this policy has no rules, so the view equals the lower tree)"
+echo
+echo "\$ setpriv --reuid=1000 --regid=1000 --clear-groups sh -c 'echo x >>view/README.txt'"
+echo "  (callers keep their own rights: the lower file belongs to root, mode 0644)"
+set +e
+setpriv --reuid=1000 --regid=1000 --clear-groups sh -c "echo x >>'$work/view/README.txt'" 2>&1 |
+  sed "s|$work/||; s/^/  /"
+set -e
 echo
 echo "\$ fsrun status view/"
 "$fsrun" status "$work/view" | sed 's/^/  /'
 echo "\$ fsrun umount view/"
 "$fsrun" umount "$work/view"
 mountpoint -q "$work/view" || echo "  unmounted"
+
+step "fsrun never mounts a view that looks protected and is not"
+echo "The rule engine is not in fsrun yet: a policy with rules it would ignore"
+echo "is refused, with the rule located, and nothing is mounted."
+echo "\$ fsrun mount $example lower/ view/"
+set +e
+"$fsrun" mount "$example" "$lower" "$work/view" 2>&1 | head -8 | sed 's/^/  /'
+set -e
+mountpoint -q "$work/view" || echo "  (nothing mounted)"

@@ -11,8 +11,14 @@
 # fsrun runs twice: over FUSE io_uring queues (uring=on, which turns the
 # fuse module's enable_uring parameter on for the run; the old value is put
 # back at the end) and over /dev/fuse reads and writes (fsrun_devfuse).
+# FSRUN_BASE=path/to/other/fsrun adds the configuration fsrun_base (over
+# io_uring), to measure a change against the build before it.
 #
-# usage: bench/runtime/run.sh [-r REPEATS] [-c CONFIGS] [-n METADATA_FILES] [-k] [-o RESULTS.md]
+# -u UID runs every workload as that unprivileged user (setpriv, no
+# groups; the lower directory is theirs), so that fsrun's lower operations
+# run with a non-root caller's credentials.
+#
+# usage: bench/runtime/run.sh [-r REPEATS] [-c CONFIGS] [-n METADATA_FILES] [-u UID] [-k] [-o RESULTS.md]
 #   CONFIGS default: "native fsrun fsrun_devfuse bindfs bindfs_mt passthrough_ll"
 # Needs root (tmpfs, drop_caches, mounts), fio, bindfs, dbench, fuse3,
 # libfuse3-dev; -k also linux-source-6.1 and the kernel's build tools.
@@ -24,14 +30,17 @@ configs="native fsrun fsrun_devfuse bindfs bindfs_mt passthrough_ll"
 nfiles=50000
 out=""
 kernel_build=""
-while getopts "r:c:n:o:k" opt; do
+as_user=()
+owner=""
+while getopts "r:c:n:o:u:k" opt; do
   case $opt in
     r) repeats=$OPTARG ;;
     c) configs=$OPTARG ;;
     n) nfiles=$OPTARG ;;
     o) out=$OPTARG ;;
     k) kernel_build=1 ;;
-    *) echo "usage: $0 [-r N] [-c CONFIGS] [-n FILES] [-k] [-o FILE]" >&2; exit 2 ;;
+    u) owner=$OPTARG; as_user=(setpriv --reuid="$OPTARG" --regid="$OPTARG" --clear-groups) ;;
+    *) echo "usage: $0 [-r N] [-c CONFIGS] [-n FILES] [-u UID] [-k] [-o FILE]" >&2; exit 2 ;;
   esac
 done
 FSRUN=${FSRUN:-build/bin/fsrun}
@@ -60,6 +69,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 mkdir -p "$work/fs" "$work/src" "$work/view" "$work/bin"
+chmod 755 "$work"
 mount -t tmpfs -o size=12g tmpfs "$work/fs"
 mount -t tmpfs -o size=${kernel_build:+4}${kernel_build:-2}g tmpfs "$work/src"
 cc=$(command -v clang-19 || command -v cc)
@@ -68,11 +78,13 @@ $cc -O2 -o "$work/bin/passthrough_ll" /usr/share/doc/libfuse3-dev/examples/passt
   $(pkg-config --cflags --libs fuse3)
 tar -C /usr -cf "$work/src/include.tar" include
 head -c 1M /dev/urandom >"$work/src/1mb"
+chmod -R a+rX "$work/src" "$work/bin"
 [ -z "$kernel_build" ] || xz -dc "$kernel_src" >"$work/src/linux.tar"
 results="$work/results.txt"
 : >"$results"
 
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+run() { "${as_user[@]}" "$@"; }  # a workload command, as -u's user
 now() { date +%s.%N; }
 rec() { echo "$cfg $1 ${2-}" >>"$results"; }  # row value (higher is better)
 elapsed_rate() { python3 -c "import sys; print(f'{1/(float(sys.argv[2])-float(sys.argv[1])):.6f}')" "$1" "$2"; }
@@ -81,12 +93,12 @@ fio_row() { # name fio-args... ; records MiB/s or IOPS
   local name=$1 kind=$2; shift 2
   rm -f "$target/fio.dat"
   if [[ $name != seq_write* && $name != rand_write* ]]; then
-    fio --name=prep --filename="$target/fio.dat" --rw=write --bs=1M --size=1G --ioengine=psync \
+    "${as_user[@]}" fio --name=prep --filename="$target/fio.dat" --rw=write --bs=1M --size=1G --ioengine=psync \
       --output=/dev/null
   fi
   drop
   local json
-  json=$(fio --name=job --filename="$target/fio.dat" --ioengine=psync --size=1G \
+  json=$("${as_user[@]}" fio --name=job --filename="$target/fio.dat" --ioengine=psync --size=1G \
     --output-format=json "$@")
   rec "$name" "$(python3 -c '
 import json,sys
@@ -100,13 +112,15 @@ mount_view() { # sets target and daemon_pid
   local lower=$work/fs/lower
   rm -rf "$lower"
   mkdir -p "$lower"
+  [ -z "$owner" ] || chown "$owner:$owner" "$lower"
   case $cfg in
     native) target=$lower; daemon_pid=""; return ;;
     fsrun) "$FSRUN" mount "$POLICY" "$lower" "$work/view" -f -o uring=on 2>"$work/daemon.log" & ;;
+    fsrun_base) "$FSRUN_BASE" mount "$POLICY" "$lower" "$work/view" -f -o uring=on 2>"$work/daemon.log" & ;;
     fsrun_devfuse) "$FSRUN" mount "$POLICY" "$lower" "$work/view" -f -o uring=off 2>"$work/daemon.log" & ;;
-    bindfs) bindfs -f "$lower" "$work/view" 2>"$work/daemon.log" & ;;
-    bindfs_mt) bindfs -f --multithreaded "$lower" "$work/view" 2>"$work/daemon.log" & ;;
-    passthrough_ll) "$work/bin/passthrough_ll" -f -o source="$lower" "$work/view" 2>"$work/daemon.log" & ;;
+    bindfs) bindfs -f ${owner:+-o allow_other} "$lower" "$work/view" 2>"$work/daemon.log" & ;;
+    bindfs_mt) bindfs -f --multithreaded ${owner:+-o allow_other} "$lower" "$work/view" 2>"$work/daemon.log" & ;;
+    passthrough_ll) "$work/bin/passthrough_ll" -f -o source="$lower"${owner:+,allow_other} "$work/view" 2>"$work/daemon.log" & ;;
   esac
   daemon_pid=$!
   for _ in $(seq 200); do mountpoint -q "$work/view" && break; sleep 0.05; done
@@ -142,8 +156,8 @@ for r in $(seq "$repeats"); do
       --numjobs=2 --group_reporting
     rm -f "$target/fio.dat"
     # Metadata rows (one directory, $nfiles files).
-    mb="$work/bin/metabench"
-    mkdir "$target/m" "$target/w"
+    mb="run $work/bin/metabench"
+    run mkdir "$target/m" "$target/w"
     rec create "$($mb "$target/m" "$nfiles" create)"
     rec create_write_4k "$($mb "$target/w" "$nfiles" create_write)"
     drop
@@ -161,23 +175,25 @@ for r in $(seq "$repeats"); do
     rec unlink "$($mb "$target/m" "$nfiles" unlink)"
     rm -rf "$target/m" "$target/w"
     # Application rows (times, recorded as 1/seconds).
-    mkdir "$target/app"
-    t0=$(now); tar -C "$target/app" -xf "$work/src/include.tar"; t1=$(now)
+    run mkdir "$target/app"
+    t0=$(now); run tar -C "$target/app" -xf "$work/src/include.tar"; t1=$(now)
     rec untar "$(elapsed_rate "$t0" "$t1")"
     drop
-    t0=$(now); find "$target/app" -printf '%s %m\n' >/dev/null; t1=$(now)
+    t0=$(now); run find "$target/app" -printf '%s %m\n' >/dev/null; t1=$(now)
     rec find_stat "$(elapsed_rate "$t0" "$t1")"
     drop
-    t0=$(now); find "$target/app" -type f -exec cat {} + >/dev/null; t1=$(now)
+    t0=$(now); run find "$target/app" -type f -exec cat {} + >/dev/null; t1=$(now)
     rec cat_all "$(elapsed_rate "$t0" "$t1")"
-    t0=$(now); rm -rf "$target/app"; t1=$(now)
+    t0=$(now); run rm -rf "$target/app"; t1=$(now)
     rec rm_rf "$(elapsed_rate "$t0" "$t1")"
-    mkdir "$target/cp"
-    t0=$(now); for i in $(seq 500); do cp "$work/src/1mb" "$target/cp/f$i"; done; t1=$(now)
+    run mkdir "$target/cp"
+    t0=$(now)
+    run sh -c 'for i in $(seq 500); do cp "$1" "$2/f$i"; done' sh "$work/src/1mb" "$target/cp"
+    t1=$(now)
     rec cp_500x1mb "$(elapsed_rate "$t0" "$t1")"
     rm -rf "$target/cp"
-    mkdir "$target/db"
-    rec dbench_2 "$(dbench -c /usr/share/dbench/client.txt -D "$target/db" -t 10 2 2>&1 |
+    run mkdir "$target/db"
+    rec dbench_2 "$(run dbench -c /usr/share/dbench/client.txt -D "$target/db" -t 10 2 2>&1 |
       awk '/^Throughput/{print $2}')"
     rm -rf "$target/db"
     if [ -n "$kernel_build" ] && [ "$r" = 1 ]; then

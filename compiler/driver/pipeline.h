@@ -1,10 +1,11 @@
 #pragma once
-// The one ordered list of compiler stages, and the commands built on it.
+// fsc's commands, built on the compiler's one list of stages
+// (fspol/compiler.h).
 //
-// Every command loads each file, runs the stages that exist in order
-// (today: lex and parse), stops a file at its first stage with errors,
-// prints the diagnostics of all files sorted, and maps the outcome to an
-// exit status: 0 ok, 1 errors in a policy, 3 I/O errors (which win).
+// Every command compiles each file through one Compiler, prints the
+// diagnostics of all files sorted, and maps the outcome to an exit
+// status: 0 ok, 1 errors in a policy (also a module where a policy is
+// needed), 2 usage errors, 3 I/O errors (which win).
 
 #include <iosfwd>
 

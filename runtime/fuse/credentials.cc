@@ -257,23 +257,31 @@ bool caller_in_group(const fuse_in_header& in, gid_t gid) {
   return std::find(c.groups.begin(), c.groups.end(), gid) != c.groups.end();
 }
 
+// The daemon's capabilities are what its own steps need (CAP_SYS_ADMIN
+// for the backing ioctls, CAP_FOWNER to clear set-ID bits, and
+// CAP_DAC_OVERRIDE for the kernel's later reopen of a backing file with
+// these credentials): one capset each way, not a full switch.
 PrivilegedScope::PrivilegedScope() {
   if (!g_daemon.can_switch) return;
+  if (t_valid && t_current.caps == g_daemon.own.caps) return;  // a root caller
   restore_ = t_valid;
-  if (restore_) saved_ = t_current;
-  if (int err = apply(g_daemon.own)) {
-    log_error("cannot take the daemon's credentials back: %s", std::strerror(err));
+  if (restore_) saved_caps_ = t_current.caps;
+  int err = restore_ ? set_effective_caps(g_daemon.own.caps) : apply(g_daemon.own);
+  if (err != 0) {
+    log_error("cannot take the daemon's capabilities back: %s", std::strerror(err));
     std::abort();
   }
+  if (restore_) t_current.caps = g_daemon.own.caps;
 }
 
 PrivilegedScope::~PrivilegedScope() {
-  if (!g_daemon.can_switch || !restore_) return;
-  if (int err = apply(saved_)) {
+  if (!restore_) return;
+  if (int err = set_effective_caps(saved_caps_)) {
     // Never leave the thread with more rights than its caller.
-    log_error("cannot return to the caller's credentials: %s", std::strerror(err));
+    log_error("cannot return to the caller's capabilities: %s", std::strerror(err));
     std::abort();
   }
+  t_current.caps = saved_caps_;
 }
 
 }  // namespace fspol::runtime

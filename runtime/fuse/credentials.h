@@ -60,9 +60,9 @@ int act_as_caller(const fuse_in_header& in);
 // supplementary groups), as the kernel's in_group_p() would answer.
 bool caller_in_group(const fuse_in_header& in, gid_t gid);
 
-// The daemon's own rights for a step the daemon takes on its own behalf
-// (registering a passthrough backing file, clearing set-ID bits the
-// kernel asked it to clear); the thread's previous credentials return at
+// The daemon's own capabilities for a step the daemon takes on its own
+// behalf (registering a passthrough backing file, clearing set-ID bits the
+// kernel asked it to clear); the thread's previous capabilities return at
 // the end of the scope.
 class PrivilegedScope {
  public:
@@ -73,7 +73,7 @@ class PrivilegedScope {
 
  private:
   bool restore_ = false;
-  Credentials saved_;
+  uint64_t saved_caps_ = 0;
 };
 
 }  // namespace fspol::runtime

@@ -82,14 +82,18 @@ int FsState::readdir_common(const Call& call, bool plus) {
       bool dot = std::strcmp(d_name, ".") == 0 || std::strcmp(d_name, "..") == 0;
       if (!dot) {
         struct stat st{};
-        if (::fstatat(dh->fd.get(), d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (::fstatat(dh->fd.get(), d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+          Inode* child = inodes_->learn(dh->inode, d_name, st);
+          fill_entry(dp->entry_out, child, st);
+        } else if (errno == ENOENT) {
           // Gone since getdents: skip it, as a later readdir would.
           dh->pos += d->d_reclen;
           dh->offset = d->d_off;
           continue;
         }
-        Inode* child = inodes_->learn(dh->inode, d_name, st);
-        fill_entry(dp->entry_out, child, st);
+        // Otherwise (a directory the caller may read but not search) the
+        // name goes out without attributes (node id 0), as ls would see
+        // it directly: the name, and EACCES for a stat.
       }
       de = &dp->dirent;
     } else {

@@ -1,9 +1,10 @@
 // libFuzzer target for the compiler. Beyond "no crash, no leak, no hang",
 // it checks the formatter's contract on every input that parses (the
 // formatted text parses, means the same and is a fixed point of
-// formatting), and runs every later stage on it: resolve, check, lower
-// (with a small automaton limit, so exponential selectors end quickly),
-// verify, and the reference evaluator on a few paths.
+// formatting), and runs every later stage on it through the compiler API
+// (fspol/compiler.h: resolve, check, lower with a small automaton limit so
+// exponential selectors end quickly, verify), then the reference
+// evaluator on a few paths.
 
 #include <cstdint>
 #include <cstdio>
@@ -11,12 +12,10 @@
 #include <sstream>
 #include <string>
 
+#include "fspol/compiler.h"
 #include "fspol/diagnostics.h"
+#include "ir/ir.h"
 #include "ir/ir_eval.h"
-#include "ir/lower.h"
-#include "sema/check.h"
-#include "sema/resolve.h"
-#include "verify/verify_policy.h"
 #include "syntax/ast_dump.h"
 #include "syntax/parser.h"
 #include "syntax/printer.h"
@@ -66,13 +65,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       fspol::syntax::format_file(reparsed.file, reparsed.sources.file(reparsed.id));
   if (twice != once) fail("formatting is not idempotent", once, twice);
 
-  // The meaning: no import directories, so imports fail cleanly.
-  fspol::sema::SemaContext ctx{original.sources, original.diags, {}, {}};
-  auto program = fspol::sema::run_resolve(original.file, ctx);
-  if (!program || !fspol::sema::run_check(*program, ctx) || !program->is_policy) return 0;
-  auto policy = fspol::ir::run_lower(*program, original.sources, original.diags, 20000);
-  if (!policy) return 0;
-  (void)fspol::verify::run_verify(*program, *policy, ctx);
+  // The meaning, through the compiler's one list of stages. No module
+  // directory exists, so imports fail cleanly; a small automaton limit
+  // ends exponential selectors quickly.
+  fspol::CompileOptions options;
+  options.stdlib_dir = "/nonexistent/fspol-fuzz";
+  options.max_dfa_states = 20000;
+  fspol::Compiler compiler(options);
+  const fspol::Unit* unit =
+      compiler.compile_text("fuzz.fspol", std::string(original.sources.file(original.id).text()));
+  if (unit == nullptr || !unit->policy) return 0;
+  const fspol::ir::Policy* policy = unit->policy.get();
   for (const char* path : {"/", "/a", "/a/b.log", "/.x/y", "/Data/A"}) {
     fspol::ir::Request request;
     request.path = path;

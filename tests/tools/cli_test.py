@@ -70,6 +70,36 @@ class Cli(unittest.TestCase):
         self.assertEqual(code, 3)
         self.assertIn("file is larger than 64 MiB", err)
 
+    def test_module_where_a_policy_is_needed(self):
+        mod = self.write("m.fspol", 'module m {\n  hide "/x";\n}\n')
+        for verb in ("compile", "explain"):
+            args = (verb, mod) if verb == "compile" else (verb, mod, "/x", "--op", "read")
+            code, out, err = fsc(*args)
+            self.assertEqual(code, 1, verb)
+            self.assertIn(f"m.fspol:1:1: error: 'm' is a module, not a policy; {verb} a policy "
+                          "that imports and uses it\nmodule m {\n^~~~~~~~\n", err)
+            self.assertEqual(out, "")
+
+    def test_compile_output_replaces_atomically(self):
+        pol = self.write("p.fspol", "policy p { }\n")
+        out = os.path.join(self.tmp, "new.ir")
+        old_mask = os.umask(0o027)
+        try:
+            code, _, err = fsc("compile", pol, "-o", out)
+        finally:
+            os.umask(old_mask)
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(stat.S_IMODE(os.stat(out).st_mode), 0o640)
+        self.assertIn("policy p", open(out).read())
+        existing = self.write("old.ir", "old contents")
+        os.chmod(existing, 0o600)
+        inode = os.stat(existing).st_ino
+        code, _, err = fsc("compile", pol, "-o", existing)
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(stat.S_IMODE(os.stat(existing).st_mode), 0o600)
+        self.assertNotEqual(os.stat(existing).st_ino, inode)  # replaced, not rewritten
+        self.assertIn("policy p", open(existing).read())
+
     def test_io_error_wins_over_policy_errors(self):
         bad = self.write("bad.fspol", "policy p { hid; }")
         code, _, err = fsc("check", bad, os.path.join(self.tmp, "nope"))
