@@ -249,7 +249,7 @@ std::optional<Dfa> build_dfa(const Nfa& nfa, DfaStats* stats, uint32_t max_state
   return min;
 }
 
-PathClasses find_path_classes(const Dfa& dfa) {
+PathClasses find_path_classes(const Dfa& dfa, const std::function<bool(uint32_t)>& hides_children) {
   PathClasses out;
   out.class_of_state.assign(dfa.state_count(), -1);
   auto add = [&](uint32_t state, std::string example) {
@@ -273,7 +273,10 @@ PathClasses find_path_classes(const Dfa& dfa) {
   };
   std::sort(example_order.begin(), example_order.end(),
                    [&](uint32_t x, uint32_t y) { return rank(x) < rank(y); });
-  for (size_t i = 0; i < out.state_of_class.size(); ++i) {
+  // Children of a class whose children are hidden from everyone are
+  // explored last, so that every class reachable otherwise gets an example
+  // with no hidden ancestor.
+  auto expand = [&](uint32_t i) {
     uint32_t boundary = out.state_of_class[i];
     std::string prefix = i == 0 ? "" : out.example[i];
     // Breadth-first over one component's bytes; every state reached after
@@ -289,8 +292,11 @@ PathClasses find_path_classes(const Dfa& dfa) {
         if (byte == 0) continue;  // only NUL and '/' are in this class
         uint32_t to = dfa.next[size_t{state} * dfa.class_count + c];
         std::string name = component + static_cast<char>(byte);
-        uint32_t child = add(dfa.next[size_t{to} * dfa.class_count + slash_class], prefix + "/" + name);
-        out.children[i].push_back(child);
+        // "." and ".." never name a child (the kernel resolves them).
+        if (name != "." && name != "..") {
+          uint32_t child = add(dfa.next[size_t{to} * dfa.class_count + slash_class], prefix + "/" + name);
+          out.children[i].push_back(child);
+        }
         if (!seen[to]) {
           seen[to] = true;
           queue.emplace_back(to, name);
@@ -300,7 +306,22 @@ PathClasses find_path_classes(const Dfa& dfa) {
     auto& kids = out.children[i];
     std::sort(kids.begin(), kids.end());
     kids.erase(std::unique(kids.begin(), kids.end()), kids.end());
+  };
+  std::vector<uint32_t> deferred;
+  for (uint32_t i = 0; i < out.state_of_class.size(); ++i) {
+    if (hides_children && hides_children(out.state_of_class[i])) {
+      deferred.push_back(i);
+    } else {
+      expand(i);
+    }
   }
+  out.visible.assign(out.state_of_class.size(), true);
+  for (size_t d = 0; d < deferred.size(); ++d) {
+    size_t before = out.state_of_class.size();
+    expand(deferred[d]);
+    for (uint32_t i = static_cast<uint32_t>(before); i < out.state_of_class.size(); ++i) deferred.push_back(i);
+  }
+  out.visible.resize(out.state_of_class.size(), false);
   return out;
 }
 

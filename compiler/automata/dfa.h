@@ -13,6 +13,7 @@
 // and the runtime one decision table per class.
 
 #include <array>
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -64,9 +65,16 @@ struct PathClasses {
   std::vector<std::string> example;     // per class: a shortest path in it
   // per class: the classes its children can be in (sorted)
   std::vector<std::vector<uint32_t>> children;
+  // per class: some path of it has no ancestor whose state hides its
+  // children (its example is such a path); all true without the predicate
+  std::vector<bool> visible;
 };
 
-PathClasses find_path_classes(const Dfa& dfa);
+// `hides_children(state)`: paths below a directory in that state are
+// hidden from everyone; their classes are numbered and given examples
+// after the others.
+PathClasses find_path_classes(const Dfa& dfa,
+                              const std::function<bool(uint32_t state)>& hides_children = {});
 
 // True when no two states of `dfa` accept the same language (checked by
 // partition refinement from scratch; for tests).

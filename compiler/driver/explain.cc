@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "ir/ir_printer.h"
+#include "ir/render.h"
 
 namespace fspol::driver {
 
@@ -25,33 +26,6 @@ std::string json_string(const std::string& s) {
     }
   }
   return out + "\"";
-}
-
-std::string attr_text(const sema::AttrRewrite& a) {
-  std::vector<std::string> parts;
-  char buf[64];
-  if (a.mode) {
-    std::snprintf(buf, sizeof buf, "mode & 0%03o | 0%03o", a.mode->and_mask, a.mode->or_mask);
-    parts.emplace_back(buf);
-  }
-  auto id = [](const char* field, const sema::IdRewrite& r) {
-    switch (r.kind) {
-      case sema::IdRewrite::Kind::kSet: return std::string(field) + " = " + std::to_string(r.value);
-      case sema::IdRewrite::Kind::kOffset:
-        return std::string(field) + (r.offset < 0 ? " -= " : " += ") +
-               std::to_string(r.offset < 0 ? -r.offset : r.offset);
-      case sema::IdRewrite::Kind::kMap: return std::string(field) + " mapped";
-    }
-    return std::string();
-  };
-  if (a.uid) parts.push_back(id("uid", *a.uid));
-  if (a.gid) parts.push_back(id("gid", *a.gid));
-  if (a.atime) parts.push_back("atime = " + std::to_string(*a.atime));
-  if (a.mtime) parts.push_back("mtime = " + std::to_string(*a.mtime));
-  if (a.ctime) parts.push_back("ctime = " + std::to_string(*a.ctime));
-  std::string out;
-  for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
-  return out;
 }
 
 std::string caller_text(const ir::Request& r) {
@@ -90,7 +64,7 @@ std::string explain_text(const ir::Policy& policy, const ir::Request& request,
   }
   if (!v.error) {
     out << "lower:    " << v.lower_root << ":" << v.lower_path << "\n";
-    std::string attr = attr_text(v.attr);
+    std::string attr = ir::attr_text(v.attr);
     if (!attr.empty()) out << "attrs:    " << attr << "\n";
     if (!v.handler.empty()) out << "handler:  " << v.handler << "\n";
     for (const std::string& tag : v.audit_tags) {
@@ -122,7 +96,7 @@ std::string explain_json(const ir::Policy& policy, const ir::Request& request,
         << ", \"text\": " << json_string(ir::rule_text(policy, rule)) << "}";
   }
   out << "], \"lower_root\": " << json_string(v.lower_root) << ", \"lower_path\": "
-      << json_string(v.lower_path) << ", \"attr\": " << json_string(attr_text(v.attr))
+      << json_string(v.lower_path) << ", \"attr\": " << json_string(ir::attr_text(v.attr))
       << ", \"handler\": " << json_string(v.handler) << ", \"audit\": [";
   for (size_t i = 0; i < v.audit_tags.size(); ++i) {
     out << (i ? ", " : "") << json_string(v.audit_tags[i]);

@@ -8,6 +8,7 @@
 // `fsc explain` need comes from here; ir_eval.h defines how a request is
 // decided, and ir_printer.h prints it (`fsc compile --emit=ir`).
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -63,7 +64,45 @@ struct PathClass {
   uint32_t state = 0;
   std::string example;
   std::vector<Match> matches;     // sorted by rule id
+  // Some path of the class has no ancestor hidden from everyone (the
+  // example is one). Below a hidden directory every request answers
+  // ENOENT whatever the class says: a path's state is its class and the
+  // hides of its ancestors (see ClassTable::hidden).
+  bool visible = true;
   std::vector<uint32_t> children;  // the classes of its children
+};
+
+// One entry of a decision list.
+struct Entry {
+  uint32_t rule = 0;
+  uint8_t types = 0;         // the file types it applies to; 0: every type
+  bool conditional = false;  // the rule has a caller condition
+  bool always() const { return types == 0 && !conditional; }
+};
+
+// The attribute fields an `attr` rule may set, in the order they print.
+enum class AttrField : uint8_t { kMode, kUid, kGid, kAtime, kMtime, kCtime };
+inline constexpr size_t kAttrFieldCount = 6;
+std::string_view attr_field_name(AttrField field);
+bool sets(const sema::AttrRewrite& rewrite, AttrField field);
+
+// A path class's decision tables (ir/decide.h).
+struct ClassTable {
+  // Visibility: the hide rules matching the path itself (ENOENT, and
+  // EACCES for a request that would create the name). Those that apply to
+  // a directory also hide everything below it: a request's path is hidden
+  // when an ancestor's table hides it as a directory (ENOENT), or its own
+  // table hides it. Any applying entry decides.
+  std::vector<Entry> hidden;
+  // Access, per operation atom: the deny, allow and readonly rules that
+  // cover it, first match.
+  std::array<std::vector<Entry>, sema::kOpCount> access;
+  // Attributes, per field, first match.
+  std::array<std::vector<Entry>, kAttrFieldCount> attr;
+  std::vector<Entry> names;      // rename rules, first match
+  std::vector<Entry> placement;  // redirect rules, first match
+  std::array<std::vector<Entry>, sema::kOpCount> handler;  // first match
+  std::array<std::vector<Entry>, sema::kOpCount> audit;    // every one applies
 };
 
 struct Lower {
@@ -87,6 +126,7 @@ struct Policy {
   automata::Dfa dfa;
   std::vector<int32_t> class_of_state;  // -1 for states inside components
   std::vector<PathClass> classes;       // class 0 is the root's
+  std::vector<ClassTable> tables;       // per class (decide.h)
   // Literal directories whose subtrees are case-insensitive, from
   // casefold rules, in rule order.
   std::vector<std::string> casefold_roots;

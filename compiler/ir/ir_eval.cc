@@ -5,6 +5,8 @@
 #include <cstdio>
 
 #include "automata/nfa.h"
+#include "ir/decide.h"
+#include "ir/render.h"
 
 namespace fspol::ir {
 
@@ -75,33 +77,6 @@ bool canonicalize(const Policy& policy, std::vector<std::string>& components) {
     return true;
   }
   return false;
-}
-
-std::string octal(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0%03o", v);
-  return buf;
-}
-
-std::string id_rewrite_text(const sema::IdRewrite& r) {
-  switch (r.kind) {
-    case sema::IdRewrite::Kind::kSet: return "= " + std::to_string(r.value);
-    case sema::IdRewrite::Kind::kOffset:
-      return (r.offset < 0 ? "-= " : "+= ") + std::to_string(r.offset < 0 ? -r.offset : r.offset);
-    case sema::IdRewrite::Kind::kMap: {
-      std::string out = "map {";
-      for (size_t i = 0; i < r.mappings.size(); ++i) {
-        const auto& m = r.mappings[i];
-        auto range = [](sema::Interval v) {
-          return v.lo == v.hi ? std::to_string(v.lo)
-                              : std::to_string(v.lo) + ".." + std::to_string(v.hi);
-        };
-        out += (i ? ", " : " ") + range(m.from) + " -> " + range(m.to);
-      }
-      return out + " }";
-    }
-  }
-  return "";
 }
 
 // Undoes a rule's name maps: the lower name for a view name.
@@ -181,17 +156,11 @@ class Evaluator {
     return out;
   }
 
-  // The rules of `kind` matching class `cls` for a file of `type`, in order.
-  template <typename F>
-  void each_match(uint32_t cls, uint8_t type, F&& f) {
-    for (const Match& m : p_.classes[cls].matches) {
-      if (m.types != 0 && !(m.types & type)) continue;
-      if (f(p_.rules[m.rule])) return;
-    }
-  }
+  const ClassTable& table(uint32_t cls) const { return p_.tables[cls]; }
 
-  bool applies(const Rule& rule) {
-    return !rule.condition || holds(*rule.condition, r_.caller);
+  // The first entry of `list` that applies to this request.
+  const Entry* first_of(const std::vector<Entry>& list, uint8_t type) {
+    return first(list, type, [&](uint32_t rule) { return holds(*p_.rules[rule].condition, r_.caller); });
   }
 
   void fail(int error, const char* name, std::string reason) {
@@ -200,19 +169,15 @@ class Evaluator {
     v_.reason = std::move(reason);
   }
 
+  // Below a directory that a hide rule hides (for this caller), every
+  // request answers ENOENT.
   bool hidden_ancestor(const std::vector<uint32_t>& classes, const std::vector<std::string>& path) {
     for (size_t i = 0; i + 1 < classes.size(); ++i) {
-      bool hidden = false;
-      each_match(classes[i], syntax::kTypeDir, [&](const Rule& rule) {
-        if (rule.kind != RuleKind::kHide || !applies(rule)) return false;
-        v_.steps.push_back(Step{"visibility", rule.id, "hides " + join(path, i)});
-        hidden = true;
-        return true;
-      });
-      if (hidden) {
-        fail(ENOENT, "ENOENT", "a parent directory, " + join(path, i) + ", is hidden");
-        return true;
-      }
+      const Entry* e = first_of(table(classes[i]).hidden, syntax::kTypeDir);
+      if (e == nullptr) continue;
+      v_.steps.push_back(Step{"visibility", e->rule, "hides " + join(path, i)});
+      fail(ENOENT, "ENOENT", "a parent directory, " + join(path, i) + ", is hidden");
+      return true;
     }
     return false;
   }
@@ -221,14 +186,9 @@ class Evaluator {
   // it: that fails with EACCES whether or not the lower file exists, so the
   // answer reveals nothing.
   bool hidden_here(uint32_t cls, uint8_t type, const std::string& which, bool creates) {
-    bool hidden = false;
-    each_match(cls, type, [&](const Rule& rule) {
-      if (rule.kind != RuleKind::kHide || !applies(rule)) return false;
-      v_.steps.push_back(Step{"visibility", rule.id, "hidden" + which});
-      hidden = true;
-      return true;
-    });
-    if (!hidden) return false;
+    const Entry* e = first_of(table(cls).hidden, type);
+    if (e == nullptr) return false;
+    v_.steps.push_back(Step{"visibility", e->rule, "hidden" + which});
     if (creates) {
       fail(EACCES, "EACCES", "the name is hidden" + which + "; creating it would reveal it");
     } else {
@@ -240,56 +200,37 @@ class Evaluator {
   // Access: the first deny, allow or readonly rule that covers the
   // operation and whose condition holds decides; none allows.
   bool denied(uint32_t cls, uint8_t type, sema::Op op, const std::string& which) {
-    bool deny = false;
-    each_match(cls, type, [&](const Rule& rule) {
-      bool access = rule.kind == RuleKind::kDeny || rule.kind == RuleKind::kAllow ||
-                    rule.kind == RuleKind::kReadonly;
-      if (!access || !(rule.ops & sema::bit(op)) || !applies(rule)) return false;
-      if (rule.kind == RuleKind::kAllow) {
-        v_.steps.push_back(Step{"access", rule.id, "allow" + which});
-        return true;
-      }
-      v_.steps.push_back(Step{"access", rule.id,
-                              std::string(syntax::rule_keyword(rule.kind)) + " " +
-                                  rule.errno_name + which});
-      fail(rule.errno_value, rule.errno_name.c_str(),
-           "denied by a " + std::string(syntax::rule_keyword(rule.kind)) + " rule" + which);
-      v_.error_name = rule.errno_name;
-      deny = true;
-      return true;
-    });
-    return deny;
+    const Entry* e = first_of(table(cls).access[static_cast<size_t>(op)], type);
+    if (e == nullptr) return false;
+    const Rule& rule = p_.rules[e->rule];
+    if (rule.kind == RuleKind::kAllow) {
+      v_.steps.push_back(Step{"access", rule.id, "allow" + which});
+      return false;
+    }
+    std::string keyword(syntax::rule_keyword(rule.kind));
+    v_.steps.push_back(Step{"access", rule.id, keyword + " " + rule.errno_name + which});
+    fail(rule.errno_value, rule.errno_name.c_str(), "denied by a " + keyword + " rule" + which);
+    v_.error_name = rule.errno_name;
+    return true;
   }
 
   // Attributes: for each field, the first attr rule that sets it.
   void attributes() {
-    each_match(classes_.back(), r_.type, [&](const Rule& rule) {
-      if (rule.kind != RuleKind::kAttr || !applies(rule)) return false;
-      const sema::AttrRewrite& a = rule.attr;
-      if (a.mode && !v_.attr.mode) {
-        v_.attr.mode = a.mode;
-        v_.steps.push_back(Step{"attr", rule.id, "mode & " + octal(a.mode->and_mask) + " | " +
-                                                     octal(a.mode->or_mask)});
+    for (size_t f = 0; f < kAttrFieldCount; ++f) {
+      const Entry* e = first_of(table(classes_.back()).attr[f], r_.type);
+      if (e == nullptr) continue;
+      const sema::AttrRewrite& a = p_.rules[e->rule].attr;
+      auto field = static_cast<AttrField>(f);
+      switch (field) {
+        case AttrField::kMode: v_.attr.mode = a.mode; break;
+        case AttrField::kUid: v_.attr.uid = a.uid; break;
+        case AttrField::kGid: v_.attr.gid = a.gid; break;
+        case AttrField::kAtime: v_.attr.atime = a.atime; break;
+        case AttrField::kMtime: v_.attr.mtime = a.mtime; break;
+        case AttrField::kCtime: v_.attr.ctime = a.ctime; break;
       }
-      if (a.uid && !v_.attr.uid) {
-        v_.attr.uid = a.uid;
-        v_.steps.push_back(Step{"attr", rule.id, "uid " + id_rewrite_text(*a.uid)});
-      }
-      if (a.gid && !v_.attr.gid) {
-        v_.attr.gid = a.gid;
-        v_.steps.push_back(Step{"attr", rule.id, "gid " + id_rewrite_text(*a.gid)});
-      }
-      for (auto [field, name] : {std::pair{&sema::AttrRewrite::atime, "atime"},
-                                 std::pair{&sema::AttrRewrite::mtime, "mtime"},
-                                 std::pair{&sema::AttrRewrite::ctime, "ctime"}}) {
-        if (a.*field && !(v_.attr.*field)) {
-          v_.attr.*field = a.*field;
-          v_.steps.push_back(Step{"attr", rule.id, std::string(name) + " = " +
-                                                       std::to_string(*(a.*field))});
-        }
-      }
-      return false;
-    });
+      v_.steps.push_back(Step{"attr", e->rule, attr_field_text(a, field)});
+    }
   }
 
   // Names and placement, component by component from the root: a rename
@@ -302,25 +243,22 @@ class Evaluator {
     for (size_t i = 1; i < classes_.size(); ++i) {
       uint8_t type = i + 1 == classes_.size() ? r_.type : syntax::kTypeDir;
       std::string name = path_[i - 1];
-      each_match(classes_[i], type, [&](const Rule& rule) {
-        if (rule.kind != RuleKind::kRename) return false;
-        std::string mapped = lower_name(rule, name);
+      if (const Entry* e = first_of(table(classes_[i]).names, type)) {
+        std::string mapped = lower_name(p_.rules[e->rule], name);
         if (mapped != name) {
-          v_.steps.push_back(Step{"names", rule.id, "'" + name + "' is '" + mapped + "' below"});
+          v_.steps.push_back(Step{"names", e->rule, "'" + name + "' is '" + mapped + "' below"});
         }
         name = mapped;
-        return true;
-      });
+      }
       names.push_back(name);
       lower.push_back(name);
       // A redirect serves the subtree where it first matches; deeper
       // matches of the same rule are inside that subtree already.
-      each_match(classes_[i], type, [&](const Rule& rule) {
-        if (rule.kind != RuleKind::kRedirect) return false;
+      if (const Entry* e = first_of(table(classes_[i]).placement, type)) {
+        const Rule& rule = p_.rules[e->rule];
         if (&rule != active) redirect(rule, i, names, lower);
         active = &rule;
-        return true;
-      });
+      }
     }
     v_.lower_path = lower.empty() ? "/" : "";
     for (const std::string& c : lower) v_.lower_path += "/" + c;
@@ -347,25 +285,20 @@ class Evaluator {
   }
 
   void userspace() {
-    each_match(classes_.back(), r_.type, [&](const Rule& rule) {
-      if (rule.kind != RuleKind::kHandle || !(rule.ops & sema::bit(r_.op)) || !applies(rule)) {
-        return false;
-      }
-      v_.handler = rule.handler;
-      v_.steps.push_back(Step{"userspace", rule.id, "handled by " + rule.handler});
-      return true;
-    });
+    const Entry* e = first_of(table(classes_.back()).handler[static_cast<size_t>(r_.op)], r_.type);
+    if (e == nullptr) return;
+    v_.handler = p_.rules[e->rule].handler;
+    v_.steps.push_back(Step{"userspace", e->rule, "handled by " + v_.handler});
   }
 
   void audit() {
-    each_match(classes_.back(), r_.type, [&](const Rule& rule) {
-      if (rule.kind != RuleKind::kAudit || !(rule.ops & sema::bit(r_.op)) || !applies(rule)) {
-        return false;
-      }
-      v_.audit_tags.push_back(rule.tag);
-      v_.steps.push_back(Step{"audit", rule.id, rule.tag.empty() ? "logged" : "logged as " + rule.tag});
-      return false;  // every audit rule fires
-    });
+    for (const Entry& e : table(classes_.back()).audit[static_cast<size_t>(r_.op)]) {
+      if (e.types != 0 && !(e.types & r_.type)) continue;
+      if (e.conditional && !holds(*p_.rules[e.rule].condition, r_.caller)) continue;
+      const std::string& tag = p_.rules[e.rule].tag;
+      v_.audit_tags.push_back(tag);
+      v_.steps.push_back(Step{"audit", e.rule, tag.empty() ? "logged" : "logged as " + tag});
+    }
   }
 
   const Policy& p_;

@@ -1,8 +1,11 @@
 #include "ir/ir_printer.h"
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <sstream>
+
+#include "ir/decide.h"
 
 namespace fspol::ir {
 
@@ -10,98 +13,26 @@ namespace {
 
 using syntax::RuleKind;
 
-std::string interval_text(sema::Interval i) {
-  return i.lo == i.hi ? std::to_string(i.lo) : std::to_string(i.lo) + ".." + std::to_string(i.hi);
-}
-
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
-
-std::string mode_text(const sema::ModeRewrite& m) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "mode & 0%03o | 0%03o", m.and_mask, m.or_mask);
-  return buf;
-}
 
 }  // namespace
 
 std::string type_text(uint8_t types) { return syntax::file_types_text(types); }
 
-std::string condition_text(const sema::Condition& c) {
-  using K = sema::Condition::Kind;
-  auto set = [](const std::vector<sema::Interval>& ids) {
-    if (ids.size() == 1) return interval_text(ids[0]);
-    std::string out = "{";
-    for (size_t i = 0; i < ids.size(); ++i) out += (i ? ", " : "") + interval_text(ids[i]);
-    return out + "}";
-  };
-  auto operand = [](const sema::Condition& o) {
-    bool compound = o.kind == K::kAnd || o.kind == K::kOr;
-    return compound ? "(" + condition_text(o) + ")" : condition_text(o);
-  };
-  switch (c.kind) {
-    case K::kTrue: return "true";
-    case K::kFalse: return "false";
-    case K::kNot: {
-      const sema::Condition& o = c.operands.front();
-      bool point = (o.kind == K::kUidIn || o.kind == K::kGidIn) && o.ids.size() == 1 &&
-                   o.ids[0].lo == o.ids[0].hi;
-      if (point) return (o.kind == K::kUidIn ? "uid != " : "gid != ") + std::to_string(o.ids[0].lo);
-      if (o.kind == K::kCommIn && o.names.size() == 1) return "comm != " + quoted(o.names[0]);
-      return "not " + operand(o);
-    }
-    case K::kAnd:
-    case K::kOr: {
-      std::string out;
-      for (size_t i = 0; i < c.operands.size(); ++i) {
-        out += (i ? (c.kind == K::kAnd ? " and " : " or ") : "") + operand(c.operands[i]);
-      }
-      return out;
-    }
-    case K::kUidIn:
-    case K::kGidIn: {
-      std::string field = c.kind == K::kUidIn ? "uid" : "gid";
-      if (c.ids.size() == 1 && c.ids[0].lo == c.ids[0].hi) {
-        return field + " == " + std::to_string(c.ids[0].lo);
-      }
-      return field + " in " + set(c.ids);
-    }
-    case K::kCommIn: {
-      if (c.names.size() == 1) return "comm == " + quoted(c.names[0]);
-      std::string out = "comm in {";
-      for (size_t i = 0; i < c.names.size(); ++i) out += (i ? ", " : "") + quoted(c.names[i]);
-      return out + "}";
-    }
-  }
-  return "";
-}
-
 std::string rule_text(const Policy& policy, const Rule& rule) {
   std::string out(syntax::rule_keyword(rule.kind));
-  bool show_ops = rule.kind == RuleKind::kDeny || rule.kind == RuleKind::kAllow ||
-                  rule.kind == RuleKind::kHandle || rule.kind == RuleKind::kAudit;
-  if (show_ops) out += " " + sema::op_set_text(rule.ops) + " on";
+  const syntax::RuleKindInfo& info = syntax::rule_kind_info(rule.kind);
+  if (info.takes_ops) out += " " + sema::op_set_text(rule.ops) + " on";
   for (size_t i = 0; i < rule.selectors.size(); ++i) {
     const Selector& s = policy.selectors[rule.selectors[i]];
     out += (i ? ", " : " ") + (s.types ? type_text(s.types) + " " : "") + quoted(s.pattern);
   }
-  if (rule.kind == RuleKind::kRedirect) out += " to " + rule.target_root + " " + quoted(rule.target_path);
-  if (rule.kind == RuleKind::kHandle) out += " with " + rule.handler;
-  if (rule.kind == RuleKind::kDeny || rule.kind == RuleKind::kReadonly) out += " errno " + rule.errno_name;
-  if (rule.kind == RuleKind::kAudit && !rule.tag.empty()) out += " tag " + quoted(rule.tag);
+  if (info.clauses & syntax::kClauseTo) out += " to " + rule.target_root + " " + quoted(rule.target_path);
+  if (info.clauses & syntax::kClauseWith) out += " with " + rule.handler;
+  if (info.clauses & syntax::kClauseErrno) out += " errno " + rule.errno_name;
+  if ((info.clauses & syntax::kClauseTag) && !rule.tag.empty()) out += " tag " + quoted(rule.tag);
   if (rule.condition) out += " when " + condition_text(*rule.condition);
-  const sema::AttrRewrite& a = rule.attr;
-  if (rule.kind == RuleKind::kAttr) {
-    std::vector<std::string> parts;
-    if (a.mode) parts.push_back(mode_text(*a.mode));
-    if (a.uid) parts.push_back("uid rewritten");
-    if (a.gid) parts.push_back("gid rewritten");
-    if (a.atime) parts.push_back("atime = " + std::to_string(*a.atime));
-    if (a.mtime) parts.push_back("mtime = " + std::to_string(*a.mtime));
-    if (a.ctime) parts.push_back("ctime = " + std::to_string(*a.ctime));
-    out += " {";
-    for (size_t i = 0; i < parts.size(); ++i) out += (i ? "; " : " ") + parts[i];
-    out += " }";
-  }
+  if (rule.kind == RuleKind::kAttr) out += " { " + attr_text(rule.attr) + " }";
   if (rule.kind == RuleKind::kRename) {
     out += " {";
     for (const sema::NameMap& m : rule.names) {
@@ -115,99 +46,80 @@ std::string rule_text(const Policy& policy, const Rule& rule) {
 
 namespace {
 
-// The decision list of one operation in one class: hide and access rules
-// in order, up to the first entry that always applies.
-std::string decision_list(const Policy& policy, const PathClass& pc, sema::Op op) {
-  std::string out;
-  bool closed = false;
-  for (const Match& m : pc.matches) {
-    const Rule& rule = policy.rules[m.rule];
-    bool hide = rule.kind == RuleKind::kHide;
-    bool access = (rule.kind == RuleKind::kDeny || rule.kind == RuleKind::kAllow ||
-                   rule.kind == RuleKind::kReadonly) &&
-                  (rule.ops & sema::bit(op));
-    if (!hide && !access) continue;
-    std::string entry;
-    if (hide) {
-      entry = op == sema::Op::kCreate ? "EACCES (hidden name)" : "ENOENT (hidden)";
-    } else if (rule.kind == RuleKind::kAllow) {
-      entry = "allow";
-    } else {
-      entry = rule.errno_name;
-    }
-    if (m.types) entry += " [" + type_text(m.types) + "]";
-    if (rule.condition) entry += " when " + condition_text(*rule.condition);
-    entry += " (rule " + std::to_string(rule.id) + ")";
-    out += (out.empty() ? "" : "; ") + entry;
-    if (!rule.condition && !m.types) {
-      closed = true;
-      break;
-    }
-  }
-  if (!closed) out += std::string(out.empty() ? "" : "; ") + "allow";
-  return out;
+// One entry of a decision list: its effect, file types, condition, rule.
+std::string entry_text(const Policy& policy, const Entry& e, const std::string& effect) {
+  std::string out = effect;
+  if (e.types) out += " [" + type_text(e.types) + "]";
+  const Rule& rule = policy.rules[e.rule];
+  if (rule.condition) out += " when " + condition_text(*rule.condition);
+  return out + " (rule " + std::to_string(e.rule) + ")";
 }
 
-// The layers other than visibility and access: per attribute field, names,
-// placement, handlers and audit, each as its first-match list.
-void print_other_layers(std::ostream& out, const Policy& policy, const PathClass& pc) {
-  auto entry = [&](const Match& m, const Rule& rule, const std::string& what) {
-    std::string e = what;
-    if (m.types) e += " [" + type_text(m.types) + "]";
-    if (rule.condition) e += " when " + condition_text(*rule.condition);
-    return e + " (rule " + std::to_string(rule.id) + ")";
+// The decision list of one operation in one class: visibility, then
+// access, up to the first entry that always decides.
+std::string decision_list(const Policy& policy, const ClassTable& t, sema::Op op) {
+  std::string out;
+  auto add = [&](const Entry& e, const std::string& effect) {
+    out += (out.empty() ? "" : "; ") + entry_text(policy, e, effect);
+    return e.always();
   };
-  auto layer = [&](const char* name, auto&& describe) {
-    std::string line;
-    for (const Match& m : pc.matches) {
-      const Rule& rule = policy.rules[m.rule];
-      std::string what = describe(rule);
-      if (what.empty()) continue;
-      line += (line.empty() ? "" : "; ") + entry(m, rule, what);
-      if (!rule.condition && !m.types && std::string(name) != "audit") break;
+  for (const Entry& e : t.hidden) {
+    if (add(e, op == sema::Op::kCreate ? "EACCES (hidden name)" : "ENOENT (hidden)")) return out;
+  }
+  for (const Entry& e : t.access[static_cast<size_t>(op)]) {
+    const Rule& rule = policy.rules[e.rule];
+    if (add(e, rule.kind == RuleKind::kAllow ? "allow" : rule.errno_name)) return out;
+  }
+  return out + (out.empty() ? "" : "; ") + "allow";
+}
+
+// A first-match list of a layer other than visibility and access.
+void print_list(std::ostream& out, const Policy& policy, const std::string& name,
+                const std::vector<Entry>& list, const std::function<std::string(const Rule&)>& what) {
+  std::string line;
+  for (const Entry& e : list) {
+    line += (line.empty() ? "" : "; ") + entry_text(policy, e, what(policy.rules[e.rule]));
+  }
+  if (!line.empty()) out << "  " << name << ": " << line << "\n";
+}
+
+// Handlers and audit: per rule, the operations it serves in this class.
+void print_per_op(std::ostream& out, const Policy& policy, const std::string& name,
+                  const std::array<std::vector<Entry>, sema::kOpCount>& lists,
+                  const std::function<std::string(const Rule&, sema::OpSet)>& what) {
+  std::map<std::pair<uint32_t, uint8_t>, sema::OpSet> ops;
+  for (size_t op = 0; op < sema::kOpCount; ++op) {
+    for (const Entry& e : lists[op]) ops[{e.rule, e.types}] |= sema::bit(static_cast<sema::Op>(op));
+  }
+  std::string line;
+  for (const auto& [key, set] : ops) {
+    Entry e{key.first, key.second, policy.rules[key.first].condition.has_value()};
+    line += (line.empty() ? "" : "; ") + entry_text(policy, e, what(policy.rules[key.first], set));
+  }
+  if (!line.empty()) out << "  " << name << ": " << line << "\n";
+}
+
+void print_other_layers(std::ostream& out, const Policy& policy, const ClassTable& t) {
+  for (size_t f = 0; f < kAttrFieldCount; ++f) {
+    auto field = static_cast<AttrField>(f);
+    print_list(out, policy, "attr", t.attr[f],
+               [&](const Rule& r) { return attr_field_text(r.attr, field); });
+  }
+  print_list(out, policy, "names", t.names, [](const Rule& r) {
+    std::string maps;
+    for (const sema::NameMap& m : r.names) {
+      maps += std::string(maps.empty() ? "" : ", ") + (m.suffix ? "suffix " : "prefix ") +
+              quoted(m.lower) + " -> " + quoted(m.view);
     }
-    if (!line.empty()) out << "  " << name << ": " << line << "\n";
-  };
-  char buf[64];
-  layer("attr mode", [&](const Rule& r) {
-    if (r.kind != RuleKind::kAttr || !r.attr.mode) return std::string();
-    std::snprintf(buf, sizeof buf, "& 0%03o | 0%03o", r.attr.mode->and_mask, r.attr.mode->or_mask);
-    return std::string(buf);
+    return maps;
   });
-  for (auto [field, name] : {std::pair{&sema::AttrRewrite::uid, "attr uid"},
-                             std::pair{&sema::AttrRewrite::gid, "attr gid"}}) {
-    layer(name, [&](const Rule& r) {
-      if (r.kind != RuleKind::kAttr || !(r.attr.*field)) return std::string();
-      const sema::IdRewrite& id = *(r.attr.*field);
-      switch (id.kind) {
-        case sema::IdRewrite::Kind::kSet: return "= " + std::to_string(id.value);
-        case sema::IdRewrite::Kind::kOffset: return "+ " + std::to_string(id.offset);
-        case sema::IdRewrite::Kind::kMap: return std::string("mapped");
-      }
-      return std::string();
-    });
-  }
-  for (auto [field, name] : {std::pair{&sema::AttrRewrite::atime, "attr atime"},
-                             std::pair{&sema::AttrRewrite::mtime, "attr mtime"},
-                             std::pair{&sema::AttrRewrite::ctime, "attr ctime"}}) {
-    layer(name, [&](const Rule& r) {
-      if (r.kind != RuleKind::kAttr || !(r.attr.*field)) return std::string();
-      return "= " + std::to_string(*(r.attr.*field));
-    });
-  }
-  layer("names", [&](const Rule& r) {
-    return r.kind == RuleKind::kRename ? std::string("mapped") : std::string();
+  print_list(out, policy, "placement", t.placement,
+             [](const Rule& r) { return r.target_root + ":" + r.target_path; });
+  print_per_op(out, policy, "userspace", t.handler, [](const Rule& r, sema::OpSet ops) {
+    return r.handler + " for " + sema::op_set_text(ops);
   });
-  layer("placement", [&](const Rule& r) {
-    return r.kind == RuleKind::kRedirect ? r.target_root + ":" + r.target_path : std::string();
-  });
-  layer("userspace", [&](const Rule& r) {
-    return r.kind == RuleKind::kHandle ? r.handler + " for " + sema::op_set_text(r.ops)
-                                       : std::string();
-  });
-  layer("audit", [&](const Rule& r) {
-    return r.kind == RuleKind::kAudit ? sema::op_set_text(r.ops) + (r.tag.empty() ? "" : " as " + r.tag)
-                                      : std::string();
+  print_per_op(out, policy, "audit", t.audit, [](const Rule& r, sema::OpSet ops) {
+    return sema::op_set_text(ops) + (r.tag.empty() ? "" : " as " + r.tag);
   });
 }
 
@@ -216,6 +128,8 @@ void print_other_layers(std::ostream& out, const Policy& policy, const PathClass
 std::string print_ir(const Policy& policy) {
   std::ostringstream out;
   out << "policy " << policy.name << "\n";
+  out << "# per class: the decision list of every operation (first match), for a path with no\n"
+         "# hidden ancestor; below a directory a hide rule hides, every request answers ENOENT\n";
   for (const Lower& l : policy.lowers) {
     out << "lower " << l.name << (l.path.empty() ? " (given at mount time)" : " " + quoted(l.path))
         << "\n";
@@ -235,6 +149,11 @@ std::string print_ir(const Policy& policy) {
   for (size_t c = 0; c < policy.classes.size(); ++c) {
     const PathClass& pc = policy.classes[c];
     out << "\nclass " << c << " " << quoted(pc.example) << " (state " << pc.state << ")\n";
+    if (!pc.visible) {
+      out << "  only below directories hidden from everyone: every request answers ENOENT\n";
+      continue;
+    }
+    const ClassTable& t = policy.tables[c];
     if (pc.matches.empty()) {
       out << "  no rules: every operation is allowed\n";
       continue;
@@ -250,7 +169,7 @@ std::string print_ir(const Policy& policy) {
     std::vector<std::string> order;
     for (size_t i = 0; i < sema::kOpCount; ++i) {
       auto op = static_cast<sema::Op>(i);
-      std::string list = decision_list(policy, pc, op);
+      std::string list = decision_list(policy, t, op);
       auto [it, inserted] = by_list.emplace(list, std::string(sema::op_name(op)));
       if (inserted) {
         order.push_back(list);
@@ -259,7 +178,14 @@ std::string print_ir(const Policy& policy) {
       }
     }
     for (const std::string& list : order) out << "  " << by_list[list] << ": " << list << "\n";
-    print_other_layers(out, policy, pc);
+    std::string below;
+    for (const Entry& e : t.hidden) {
+      if (e.types != 0 && !(e.types & syntax::kTypeDir)) continue;
+      below += (below.empty() ? "" : "; ") + entry_text(policy, Entry{e.rule, 0, e.conditional}, "ENOENT");
+      if (!e.conditional) break;
+    }
+    if (!below.empty()) out << "  below it (as a directory): " << below << "\n";
+    print_other_layers(out, policy, t);
   }
   return out.str();
 }

@@ -12,13 +12,11 @@
 #include <string>
 
 #include "ir/ir.h"
+#include "ir/render.h"
 
 namespace fspol::ir {
 
 std::string print_ir(const Policy& policy);
-
-// "uid in {0, 1000..1999}", "not (comm == \"sh\")", ...
-std::string condition_text(const sema::Condition& condition);
 
 // One line describing a rule: kind, operations, selectors, clauses.
 std::string rule_text(const Policy& policy, const Rule& rule);

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "automata/nfa.h"
+#include "ir/decide.h"
 #include "sema/check.h"
 
 namespace fspol::ir {
@@ -81,13 +82,27 @@ std::optional<Policy> run_lower(const sema::Program& program, const SourceManage
     return std::nullopt;
   }
   policy.dfa = std::move(*dfa);
-  automata::PathClasses classes = automata::find_path_classes(policy.dfa);
+  // A directory hidden from everyone hides its subtree: classes reached
+  // only below one are explored last and marked invisible.
+  auto hides_children = [&](uint32_t state) {
+    for (uint32_t selector : policy.dfa.accepts[state]) {
+      const Selector& s = policy.selectors[selector];
+      const Rule& rule = policy.rules[s.rule];
+      if (rule.kind == syntax::RuleKind::kHide && !rule.condition &&
+          (s.types == 0 || (s.types & syntax::kTypeDir))) {
+        return true;
+      }
+    }
+    return false;
+  };
+  automata::PathClasses classes = automata::find_path_classes(policy.dfa, hides_children);
   policy.class_of_state = classes.class_of_state;
   for (size_t c = 0; c < classes.state_of_class.size(); ++c) {
     PathClass pc;
     pc.state = classes.state_of_class[c];
     pc.example = classes.example[c];
     pc.children = classes.children[c];
+    pc.visible = classes.visible[c];
     std::map<uint32_t, uint8_t> by_rule;
     for (uint32_t selector : policy.dfa.accepts[pc.state]) {
       const Selector& s = policy.selectors[selector];
@@ -98,6 +113,7 @@ std::optional<Policy> run_lower(const sema::Program& program, const SourceManage
     for (auto [rule, types] : by_rule) pc.matches.push_back(Match{rule, types});
     policy.classes.push_back(std::move(pc));
   }
+  policy.tables = decide(policy);
   policy.stats.rules = static_cast<uint32_t>(policy.rules.size());
   policy.stats.selectors = static_cast<uint32_t>(policy.selectors.size());
   policy.stats.path_classes = static_cast<uint32_t>(policy.classes.size());

@@ -101,12 +101,13 @@ class Checker {
     const syntax::Rule& ast = *rule.ast;
     using K = syntax::RuleKind;
     for (const syntax::OperationRef& op : ast.ops) rule.ops |= expand(op.op);
+    const syntax::RuleKindInfo& info = syntax::rule_kind_info(rule.kind);
     if (ast.ops.empty()) {
-      rule.ops = rule.kind == K::kReadonly || rule.kind == K::kAudit ? kModifyOps : kAllOps;
+      rule.ops = info.default_ops == syntax::DefaultOps::kModify ? kModifyOps : kAllOps;
     }
-    if (rule.kind == K::kDeny || rule.kind == K::kReadonly) check_errno(rule);
+    if (info.clauses & syntax::kClauseErrno) check_errno(rule);
     if (ast.condition) {
-      if (rule.kind == K::kRename || rule.kind == K::kCasefold || rule.kind == K::kRedirect) {
+      if (!info.caller) {
         error(ast.condition->range, "a " + std::string(syntax::rule_keyword(rule.kind)) +
                                         " rule cannot depend on the caller")
             .note(ast.condition->range,

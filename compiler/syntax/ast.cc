@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "syntax/token.h"
+
 namespace fspol::syntax {
 
 namespace {
@@ -62,20 +64,32 @@ std::string_view option_name(OptionName option) {
   return kOptionNames[static_cast<size_t>(option)];
 }
 
+namespace {
+
+constexpr RuleKindInfo kRuleKinds[] = {
+#define FSPOL_RULE_KIND(name, layer, takes_ops, default_ops, clauses, caller, block) \
+  {RuleKind::name, Layer::layer, takes_ops, DefaultOps::default_ops, clauses, caller, block},
+#include "syntax/rule_kinds.def"
+};
+
+}  // namespace
+
+const RuleKindInfo& rule_kind_info(RuleKind kind) { return kRuleKinds[static_cast<size_t>(kind)]; }
+
 std::string_view rule_keyword(RuleKind kind) {
   switch (kind) {
-    case RuleKind::kHide: return "hide";
-    case RuleKind::kDeny: return "deny";
-    case RuleKind::kAllow: return "allow";
-    case RuleKind::kReadonly: return "readonly";
-    case RuleKind::kAttr: return "attr";
-    case RuleKind::kRename: return "rename";
-    case RuleKind::kCasefold: return "casefold";
-    case RuleKind::kRedirect: return "redirect";
-    case RuleKind::kHandle: return "handle";
-    case RuleKind::kAudit: return "audit";
+#define FSPOL_RULE_KIND(name, layer, takes_ops, default_ops, clauses, caller, block) \
+  case RuleKind::name:                                                              \
+    return token_spelling(TokenKind::name);
+#include "syntax/rule_kinds.def"
   }
   return "rule";
+}
+
+std::string_view layer_name(Layer layer) {
+  static constexpr std::string_view kNames[] = {"visibility", "access",    "attr",  "names",
+                                                "placement",  "userspace", "audit"};
+  return kNames[static_cast<size_t>(layer)];
 }
 
 }  // namespace fspol::syntax

@@ -147,17 +147,38 @@ struct NameMap {
 };
 
 enum class RuleKind : uint8_t {
-  kHide,
-  kDeny,
-  kAllow,
-  kReadonly,
-  kAttr,
-  kRename,
-  kCasefold,
-  kRedirect,
-  kHandle,
-  kAudit,
+#define FSPOL_RULE_KIND(name, layer, takes_ops, default_ops, clauses, caller, block) name,
+#include "syntax/rule_kinds.def"
 };
+
+// The layers of a policy's meaning, in the order they are evaluated.
+enum class Layer : uint8_t {
+  kVisibility, kAccess, kAttributes, kNames, kPlacement, kUserspace, kAudit
+};
+std::string_view layer_name(Layer layer);
+
+enum class DefaultOps : uint8_t { kAll, kModify };
+
+// Clauses that may follow a rule's selectors.
+enum Clause : uint8_t {
+  kClauseErrno = 1 << 0,  // errno E
+  kClauseWhen = 1 << 1,   // when C / unless C
+  kClauseTo = 1 << 2,     // to ROOT "PATH"
+  kClauseWith = 1 << 3,   // with HANDLER
+  kClauseTag = 1 << 4,    // tag "T"
+};
+
+// A row of rule_kinds.def.
+struct RuleKindInfo {
+  RuleKind kind;
+  Layer layer;
+  bool takes_ops;
+  DefaultOps default_ops;
+  uint8_t clauses;
+  bool caller;  // may depend on the caller
+  bool block;
+};
+const RuleKindInfo& rule_kind_info(RuleKind kind);
 
 struct Rule {
   RuleKind kind = RuleKind::kHide;

@@ -513,42 +513,14 @@ class Parser {
 
   // ---- Rules ----------------------------------------------------------------
 
-  enum Clause : uint8_t {
-    kClauseErrno = 1 << 0,
-    kClauseCondition = 1 << 1,
-    kClauseTo = 1 << 2,
-    kClauseWith = 1 << 3,
-    kClauseTag = 1 << 4,
-  };
-
-  static uint8_t clauses_for(RuleKind k) {
-    switch (k) {
-      case RuleKind::kDeny:
-      case RuleKind::kReadonly:
-        return kClauseErrno | kClauseCondition;
-      case RuleKind::kRedirect:
-        return kClauseTo | kClauseCondition;
-      case RuleKind::kHandle:
-        return kClauseWith | kClauseCondition;
-      case RuleKind::kAudit:
-        return kClauseTag | kClauseCondition;
-      default:
-        return kClauseCondition;
-    }
-  }
-
   static RuleKind rule_kind(TokenKind k) {
     switch (k) {
-      case TokenKind::kDeny: return RuleKind::kDeny;
-      case TokenKind::kAllow: return RuleKind::kAllow;
-      case TokenKind::kReadonly: return RuleKind::kReadonly;
-      case TokenKind::kAttr: return RuleKind::kAttr;
-      case TokenKind::kRename: return RuleKind::kRename;
-      case TokenKind::kCasefold: return RuleKind::kCasefold;
-      case TokenKind::kRedirect: return RuleKind::kRedirect;
-      case TokenKind::kHandle: return RuleKind::kHandle;
-      case TokenKind::kAudit: return RuleKind::kAudit;
-      default: return RuleKind::kHide;
+#define FSPOL_RULE_KIND(name, layer, takes_ops, default_ops, clauses, caller, block) \
+  case TokenKind::name:                                                             \
+    return RuleKind::name;
+#include "syntax/rule_kinds.def"
+      default:
+        return RuleKind::kHide;
     }
   }
 
@@ -557,8 +529,7 @@ class Parser {
     rule.kind = rule_kind(keyword.kind);
     rule.keyword = range(keyword);
     std::string name(text(keyword));
-    bool takes_ops = rule.kind == RuleKind::kDeny || rule.kind == RuleKind::kAllow ||
-                     rule.kind == RuleKind::kAudit || rule.kind == RuleKind::kHandle;
+    bool takes_ops = rule_kind_info(rule.kind).takes_ops;
     if (takes_ops && looks_like_operations()) {
       if (!parse_operations(rule.ops)) return false;
     } else if (!takes_ops && looks_like_operations() && at(TokenKind::kIdent)) {
@@ -571,10 +542,10 @@ class Parser {
     }
     if (!parse_selectors(rule.selectors)) return false;
     if (!parse_clauses(rule, name)) return false;
-    if (rule.kind == RuleKind::kAttr) {
-      if (!parse_attr_block(rule)) return false;
-    } else if (rule.kind == RuleKind::kRename) {
-      if (!parse_rename_block(rule)) return false;
+    if (rule_kind_info(rule.kind).block) {
+      if (!(rule.kind == RuleKind::kAttr ? parse_attr_block(rule) : parse_rename_block(rule))) {
+        return false;
+      }
     } else if (!expect_closing(TokenKind::kSemi, "after the " + name + " rule")) {
       return false;
     }
@@ -681,11 +652,11 @@ class Parser {
   }
 
   bool parse_clauses(Rule& rule, const std::string& name) {
-    uint8_t allowed = clauses_for(rule.kind);
+    uint8_t allowed = rule_kind_info(rule.kind).clauses;
     uint8_t seen = 0;
     for (;;) {
       uint8_t clause = at(TokenKind::kErrno)                          ? kClauseErrno
-                       : at(TokenKind::kWhen) || at(TokenKind::kUnless) ? kClauseCondition
+                       : at(TokenKind::kWhen) || at(TokenKind::kUnless) ? kClauseWhen
                        : at(TokenKind::kTo)                             ? kClauseTo
                        : at(TokenKind::kWith)                           ? kClauseWith
                        : at(TokenKind::kTag)                            ? kClauseTag
@@ -703,7 +674,7 @@ class Parser {
       }
       if (seen & clause) {
         error_here("a rule has at most one '" +
-                   std::string(clause == kClauseCondition ? "when/unless" : word) + "' clause");
+                   std::string(clause == kClauseWhen ? "when/unless" : word) + "' clause");
         return false;
       }
       seen |= clause;
@@ -712,7 +683,7 @@ class Parser {
         case kClauseErrno:
           ok = parse_errno(rule);
           break;
-        case kClauseCondition:
+        case kClauseWhen:
           ok = parse_condition(rule);
           break;
         case kClauseTo:

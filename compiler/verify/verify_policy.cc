@@ -17,25 +17,25 @@ using syntax::RuleKind;
 
 constexpr uint8_t kAllTypes = 0x7f;
 
-bool is_access(RuleKind k) {
-  return k == RuleKind::kDeny || k == RuleKind::kAllow || k == RuleKind::kReadonly;
-}
-
-// Which rules compete with each other under "first match decides".
-int layer(RuleKind k) {
-  switch (k) {
-    case RuleKind::kDeny:
-    case RuleKind::kAllow:
-    case RuleKind::kReadonly: return 1;
-    case RuleKind::kRename: return 2;
-    case RuleKind::kCasefold: return 3;
-    case RuleKind::kRedirect: return 4;
-    case RuleKind::kHandle: return 5;
-    default: return 0;  // hide, attr (per field), audit: handled apart
+// Whether an earlier rule of kind `earlier` can decide first for a rule
+// of kind `k` under "first match decides" (visibility, attributes per
+// field, and audit are handled apart; case folding is applied before
+// matching and competes with nothing).
+bool competes(RuleKind k, RuleKind earlier) {
+  syntax::Layer layer = syntax::rule_kind_info(k).layer;
+  if (layer == syntax::Layer::kVisibility || layer == syntax::Layer::kAttributes ||
+      layer == syntax::Layer::kAudit) {
+    return false;
   }
+  if (layer == syntax::Layer::kNames) return k == earlier;
+  return syntax::rule_kind_info(earlier).layer == layer;
 }
 
-bool has_ops(RuleKind k) { return is_access(k) || k == RuleKind::kHandle; }
+// Whether a kind's decisions depend on the operation.
+bool has_ops(RuleKind k) {
+  syntax::Layer layer = syntax::rule_kind_info(k).layer;
+  return layer == syntax::Layer::kAccess || layer == syntax::Layer::kUserspace;
+}
 
 bool upper(char c) { return c >= 'A' && c <= 'Z'; }
 
@@ -46,7 +46,6 @@ class Verifier {
 
   bool run() {
     uint32_t errors = ctx_.diags.error_count();
-    compute_reachability();
     check_rules();
     check_cached_hides();
     check_casefold();
@@ -66,30 +65,14 @@ class Verifier {
 
   // The first hide rule that hides class `c` for `type` for every caller.
   int hidden_by(uint32_t c, uint8_t type) const {
-    for (const ir::Match& m : policy_.classes[c].matches) {
-      const ir::Rule& r = policy_.rules[m.rule];
-      if (r.kind == RuleKind::kHide && !r.condition && (types_of(m.types) & type)) {
-        return static_cast<int>(r.id);
-      }
+    for (const ir::Entry& e : policy_.tables[c].hidden) {
+      if (!e.conditional && (e.types == 0 || (e.types & type))) return static_cast<int>(e.rule);
     }
     return -1;
   }
 
-  // reachable_[c]: some path of class c has no ancestor hidden for everyone.
-  void compute_reachability() {
-    reachable_.assign(policy_.classes.size(), false);
-    std::vector<uint32_t> queue = {0};
-    reachable_[0] = true;
-    for (size_t i = 0; i < queue.size(); ++i) {
-      uint32_t c = queue[i];
-      if (hidden_by(c, syntax::kTypeDir) >= 0) continue;  // its children are unreachable
-      for (uint32_t child : policy_.classes[c].children) {
-        if (reachable_[child]) continue;
-        reachable_[child] = true;
-        queue.push_back(child);
-      }
-    }
-  }
+  // Some path of class c has no ancestor hidden for everyone.
+  bool reachable(uint32_t c) const { return policy_.classes[c].visible; }
 
   // A hide rule hiding class c (or, failing that, an ancestor), for notes.
   std::string hiding_note(uint32_t c, uint8_t type) const {
@@ -106,7 +89,7 @@ class Verifier {
     for (const ir::Match& m : policy_.classes[c].matches) {
       if (m.rule >= rule.id) break;
       const ir::Rule& e = policy_.rules[m.rule];
-      if (layer(e.kind) != layer(rule.kind) || e.condition) continue;
+      if (!competes(rule.kind, e.kind) || e.condition) continue;
       if (!(types_of(m.types) & type)) continue;
       if (has_ops(e.kind) && !(e.ops & sema::bit(op))) continue;
       return static_cast<int>(e.id);
@@ -149,7 +132,7 @@ class Verifier {
         for (unsigned t = 0; t < 7; ++t) {
           auto type = static_cast<uint8_t>(1u << t);
           if (!(types_of(m.types) & type)) continue;
-          bool hidden = !reachable_[c];
+          bool hidden = !reachable(c);
           if (!hidden) {
             int by = hidden_by(c, type);
             hidden = rule.kind == RuleKind::kHide ? by >= 0 && static_cast<uint32_t>(by) < rule.id
@@ -483,7 +466,6 @@ class Verifier {
   const sema::Program& program_;
   const ir::Policy& policy_;
   sema::SemaContext& ctx_;
-  std::vector<bool> reachable_;
 };
 
 }  // namespace

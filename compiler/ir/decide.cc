@@ -1,0 +1,84 @@
+// Per-class decision tables (decide.h): which rules can decide what, per
+// path class, in resolution order.
+#include "ir/decide.h"
+
+namespace fspol::ir {
+
+namespace {
+
+using syntax::Layer;
+using syntax::RuleKind;
+
+// Appends to a first-match list unless an earlier entry always decides.
+void add_first(std::vector<Entry>& list, const Entry& e) {
+  if (!list.empty() && list.back().always()) return;
+  list.push_back(e);
+}
+
+ClassTable table_of(const Policy& policy, const PathClass& pc) {
+  ClassTable t;
+  for (const Match& m : pc.matches) {
+    const Rule& rule = policy.rules[m.rule];
+    Entry e{rule.id, m.types, rule.condition.has_value()};
+    switch (syntax::rule_kind_info(rule.kind).layer) {
+      case Layer::kVisibility:
+        t.hidden.push_back(e);
+        break;
+      case Layer::kAccess:
+        for (size_t op = 0; op < sema::kOpCount; ++op) {
+          if (rule.ops & sema::bit(static_cast<sema::Op>(op))) add_first(t.access[op], e);
+        }
+        break;
+      case Layer::kAttributes:
+        for (size_t f = 0; f < kAttrFieldCount; ++f) {
+          if (sets(rule.attr, static_cast<AttrField>(f))) add_first(t.attr[f], e);
+        }
+        break;
+      case Layer::kNames:
+        if (rule.kind == RuleKind::kRename) add_first(t.names, e);
+        break;  // casefold: Policy::casefold_roots, applied before matching
+      case Layer::kPlacement:
+        add_first(t.placement, e);
+        break;
+      case Layer::kUserspace:
+        for (size_t op = 0; op < sema::kOpCount; ++op) {
+          if (rule.ops & sema::bit(static_cast<sema::Op>(op))) add_first(t.handler[op], e);
+        }
+        break;
+      case Layer::kAudit:
+        for (size_t op = 0; op < sema::kOpCount; ++op) {
+          if (rule.ops & sema::bit(static_cast<sema::Op>(op))) t.audit[op].push_back(e);
+        }
+        break;
+    }
+  }
+  return t;
+}
+
+}  // namespace
+
+std::string_view attr_field_name(AttrField field) {
+  static constexpr std::string_view kNames[] = {"mode", "uid", "gid", "atime", "mtime", "ctime"};
+  return kNames[static_cast<size_t>(field)];
+}
+
+bool sets(const sema::AttrRewrite& a, AttrField field) {
+  switch (field) {
+    case AttrField::kMode: return a.mode.has_value();
+    case AttrField::kUid: return a.uid.has_value();
+    case AttrField::kGid: return a.gid.has_value();
+    case AttrField::kAtime: return a.atime.has_value();
+    case AttrField::kMtime: return a.mtime.has_value();
+    case AttrField::kCtime: return a.ctime.has_value();
+  }
+  return false;
+}
+
+std::vector<ClassTable> decide(const Policy& policy) {
+  std::vector<ClassTable> tables;
+  tables.reserve(policy.classes.size());
+  for (const PathClass& pc : policy.classes) tables.push_back(table_of(policy, pc));
+  return tables;
+}
+
+}  // namespace fspol::ir

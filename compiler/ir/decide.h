@@ -1,0 +1,47 @@
+#pragma once
+// Per-class decision tables: the policy's meaning (docs/semantics.md)
+// partially evaluated per path class, computed once.
+//
+// For every path class, every layer keeps the rules that can decide a
+// request there, in resolution order, each with the file types and the
+// caller condition under which it applies; first-match lists end at the
+// first entry that always applies. Whatever executes or prints a policy
+// reads these tables: ir_eval (the reference evaluator), the IR printer,
+// verification, `fsc explain`, the planner and code generators, and the
+// runtime's engine. Nothing else decides what a rule does.
+//
+//   policy p { hide dir "/a"; deny write on "/c" errno EPERM when uid != 0; }
+//   class of "/c": access[write] = [rule 1 (when uid != 0)]   -> else allowed
+//   class of "/a": hidden = [rule 0, dir]                     -> ENOENT, and
+//                  ENOENT for everything below it (walk the ancestors)
+//
+//   const ClassTable& t = tables[cls];
+//   const Entry* e = first(t.access[op_index], type, [&](const Rule& r) { return holds(r); });
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace fspol::ir {
+
+// The tables of every class of `policy` (indexed by class); run_lower
+// stores them in Policy::tables.
+std::vector<ClassTable> decide(const Policy& policy);
+
+
+// The first entry of `list` for a file of `type` whose rule `holds`
+// (called only for conditional entries), or nullptr.
+template <typename Holds>
+const Entry* first(const std::vector<Entry>& list, uint8_t type, Holds&& holds) {
+  for (const Entry& e : list) {
+    if (e.types != 0 && !(e.types & type)) continue;
+    if (e.conditional && !holds(e.rule)) continue;
+    return &e;
+  }
+  return nullptr;
+}
+
+}  // namespace fspol::ir
