@@ -292,7 +292,16 @@ PathClasses find_path_classes(const Dfa& dfa, const std::function<bool(uint32_t)
         if (byte == 0) continue;  // only NUL and '/' are in this class
         uint32_t to = dfa.next[size_t{state} * dfa.class_count + c];
         std::string name = component + static_cast<char>(byte);
-        // "." and ".." never name a child (the kernel resolves them).
+        // "." and ".." never name a child (the kernel resolves them):
+        // another byte of the same input class stands in, if there is one.
+        if (name == "." || name == "..") {
+          for (int b = 1; b < 256; ++b) {
+            if (b != '.' && b != '/' && dfa.byte_class[static_cast<size_t>(b)] == c) {
+              name.back() = static_cast<char>(b);
+              break;
+            }
+          }
+        }
         if (name != "." && name != "..") {
           uint32_t child = add(dfa.next[size_t{to} * dfa.class_count + slash_class], prefix + "/" + name);
           out.children[i].push_back(child);

@@ -30,7 +30,7 @@ std::string json_string(const std::string& s) {
 
 std::string caller_text(const ir::Request& r) {
   std::string out = "uid " + std::to_string(r.caller.uid) + ", gid " + std::to_string(r.caller.gid);
-  if (!r.caller.comm.empty()) out += ", comm \"" + r.caller.comm + "\"";
+  if (!r.caller.comm.empty()) out += ", comm \"" + std::string(r.caller.comm) + "\"";
   return out;
 }
 
@@ -82,7 +82,7 @@ std::string explain_json(const ir::Policy& policy, const ir::Request& request,
   if (request.new_path) out << ", \"to\": " << json_string(*request.new_path);
   out << ", \"type\": " << json_string(ir::type_text(request.type)) << ", \"uid\": "
       << request.caller.uid << ", \"gid\": " << request.caller.gid << ", \"comm\": "
-      << json_string(request.caller.comm) << ", \"allowed\": " << (v.error ? "false" : "true")
+      << json_string(std::string(request.caller.comm)) << ", \"allowed\": " << (v.error ? "false" : "true")
       << ", \"errno\": " << v.error << ", \"errno_name\": " << json_string(v.error_name)
       << ", \"reason\": " << json_string(v.reason) << ", \"class\": " << v.path_class
       << ", \"class_example\": " << json_string(policy.classes[v.path_class].example)

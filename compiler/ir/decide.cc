@@ -74,6 +74,38 @@ bool sets(const sema::AttrRewrite& a, AttrField field) {
   return false;
 }
 
+std::string lower_name(const Rule& rule, std::string_view view) {
+  std::string name(view);
+  bool suffix_done = false, prefix_done = false;
+  for (const sema::NameMap& m : rule.names) {
+    if (m.suffix && !suffix_done && name.size() >= m.view.size() &&
+        name.compare(name.size() - m.view.size(), m.view.size(), m.view) == 0) {
+      name = name.substr(0, name.size() - m.view.size()) + m.lower;
+      suffix_done = true;
+    } else if (!m.suffix && !prefix_done && name.compare(0, m.view.size(), m.view) == 0) {
+      name = m.lower + name.substr(m.view.size());
+      prefix_done = true;
+    }
+  }
+  return name;
+}
+
+std::string view_name(const Rule& rule, std::string_view lower) {
+  std::string name(lower);
+  bool suffix_done = false, prefix_done = false;
+  for (const sema::NameMap& m : rule.names) {
+    if (m.suffix && !suffix_done && name.size() >= m.lower.size() &&
+        name.compare(name.size() - m.lower.size(), m.lower.size(), m.lower) == 0) {
+      name = name.substr(0, name.size() - m.lower.size()) + m.view;
+      suffix_done = true;
+    } else if (!m.suffix && !prefix_done && name.compare(0, m.lower.size(), m.lower) == 0) {
+      name = m.view + name.substr(m.lower.size());
+      prefix_done = true;
+    }
+  }
+  return name;
+}
+
 std::vector<ClassTable> decide(const Policy& policy) {
   std::vector<ClassTable> tables;
   tables.reserve(policy.classes.size());

@@ -32,6 +32,11 @@ namespace fspol::ir {
 std::vector<ClassTable> decide(const Policy& policy);
 
 
+// A rename rule's maps: the lower name of a view name, and back (the
+// first suffix map and the first prefix map that fit apply).
+std::string lower_name(const Rule& rename_rule, std::string_view view);
+std::string view_name(const Rule& rename_rule, std::string_view lower);
+
 // The first entry of `list` for a file of `type` whose rule `holds`
 // (called only for conditional entries), or nullptr.
 template <typename Holds>

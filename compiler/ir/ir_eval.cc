@@ -79,23 +79,6 @@ bool canonicalize(const Policy& policy, std::vector<std::string>& components) {
   return false;
 }
 
-// Undoes a rule's name maps: the lower name for a view name.
-std::string lower_name(const Rule& rule, const std::string& view) {
-  std::string name = view;
-  bool suffix_done = false, prefix_done = false;
-  for (const sema::NameMap& m : rule.names) {
-    if (m.suffix && !suffix_done && name.size() >= m.view.size() &&
-        name.compare(name.size() - m.view.size(), m.view.size(), m.view) == 0) {
-      name = name.substr(0, name.size() - m.view.size()) + m.lower;
-      suffix_done = true;
-    } else if (!m.suffix && !prefix_done && name.compare(0, m.view.size(), m.view) == 0) {
-      name = m.lower + name.substr(m.view.size());
-      prefix_done = true;
-    }
-  }
-  return name;
-}
-
 class Evaluator {
  public:
   Evaluator(const Policy& policy, const Request& request) : p_(policy), r_(request) {}
@@ -330,7 +313,7 @@ bool holds(const sema::Condition& c, const Caller& caller) {
     case K::kUidIn: return in(c.ids, caller.uid);
     case K::kGidIn: return in(c.ids, caller.gid);
     case K::kCommIn:
-      return std::binary_search(c.names.begin(), c.names.end(), caller.comm.substr(0, 15));
+      return std::binary_search(c.names.begin(), c.names.end(), std::string(caller.comm.substr(0, 15)));
   }
   return false;
 }

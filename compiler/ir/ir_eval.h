@@ -19,10 +19,12 @@
 
 namespace fspol::ir {
 
+// Who asks: fsuid, fsgid and process name (not owned: the runtime keeps
+// it in its caller cache).
 struct Caller {
   uint32_t uid = 0;
   uint32_t gid = 0;
-  std::string comm;
+  std::string_view comm;
 };
 
 struct Request {

@@ -1,0 +1,251 @@
+// The engine seam (engine.h): the decision tables, executed per request.
+#include "policy/engine.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "ir/decide.h"
+
+namespace fspol::runtime {
+
+namespace {
+
+using syntax::RuleKind;
+
+constexpr uint8_t kDir = syntax::kTypeDir;
+
+bool applies_to(const ir::Entry& e, uint8_t type) { return e.types == 0 || (e.types & type); }
+
+// An id rewrite of `attr`: set, shift (an id pushed out of range shows as
+// the overflow id 65534, as the kernel shows unmapped ids), or map (ids
+// outside the map stay).
+uint32_t rewrite_id(const sema::IdRewrite& r, uint32_t id) {
+  switch (r.kind) {
+    case sema::IdRewrite::Kind::kSet:
+      return r.value;
+    case sema::IdRewrite::Kind::kOffset: {
+      int64_t v = int64_t{id} + r.offset;
+      return v < 0 || v > 0xfffffffe ? 65534 : static_cast<uint32_t>(v);
+    }
+    case sema::IdRewrite::Kind::kMap:
+      for (const sema::IdMapping& m : r.mappings) {
+        if (id >= m.from.lo && id <= m.from.hi) return m.to.lo + (id - m.from.lo);
+      }
+      return id;
+  }
+  return id;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const ir::Policy> policy) {
+  std::unique_ptr<Engine> engine(new Engine(std::move(policy)));
+  if (engine->ancestor_hides_.size() > 64) {
+    return Error{E2BIG, "the policy has " + std::to_string(engine->ancestor_hides_.size()) +
+                            " hide rules that depend on the caller and can hide a directory; "
+                            "the runtime tracks at most 64"};
+  }
+  return engine;
+}
+
+Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(policy)) {
+  const ir::Policy& p = *policy_;
+  trivial_ = p.rules.empty();
+  hide_bit_.assign(p.rules.size(), -1);
+  for (const ir::Rule& rule : p.rules) {
+    if (rule.kind != RuleKind::kHide || !rule.condition) continue;
+    for (uint32_t s : rule.selectors) {
+      uint8_t types = p.selectors[s].types;
+      if (types != 0 && !(types & kDir)) continue;
+      hide_bit_[rule.id] = static_cast<int>(ancestor_hides_.size());
+      ancestor_hides_.push_back(rule.id);
+      break;
+    }
+  }
+  class_caller_free_.assign(p.classes.size(), true);
+  for (size_t c = 0; c < p.tables.size(); ++c) {
+    const ir::ClassTable& t = p.tables[c];
+    auto conditional = [](const std::vector<ir::Entry>& list) {
+      for (const ir::Entry& e : list) {
+        if (e.conditional) return true;
+      }
+      return false;
+    };
+    bool depends = conditional(t.hidden) || conditional(t.names) || conditional(t.placement);
+    for (const auto& list : t.access) depends = depends || conditional(list);
+    for (const auto& list : t.attr) depends = depends || conditional(list);
+    class_caller_free_[c] = !depends;
+  }
+}
+
+bool Engine::holds(uint32_t rule, const Caller& caller) const {
+  const ir::Rule& r = policy_->rules[rule];
+  return !r.condition || ir::holds(*r.condition, caller);
+}
+
+const ir::Entry* Engine::first(const std::vector<ir::Entry>& list, uint8_t type,
+                               const Caller& caller) const {
+  return ir::first(list, type, [&](uint32_t rule) { return holds(rule, caller); });
+}
+
+uint32_t Engine::child_class(uint32_t cls, std::string_view name) const {
+  const ir::Policy& p = *policy_;
+  uint32_t state = p.dfa.run(p.classes[cls].state, name);
+  state = p.dfa.step(state, '/');
+  int32_t child = p.class_of_state[state];
+  // Every state after a real name is a class ("." and ".." never come).
+  return child >= 0 ? static_cast<uint32_t>(child) : cls;
+}
+
+// ENOENT when an ancestor's conditional hide applies to the caller, or
+// the node's own hide (for its type) does; 0 otherwise.
+int Engine::hidden(const NodeState& node, uint8_t type, const Caller& caller) const {
+  for (uint64_t bits = node.hidden_above; bits != 0; bits &= bits - 1) {
+    if (holds(ancestor_hides_[static_cast<size_t>(__builtin_ctzll(bits))], caller)) return ENOENT;
+  }
+  return first(policy_->tables[node.cls].hidden, type, caller) != nullptr ? ENOENT : 0;
+}
+
+Engine::Lookup Engine::lookup(const NodeState& parent, std::string_view name,
+                              const Caller& caller) const {
+  Lookup out;
+  out.lower_name = std::string(name);
+  if (trivial_) return out;
+  // The parent's own directory hides cover its children.
+  out.node.hidden_above = parent.hidden_above;
+  for (const ir::Entry& e : policy_->tables[parent.cls].hidden) {
+    if (!applies_to(e, kDir)) continue;
+    if (!e.conditional) {
+      out.error = ENOENT;
+      return out;
+    }
+    out.node.hidden_above |= uint64_t{1} << hide_bit_[e.rule];
+  }
+  out.node.cls = child_class(parent.cls, name);
+  // Hides that hold whatever the child's type is.
+  for (uint64_t bits = out.node.hidden_above; bits != 0; bits &= bits - 1) {
+    if (holds(ancestor_hides_[static_cast<size_t>(__builtin_ctzll(bits))], caller)) {
+      out.error = ENOENT;
+      return out;
+    }
+  }
+  for (const ir::Entry& e : policy_->tables[out.node.cls].hidden) {
+    if (e.types == 0 && (!e.conditional || holds(e.rule, caller))) {
+      out.error = ENOENT;
+      return out;
+    }
+  }
+  // Name maps do not depend on the caller; one filtered on a file type
+  // would need the lower object before its name is known, so only maps
+  // for every type apply (TODO(rule engine): refuse typed maps at load).
+  for (const ir::Entry& e : policy_->tables[out.node.cls].names) {
+    if (e.types != 0) continue;
+    out.lower_name = ir::lower_name(policy_->rules[e.rule], name);
+    break;
+  }
+  return out;
+}
+
+int Engine::lookup_type(const NodeState& node, uint8_t type, const Caller& caller) const {
+  if (trivial_) return 0;
+  return first(policy_->tables[node.cls].hidden, type, caller) != nullptr ? ENOENT : 0;
+}
+
+int Engine::check(const NodeState& node, sema::OpSet atoms, uint8_t type,
+                  const Caller& caller) const {
+  if (trivial_) return 0;
+  if (int err = hidden(node, type, caller)) return err;
+  const ir::ClassTable& t = policy_->tables[node.cls];
+  for (size_t op = 0; op < sema::kOpCount; ++op) {
+    if (!(atoms & sema::bit(static_cast<sema::Op>(op)))) continue;
+    const ir::Entry* e = first(t.access[op], type, caller);
+    if (e == nullptr) continue;
+    const ir::Rule& rule = policy_->rules[e->rule];
+    if (rule.kind != RuleKind::kAllow) return rule.errno_value;
+  }
+  return 0;
+}
+
+int Engine::check_new(const NodeState& dir, std::string_view name, sema::Op op, uint8_t type,
+                      const Caller& caller) const {
+  if (trivial_) return 0;
+  // Below a hidden directory there is nothing, not even the directory.
+  if (int err = hidden(dir, kDir, caller)) return err;
+  const ir::ClassTable& t = policy_->tables[child_class(dir.cls, name)];
+  // A hidden name: refused without saying whether it exists.
+  if (first(t.hidden, type, caller) != nullptr) return EACCES;
+  sema::Op decided = op == sema::Op::kLink ? sema::Op::kCreate : op;
+  const ir::Entry* e = first(t.access[static_cast<size_t>(decided)], type, caller);
+  if (e == nullptr) return 0;
+  const ir::Rule& rule = policy_->rules[e->rule];
+  return rule.kind == RuleKind::kAllow ? 0 : rule.errno_value;
+}
+
+void Engine::attr(const NodeState& node, uint8_t type, const Caller& caller, Attr& a) const {
+  if (trivial_) return;
+  const ir::ClassTable& t = policy_->tables[node.cls];
+  for (size_t f = 0; f < ir::kAttrFieldCount; ++f) {
+    const ir::Entry* e = first(t.attr[f], type, caller);
+    if (e == nullptr) continue;
+    const sema::AttrRewrite& r = policy_->rules[e->rule].attr;
+    switch (static_cast<ir::AttrField>(f)) {
+      case ir::AttrField::kMode:
+        a.mode = (a.mode & ~07777u) | ((a.mode & 07777u & r.mode->and_mask) | r.mode->or_mask);
+        break;
+      case ir::AttrField::kUid: a.uid = rewrite_id(*r.uid, a.uid); break;
+      case ir::AttrField::kGid: a.gid = rewrite_id(*r.gid, a.gid); break;
+      case ir::AttrField::kAtime: a.atime = *r.atime; a.atime_set = true; break;
+      case ir::AttrField::kMtime: a.mtime = *r.mtime; a.mtime_set = true; break;
+      case ir::AttrField::kCtime: a.ctime = *r.ctime; a.ctime_set = true; break;
+    }
+  }
+}
+
+bool Engine::dirent(const NodeState& dir, std::string_view lower, uint8_t type,
+                    const Caller& caller, std::string& view) const {
+  view = std::string(lower);
+  if (trivial_) return true;
+  // The view name whose lower name this is: the name itself when no map
+  // applies there, or the map's view name.
+  auto maps_to = [&](const std::string& candidate) {
+    Lookup l = lookup(dir, candidate, caller);
+    return l.lower_name == lower;
+  };
+  if (!maps_to(view)) {
+    bool found = false;
+    for (const ir::Rule& rule : policy_->rules) {
+      if (rule.kind != RuleKind::kRename) continue;
+      std::string candidate = ir::view_name(rule, lower);
+      if (candidate != view && maps_to(candidate)) {
+        view = candidate;
+        found = true;
+        break;
+      }
+    }
+    if (!found) return false;  // no view name reaches this lower name
+  }
+  Lookup l = lookup(dir, view, caller);
+  return l.error == 0 && lookup_type(l.node, type, caller) == 0;
+}
+
+Engine::Cache Engine::cache(const NodeState& node) const {
+  return Cache{class_caller_free_[node.cls] && node.hidden_above == 0};
+}
+
+std::string_view Engine::handler(const NodeState& node, sema::Op op, uint8_t type,
+                                 const Caller& caller) const {
+  const ir::Entry* e = first(policy_->tables[node.cls].handler[static_cast<size_t>(op)], type, caller);
+  return e == nullptr ? std::string_view() : std::string_view(policy_->rules[e->rule].handler);
+}
+
+std::vector<std::string_view> Engine::audit(const NodeState& node, sema::Op op, uint8_t type,
+                                            const Caller& caller) const {
+  std::vector<std::string_view> tags;
+  for (const ir::Entry& e : policy_->tables[node.cls].audit[static_cast<size_t>(op)]) {
+    if (applies_to(e, type) && holds(e.rule, caller)) tags.emplace_back(policy_->rules[e.rule].tag);
+  }
+  return tags;
+}
+
+}  // namespace fspol::runtime

@@ -1,0 +1,137 @@
+#pragma once
+// The engine seam: how the runtime executes a policy.
+//
+// The engine reads the compiler's per-class decision tables (ir/decide.h)
+// and nothing else: ir_eval is the definition, and the engine answers the
+// same questions split the way a stacked file system meets them, the way
+// fuse-bpf's pre- and postfilters do, so that a BPF plan's daemon
+// placements map onto it one to one:
+//
+//   lookup        prefilter of LOOKUP: the child's node state (one DFA step
+//                 per byte of the name), hides that hold for any type, the
+//                 lower name (name maps)
+//   lookup_type   postfilter of LOOKUP: hides filtered on the file type
+//   check         the operation atoms a request decodes to (atoms.h), on a
+//                 node: visibility, then access (first match per atom)
+//   check_new     a name a request would create (CREATE, MKDIR, MKNOD,
+//                 SYMLINK, the new name of LINK, the target of RENAME)
+//   attr          every reply that carries attributes
+//   dirent        every listed entry: shown or not, and its view name
+//   cache         what the kernel may cache for a node
+//   handler       the userspace handler of an operation, if any
+//   audit         the audit tags an operation records, with its result
+//
+// Every node carries a NodeState, set at lookup from its parent's: the
+// path class and the conditional hides of its ancestors. Requests then
+// cost a table lookup and, where a rule depends on the caller, a
+// condition check: O(name length) per lookup, O(1) per other request,
+// whatever the number of rules.
+//
+//   Engine engine(policy);
+//   NodeState dir = engine.root();
+//   auto child = engine.lookup(dir, "notes.txt", caller);
+//   if (child.error) return child.error;
+//   if (int err = engine.check(child.node, atoms, S_IFREG, caller)) return err;
+//
+// Case folding (casefold rules) and placement (redirect rules) are not
+// executed yet: the runtime refuses policies with them (policy.cc).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fspol/result.h"
+#include "ir/ir.h"
+#include "ir/ir_eval.h"
+
+namespace fspol::runtime {
+
+// Who asks: fsuid, fsgid and process name (ir_eval's Caller).
+using Caller = ir::Caller;
+
+// What a node remembers. Below a directory that a conditional hide rule
+// hides, everything is hidden from the callers the rule applies to:
+// `hidden_above` holds those rules (bit i: Engine::ancestor_hides()[i]).
+struct NodeState {
+  uint32_t cls = 0;
+  uint64_t hidden_above = 0;
+};
+
+// The view's attributes of a node, as the engine rewrites them.
+struct Attr {
+  uint32_t mode = 0;  // with the S_IFMT bits
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  int64_t atime = 0, mtime = 0, ctime = 0;  // seconds; nanoseconds are the caller's to keep
+  bool atime_set = false, mtime_set = false, ctime_set = false;  // rewritten
+};
+
+class Engine {
+ public:
+  // Fails when the policy has more conditional directory hides than a
+  // node can track (64).
+  static Result<std::unique_ptr<Engine>> create(std::shared_ptr<const ir::Policy> policy);
+
+  // True for a policy without rules: nothing to decide anywhere.
+  bool trivial() const { return trivial_; }
+  const ir::Policy& policy() const { return *policy_; }
+  NodeState root() const { return NodeState{0, 0}; }
+
+  struct Lookup {
+    int error = 0;  // ENOENT: hidden
+    NodeState node;
+    std::string lower_name;  // the name on the lower side
+  };
+  Lookup lookup(const NodeState& parent, std::string_view name, const Caller& caller) const;
+  // 0, or ENOENT when a hide rule filtered on this type hides the node.
+  int lookup_type(const NodeState& node, uint8_t type, const Caller& caller) const;
+
+  // 0, or the errno that ends a request doing `atoms` on a node of `type`.
+  int check(const NodeState& node, sema::OpSet atoms, uint8_t type, const Caller& caller) const;
+  // For a name `name` in `dir` that `op` (create, rename, link) would
+  // make: EACCES when it is hidden, else the access decision of `op` on
+  // it (create for create and link).
+  int check_new(const NodeState& dir, std::string_view name, sema::Op op, uint8_t type,
+                const Caller& caller) const;
+
+  void attr(const NodeState& node, uint8_t type, const Caller& caller, Attr& attr) const;
+  // A lower entry `lower_name` of `dir` in a listing: false when hidden
+  // from the caller; else `view_name` is how the view shows it.
+  bool dirent(const NodeState& dir, std::string_view lower_name, uint8_t type,
+              const Caller& caller, std::string& view_name) const;
+
+  // What the kernel may keep for a node: names and attributes may be
+  // cached when no rule deciding there depends on the caller.
+  struct Cache {
+    bool caller_independent = true;
+  };
+  Cache cache(const NodeState& node) const;
+
+  // The handler serving `op`, or "".
+  std::string_view handler(const NodeState& node, sema::Op op, uint8_t type,
+                           const Caller& caller) const;
+  // The tags of the audit rules recording `op` (empty: none).
+  std::vector<std::string_view> audit(const NodeState& node, sema::Op op, uint8_t type,
+                                      const Caller& caller) const;
+
+  // The conditional directory hides a NodeState tracks, by bit.
+  const std::vector<uint32_t>& ancestor_hides() const { return ancestor_hides_; }
+
+ private:
+  explicit Engine(std::shared_ptr<const ir::Policy> policy);
+  bool holds(uint32_t rule, const Caller& caller) const;
+  const ir::Entry* first(const std::vector<ir::Entry>& list, uint8_t type,
+                         const Caller& caller) const;
+  uint32_t child_class(uint32_t cls, std::string_view name) const;
+  int hidden(const NodeState& node, uint8_t type, const Caller& caller) const;
+
+  std::shared_ptr<const ir::Policy> policy_;
+  bool trivial_ = true;
+  std::vector<uint32_t> ancestor_hides_;  // rule ids
+  std::vector<int> hide_bit_;             // per rule: its bit, or -1
+  std::vector<bool> class_caller_free_;   // per class: no conditional rule decides there
+};
+
+}  // namespace fspol::runtime
