@@ -1,5 +1,5 @@
 #pragma once
-// The policy IR: the compiled meaning of a policy, independent of syntax.
+// The policy IR: the compiled meaning of a policy.
 //
 // A Policy is the rules in resolution order (with their resolved fields and
 // their source), one minimal DFA over path bytes whose accepting states

@@ -37,7 +37,7 @@ bool valid_name(const char* name, size_t max) {
 // Whether the handler of `opcode` must run with the caller's credentials.
 bool runs_as_caller(uint32_t opcode) {
   switch (opcode) {
-#define FSPOL_FUSE_OP(opcode, name, op_class, as_caller) \
+#define FSPOL_FUSE_OP(opcode, name, atoms, as_caller) \
   case opcode:                                           \
     return as_caller;
 #include "fuse/fuse_ops.def"
@@ -46,22 +46,11 @@ bool runs_as_caller(uint32_t opcode) {
   }
 }
 
-OpClass class_of(uint32_t opcode) {
-  switch (opcode) {
-#define FSPOL_FUSE_OP(opcode, name, op_class, as_caller) \
-  case opcode:                                \
-    return OpClass::op_class;
-#include "fuse/fuse_ops.def"
-    default:
-      return OpClass::kOther;
-  }
-}
-
 }  // namespace
 
 FsState::FsState(const MountOptions& options, const Policy* policy)
-    : options_(options), hook_(policy) {
-  bool cache = options.cache != CacheMode::kNever && hook_.caller_independent();
+    : options_(options), engine_(policy->engine.get()) {
+  bool cache = options.cache != CacheMode::kNever;
   entry_valid_ns_ = cache ? to_ns(options.entry_timeout) : 0;
   attr_valid_ns_ = cache ? to_ns(options.attr_timeout) : 0;
   negative_valid_ns_ = cache ? to_ns(options.negative_timeout) : 0;
@@ -84,7 +73,7 @@ Result<void> FsState::open_lower() {
 
 const char* FsState::opcode_name(uint32_t opcode) {
   switch (opcode) {
-#define FSPOL_FUSE_OP(opcode, name, op_class, as_caller) \
+#define FSPOL_FUSE_OP(opcode, name, atoms, as_caller) \
   case opcode:                                \
     return #name;
 #include "fuse/fuse_ops.def"
@@ -117,20 +106,11 @@ int FsState::run(const Call& call) {
   if (runs_as_caller(opcode)) {
     if (int err = act_as_caller(*call.in)) return err;
   }
-  Request request;
-  request.op = class_of(opcode);
-  request.opcode = opcode;
-  request.uid = call.in->uid;
-  request.gid = call.in->gid;
-  request.pid = call.in->pid;
-  request.node = call.in->nodeid;
-  if (opcode == FUSE_LOOKUP || opcode == FUSE_UNLINK || opcode == FUSE_RMDIR) {
-    request.name = std::string_view(call.arg, strnlen(call.arg, call.arglen));
+  if (!engine_->trivial()) {
+    if (int err = apply_policy(call)) return err;
   }
-  Verdict verdict = hook_.check(request);
-  if (!verdict.allow) return verdict.error;
   switch (opcode) {
-#define FSPOL_FUSE_OP(opcode, name, op_class, as_caller) \
+#define FSPOL_FUSE_OP(opcode, name, atoms, as_caller) \
   case opcode:                                           \
     return op_##name(call);
 #include "fuse/fuse_ops.def"
@@ -187,7 +167,14 @@ int FsState::stat_node(Inode* inode, struct stat& st) {
   return 0;
 }
 
-void FsState::fill_attr(fuse_attr& attr, const struct stat& st) {
+// Names and attributes may be cached where no rule deciding about the
+// node depends on the caller.
+bool FsState::cacheable(const Inode* inode) const {
+  return engine_->trivial() || engine_->cache(inode->state).caller_independent;
+}
+
+void FsState::fill_attr(fuse_attr& attr, const struct stat& st, const Inode* inode,
+                        const Call& call) {
   attr.ino = st.st_ino;
   attr.size = static_cast<uint64_t>(st.st_size);
   attr.blocks = static_cast<uint64_t>(st.st_blocks);
@@ -203,23 +190,40 @@ void FsState::fill_attr(fuse_attr& attr, const struct stat& st) {
   attr.gid = st.st_gid;
   attr.rdev = static_cast<uint32_t>(st.st_rdev);
   attr.blksize = static_cast<uint32_t>(st.st_blksize);
+  if (engine_->trivial()) return;
+  Attr a;
+  a.mode = attr.mode;
+  a.uid = attr.uid;
+  a.gid = attr.gid;
+  engine_->attr(inode->state, type_bit(st.st_mode), caller_of(call), a);
+  attr.mode = a.mode;
+  attr.uid = a.uid;
+  attr.gid = a.gid;
+  if (a.atime_set) attr.atime = static_cast<uint64_t>(a.atime), attr.atimensec = 0;
+  if (a.mtime_set) attr.mtime = static_cast<uint64_t>(a.mtime), attr.mtimensec = 0;
+  if (a.ctime_set) attr.ctime = static_cast<uint64_t>(a.ctime), attr.ctimensec = 0;
 }
 
-void FsState::fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& st) {
+void FsState::fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& st,
+                         const Call& call) {
   out.nodeid = inodes_->node_id(inode);
   out.generation = 0;
-  out.entry_valid = entry_valid_ns_ / 1000000000;
-  out.entry_valid_nsec = static_cast<uint32_t>(entry_valid_ns_ % 1000000000);
-  out.attr_valid = attr_valid_ns_ / 1000000000;
-  out.attr_valid_nsec = static_cast<uint32_t>(attr_valid_ns_ % 1000000000);
-  fill_attr(out.attr, st);
+  if (cacheable(inode)) {
+    out.entry_valid = entry_valid_ns_ / 1000000000;
+    out.entry_valid_nsec = static_cast<uint32_t>(entry_valid_ns_ % 1000000000);
+    out.attr_valid = attr_valid_ns_ / 1000000000;
+    out.attr_valid_nsec = static_cast<uint32_t>(attr_valid_ns_ % 1000000000);
+  }
+  fill_attr(out.attr, st, inode, call);
 }
 
 int FsState::reply_entry(const Call& call, Inode* parent, const std::string& name, int dirfd) {
+  NodeState state = state_of(parent, name, call);
   struct stat st{};
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     int err = errno;
-    if (err == ENOENT && call.in->opcode == FUSE_LOOKUP && negative_valid_ns_ != 0) {
+    if (err == ENOENT && call.in->opcode == FUSE_LOOKUP && negative_valid_ns_ != 0 &&
+        cacheable(parent)) {
       // A negative entry: the kernel caches the absence of the name.
       fuse_entry_out out{};
       out.entry_valid = negative_valid_ns_ / 1000000000;
@@ -229,18 +233,25 @@ int FsState::reply_entry(const Call& call, Inode* parent, const std::string& nam
     }
     return err;
   }
-  Inode* inode = inodes_->learn(parent, name, st);
+  // A hide filtered on the file type applies once the type is known.
+  if (call.in->opcode == FUSE_LOOKUP && !engine_->trivial()) {
+    if (int err = engine_->lookup_type(state, type_bit(st.st_mode), caller_of(call))) return err;
+  }
+  Inode* inode = inodes_->learn(parent, name, st, state);
   fuse_entry_out out{};
-  fill_entry(out, inode, st);
+  fill_entry(out, inode, st, call);
   reply(call, out);
   return 0;
 }
 
 int FsState::reply_attr(const Call& call, const struct stat& st) {
   fuse_attr_out out{};
-  out.attr_valid = attr_valid_ns_ / 1000000000;
-  out.attr_valid_nsec = static_cast<uint32_t>(attr_valid_ns_ % 1000000000);
-  fill_attr(out.attr, st);
+  Inode* inode = node(call.in->nodeid);
+  if (cacheable(inode)) {
+    out.attr_valid = attr_valid_ns_ / 1000000000;
+    out.attr_valid_nsec = static_cast<uint32_t>(attr_valid_ns_ % 1000000000);
+  }
+  fill_attr(out.attr, st, inode, call);
   reply(call, out);
   return 0;
 }
@@ -258,6 +269,9 @@ int FsState::op_lookup(const Call& call) {
     return strnlen(call.arg, call.arglen) > NAME_MAX ? ENAMETOOLONG : ENOENT;
   }
   Inode* parent = node(call.in->nodeid);
+  if (!engine_->trivial()) {
+    if (int err = engine_->lookup(parent->state, call.arg, caller_of(call)).error) return err;
+  }
   UniqueFd holder;
   int dirfd = open_dir_of(parent, holder);
   if (dirfd < 0) return -dirfd;

@@ -4,8 +4,9 @@
 // One handler per FUSE opcode (fuse_ops.def). A handler returns 0 when it
 // has replied, or a positive errno that dispatch() turns into the one
 // error reply; handlers never throw (dispatch catches bad_alloc and answers
-// ENOMEM). Before a handler runs, dispatch() asks the policy hook
-// (policy_hook.h) about the request: that is the only place policy enters.
+// ENOMEM). Before a handler runs, dispatch() has the engine seam
+// (policy/engine.h) check the request (ops_policy.cc); replies carry the
+// engine's attributes and cache answers.
 
 #include <sys/stat.h>
 
@@ -17,13 +18,18 @@
 #include <vector>
 
 #include "fspol/runtime/options.h"
-#include "fspol/runtime/policy_hook.h"
 #include "fuse/dir_handle.h"
 #include "fuse/inode_table.h"
 #include "fuse/lower.h"
 #include "fuse/session.h"
+#include "policy/engine.h"
 
 namespace fspol::runtime {
+
+struct Policy;
+
+// The policy's file-type bit of an S_IFMT mode.
+uint8_t type_bit(uint32_t mode);
 
 // Clears the set-ID bits an unprivileged write by `caller` takes away from
 // an open lower file (FUSE_HANDLE_KILLPRIV_V2).
@@ -61,17 +67,22 @@ class FsState {
   uint64_t passthrough_opens() const { return passthrough_opens_.load(); }
   uint64_t readahead_chunks() const { return readahead_.chunks(); }
   const MountOptions& options() const { return options_; }
-  const PolicyHook& hook() const { return hook_; }
 
   static const char* opcode_name(uint32_t opcode);
 
  private:
-#define FSPOL_FUSE_OP(opcode, name, op_class, as_caller) int op_##name(const Call& call);
+#define FSPOL_FUSE_OP(opcode, name, atoms, as_caller) int op_##name(const Call& call);
 #include "fuse/fuse_ops.def"
 
   // Takes the caller's credentials, asks the policy, runs the handler.
   int run(const Call& call);
-
+  // The policy's part (ops_policy.cc): 0 or the errno that ends the request.
+  int apply_policy(const Call& call);
+  int check_named(const Call& call, Inode* dir, const Caller& caller);
+  Caller caller_of(const Call& call) const;
+  NodeState state_of(Inode* parent, const std::string& name, const Call& call) const;
+  uint8_t lower_type(Inode* dir, const char* name);
+  bool cacheable(const Inode* inode) const;
   // Helpers shared by the handlers (ops_*.cc).
   Inode* node(uint64_t id) { return inodes_->from_node_id(id); }
   int open_dir_of(Inode* inode, UniqueFd& out);  // O_PATH fd of a directory inode
@@ -81,8 +92,8 @@ class FsState {
   bool may_write(int fd, int dirfd, const std::string& name);
   int stat_node(Inode* inode, struct stat& st);
   int reply_entry(const Call& call, Inode* parent, const std::string& name, int dirfd);
-  void fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& st);
-  void fill_attr(fuse_attr& attr, const struct stat& st);
+  void fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& st, const Call& call);
+  void fill_attr(fuse_attr& attr, const struct stat& st, const Inode* inode, const Call& call);
   int reply_attr(const Call& call, const struct stat& st);
   // symlink, mknod, mkdir: `make(dirfd)` creates `name` in the request's
   // directory (0, or -1 with errno), as the caller; its entry is the reply.
@@ -105,7 +116,7 @@ class FsState {
   int lock_common(const Call& call, bool wait);
 
   const MountOptions& options_;
-  PolicyHook hook_;
+  const Engine* engine_;
   Session* session_ = nullptr;
   UniqueFd root_;
   std::unique_ptr<InodeTable> inodes_;

@@ -74,7 +74,8 @@ void InodeTable::maybe_free(Inode* inode) {
   }
 }
 
-Inode* InodeTable::learn(Inode* parent, const std::string& name, const struct stat& st) {
+Inode* InodeTable::learn(Inode* parent, const std::string& name, const struct stat& st,
+                         const NodeState& state) {
   std::unique_lock lock(mu_);
   Inode* inode = find(st.st_dev, st.st_ino);
   uint32_t type = st.st_mode & S_IFMT;
@@ -90,6 +91,7 @@ Inode* InodeTable::learn(Inode* parent, const std::string& name, const struct st
     inode->dev = st.st_dev;
     inode->ino = st.st_ino;
     inode->type = type;
+    inode->state = state;
     map_.emplace(Key{st.st_dev, st.st_ino}, inode);
   }
   if (inode != &root_) add_link(inode, parent, name);

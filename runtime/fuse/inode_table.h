@@ -30,6 +30,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "policy/engine.h"
+
 namespace fspol::runtime {
 
 struct Inode;
@@ -48,6 +50,10 @@ struct Inode {
   dev_t dev = 0;
   ino_t ino = 0;
   uint32_t type = 0;  // S_IFMT bits, fixed for the inode's life
+  // The policy's view of the node, from the name it was first learnt by
+  // (TODO(rule engine): a hard link under a name of another class needs
+  // a node of its own).
+  NodeState state;
   // Guarded by the table lock.
   uint64_t nlookup = 0;
   uint64_t children = 0;    // links of other inodes naming this one as parent
@@ -76,7 +82,9 @@ class InodeTable {
   // Records that the kernel learnt `name` in `parent` as the lower object
   // `st` (LOOKUP, CREATE, MKDIR, READDIRPLUS ...): finds or creates the
   // inode, adds the link, and counts one lookup.
-  Inode* learn(Inode* parent, const std::string& name, const struct stat& st);
+  // `state` is the policy's state of the name (Engine::lookup).
+  Inode* learn(Inode* parent, const std::string& name, const struct stat& st,
+               const NodeState& state);
   // FORGET: drops `n` lookups.
   void forget(Inode* inode, uint64_t n);
   // The name `name` in `parent` is gone (unlink, rmdir) or now names

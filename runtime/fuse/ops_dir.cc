@@ -83,8 +83,8 @@ int FsState::readdir_common(const Call& call, bool plus) {
       if (!dot) {
         struct stat st{};
         if (::fstatat(dh->fd.get(), d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-          Inode* child = inodes_->learn(dh->inode, d_name, st);
-          fill_entry(dp->entry_out, child, st);
+          Inode* child = inodes_->learn(dh->inode, d_name, st, state_of(dh->inode, d_name, call));
+          fill_entry(dp->entry_out, child, st, call);
         } else if (errno == ENOENT) {
           // Gone since getdents: skip it, as a later readdir would.
           dh->pos += d->d_reclen;

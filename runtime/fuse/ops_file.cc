@@ -256,13 +256,13 @@ int FsState::op_create(const Call& call) {
   fh->fd.reset(fd);
   struct stat st{};
   if (::fstat(fd, &st) != 0) return errno;
-  Inode* inode = inodes_->learn(parent, name, st);
+  Inode* inode = inodes_->learn(parent, name, st, state_of(parent, name, call));
   fh->inode = inode;
   struct {
     fuse_entry_out entry;
     proto::OpenOut open;
   } out{};
-  fill_entry(out.entry, inode, st);
+  fill_entry(out.entry, inode, st, call);
   out.open.open_flags = open_flags_for();
   // A new file has no set-ID bits unless asked for (mode); then as open.
   bool passthrough_ok = !(session_->conn().killpriv && has_sxid(st.st_mode));

@@ -8,6 +8,7 @@
 #include "fspol/compiler.h"
 #include "fspol/runtime/runtime.h"
 #include "ir/ir.h"
+#include "policy/engine.h"
 #include "sema/program.h"
 #include "syntax/parser.h"
 
@@ -77,7 +78,10 @@ Result<Policy> load_policy(const std::string& path, const CompileOptions& compil
     return Error{EINVAL, path + ": " + std::to_string(errors) +
                              " error(s): the view is not mounted"};
   }
+  auto engine = Engine::create(std::make_shared<ir::Policy>(*unit->policy));
+  if (!engine) return Error{engine.error().code, path + ": " + engine.error().message};
   Policy policy;
+  policy.engine = std::move(*engine);
   policy.path = path;
   policy.name = unit->program->name;
   policy.rule_count = unit->program->rules.size();

@@ -116,8 +116,12 @@ class Env:
         raise RuntimeError("fsrun did not mount within 20 s")
 
     def status(self, mnt):
-        return subprocess.run([self.fsrun, "status", mnt], capture_output=True, text=True,
-                              check=True).stdout
+        r = subprocess.run([self.fsrun, "status", mnt], capture_output=True, text=True)
+        if r.returncode != 0:
+            logs = "".join(open(os.path.join(self.logs, f)).read()[-2000:]
+                           for f in sorted(os.listdir(self.logs)))
+            raise RuntimeError(f"fsrun status {mnt} failed: {r.stdout}{r.stderr}\ndaemon logs:\n{logs}")
+        return r.stdout
 
     def require_transport(self, mnt, options):
         """With uring=on the view must really be served through io_uring

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "fspol/compiler.h"
@@ -111,9 +112,10 @@ std::map<uint32_t, ClassLines> parse_ir(const std::string& text) {
 
 // The callers worth trying: every id and name the policy's conditions
 // mention, their neighbours, and root.
-std::vector<ir::Caller> callers_of(const ir::Policy& policy) {
+// Callers hold views of the process names, which `comms` keeps.
+std::vector<ir::Caller> callers_of(const ir::Policy& policy, std::set<std::string>& comms) {
   std::set<uint32_t> uids = {0, 65534}, gids = {0};
-  std::set<std::string> comms = {""};
+  comms = {""};
   std::function<void(const sema::Condition&)> visit = [&](const sema::Condition& c) {
     for (const sema::Interval& i : c.ids) {
       auto& set = c.kind == sema::Condition::Kind::kGidIn ? gids : uids;
@@ -154,7 +156,8 @@ const Printed* first_applying(const std::vector<Printed>& list, const ir::Policy
 
 void check_policy(const std::string& name, const ir::Policy& policy) {
   std::map<uint32_t, ClassLines> printed = parse_ir(ir::print_ir(policy));
-  std::vector<ir::Caller> callers = callers_of(policy);
+  std::set<std::string> comms;
+  std::vector<ir::Caller> callers = callers_of(policy, comms);
   int checked = 0;
   for (uint32_t c = 0; c < policy.classes.size(); ++c) {
     const ir::PathClass& pc = policy.classes[c];

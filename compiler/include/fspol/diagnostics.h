@@ -5,7 +5,7 @@
 //   diags.error(range, "unknown operation 'wrte'").note(range, "did you mean 'write'?");
 //   diags.render(std::cerr, sources, RenderOptions{});
 //
-// Rendered in the GCC/Clang shape (see docs/diagnostics.md):
+// Rendered in the GCC/Clang shape (docs/fsc.md, "Diagnostics"):
 //
 //   home.fspol:12:6: error: unknown operation 'wrte'
 //     deny wrte on "/home/*/secret";

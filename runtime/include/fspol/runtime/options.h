@@ -14,8 +14,9 @@
 //    (FUSE passthrough, Linux >= 6.9), which then never reach the daemon;
 //    `writeback` lets the kernel batch writes (exclusive with passthrough:
 //    the kernel refuses the pair, so passthrough wins when both are asked).
-// The policy layer turns caching off where a caller-dependent rule would
-// make a cached answer wrong (see PolicyHook::cacheable).
+// The engine turns name and attribute caching off for the nodes where a
+// caller-dependent rule would make a cached answer wrong
+// (runtime/policy/engine.h, Engine::cache).
 
 #include <cstdint>
 #include <string>

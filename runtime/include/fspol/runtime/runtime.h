@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,11 +26,15 @@
 
 namespace fspol::runtime {
 
+class Engine;
+
 // The runtime's view of a loaded policy.
 struct Policy {
   std::string path;
   std::string name;
   size_t rule_count = 0;
+  // Executes the policy's decision tables (runtime/policy/engine.h).
+  std::shared_ptr<const Engine> engine;
   // The policy's `option name = value;` settings, as written (durations in
   // seconds, booleans as "true"/"false").
   std::vector<std::pair<std::string, std::string>> options;

@@ -1,0 +1,147 @@
+// Where the policy enters a request (docs/runtime.md): before a handler
+// runs, the request's operation atoms (policy/atoms.h) are checked on its
+// node, or on the child it names, through the engine seam. Replies carry
+// the engine's attributes and cache answers (fs.cc); lookups give every
+// node its state (Inode::state).
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fuse/fs.h"
+#include "policy/atoms.h"
+
+namespace fspol::runtime {
+
+uint8_t type_bit(uint32_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFDIR: return syntax::kTypeDir;
+    case S_IFLNK: return syntax::kTypeSymlink;
+    case S_IFIFO: return syntax::kTypeFifo;
+    case S_IFSOCK: return syntax::kTypeSocket;
+    case S_IFCHR: return syntax::kTypeChardev;
+    case S_IFBLK: return syntax::kTypeBlockdev;
+    default: return syntax::kTypeFile;
+  }
+}
+
+Caller FsState::caller_of(const Call& call) const { return Caller{call.in->uid, call.in->gid, {}}; }
+
+NodeState FsState::state_of(Inode* parent, const std::string& name, const Call& call) const {
+  if (engine_->trivial()) return NodeState{};
+  return engine_->lookup(parent->state, name, caller_of(call)).node;
+}
+
+// The type of `name` in `dir` on the lower side (0 when it is not there).
+uint8_t FsState::lower_type(Inode* dir, const char* name) {
+  UniqueFd holder;
+  int dirfd = open_dir_of(dir, holder);
+  struct stat st{};
+  if (dirfd < 0 || ::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
+  return type_bit(st.st_mode);
+}
+
+int FsState::apply_policy(const Call& call) {
+  uint32_t opcode = call.in->opcode;
+  AtomSource source = atom_source(opcode);
+  // Bookkeeping requests may carry no node at all.
+  if (source == AtomSource::kNone) return 0;
+  Caller caller = caller_of(call);
+  Inode* inode = node(call.in->nodeid);
+  uint8_t type = type_bit(inode->type);
+  switch (source) {
+    case AtomSource::kNone:
+      return 0;
+    case AtomSource::kFixed:
+      return engine_->check(inode->state, fixed_atoms(opcode), type, caller);
+    case AtomSource::kByArgs: {
+      sema::OpSet atoms = atoms_from_args(opcode, call.arg, call.arglen);
+      if (int err = engine_->check(inode->state, atoms, type, caller)) return err;
+      if (opcode != FUSE_COPY_FILE_RANGE) return 0;
+      const auto* in = call.args<fuse_copy_file_range_in>();
+      if (in == nullptr) return EINVAL;
+      Inode* target = node(in->nodeid_out);
+      return engine_->check(target->state, sema::bit(sema::Op::kWrite), type_bit(target->type),
+                            caller);
+    }
+    case AtomSource::kByName:
+      return check_named(call, inode, caller);
+  }
+  return 0;
+}
+
+// Requests on a name in the node's directory: the name must be a proper
+// NUL-terminated string inside the argument, else the handler refuses it.
+int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
+  auto name_at = [&](size_t offset) -> const char* {
+    if (offset >= call.arglen) return nullptr;
+    const char* name = call.arg + offset;
+    return strnlen(name, call.arglen - offset) < call.arglen - offset ? name : nullptr;
+  };
+  using sema::Op;
+  switch (call.in->opcode) {
+    case FUSE_CREATE: {
+      const char* name = name_at(sizeof(fuse_create_in));
+      if (name == nullptr) return 0;
+      return engine_->check_new(dir->state, name, Op::kCreate, syntax::kTypeFile, caller);
+    }
+    case FUSE_MKNOD: {
+      const auto* in = call.args<fuse_mknod_in>();
+      const char* name = name_at(sizeof(fuse_mknod_in));
+      if (in == nullptr || name == nullptr) return 0;
+      return engine_->check_new(dir->state, name, Op::kCreate, type_bit(in->mode), caller);
+    }
+    case FUSE_MKDIR: {
+      const char* name = name_at(sizeof(fuse_mkdir_in));
+      if (name == nullptr) return 0;
+      return engine_->check_new(dir->state, name, Op::kCreate, syntax::kTypeDir, caller);
+    }
+    case FUSE_SYMLINK: {
+      const char* name = name_at(0);
+      if (name == nullptr) return 0;
+      return engine_->check_new(dir->state, name, Op::kCreate, syntax::kTypeSymlink, caller);
+    }
+    case FUSE_UNLINK:
+    case FUSE_RMDIR: {
+      const char* name = name_at(0);
+      if (name == nullptr) return 0;
+      Engine::Lookup child = engine_->lookup(dir->state, name, caller);
+      if (child.error) return child.error;
+      uint8_t type = lower_type(dir, name);
+      if (type == 0) return 0;  // the handler answers ENOENT
+      if (int err = engine_->lookup_type(child.node, type, caller)) return err;
+      return engine_->check(child.node, sema::bit(Op::kDelete), type, caller);
+    }
+    case FUSE_RENAME:
+    case FUSE_RENAME2: {
+      bool two = call.in->opcode == FUSE_RENAME2;
+      size_t head = two ? sizeof(fuse_rename2_in) : sizeof(fuse_rename_in);
+      if (call.arglen < head) return 0;
+      uint64_t newdir = two ? call.args<fuse_rename2_in>()->newdir : call.args<fuse_rename_in>()->newdir;
+      const char* from = name_at(head);
+      const char* to = from ? name_at(head + std::strlen(from) + 1) : nullptr;
+      if (from == nullptr || to == nullptr) return 0;
+      Engine::Lookup source = engine_->lookup(dir->state, from, caller);
+      if (source.error) return source.error;
+      uint8_t type = lower_type(dir, from);
+      if (type == 0) return 0;
+      if (int err = engine_->lookup_type(source.node, type, caller)) return err;
+      if (int err = engine_->check(source.node, sema::bit(Op::kRename), type, caller)) return err;
+      return engine_->check_new(node(newdir)->state, to, Op::kRename, type, caller);
+    }
+    case FUSE_LINK: {
+      const auto* in = call.args<fuse_link_in>();
+      const char* name = name_at(sizeof(fuse_link_in));
+      if (in == nullptr || name == nullptr) return 0;
+      Inode* target = node(in->oldnodeid);
+      uint8_t type = type_bit(target->type);
+      if (int err = engine_->check(target->state, sema::bit(Op::kLink), type, caller)) return err;
+      return engine_->check_new(dir->state, name, Op::kLink, type, caller);
+    }
+    default:
+      return 0;
+  }
+}
+
+}  // namespace fspol::runtime
