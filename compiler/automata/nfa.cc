@@ -1,5 +1,7 @@
 #include "automata/nfa.h"
 
+#include "syntax/path.h"
+
 namespace fspol::automata {
 
 namespace {
@@ -145,16 +147,10 @@ Nfa build_nfa(const std::vector<const syntax::Glob*>& globs) {
 
 std::string encode_path(std::string_view path) {
   std::string out;
-  size_t i = 0;
-  while (i < path.size()) {
-    while (i < path.size() && path[i] == '/') ++i;
-    size_t end = path.find('/', i);
-    if (end == std::string_view::npos) end = path.size();
-    if (end > i) {
-      out.append(path.substr(i, end - i));
-      out += '/';
-    }
-    i = end;
+  for (const std::string& c : syntax::path_components(path)) {
+    if (c.empty()) continue;
+    out += c;
+    out += '/';
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include "automata/nfa.h"
 #include "ir/decide.h"
 #include "ir/render.h"
+#include "syntax/path.h"
 
 namespace fspol::ir {
 
@@ -18,25 +19,14 @@ Result<std::vector<std::string>> split(std::string_view path) {
   if (path.empty() || path[0] != '/') {
     return Error{EINVAL, "'" + std::string(path) + "' is not an absolute path"};
   }
-  std::vector<std::string> out;
-  size_t i = 1;
-  while (i <= path.size()) {
-    size_t end = path.find('/', i);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view c = path.substr(i, end - i);
-    if (c.empty()) {
-      if (end == path.size() && out.empty()) break;  // "/"
-      return Error{EINVAL, "'" + std::string(path) + "' has an empty component"};
-    }
+  std::vector<std::string> out = syntax::path_components(path);
+  for (const std::string& c : out) {
+    if (c.empty()) return Error{EINVAL, "'" + std::string(path) + "' has an empty component"};
     if (c == "." || c == "..") {
-      return Error{EINVAL, "'" + std::string(path) + "' has a '" + std::string(c) +
+      return Error{EINVAL, "'" + std::string(path) + "' has a '" + c +
                                "' component; paths in the mount are resolved"};
     }
-    if (c.find('\0') != std::string_view::npos) {
-      return Error{EINVAL, "a path cannot contain a null byte"};
-    }
-    out.emplace_back(c);
-    i = end + 1;
+    if (c.find('\0') != std::string::npos) return Error{EINVAL, "a path cannot contain a null byte"};
   }
   return out;
 }

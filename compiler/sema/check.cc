@@ -4,6 +4,8 @@
 #include <array>
 #include <map>
 
+#include "syntax/path.h"
+
 namespace fspol::sema {
 
 namespace {
@@ -452,12 +454,8 @@ class Checker {
     const std::string& p = rule.target_path;
     bool clean = !p.empty() && p[0] == '/' && p.find("//") == std::string::npos &&
                  (p.size() == 1 || p.back() != '/') && p.find('\0') == std::string::npos;
-    for (size_t i = 0; clean && i < p.size();) {
-      size_t next = p.find('/', i + 1);
-      std::string component = p.substr(i + 1, next == std::string::npos ? std::string::npos
-                                                                        : next - i - 1);
+    for (const std::string& component : syntax::path_components(p)) {
       if (component == "." || component == "..") clean = false;
-      i = next == std::string::npos ? p.size() : next;
     }
     if (!clean) {
       error(ast.target_path->range,

@@ -8,6 +8,7 @@
 #include "ir/ir_eval.h"
 #include "ir/ir_printer.h"
 #include "sema/check.h"
+#include "syntax/path.h"
 
 namespace fspol::verify {
 
@@ -319,13 +320,7 @@ class Verifier {
   // True when `s` has a literal that cannot occur in canonical paths of
   // the subtree `root`: upper-case below it, or another spelling of it.
   static bool never_matches_in(const sema::Selector& s, const std::string& root, std::string& why) {
-    std::vector<std::string> parts;
-    for (size_t i = 1; i < root.size();) {
-      size_t end = root.find('/', i);
-      if (end == std::string::npos) end = root.size();
-      parts.push_back(root.substr(i, end - i));
-      i = end + 1;
-    }
+    std::vector<std::string> parts = syntax::path_components(root);
     const auto& comps = s.glob.components;
     if (comps.size() <= parts.size() && !(comps.size() == parts.size())) return false;
     for (size_t i = 0; i < parts.size(); ++i) {
@@ -436,13 +431,7 @@ class Verifier {
       // Is the target, as a path of the view, hidden (from anyone)?
       uint32_t state = policy_.dfa.start;
       std::string walked;
-      std::vector<std::string> parts;
-      for (size_t i = 1; i < target.size();) {
-        size_t end = target.find('/', i);
-        if (end == std::string::npos) end = target.size();
-        parts.push_back(target.substr(i, end - i));
-        i = end + 1;
-      }
+      std::vector<std::string> parts = syntax::path_components(target);
       for (size_t i = 0; i <= parts.size(); ++i) {
         auto c = static_cast<uint32_t>(policy_.class_of_state[state]);
         for (const ir::Match& m : policy_.classes[c].matches) {

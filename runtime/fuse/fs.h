@@ -31,6 +31,10 @@ struct Policy;
 // The policy's file-type bit of an S_IFMT mode.
 uint8_t type_bit(uint32_t mode);
 
+// FSYNC and FSYNCDIR: fsync or fdatasync of an open lower fd, then the
+// reply; 0 or an errno.
+int sync_and_reply(const Call& call, int fd, uint32_t fsync_flags);
+
 // Clears the set-ID bits an unprivileged write by `caller` takes away from
 // an open lower file (FUSE_HANDLE_KILLPRIV_V2).
 void kill_suidgid(int fd, const fuse_in_header& caller);

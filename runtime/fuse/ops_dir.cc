@@ -130,11 +130,7 @@ int FsState::op_releasedir(const Call& call) {
 int FsState::op_fsyncdir(const Call& call) {
   const auto* in = call.args<fuse_fsync_in>();
   if (in == nullptr) return EINVAL;
-  int fd = dir_of(in->fh)->fd.get();
-  int rc = (in->fsync_flags & FUSE_FSYNC_FDATASYNC) ? ::fdatasync(fd) : ::fsync(fd);
-  if (rc != 0) return errno;
-  reply_data(call, nullptr, 0);
-  return 0;
+  return sync_and_reply(call, dir_of(in->fh)->fd.get(), in->fsync_flags);
 }
 
 }  // namespace fspol::runtime

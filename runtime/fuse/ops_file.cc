@@ -323,14 +323,17 @@ int FsState::op_release(const Call& call) {
   return 0;
 }
 
-int FsState::op_fsync(const Call& call) {
-  const auto* in = call.args<fuse_fsync_in>();
-  if (in == nullptr) return EINVAL;
-  int fd = handle_of(in->fh)->fd.get();
-  int rc = (in->fsync_flags & FUSE_FSYNC_FDATASYNC) ? ::fdatasync(fd) : ::fsync(fd);
+int sync_and_reply(const Call& call, int fd, uint32_t fsync_flags) {
+  int rc = (fsync_flags & FUSE_FSYNC_FDATASYNC) ? ::fdatasync(fd) : ::fsync(fd);
   if (rc != 0) return errno;
   reply_data(call, nullptr, 0);
   return 0;
+}
+
+int FsState::op_fsync(const Call& call) {
+  const auto* in = call.args<fuse_fsync_in>();
+  if (in == nullptr) return EINVAL;
+  return sync_and_reply(call, handle_of(in->fh)->fd.get(), in->fsync_flags);
 }
 
 int FsState::op_fallocate(const Call& call) {
