@@ -5,6 +5,7 @@
 
 #include "automata/nfa.h"
 #include "ir/decide.h"
+#include "ir/ir_verify.h"
 #include "sema/check.h"
 
 namespace fspol::ir {
@@ -114,6 +115,9 @@ std::optional<Policy> run_lower(const sema::Program& program, const SourceManage
     policy.classes.push_back(std::move(pc));
   }
   policy.tables = decide(policy);
+#ifndef NDEBUG
+  verify_ir(policy);
+#endif
   policy.stats.rules = static_cast<uint32_t>(policy.rules.size());
   policy.stats.selectors = static_cast<uint32_t>(policy.selectors.size());
   policy.stats.path_classes = static_cast<uint32_t>(policy.classes.size());

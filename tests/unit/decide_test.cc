@@ -19,6 +19,7 @@
 #include "ir/decide.h"
 #include "ir/ir_eval.h"
 #include "ir/ir_printer.h"
+#include "ir/ir_verify.h"
 #include "ir/render.h"
 #include "sema/program.h"
 
@@ -155,6 +156,7 @@ const Printed* first_applying(const std::vector<Printed>& list, const ir::Policy
 }
 
 void check_policy(const std::string& name, const ir::Policy& policy) {
+  ir::verify_ir(policy);  // aborts on a broken invariant
   std::map<uint32_t, ClassLines> printed = parse_ir(ir::print_ir(policy));
   std::set<std::string> comms;
   std::vector<ir::Caller> callers = callers_of(policy, comms);
@@ -290,6 +292,27 @@ TEST(DecisionTables, PrintedDecisionsAgreeWithTheEvaluatorOnRandomPolicies) {
     ++compiled;
   }
   EXPECT_GT(compiled, 100);
+}
+
+}  // namespace
+}  // namespace fspol
+
+namespace fspol {
+namespace {
+
+TEST(IrVerifyDeathTest, ABrokenTableAborts) {
+  CompileOptions options;
+  Compiler compiler(options);
+  const Unit* unit = compiler.compile_text(
+      "p.fspol", "policy p { deny write on \"/a\" when uid == 1; deny write on \"/a\"; }\n");
+  ASSERT_TRUE(unit && unit->policy);
+  ir::Policy broken = *unit->policy;
+  ir::verify_ir(broken);  // fine as compiled
+  auto& list = broken.tables[broken.class_of_state[broken.dfa.step(broken.dfa.run(broken.dfa.start, "a"), '/')]]
+                   .access[static_cast<size_t>(sema::Op::kWrite)];
+  ASSERT_EQ(list.size(), 2u);
+  std::swap(list[0], list[1]);
+  EXPECT_DEATH(ir::verify_ir(broken), "internal error: IR of policy 'p': .*");
 }
 
 }  // namespace
