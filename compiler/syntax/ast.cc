@@ -74,6 +74,15 @@ constexpr RuleKindInfo kRuleKinds[] = {
 
 }  // namespace
 
+const std::vector<OptionInfo>& option_table() {
+  static const std::vector<OptionInfo> kTable = {
+#define FSPOL_OPTION(name, spelling, kind, words, meaning) \
+  OptionInfo{spelling, OptionName::name, OptionKind::kind, words},
+#include "syntax/options.def"
+  };
+  return kTable;
+}
+
 const RuleKindInfo& rule_kind_info(RuleKind kind) { return kRuleKinds[static_cast<size_t>(kind)]; }
 
 std::string_view rule_keyword(RuleKind kind) {

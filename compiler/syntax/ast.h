@@ -28,6 +28,17 @@ enum class OptionName : uint8_t {
 #include "syntax/options.def"
 };
 
+// A row of options.def: how an option's value is written and checked. The
+// parser reads policies' `option`s with it, the runtime `-o` lists.
+enum class OptionKind : uint8_t { kBool, kInt, kDuration, kString, kEnum };
+struct OptionInfo {
+  std::string_view spelling;
+  OptionName name;
+  OptionKind kind;
+  std::string_view words;  // kEnum: comma-separated
+};
+const std::vector<OptionInfo>& option_table();
+
 // File-type filters on selectors, as a bit set (0 means "any type").
 enum FileTypeBit : uint8_t {
   kTypeFile = 1 << 0,

@@ -28,18 +28,6 @@ constexpr std::array kErrnos = {
 #include "syntax/errnos.def"
 };
 
-enum class OptionKind : uint8_t { kBool, kInt, kDuration, kString, kEnum };
-struct OptionInfo {
-  std::string_view spelling;
-  OptionName name;
-  OptionKind kind;
-  std::string_view words;  // kEnum: comma-separated
-};
-constexpr std::array kOptions = {
-#define FSPOL_OPTION(name, spelling, kind, words, meaning) \
-  OptionInfo{spelling, OptionName::name, OptionKind::kind, words},
-#include "syntax/options.def"
-};
 
 struct TypeInfo {
   TokenKind token;
@@ -404,12 +392,12 @@ class Parser {
     OptionDecl decl;
     if (!parse_ident(decl.name, "an option name")) return false;
     const OptionInfo* info = nullptr;
-    for (const OptionInfo& o : kOptions) {
+    for (const OptionInfo& o : option_table()) {
       if (o.spelling == decl.name.name) info = &o;
     }
     if (!info) {
       std::vector<std::string_view> names;
-      for (const OptionInfo& o : kOptions) names.push_back(o.spelling);
+      for (const OptionInfo& o : option_table()) names.push_back(o.spelling);
       auto& d = diags_.error(decl.name.range, "unknown option '" + decl.name.name + "'");
       std::string best = closest_match(decl.name.name, names);
       if (!best.empty()) d.note(decl.name.range, "did you mean '" + best + "'?");

@@ -1,11 +1,48 @@
-// Mount options: the policy's `option`s, then mount(8)-style -o lists.
+// Mount settings: the policy's `option`s, then mount(8)-style -o lists.
+//
+// One model: the settings a policy may fix are options.def's rows, and
+// each has one meaning, applied by apply_setting() from a typed value. A
+// policy's values come typed from the compiler; an -o value is parsed into
+// the same typed form by its row's kind (the language's words and
+// durations, plus bare seconds). Settings only the command line has
+// (transport, logging, the kernel's words) follow.
+#include "policy/settings.h"
+
 #include <cstdlib>
 #include <string>
 
 #include "fspol/runtime/options.h"
 #include "fspol/runtime/runtime.h"
+#include "syntax/parser.h"
 
 namespace fspol::runtime {
+
+void apply_setting(MountOptions& o, syntax::OptionName name, const syntax::OptionValue& v) {
+  using N = syntax::OptionName;
+  double seconds = static_cast<double>(v.number) / 1000.0;
+  bool on = v.number != 0;
+  switch (name) {
+    case N::kCache:
+      o.cache = v.text == "never" ? CacheMode::kNever
+                : v.text == "always" ? CacheMode::kAlways : CacheMode::kAuto;
+      break;
+    case N::kEntryTimeout: o.entry_timeout = seconds; break;
+    case N::kAttrTimeout: o.attr_timeout = seconds; break;
+    case N::kNegativeTimeout: o.negative_timeout = seconds; break;
+    case N::kWriteback: o.writeback = on; break;
+    case N::kPassthrough: o.passthrough = on; break;
+    case N::kAllowOther:
+      o.allow_other = on;
+      o.allow_other_set = true;
+      break;
+    case N::kDefaultPermissions: o.default_permissions = on; break;
+    case N::kThreads: o.threads = static_cast<unsigned>(v.number); break;  // 0: sized for the machine
+    case N::kFsname: o.fsname = v.kind == syntax::OptionValue::Kind::kString ? syntax::decode_string(v.text) : v.text; break;
+    case N::kAuditLog: o.audit_log = v.kind == syntax::OptionValue::Kind::kString ? syntax::decode_string(v.text) : v.text; break;
+    case N::kDefaultErrno: break;  // the compiler's: deny rules already carry it
+  }
+}
+
 namespace {
 
 bool parse_bool(const std::string& v, bool& out) {
@@ -40,6 +77,61 @@ bool parse_seconds(const std::string& v, double& out) {
   return true;
 }
 
+// An -o value as a typed value of its options.def row.
+std::string parse_value(const syntax::OptionInfo& info, const std::string& value, bool has_value,
+                        syntax::OptionValue& out) {
+  std::string key(info.spelling);
+  switch (info.kind) {
+    case syntax::OptionKind::kBool: {
+      bool b = true;
+      if (!parse_bool(value, b)) return "option '" + key + "' takes true or false";
+      out.kind = syntax::OptionValue::Kind::kBool;
+      out.number = b ? 1 : 0;
+      return "";
+    }
+    case syntax::OptionKind::kInt: {
+      char* end = nullptr;
+      unsigned long n = std::strtoul(value.c_str(), &end, 10);
+      if (!has_value || value.empty() || *end != '\0' || n > 256) {
+        return "option '" + key + "' takes a number (0..256)";
+      }
+      out.kind = syntax::OptionValue::Kind::kInt;
+      out.number = n;
+      return "";
+    }
+    case syntax::OptionKind::kDuration: {
+      double seconds = 0;
+      if (!has_value || !parse_seconds(value, seconds)) {
+        return "option '" + key + "' takes a duration (seconds, or with ms, s, m, h)";
+      }
+      out.kind = syntax::OptionValue::Kind::kDuration;
+      out.number = static_cast<uint64_t>(seconds * 1000.0 + 0.5);
+      return "";
+    }
+    case syntax::OptionKind::kString:
+      out.kind = syntax::OptionValue::Kind::kWord;  // as given: no escapes on a command line
+      out.text = value;
+      return "";
+    case syntax::OptionKind::kEnum: {
+      std::string words(info.words);
+      for (size_t start = 0; start <= words.size();) {
+        size_t comma = words.find(',', start);
+        if (comma == std::string::npos) comma = words.size();
+        if (words.compare(start, comma - start, value) == 0 && comma - start == value.size()) {
+          out.kind = syntax::OptionValue::Kind::kWord;
+          out.text = value;
+          return "";
+        }
+        start = comma + 1;
+      }
+      std::string listed;
+      for (char c : words) listed += c == ',' ? std::string(", ") : std::string(1, c);
+      return "option '" + key + "' takes " + listed;
+    }
+  }
+  return "";
+}
+
 // One option; returns an error message or "".
 std::string apply_one(MountOptions& o, const std::string& key, const std::string& value,
                       bool has_value) {
@@ -53,28 +145,18 @@ std::string apply_one(MountOptions& o, const std::string& key, const std::string
     if (!has_value || !parse_seconds(value, field)) return "option '" + key + "' takes seconds";
     return "";
   };
-  if (key == "cache") {
-    if (value == "auto") {
-      o.cache = CacheMode::kAuto;
-    } else if (value == "never") {
-      o.cache = CacheMode::kNever;
-    } else if (value == "always") {
-      o.cache = CacheMode::kAlways;
-    } else {
-      return "option 'cache' takes auto, never or always";
-    }
+  for (const syntax::OptionInfo& info : syntax::option_table()) {
+    if (key != info.spelling) continue;
+    syntax::OptionValue typed;
+    if (std::string err = parse_value(info, value, has_value, typed); !err.empty()) return err;
+    apply_setting(o, info.name, typed);
     return "";
   }
-  if (key == "entry_timeout") return want_seconds(o.entry_timeout);
-  if (key == "attr_timeout") return want_seconds(o.attr_timeout);
-  if (key == "negative_timeout") return want_seconds(o.negative_timeout);
   if (key == "timeout") {
     std::string e = want_seconds(o.entry_timeout);
     o.attr_timeout = o.negative_timeout = o.entry_timeout;
     return e;
   }
-  if (key == "writeback") return want_bool(o.writeback);
-  if (key == "passthrough") return want_bool(o.passthrough);
   if (key == "uring") {
     if (value == "auto") {
       o.uring = UringMode::kAuto;
@@ -87,19 +169,7 @@ std::string apply_one(MountOptions& o, const std::string& key, const std::string
     }
     return "";
   }
-  if (key == "allow_other") {
-    o.allow_other_set = true;
-    return want_bool(o.allow_other);
-  }
-  if (key == "default_permissions") return want_bool(o.default_permissions);
   if (key == "debug") return want_bool(o.debug);
-  if (key == "threads") {
-    char* end = nullptr;
-    unsigned long n = std::strtoul(value.c_str(), &end, 10);
-    if (!has_value || *end != '\0' || n > 256) return "option 'threads' takes 0..256";
-    o.threads = static_cast<unsigned>(n);
-    return "";
-  }
   if (key == "max_write") {
     char* end = nullptr;
     unsigned long n = std::strtoul(value.c_str(), &end, 10);
@@ -107,10 +177,6 @@ std::string apply_one(MountOptions& o, const std::string& key, const std::string
       return "option 'max_write' takes 4096..1048576";
     }
     o.max_write = static_cast<uint32_t>(n);
-    return "";
-  }
-  if (key == "fsname") {
-    o.fsname = value;
     return "";
   }
   if (key == "policy") {
@@ -121,7 +187,6 @@ std::string apply_one(MountOptions& o, const std::string& key, const std::string
     o.log_file = value;
     return "";
   }
-  if (key == "audit_log" || key == "default_errno") return "";  // used by rules (later)
   // Generic mount options go to the kernel; fstab's bookkeeping words are
   // dropped as mount(8) does.
   static const char* const kKernel[] = {"ro", "rw", "nosuid", "suid", "nodev", "dev",
@@ -160,13 +225,6 @@ std::string apply_mount_options(MountOptions& options, const std::string& list) 
     if (!err.empty()) return err;
   }
   return "";
-}
-
-void apply_policy_options(const Policy& policy, MountOptions& options) {
-  for (const auto& [key, value] : policy.options) {
-    if (key == "threads" && value == "0") continue;
-    (void)apply_one(options, key, value, true);
-  }
 }
 
 }  // namespace fspol::runtime

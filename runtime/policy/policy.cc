@@ -9,6 +9,7 @@
 #include "fspol/runtime/runtime.h"
 #include "ir/ir.h"
 #include "policy/engine.h"
+#include "policy/settings.h"
 #include "sema/program.h"
 #include "syntax/parser.h"
 
@@ -25,22 +26,6 @@ bool enforced(syntax::RuleKind kind) {
     if (k == kind) return true;
   }
   return false;
-}
-
-std::string option_text(const syntax::OptionValue& v) {
-  switch (v.kind) {
-    case syntax::OptionValue::Kind::kInt:
-      return std::to_string(v.number);
-    case syntax::OptionValue::Kind::kDuration:
-      return std::to_string(static_cast<double>(v.number) / 1000.0);
-    case syntax::OptionValue::Kind::kBool:
-      return v.number ? "true" : "false";
-    case syntax::OptionValue::Kind::kString:
-      return syntax::decode_string(v.text);
-    case syntax::OptionValue::Kind::kWord:
-      return v.text;
-  }
-  return "";
 }
 
 }  // namespace
@@ -86,8 +71,7 @@ Result<Policy> load_policy(const std::string& path, const CompileOptions& compil
   policy.name = unit->program->name;
   policy.rule_count = unit->program->rules.size();
   for (const sema::Option& option : unit->program->options) {
-    policy.options.emplace_back(std::string(syntax::option_name(option.name)),
-                                option_text(option.value));
+    apply_setting(policy.settings, option.name, option.value);
   }
   return policy;
 }

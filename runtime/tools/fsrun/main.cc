@@ -108,12 +108,11 @@ int cmd_mount(const fsrun::Args& args) {
     return kExitFail;
   }
   policy->path = absolute(args.policy);
-  MountOptions options;
+  MountOptions options = policy->settings;
   options.policy_path = policy->path;
   options.lower = absolute(args.lower);
   options.mountpoint = absolute(args.mountpoint);
   options.foreground = args.foreground;
-  apply_policy_options(*policy, options);
   for (const std::string& list : args.option_lists) {
     std::string err = apply_mount_options(options, list);
     if (!err.empty()) return usage_error(err);

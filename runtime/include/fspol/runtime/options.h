@@ -56,6 +56,8 @@ struct MountOptions {
   std::vector<std::string> kernel_options;
   // Where status and log files go (a control socket per mount).
   std::string log_file;
+  // Where audit records go (the policy's audit_log; for audit rules).
+  std::string audit_log;
 };
 
 // Applies one comma-separated `-o` list. Returns an empty string on

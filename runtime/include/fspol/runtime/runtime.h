@@ -3,10 +3,9 @@
 //
 //   auto policy = fspol::runtime::load_policy("examples/passthrough.fspol", {}, std::cerr);
 //   if (!policy) { std::cerr << policy.error().message << "\n"; return 1; }
-//   fspol::runtime::MountOptions options;
+//   fspol::runtime::MountOptions options = policy->settings;  // the policy's `option`s
 //   options.lower = "/srv/data";
 //   options.mountpoint = "/mnt/view";
-//   apply_policy_options(*policy, options);   // the policy's `option`s
 //   std::string err = apply_mount_options(options, "allow_other,ro");
 //   fspol::Result<void> served = fspol::runtime::serve(*policy, options, {});
 //
@@ -35,9 +34,9 @@ struct Policy {
   size_t rule_count = 0;
   // Executes the policy's decision tables (runtime/policy/engine.h).
   std::shared_ptr<const Engine> engine;
-  // The policy's `option name = value;` settings, as written (durations in
-  // seconds, booleans as "true"/"false").
-  std::vector<std::pair<std::string, std::string>> options;
+  // The mount settings with the policy's `option`s applied: start from
+  // these, then apply -o lists (apply_mount_options), which win.
+  MountOptions settings;
 };
 
 // Compiles a .fspol file with the whole compiler front end (as `fsc
@@ -48,10 +47,6 @@ struct Policy {
 // failures come back as Errors too.
 Result<Policy> load_policy(const std::string& path, const CompileOptions& compile_options,
                            std::ostream& diagnostics, const RenderOptions& render = {});
-
-// Copies the policy's mount settings into `options` (command-line -o
-// options applied afterwards win).
-void apply_policy_options(const Policy& policy, MountOptions& options);
 
 struct ServeHooks {
   // Called once the view is mounted and the kernel handshake is done (e.g.
