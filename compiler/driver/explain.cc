@@ -39,7 +39,7 @@ std::string caller_text(const ir::Request& r) {
 std::string explain_text(const ir::Policy& policy, const ir::Request& request,
                          const ir::Verdict& v) {
   std::ostringstream out;
-  out << "request:  " << sema::op_name(request.op) << " " << request.path;
+  out << "request:  " << ir::op_name(request.op) << " " << request.path;
   if (request.new_path) out << " -> " << *request.new_path;
   out << " (" << ir::type_text(request.type) << ") by " << caller_text(request) << "\n";
   if (v.error) {
@@ -78,7 +78,7 @@ std::string explain_json(const ir::Policy& policy, const ir::Request& request,
                          const ir::Verdict& v) {
   std::ostringstream out;
   out << "{\"path\": " << json_string(request.path) << ", \"op\": "
-      << json_string(std::string(sema::op_name(request.op)));
+      << json_string(std::string(ir::op_name(request.op)));
   if (request.new_path) out << ", \"to\": " << json_string(*request.new_path);
   out << ", \"type\": " << json_string(ir::type_text(request.type)) << ", \"uid\": "
       << request.caller.uid << ", \"gid\": " << request.caller.gid << ", \"comm\": "

@@ -25,8 +25,8 @@ ClassTable table_of(const Policy& policy, const PathClass& pc) {
         t.hidden.push_back(e);
         break;
       case Layer::kAccess:
-        for (size_t op = 0; op < sema::kOpCount; ++op) {
-          if (rule.ops & sema::bit(static_cast<sema::Op>(op))) add_first(t.access[op], e);
+        for (size_t op = 0; op < kOpCount; ++op) {
+          if (rule.ops & bit(static_cast<Op>(op))) add_first(t.access[op], e);
         }
         break;
       case Layer::kAttributes:
@@ -41,13 +41,13 @@ ClassTable table_of(const Policy& policy, const PathClass& pc) {
         add_first(t.placement, e);
         break;
       case Layer::kUserspace:
-        for (size_t op = 0; op < sema::kOpCount; ++op) {
-          if (rule.ops & sema::bit(static_cast<sema::Op>(op))) add_first(t.handler[op], e);
+        for (size_t op = 0; op < kOpCount; ++op) {
+          if (rule.ops & bit(static_cast<Op>(op))) add_first(t.handler[op], e);
         }
         break;
       case Layer::kAudit:
-        for (size_t op = 0; op < sema::kOpCount; ++op) {
-          if (rule.ops & sema::bit(static_cast<sema::Op>(op))) t.audit[op].push_back(e);
+        for (size_t op = 0; op < kOpCount; ++op) {
+          if (rule.ops & bit(static_cast<Op>(op))) t.audit[op].push_back(e);
         }
         break;
     }
@@ -62,7 +62,7 @@ std::string_view attr_field_name(AttrField field) {
   return kNames[static_cast<size_t>(field)];
 }
 
-bool sets(const sema::AttrRewrite& a, AttrField field) {
+bool sets(const AttrRewrite& a, AttrField field) {
   switch (field) {
     case AttrField::kMode: return a.mode.has_value();
     case AttrField::kUid: return a.uid.has_value();
@@ -77,7 +77,7 @@ bool sets(const sema::AttrRewrite& a, AttrField field) {
 std::string lower_name(const Rule& rule, std::string_view view) {
   std::string name(view);
   bool suffix_done = false, prefix_done = false;
-  for (const sema::NameMap& m : rule.names) {
+  for (const NameMap& m : rule.names) {
     if (m.suffix && !suffix_done && name.size() >= m.view.size() &&
         name.compare(name.size() - m.view.size(), m.view.size(), m.view) == 0) {
       name = name.substr(0, name.size() - m.view.size()) + m.lower;
@@ -93,7 +93,7 @@ std::string lower_name(const Rule& rule, std::string_view view) {
 std::string view_name(const Rule& rule, std::string_view lower) {
   std::string name(lower);
   bool suffix_done = false, prefix_done = false;
-  for (const sema::NameMap& m : rule.names) {
+  for (const NameMap& m : rule.names) {
     if (m.suffix && !suffix_done && name.size() >= m.lower.size() &&
         name.compare(name.size() - m.lower.size(), m.lower.size(), m.lower) == 0) {
       name = name.substr(0, name.size() - m.lower.size()) + m.view;

@@ -15,11 +15,14 @@
 #include <vector>
 
 #include "automata/dfa.h"
-#include "sema/program.h"
+#include "fspol/source.h"
+#include "ir/types.h"
+#include "syntax/ast.h"
 
 namespace fspol::ir {
 
-// Where a rule was written: "examples/x.fspol:12:3".
+// Where a rule was written: "examples/x.fspol:12:3", as text that outlives
+// the sources.
 struct SourceRef {
   std::string file;
   uint32_t line = 0;
@@ -30,19 +33,24 @@ struct SourceRef {
 struct Rule {
   uint32_t id = 0;  // index in Policy::rules: resolution order
   syntax::RuleKind kind = syntax::RuleKind::kHide;
-  sema::OpSet ops = 0;
+  OpSet ops = 0;
   int errno_value = 0;
   std::string errno_name;
-  std::optional<sema::Condition> condition;
-  sema::AttrRewrite attr;
-  std::vector<sema::NameMap> names;
+  std::optional<Condition> condition;
+  AttrRewrite attr;
+  std::vector<NameMap> names;
   std::string target_root;
   std::string target_path;
   std::string handler;
   std::string tag;
   std::vector<uint32_t> selectors;  // indexes into Policy::selectors
+  // Where it was written, as text ("file:line") and as source ranges for
+  // diagnostics (valid while the compiler's sources live).
   SourceRef where;
   std::vector<SourceRef> via;  // `use` sites, outermost first
+  SourceRange range;           // the rule's keyword
+  std::vector<SourceRange> via_ranges;
+  SourceRange condition_range;  // the when/unless clause, if any
 };
 
 struct Selector {
@@ -51,6 +59,7 @@ struct Selector {
   std::string pattern;
   std::string literal_prefix;  // leading literal components ("/" if none)
   SourceRef where;
+  SourceRange range;
 };
 
 // A rule whose selectors match the paths of a class, and for which file
@@ -84,7 +93,7 @@ struct Entry {
 enum class AttrField : uint8_t { kMode, kUid, kGid, kAtime, kMtime, kCtime };
 inline constexpr size_t kAttrFieldCount = 6;
 std::string_view attr_field_name(AttrField field);
-bool sets(const sema::AttrRewrite& rewrite, AttrField field);
+bool sets(const AttrRewrite& rewrite, AttrField field);
 
 // A path class's decision tables (ir/decide.h).
 struct ClassTable {
@@ -96,13 +105,13 @@ struct ClassTable {
   std::vector<Entry> hidden;
   // Access, per operation atom: the deny, allow and readonly rules that
   // cover it, first match.
-  std::array<std::vector<Entry>, sema::kOpCount> access;
+  std::array<std::vector<Entry>, kOpCount> access;
   // Attributes, per field, first match.
   std::array<std::vector<Entry>, kAttrFieldCount> attr;
   std::vector<Entry> names;      // rename rules, first match
   std::vector<Entry> placement;  // redirect rules, first match
-  std::array<std::vector<Entry>, sema::kOpCount> handler;  // first match
-  std::array<std::vector<Entry>, sema::kOpCount> audit;    // every one applies
+  std::array<std::vector<Entry>, kOpCount> handler;  // first match
+  std::array<std::vector<Entry>, kOpCount> audit;    // every one applies
 };
 
 struct Lower {
@@ -120,7 +129,7 @@ struct Stats {
 struct Policy {
   std::string name;
   std::vector<Lower> lowers;
-  std::vector<sema::Option> options;
+  std::vector<Option> options;
   std::vector<Rule> rules;
   std::vector<Selector> selectors;
   automata::Dfa dfa;

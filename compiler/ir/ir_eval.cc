@@ -107,11 +107,11 @@ class Evaluator {
   // destination. True when the operation goes ahead.
   bool decide(const std::vector<std::string>& dest_path, const std::vector<uint32_t>& dest_classes) {
     if (hidden_ancestor(classes_, path_)) return false;
-    bool creates = r_.op == sema::Op::kCreate;
+    bool creates = r_.op == Op::kCreate;
     if (hidden_here(classes_.back(), r_.type, "", creates)) return false;
     if (denied(classes_.back(), r_.type, r_.op, "")) return false;
     if (dest_classes.empty()) return true;
-    sema::Op dest_op = r_.op == sema::Op::kLink ? sema::Op::kCreate : r_.op;
+    Op dest_op = r_.op == Op::kLink ? Op::kCreate : r_.op;
     if (hidden_ancestor(dest_classes, dest_path)) return false;
     if (hidden_here(dest_classes.back(), r_.type, " (the destination)", true)) return false;
     return !denied(dest_classes.back(), r_.type, dest_op, " (the destination)");
@@ -172,7 +172,7 @@ class Evaluator {
 
   // Access: the first deny, allow or readonly rule that covers the
   // operation and whose condition holds decides; none allows.
-  bool denied(uint32_t cls, uint8_t type, sema::Op op, const std::string& which) {
+  bool denied(uint32_t cls, uint8_t type, Op op, const std::string& which) {
     const Entry* e = first_of(table(cls).access[static_cast<size_t>(op)], type);
     if (e == nullptr) return false;
     const Rule& rule = p_.rules[e->rule];
@@ -192,7 +192,7 @@ class Evaluator {
     for (size_t f = 0; f < kAttrFieldCount; ++f) {
       const Entry* e = first_of(table(classes_.back()).attr[f], r_.type);
       if (e == nullptr) continue;
-      const sema::AttrRewrite& a = p_.rules[e->rule].attr;
+      const AttrRewrite& a = p_.rules[e->rule].attr;
       auto field = static_cast<AttrField>(f);
       switch (field) {
         case AttrField::kMode: v_.attr.mode = a.mode; break;
@@ -283,11 +283,11 @@ class Evaluator {
 
 }  // namespace
 
-bool holds(const sema::Condition& c, const Caller& caller) {
-  using K = sema::Condition::Kind;
-  auto in = [](const std::vector<sema::Interval>& ids, uint32_t id) {
+bool holds(const Condition& c, const Caller& caller) {
+  using K = Condition::Kind;
+  auto in = [](const std::vector<Interval>& ids, uint32_t id) {
     auto it = std::upper_bound(ids.begin(), ids.end(), id,
-                               [](uint32_t v, const sema::Interval& i) { return v < i.lo; });
+                               [](uint32_t v, const Interval& i) { return v < i.lo; });
     return it != ids.begin() && std::prev(it)->hi >= id;
   };
   switch (c.kind) {
@@ -296,10 +296,10 @@ bool holds(const sema::Condition& c, const Caller& caller) {
     case K::kNot: return !holds(c.operands.front(), caller);
     case K::kAnd:
       return std::all_of(c.operands.begin(), c.operands.end(),
-                         [&](const sema::Condition& o) { return holds(o, caller); });
+                         [&](const Condition& o) { return holds(o, caller); });
     case K::kOr:
       return std::any_of(c.operands.begin(), c.operands.end(),
-                         [&](const sema::Condition& o) { return holds(o, caller); });
+                         [&](const Condition& o) { return holds(o, caller); });
     case K::kUidIn: return in(c.ids, caller.uid);
     case K::kGidIn: return in(c.ids, caller.gid);
     case K::kCommIn:
@@ -317,6 +317,6 @@ uint32_t path_class(const Policy& policy, std::string_view canonical_path) {
   return static_cast<uint32_t>(policy.class_of_state[state]);
 }
 
-bool parse_op(std::string_view name, sema::Op& out) { return sema::op_from_name(name, out); }
+bool parse_op(std::string_view name, Op& out) { return op_from_name(name, out); }
 
 }  // namespace fspol::ir

@@ -7,7 +7,7 @@
 // prose; this file is their one implementation. The runtime and the BPF
 // backend are tested against it.
 //
-//   Verdict v = evaluate(policy, Request{"/etc/shadow", sema::Op::kRead, {1000, 1000, "cat"}});
+//   Verdict v = evaluate(policy, Request{"/etc/shadow", Op::kRead, {1000, 1000, "cat"}});
 //   if (v.error) ... v.error_name, v.decided_by ...
 
 #include <optional>
@@ -29,7 +29,7 @@ struct Caller {
 
 struct Request {
   std::string path;  // absolute, as seen in the mount
-  sema::Op op = sema::Op::kLookup;
+  Op op = Op::kLookup;
   Caller caller;
   uint8_t type = syntax::kTypeFile;     // the file's type (for create: the new file's)
   std::optional<std::string> new_path;  // rename and link: the destination
@@ -50,7 +50,7 @@ struct Verdict {
   uint32_t path_class = 0;
   std::vector<Step> steps;  // in layer order
   // What applies when the operation goes ahead:
-  sema::AttrRewrite attr;  // the effective rewrite (first match per field)
+  AttrRewrite attr;  // the effective rewrite (first match per field)
   std::string handler;     // userspace handler, or ""
   std::string lower_root = "main";
   std::string lower_path;  // where the path lives below that root
@@ -61,12 +61,12 @@ struct Verdict {
 // Evaluates a request. Fails (no verdict) only for a malformed path.
 Result<Verdict> evaluate(const Policy& policy, const Request& request);
 
-bool holds(const sema::Condition& condition, const Caller& caller);
+bool holds(const Condition& condition, const Caller& caller);
 
 // The path class of a canonical absolute path.
 uint32_t path_class(const Policy& policy, std::string_view canonical_path);
 
 // "write" -> Op; false when unknown.
-bool parse_op(std::string_view name, sema::Op& out);
+bool parse_op(std::string_view name, Op& out);
 
 }  // namespace fspol::ir

@@ -22,7 +22,7 @@ std::string type_text(uint8_t types) { return syntax::file_types_text(types); }
 std::string rule_text(const Policy& policy, const Rule& rule) {
   std::string out(syntax::rule_keyword(rule.kind));
   const syntax::RuleKindInfo& info = syntax::rule_kind_info(rule.kind);
-  if (info.takes_ops) out += " " + sema::op_set_text(rule.ops) + " on";
+  if (info.takes_ops) out += " " + op_set_text(rule.ops) + " on";
   for (size_t i = 0; i < rule.selectors.size(); ++i) {
     const Selector& s = policy.selectors[rule.selectors[i]];
     out += (i ? ", " : " ") + (s.types ? type_text(s.types) + " " : "") + quoted(s.pattern);
@@ -35,7 +35,7 @@ std::string rule_text(const Policy& policy, const Rule& rule) {
   if (rule.kind == RuleKind::kAttr) out += " { " + attr_text(rule.attr) + " }";
   if (rule.kind == RuleKind::kRename) {
     out += " {";
-    for (const sema::NameMap& m : rule.names) {
+    for (const NameMap& m : rule.names) {
       out += std::string(m.suffix ? " suffix " : " prefix ") + quoted(m.lower) + " -> " +
              quoted(m.view) + ";";
     }
@@ -57,14 +57,14 @@ std::string entry_text(const Policy& policy, const Entry& e, const std::string& 
 
 // The decision list of one operation in one class: visibility, then
 // access, up to the first entry that always decides.
-std::string decision_list(const Policy& policy, const ClassTable& t, sema::Op op) {
+std::string decision_list(const Policy& policy, const ClassTable& t, Op op) {
   std::string out;
   auto add = [&](const Entry& e, const std::string& effect) {
     out += (out.empty() ? "" : "; ") + entry_text(policy, e, effect);
     return e.always();
   };
   for (const Entry& e : t.hidden) {
-    if (add(e, op == sema::Op::kCreate ? "EACCES (hidden name)" : "ENOENT (hidden)")) return out;
+    if (add(e, op == Op::kCreate ? "EACCES (hidden name)" : "ENOENT (hidden)")) return out;
   }
   for (const Entry& e : t.access[static_cast<size_t>(op)]) {
     const Rule& rule = policy.rules[e.rule];
@@ -85,11 +85,11 @@ void print_list(std::ostream& out, const Policy& policy, const std::string& name
 
 // Handlers and audit: per rule, the operations it serves in this class.
 void print_per_op(std::ostream& out, const Policy& policy, const std::string& name,
-                  const std::array<std::vector<Entry>, sema::kOpCount>& lists,
-                  const std::function<std::string(const Rule&, sema::OpSet)>& what) {
-  std::map<std::pair<uint32_t, uint8_t>, sema::OpSet> ops;
-  for (size_t op = 0; op < sema::kOpCount; ++op) {
-    for (const Entry& e : lists[op]) ops[{e.rule, e.types}] |= sema::bit(static_cast<sema::Op>(op));
+                  const std::array<std::vector<Entry>, kOpCount>& lists,
+                  const std::function<std::string(const Rule&, OpSet)>& what) {
+  std::map<std::pair<uint32_t, uint8_t>, OpSet> ops;
+  for (size_t op = 0; op < kOpCount; ++op) {
+    for (const Entry& e : lists[op]) ops[{e.rule, e.types}] |= bit(static_cast<Op>(op));
   }
   std::string line;
   for (const auto& [key, set] : ops) {
@@ -107,7 +107,7 @@ void print_other_layers(std::ostream& out, const Policy& policy, const ClassTabl
   }
   print_list(out, policy, "names", t.names, [](const Rule& r) {
     std::string maps;
-    for (const sema::NameMap& m : r.names) {
+    for (const NameMap& m : r.names) {
       maps += std::string(maps.empty() ? "" : ", ") + (m.suffix ? "suffix " : "prefix ") +
               quoted(m.lower) + " -> " + quoted(m.view);
     }
@@ -115,11 +115,11 @@ void print_other_layers(std::ostream& out, const Policy& policy, const ClassTabl
   });
   print_list(out, policy, "placement", t.placement,
              [](const Rule& r) { return r.target_root + ":" + r.target_path; });
-  print_per_op(out, policy, "userspace", t.handler, [](const Rule& r, sema::OpSet ops) {
-    return r.handler + " for " + sema::op_set_text(ops);
+  print_per_op(out, policy, "userspace", t.handler, [](const Rule& r, OpSet ops) {
+    return r.handler + " for " + op_set_text(ops);
   });
-  print_per_op(out, policy, "audit", t.audit, [](const Rule& r, sema::OpSet ops) {
-    return sema::op_set_text(ops) + (r.tag.empty() ? "" : " as " + r.tag);
+  print_per_op(out, policy, "audit", t.audit, [](const Rule& r, OpSet ops) {
+    return op_set_text(ops) + (r.tag.empty() ? "" : " as " + r.tag);
   });
 }
 
@@ -167,14 +167,14 @@ std::string print_ir(const Policy& policy) {
     // Operations with the same decision list print together.
     std::map<std::string, std::string> by_list;
     std::vector<std::string> order;
-    for (size_t i = 0; i < sema::kOpCount; ++i) {
-      auto op = static_cast<sema::Op>(i);
+    for (size_t i = 0; i < kOpCount; ++i) {
+      auto op = static_cast<Op>(i);
       std::string list = decision_list(policy, t, op);
-      auto [it, inserted] = by_list.emplace(list, std::string(sema::op_name(op)));
+      auto [it, inserted] = by_list.emplace(list, std::string(op_name(op)));
       if (inserted) {
         order.push_back(list);
       } else {
-        it->second += ", " + std::string(sema::op_name(op));
+        it->second += ", " + std::string(op_name(op));
       }
     }
     for (const std::string& list : order) out << "  " << by_list[list] << ": " << list << "\n";

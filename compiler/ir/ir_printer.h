@@ -1,13 +1,16 @@
 #pragma once
 // Prints the IR (`fsc compile --emit=ir`): rules in resolution order, then
-// every path class with an example path, the rules matching there, and for
-// each operation the decision list (first match wins), with the source of
-// every entry. Deterministic: the same policy prints the same text.
+// every path class with an example path, the rules matching there, and its
+// decision tables (ir/decide.h): for each operation the decision list
+// (first match wins), what a hide does below the class, and the other
+// layers' lists, with the rule behind every entry. Deterministic: the same
+// policy prints the same text.
 //
-//   class 2 "/a/a"
-//     rules: 1 deny[file] 3 hide
-//     read, write, ...   hidden (rule 3)
-//     create             EACCES: name hidden (rule 3)
+//   class 3 "/home/a/.git" (state 49)
+//     rules: 0 hide 2 deny
+//     lookup, stat, read, ...: ENOENT (hidden) (rule 0)
+//     create: EACCES (hidden name) (rule 0)
+//     below it (as a directory): ENOENT (rule 0)
 
 #include <string>
 

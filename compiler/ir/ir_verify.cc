@@ -80,8 +80,8 @@ void verify_ir(const Policy& policy) {
     }
     const ClassTable& t = policy.tables[c];
     check_list(policy, pc, t.hidden, Layer::kVisibility, false, name + " hidden");
-    for (size_t op = 0; op < sema::kOpCount; ++op) {
-      std::string atom(sema::op_name(static_cast<sema::Op>(op)));
+    for (size_t op = 0; op < kOpCount; ++op) {
+      std::string atom(op_name(static_cast<Op>(op)));
       check_list(policy, pc, t.access[op], Layer::kAccess, true, name + " access " + atom);
       check_list(policy, pc, t.handler[op], Layer::kUserspace, true, name + " handler " + atom);
       check_list(policy, pc, t.audit[op], Layer::kAudit, false, name + " audit " + atom);

@@ -64,10 +64,13 @@ std::optional<Policy> run_lower(const sema::Program& program, const SourceManage
     rule.tag = r.tag;
     rule.where = source_ref(sources, r.where());
     for (SourceRange via : r.via) rule.via.push_back(source_ref(sources, via));
+    rule.range = r.where();
+    rule.via_ranges = r.via;
+    if (r.ast->condition) rule.condition_range = r.ast->condition->range;
     for (const sema::Selector& s : r.selectors) {
       rule.selectors.push_back(static_cast<uint32_t>(policy.selectors.size()));
       policy.selectors.push_back(Selector{rule.id, s.types, s.pattern, sema::literal_prefix(s),
-                                          source_ref(sources, s.range)});
+                                          source_ref(sources, s.range), s.range});
       globs.push_back(&s.glob);
       if (r.kind == syntax::RuleKind::kCasefold) {
         std::string root;

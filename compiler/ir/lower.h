@@ -16,6 +16,7 @@
 #include "fspol/diagnostics.h"
 #include "fspol/source.h"
 #include "ir/ir.h"
+#include "sema/program.h"
 
 namespace fspol::ir {
 

@@ -6,19 +6,19 @@ namespace fspol::ir {
 
 namespace {
 
-std::string interval_text(sema::Interval i) {
+std::string interval_text(Interval i) {
   return i.lo == i.hi ? std::to_string(i.lo) : std::to_string(i.lo) + ".." + std::to_string(i.hi);
 }
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
-std::string id_text(const sema::IdRewrite& r) {
+std::string id_text(const IdRewrite& r) {
   switch (r.kind) {
-    case sema::IdRewrite::Kind::kSet:
+    case IdRewrite::Kind::kSet:
       return "= " + std::to_string(r.value);
-    case sema::IdRewrite::Kind::kOffset:
+    case IdRewrite::Kind::kOffset:
       return (r.offset < 0 ? "-= " : "+= ") + std::to_string(r.offset < 0 ? -r.offset : r.offset);
-    case sema::IdRewrite::Kind::kMap: {
+    case IdRewrite::Kind::kMap: {
       std::string out = "map {";
       for (size_t i = 0; i < r.mappings.size(); ++i) {
         const auto& m = r.mappings[i];
@@ -32,7 +32,7 @@ std::string id_text(const sema::IdRewrite& r) {
 
 }  // namespace
 
-std::string attr_field_text(const sema::AttrRewrite& a, AttrField field) {
+std::string attr_field_text(const AttrRewrite& a, AttrField field) {
   if (!sets(a, field)) return "";
   std::string name(attr_field_name(field));
   switch (field) {
@@ -50,7 +50,7 @@ std::string attr_field_text(const sema::AttrRewrite& a, AttrField field) {
   return "";
 }
 
-std::string attr_text(const sema::AttrRewrite& a) {
+std::string attr_text(const AttrRewrite& a) {
   std::string out;
   for (size_t f = 0; f < kAttrFieldCount; ++f) {
     std::string part = attr_field_text(a, static_cast<AttrField>(f));
@@ -59,15 +59,15 @@ std::string attr_text(const sema::AttrRewrite& a) {
   return out;
 }
 
-std::string condition_text(const sema::Condition& c) {
-  using K = sema::Condition::Kind;
-  auto set = [](const std::vector<sema::Interval>& ids) {
+std::string condition_text(const Condition& c) {
+  using K = Condition::Kind;
+  auto set = [](const std::vector<Interval>& ids) {
     if (ids.size() == 1) return interval_text(ids[0]);
     std::string out = "{";
     for (size_t i = 0; i < ids.size(); ++i) out += (i ? ", " : "") + interval_text(ids[i]);
     return out + "}";
   };
-  auto operand = [](const sema::Condition& o) {
+  auto operand = [](const Condition& o) {
     bool compound = o.kind == K::kAnd || o.kind == K::kOr;
     return compound ? "(" + condition_text(o) + ")" : condition_text(o);
   };
@@ -75,7 +75,7 @@ std::string condition_text(const sema::Condition& c) {
     case K::kTrue: return "true";
     case K::kFalse: return "false";
     case K::kNot: {
-      const sema::Condition& o = c.operands.front();
+      const Condition& o = c.operands.front();
       bool point = (o.kind == K::kUidIn || o.kind == K::kGidIn) && o.ids.size() == 1 &&
                    o.ids[0].lo == o.ids[0].hi;
       if (point) return (o.kind == K::kUidIn ? "uid != " : "gid != ") + std::to_string(o.ids[0].lo);

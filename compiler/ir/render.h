@@ -12,9 +12,9 @@
 namespace fspol::ir {
 
 // One field of a rewrite ("uid = 1000"); "" when the rewrite leaves it.
-std::string attr_field_text(const sema::AttrRewrite& rewrite, AttrField field);
+std::string attr_field_text(const AttrRewrite& rewrite, AttrField field);
 // Every field the rewrite sets, ", "-separated, in AttrField order.
-std::string attr_text(const sema::AttrRewrite& rewrite);
-std::string condition_text(const sema::Condition& condition);
+std::string attr_text(const AttrRewrite& rewrite);
+std::string condition_text(const Condition& condition);
 
 }  // namespace fspol::ir

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fspol/source.h"
+#include "ir/types.h"
 #include "sema/operations.h"
 #include "syntax/ast.h"
 #include "syntax/glob.h"
@@ -22,60 +23,22 @@
 
 namespace fspol::sema {
 
-struct Interval {
-  uint32_t lo = 0;
-  uint32_t hi = 0;
-  bool operator==(const Interval&) const = default;
-};
-
-// A condition on the caller, with every comparison reduced to membership.
-struct Condition {
-  enum class Kind : uint8_t { kTrue, kFalse, kAnd, kOr, kNot, kUidIn, kGidIn, kCommIn };
-  Kind kind = Kind::kTrue;
-  std::vector<Condition> operands;  // kAnd, kOr (two or more), kNot (one)
-  std::vector<Interval> ids;        // kUidIn, kGidIn: sorted, disjoint, not adjacent
-  std::vector<std::string> names;   // kCommIn: sorted, unique
-};
+// The semantic model's value types are the IR's (ir/types.h): sema
+// produces them, the IR keeps them.
+using ir::AttrRewrite;
+using ir::Condition;
+using ir::IdMapping;
+using ir::IdRewrite;
+using ir::Interval;
+using ir::ModeRewrite;
+using ir::NameMap;
+using ir::Option;
 
 struct Selector {
   syntax::Glob glob;
   uint8_t types = 0;    // syntax::FileTypeBit set; 0 = any type
   std::string pattern;  // the glob as written (raw), for messages and the IR
   SourceRange range;    // the pattern's string literal
-};
-
-// mode' = (mode & and_mask) | or_mask, on the 07777 bits.
-struct ModeRewrite {
-  uint32_t and_mask = 07777;
-  uint32_t or_mask = 0;
-};
-
-struct IdMapping {
-  Interval from;
-  Interval to;  // same length as `from`
-};
-
-struct IdRewrite {
-  enum class Kind : uint8_t { kSet, kOffset, kMap };
-  Kind kind = Kind::kSet;
-  uint32_t value = 0;   // kSet
-  int64_t offset = 0;   // kOffset
-  std::vector<IdMapping> mappings;  // kMap, sorted by from.lo
-};
-
-struct AttrRewrite {
-  std::optional<ModeRewrite> mode;
-  std::optional<IdRewrite> uid;
-  std::optional<IdRewrite> gid;
-  std::optional<int64_t> atime;
-  std::optional<int64_t> mtime;
-  std::optional<int64_t> ctime;
-};
-
-struct NameMap {
-  bool suffix = true;  // else prefix
-  std::string lower;   // the part as stored on the lower filesystem
-  std::string view;    // the part as shown in the view
 };
 
 struct Rule {
@@ -101,11 +64,6 @@ struct Lower {
   std::string name;
   std::string path;  // empty for `main`, which is given at mount time
   SourceRange range;
-};
-
-struct Option {
-  syntax::OptionName name;
-  syntax::OptionValue value;
 };
 
 struct Program {

@@ -57,7 +57,7 @@ class Verifier {
   }
 
  private:
-  SourceRange where(uint32_t rule) const { return program_.rules[rule].where(); }
+  SourceRange where(uint32_t rule) const { return policy_.rules[rule].range; }
   std::string at(uint32_t rule) const { return policy_.rules[rule].where.str(); }
 
   static uint8_t types_of(uint8_t types) { return types ? types : kAllTypes; }
@@ -231,12 +231,12 @@ class Verifier {
 
   // A hide that depends on the caller cannot be cached for everyone.
   void check_cached_hides() {
-    for (const sema::Option& o : program_.options) {
+    for (const ir::Option& o : policy_.options) {
       if (o.name != syntax::OptionName::kCache || o.value.text != "always") continue;
       for (const ir::Rule& rule : policy_.rules) {
         if (rule.kind != RuleKind::kHide || !rule.condition) continue;
         ctx_.diags
-            .error(program_.rules[rule.id].ast->condition->range,
+            .error(rule.condition_range,
                    "this hide depends on the caller, but 'option cache = always' lets the kernel "
                    "answer every caller from one cached lookup")
             .note(o.value.range, "set 'cache = auto' (or never) so the answer is asked per caller");

@@ -2,7 +2,9 @@
 // Pass: verify. Proves properties of a lowered policy and reports where
 // they fail, each with an example path.
 //
-// Input: the checked Program and its IR. Reports:
+// Input: the IR (its decision tables, classes, ranges and options) and,
+// for the checks that need a selector's glob structure (case folding,
+// redirect targets), the checked Program. Reports:
 //   warnings  -Wshadowed     a rule that never decides: earlier rules that
 //                            always apply decide first wherever it matches
 //             -Wunreachable  a hide rule for paths already hidden

@@ -56,13 +56,13 @@ int FsState::apply_policy(const Call& call) {
     case AtomSource::kFixed:
       return engine_->check(inode->state, fixed_atoms(opcode), type, caller);
     case AtomSource::kByArgs: {
-      sema::OpSet atoms = atoms_from_args(opcode, call.arg, call.arglen);
+      ir::OpSet atoms = atoms_from_args(opcode, call.arg, call.arglen);
       if (int err = engine_->check(inode->state, atoms, type, caller)) return err;
       if (opcode != FUSE_COPY_FILE_RANGE) return 0;
       const auto* in = call.args<fuse_copy_file_range_in>();
       if (in == nullptr) return EINVAL;
       Inode* target = node(in->nodeid_out);
-      return engine_->check(target->state, sema::bit(sema::Op::kWrite), type_bit(target->type),
+      return engine_->check(target->state, ir::bit(ir::Op::kWrite), type_bit(target->type),
                             caller);
     }
     case AtomSource::kByName:
@@ -79,7 +79,7 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
     const char* name = call.arg + offset;
     return strnlen(name, call.arglen - offset) < call.arglen - offset ? name : nullptr;
   };
-  using sema::Op;
+  using ir::Op;
   switch (call.in->opcode) {
     case FUSE_CREATE: {
       const char* name = name_at(sizeof(fuse_create_in));
@@ -111,7 +111,7 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       uint8_t type = lower_type(dir, name);
       if (type == 0) return 0;  // the handler answers ENOENT
       if (int err = engine_->lookup_type(child.node, type, caller)) return err;
-      return engine_->check(child.node, sema::bit(Op::kDelete), type, caller);
+      return engine_->check(child.node, ir::bit(Op::kDelete), type, caller);
     }
     case FUSE_RENAME:
     case FUSE_RENAME2: {
@@ -127,7 +127,7 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       uint8_t type = lower_type(dir, from);
       if (type == 0) return 0;
       if (int err = engine_->lookup_type(source.node, type, caller)) return err;
-      if (int err = engine_->check(source.node, sema::bit(Op::kRename), type, caller)) return err;
+      if (int err = engine_->check(source.node, ir::bit(Op::kRename), type, caller)) return err;
       return engine_->check_new(node(newdir)->state, to, Op::kRename, type, caller);
     }
     case FUSE_LINK: {
@@ -136,7 +136,7 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       if (in == nullptr || name == nullptr) return 0;
       Inode* target = node(in->oldnodeid);
       uint8_t type = type_bit(target->type);
-      if (int err = engine_->check(target->state, sema::bit(Op::kLink), type, caller)) return err;
+      if (int err = engine_->check(target->state, ir::bit(Op::kLink), type, caller)) return err;
       return engine_->check_new(dir->state, name, Op::kLink, type, caller);
     }
     default:

@@ -10,7 +10,7 @@ namespace {
 constexpr uint64_t kNoAtoms = 1ULL << 40;
 constexpr uint64_t kByArgs = 1ULL << 41;
 constexpr uint64_t kByName = 1ULL << 42;
-#define ATOM(x) sema::bit(sema::Op::x)
+#define ATOM(x) ir::bit(ir::Op::x)
 
 uint64_t column(uint32_t opcode) {
   switch (opcode) {
@@ -36,20 +36,20 @@ AtomSource atom_source(uint32_t opcode) {
   return AtomSource::kFixed;
 }
 
-sema::OpSet fixed_atoms(uint32_t opcode) {
+ir::OpSet fixed_atoms(uint32_t opcode) {
   uint64_t c = column(opcode);
-  return c >= kNoAtoms ? 0 : static_cast<sema::OpSet>(c);
+  return c >= kNoAtoms ? 0 : static_cast<ir::OpSet>(c);
 }
 
-sema::OpSet atoms_from_args(uint32_t opcode, const void* arg, size_t arglen) {
-  using sema::Op;
-  using sema::bit;
+ir::OpSet atoms_from_args(uint32_t opcode, const void* arg, size_t arglen) {
+  using ir::Op;
+  using ir::bit;
   switch (opcode) {
     case FUSE_OPEN: {
       if (arglen < sizeof(fuse_open_in)) return 0;
       uint32_t flags = static_cast<const fuse_open_in*>(arg)->flags;
       if (flags & kExecOpen) return bit(Op::kExec);
-      sema::OpSet out = 0;
+      ir::OpSet out = 0;
       uint32_t mode = flags & O_ACCMODE;
       if (mode == O_RDONLY || mode == O_RDWR) out |= bit(Op::kRead);
       if (mode == O_WRONLY || mode == O_RDWR) out |= bit(Op::kWrite);
@@ -59,7 +59,7 @@ sema::OpSet atoms_from_args(uint32_t opcode, const void* arg, size_t arglen) {
     case FUSE_SETATTR: {
       if (arglen < sizeof(fuse_setattr_in)) return 0;
       uint32_t valid = static_cast<const fuse_setattr_in*>(arg)->valid;
-      sema::OpSet out = 0;
+      ir::OpSet out = 0;
       if (valid & FATTR_MODE) out |= bit(Op::kChmod);
       if (valid & (FATTR_UID | FATTR_GID)) out |= bit(Op::kChown);
       if (valid & FATTR_SIZE) out |= bit(Op::kTruncate);
@@ -71,7 +71,7 @@ sema::OpSet atoms_from_args(uint32_t opcode, const void* arg, size_t arglen) {
     case FUSE_ACCESS: {
       if (arglen < sizeof(fuse_access_in)) return 0;
       uint32_t mask = static_cast<const fuse_access_in*>(arg)->mask;
-      sema::OpSet out = 0;
+      ir::OpSet out = 0;
       if (mask & R_OK) out |= bit(Op::kRead);
       if (mask & W_OK) out |= bit(Op::kWrite);
       if (mask & X_OK) out |= bit(Op::kExec);

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "sema/operations.h"
+#include "ir/types.h"
 
 namespace fspol::runtime {
 
@@ -21,12 +21,12 @@ enum class AtomSource : uint8_t {
 };
 
 AtomSource atom_source(uint32_t opcode);
-sema::OpSet fixed_atoms(uint32_t opcode);
+ir::OpSet fixed_atoms(uint32_t opcode);
 
 // OPEN: read/write by the access mode, truncate for O_TRUNC, exec for
 // execve's open. SETATTR: chmod, chown, truncate, utimes by the fields
 // set. ACCESS: read, write, exec by the mask (an existence test is
 // stat). COPY_FILE_RANGE: read (its source; the target is checked apart).
-sema::OpSet atoms_from_args(uint32_t opcode, const void* arg, size_t arglen);
+ir::OpSet atoms_from_args(uint32_t opcode, const void* arg, size_t arglen);
 
 }  // namespace fspol::runtime

@@ -20,16 +20,16 @@ bool applies_to(const ir::Entry& e, uint8_t type) { return e.types == 0 || (e.ty
 // An id rewrite of `attr`: set, shift (an id pushed out of range shows as
 // the overflow id 65534, as the kernel shows unmapped ids), or map (ids
 // outside the map stay).
-uint32_t rewrite_id(const sema::IdRewrite& r, uint32_t id) {
+uint32_t rewrite_id(const ir::IdRewrite& r, uint32_t id) {
   switch (r.kind) {
-    case sema::IdRewrite::Kind::kSet:
+    case ir::IdRewrite::Kind::kSet:
       return r.value;
-    case sema::IdRewrite::Kind::kOffset: {
+    case ir::IdRewrite::Kind::kOffset: {
       int64_t v = int64_t{id} + r.offset;
       return v < 0 || v > 0xfffffffe ? 65534 : static_cast<uint32_t>(v);
     }
-    case sema::IdRewrite::Kind::kMap:
-      for (const sema::IdMapping& m : r.mappings) {
+    case ir::IdRewrite::Kind::kMap:
+      for (const ir::IdMapping& m : r.mappings) {
         if (id >= m.from.lo && id <= m.from.hi) return m.to.lo + (id - m.from.lo);
       }
       return id;
@@ -152,13 +152,13 @@ int Engine::lookup_type(const NodeState& node, uint8_t type, const Caller& calle
   return first(policy_->tables[node.cls].hidden, type, caller) != nullptr ? ENOENT : 0;
 }
 
-int Engine::check(const NodeState& node, sema::OpSet atoms, uint8_t type,
+int Engine::check(const NodeState& node, ir::OpSet atoms, uint8_t type,
                   const Caller& caller) const {
   if (trivial_) return 0;
   if (int err = hidden(node, type, caller)) return err;
   const ir::ClassTable& t = policy_->tables[node.cls];
-  for (size_t op = 0; op < sema::kOpCount; ++op) {
-    if (!(atoms & sema::bit(static_cast<sema::Op>(op)))) continue;
+  for (size_t op = 0; op < ir::kOpCount; ++op) {
+    if (!(atoms & ir::bit(static_cast<ir::Op>(op)))) continue;
     const ir::Entry* e = first(t.access[op], type, caller);
     if (e == nullptr) continue;
     const ir::Rule& rule = policy_->rules[e->rule];
@@ -167,7 +167,7 @@ int Engine::check(const NodeState& node, sema::OpSet atoms, uint8_t type,
   return 0;
 }
 
-int Engine::check_new(const NodeState& dir, std::string_view name, sema::Op op, uint8_t type,
+int Engine::check_new(const NodeState& dir, std::string_view name, ir::Op op, uint8_t type,
                       const Caller& caller) const {
   if (trivial_) return 0;
   // Below a hidden directory there is nothing, not even the directory.
@@ -175,7 +175,7 @@ int Engine::check_new(const NodeState& dir, std::string_view name, sema::Op op, 
   const ir::ClassTable& t = policy_->tables[child_class(dir.cls, name)];
   // A hidden name: refused without saying whether it exists.
   if (first(t.hidden, type, caller) != nullptr) return EACCES;
-  sema::Op decided = op == sema::Op::kLink ? sema::Op::kCreate : op;
+  ir::Op decided = op == ir::Op::kLink ? ir::Op::kCreate : op;
   const ir::Entry* e = first(t.access[static_cast<size_t>(decided)], type, caller);
   if (e == nullptr) return 0;
   const ir::Rule& rule = policy_->rules[e->rule];
@@ -188,7 +188,7 @@ void Engine::attr(const NodeState& node, uint8_t type, const Caller& caller, Att
   for (size_t f = 0; f < ir::kAttrFieldCount; ++f) {
     const ir::Entry* e = first(t.attr[f], type, caller);
     if (e == nullptr) continue;
-    const sema::AttrRewrite& r = policy_->rules[e->rule].attr;
+    const ir::AttrRewrite& r = policy_->rules[e->rule].attr;
     switch (static_cast<ir::AttrField>(f)) {
       case ir::AttrField::kMode:
         a.mode = (a.mode & ~07777u) | ((a.mode & 07777u & r.mode->and_mask) | r.mode->or_mask);
@@ -233,13 +233,13 @@ Engine::Cache Engine::cache(const NodeState& node) const {
   return Cache{class_caller_free_[node.cls] && node.hidden_above == 0};
 }
 
-std::string_view Engine::handler(const NodeState& node, sema::Op op, uint8_t type,
+std::string_view Engine::handler(const NodeState& node, ir::Op op, uint8_t type,
                                  const Caller& caller) const {
   const ir::Entry* e = first(policy_->tables[node.cls].handler[static_cast<size_t>(op)], type, caller);
   return e == nullptr ? std::string_view() : std::string_view(policy_->rules[e->rule].handler);
 }
 
-std::vector<std::string_view> Engine::audit(const NodeState& node, sema::Op op, uint8_t type,
+std::vector<std::string_view> Engine::audit(const NodeState& node, ir::Op op, uint8_t type,
                                             const Caller& caller) const {
   std::vector<std::string_view> tags;
   for (const ir::Entry& e : policy_->tables[node.cls].audit[static_cast<size_t>(op)]) {

@@ -89,11 +89,11 @@ class Engine {
   int lookup_type(const NodeState& node, uint8_t type, const Caller& caller) const;
 
   // 0, or the errno that ends a request doing `atoms` on a node of `type`.
-  int check(const NodeState& node, sema::OpSet atoms, uint8_t type, const Caller& caller) const;
+  int check(const NodeState& node, ir::OpSet atoms, uint8_t type, const Caller& caller) const;
   // For a name `name` in `dir` that `op` (create, rename, link) would
   // make: EACCES when it is hidden, else the access decision of `op` on
   // it (create for create and link).
-  int check_new(const NodeState& dir, std::string_view name, sema::Op op, uint8_t type,
+  int check_new(const NodeState& dir, std::string_view name, ir::Op op, uint8_t type,
                 const Caller& caller) const;
 
   void attr(const NodeState& node, uint8_t type, const Caller& caller, Attr& attr) const;
@@ -110,10 +110,10 @@ class Engine {
   Cache cache(const NodeState& node) const;
 
   // The handler serving `op`, or "".
-  std::string_view handler(const NodeState& node, sema::Op op, uint8_t type,
+  std::string_view handler(const NodeState& node, ir::Op op, uint8_t type,
                            const Caller& caller) const;
   // The tags of the audit rules recording `op` (empty: none).
-  std::vector<std::string_view> audit(const NodeState& node, sema::Op op, uint8_t type,
+  std::vector<std::string_view> audit(const NodeState& node, ir::Op op, uint8_t type,
                                       const Caller& caller) const;
 
   // The conditional directory hides a NodeState tracks, by bit.

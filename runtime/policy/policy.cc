@@ -47,13 +47,13 @@ Result<Policy> load_policy(const std::string& path, const CompileOptions& compil
                                      "and uses it");
   }
   if (unit != nullptr && unit->policy) {
-    for (const sema::Rule& rule : unit->program->rules) {
+    for (const ir::Rule& rule : unit->policy->rules) {
       if (enforced(rule.kind)) continue;
       Diagnostic& d = compiler.diagnostics().error(
-          rule.where(), "'" + std::string(syntax::rule_keyword(rule.kind)) +
-                            "' rules are not enforced by fsrun yet: refusing to mount a view "
-                            "that would ignore this rule");
-      for (const SourceRange& use : rule.via) d.note(use, "rule used here");
+          rule.range, "'" + std::string(syntax::rule_keyword(rule.kind)) +
+                          "' rules are not enforced by fsrun yet: refusing to mount a view "
+                          "that would ignore this rule");
+      for (const SourceRange& use : rule.via_ranges) d.note(use, "rule used here");
     }
   }
   Diagnostics& diags = compiler.diagnostics();
@@ -70,7 +70,7 @@ Result<Policy> load_policy(const std::string& path, const CompileOptions& compil
   policy.path = path;
   policy.name = unit->program->name;
   policy.rule_count = unit->program->rules.size();
-  for (const sema::Option& option : unit->program->options) {
+  for (const ir::Option& option : unit->program->options) {
     apply_setting(policy.settings, option.name, option.value);
   }
   return policy;

@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const char* path : {"/", "/a", "/a/b.log", "/.x/y", "/Data/A"}) {
     fspol::ir::Request request;
     request.path = path;
-    request.op = fspol::sema::Op::kWrite;
+    request.op = fspol::ir::Op::kWrite;
     request.new_path = "/z";
     auto verdict = fspol::ir::evaluate(*policy, request);
     if (!verdict) fail("the evaluator refused a well-formed path", path, "");

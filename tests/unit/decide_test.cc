@@ -21,7 +21,6 @@
 #include "ir/ir_printer.h"
 #include "ir/ir_verify.h"
 #include "ir/render.h"
-#include "sema/program.h"
 
 namespace fspol {
 namespace {
@@ -104,8 +103,8 @@ std::map<uint32_t, ClassLines> parse_ir(const std::string& text) {
     std::string op;
     while (std::getline(ops, op, ',')) {
       if (!op.empty() && op[0] == ' ') op.erase(0, 1);
-      sema::Op parsed;
-      if (sema::op_from_name(op, parsed)) out[cls].by_op[op] = list;
+      ir::Op parsed;
+      if (ir::op_from_name(op, parsed)) out[cls].by_op[op] = list;
     }
   }
   return out;
@@ -117,16 +116,16 @@ std::map<uint32_t, ClassLines> parse_ir(const std::string& text) {
 std::vector<ir::Caller> callers_of(const ir::Policy& policy, std::set<std::string>& comms) {
   std::set<uint32_t> uids = {0, 65534}, gids = {0};
   comms = {""};
-  std::function<void(const sema::Condition&)> visit = [&](const sema::Condition& c) {
-    for (const sema::Interval& i : c.ids) {
-      auto& set = c.kind == sema::Condition::Kind::kGidIn ? gids : uids;
+  std::function<void(const ir::Condition&)> visit = [&](const ir::Condition& c) {
+    for (const ir::Interval& i : c.ids) {
+      auto& set = c.kind == ir::Condition::Kind::kGidIn ? gids : uids;
       set.insert(i.lo);
       set.insert(i.hi);
       if (i.hi < 0xfffffffe) set.insert(i.hi + 1);
       if (i.lo > 0) set.insert(i.lo - 1);
     }
     for (const std::string& n : c.names) comms.insert(n);
-    for (const sema::Condition& o : c.operands) visit(o);
+    for (const ir::Condition& o : c.operands) visit(o);
   };
   for (const ir::Rule& r : policy.rules) {
     if (r.condition) visit(*r.condition);
@@ -165,10 +164,10 @@ void check_policy(const std::string& name, const ir::Policy& policy) {
     const ir::PathClass& pc = policy.classes[c];
     if (!pc.visible) continue;
     const ClassLines& lines = printed[c];
-    for (size_t o = 0; o < sema::kOpCount; ++o) {
-      auto op = static_cast<sema::Op>(o);
-      if (op == sema::Op::kRename || op == sema::Op::kLink) continue;  // two paths
-      std::string op_name(sema::op_name(op));
+    for (size_t o = 0; o < ir::kOpCount; ++o) {
+      auto op = static_cast<ir::Op>(o);
+      if (op == ir::Op::kRename || op == ir::Op::kLink) continue;  // two paths
+      std::string op_name(ir::op_name(op));
       // "no rules": every operation is allowed.
       std::vector<Printed> list(1);
       list[0].effect = "allow";
@@ -200,7 +199,7 @@ void check_policy(const std::string& name, const ir::Policy& policy) {
                                << caller.gid << " comm '" << caller.comm << "': printed "
                                << lines.by_op.count(op_name);
           ++checked;
-          if (verdict->error || op != sema::Op::kStat) continue;
+          if (verdict->error || op != ir::Op::kStat) continue;
           // Attributes: the printed first entry per field is what applies.
           for (const std::string& attr_list : lines.attr) {
             std::vector<Printed> entries = parse_list(attr_list);
@@ -309,7 +308,7 @@ TEST(IrVerifyDeathTest, ABrokenTableAborts) {
   ir::Policy broken = *unit->policy;
   ir::verify_ir(broken);  // fine as compiled
   auto& list = broken.tables[broken.class_of_state[broken.dfa.step(broken.dfa.run(broken.dfa.start, "a"), '/')]]
-                   .access[static_cast<size_t>(sema::Op::kWrite)];
+                   .access[static_cast<size_t>(ir::Op::kWrite)];
   ASSERT_EQ(list.size(), 2u);
   std::swap(list[0], list[1]);
   EXPECT_DEATH(ir::verify_ir(broken), "internal error: IR of policy 'p': .*");

@@ -16,7 +16,6 @@
 #include "fspol/compiler.h"
 #include "ir/ir_eval.h"
 #include "policy/engine.h"
-#include "sema/program.h"
 
 namespace fspol::runtime {
 namespace {
@@ -74,18 +73,18 @@ int walk_parent(const Engine& engine, const std::vector<std::string>& parts, con
 }
 
 // One request through the engine, as the daemon serves it.
-int serve(const Engine& engine, const std::string& path, sema::Op op, uint8_t type,
+int serve(const Engine& engine, const std::string& path, ir::Op op, uint8_t type,
           const Caller& caller, const std::string& to) {
   std::vector<std::string> parts = components(path);
   NodeState parent;
   if (int err = walk_parent(engine, parts, caller, parent)) return err;
-  if (parts.empty()) return engine.check(engine.root(), sema::bit(op), type, caller);
-  if (op == sema::Op::kCreate) return engine.check_new(parent, parts.back(), op, type, caller);
+  if (parts.empty()) return engine.check(engine.root(), ir::bit(op), type, caller);
+  if (op == ir::Op::kCreate) return engine.check_new(parent, parts.back(), op, type, caller);
   Engine::Lookup l = engine.lookup(parent, parts.back(), caller);
   if (l.error) return l.error;
   if (int err = engine.lookup_type(l.node, type, caller)) return err;
-  if (int err = engine.check(l.node, sema::bit(op), type, caller)) return err;
-  if (op != sema::Op::kRename && op != sema::Op::kLink) return 0;
+  if (int err = engine.check(l.node, ir::bit(op), type, caller)) return err;
+  if (op != ir::Op::kRename && op != ir::Op::kLink) return 0;
   std::vector<std::string> dest = components(to);
   NodeState dest_parent;
   if (int err = walk_parent(engine, dest, caller, dest_parent)) return err;
@@ -141,8 +140,8 @@ TEST(Engine, AnswersEveryEvalTableRowAsTheTableSays) {
       if (!loaded.engine) continue;
       words >> op_name >> path;
       path = unquote(path);
-      sema::Op op;
-      ASSERT_TRUE(sema::op_from_name(op_name, op)) << op_name;
+      ir::Op op;
+      ASSERT_TRUE(ir::op_from_name(op_name, op)) << op_name;
       Caller caller;
       std::string comm, to;
       uint8_t type = syntax::kTypeFile;
@@ -194,26 +193,26 @@ TEST(Engine, AgreesWithTheEvaluatorOnEveryClassOfEveryPolicy) {
     std::set<uint32_t> uids = {0, 1000, 10057, 65534};
     for (const ir::Rule& r : policy.rules) {
       if (!r.condition) continue;
-      for (const sema::Condition& o : r.condition->operands) {
-        for (const sema::Interval& i : o.ids) uids.insert(i.lo);
+      for (const ir::Condition& o : r.condition->operands) {
+        for (const ir::Interval& i : o.ids) uids.insert(i.lo);
       }
-      for (const sema::Interval& i : r.condition->ids) uids.insert(i.lo);
+      for (const ir::Interval& i : r.condition->ids) uids.insert(i.lo);
     }
     for (const ir::PathClass& pc : policy.classes) {
       if (!pc.visible) continue;
-      for (size_t o = 0; o < sema::kOpCount; ++o) {
-        auto op = static_cast<sema::Op>(o);
+      for (size_t o = 0; o < ir::kOpCount; ++o) {
+        auto op = static_cast<ir::Op>(o);
         for (uint8_t type : {syntax::kTypeFile, syntax::kTypeDir}) {
           for (uint32_t uid : uids) {
             Caller caller{uid, uid, ""};
             ir::Request request{pc.example, op, caller, type, std::nullopt};
-            if (op == sema::Op::kRename || op == sema::Op::kLink) request.new_path = "/fspol-new";
+            if (op == ir::Op::kRename || op == ir::Op::kLink) request.new_path = "/fspol-new";
             auto verdict = ir::evaluate(policy, request);
             ASSERT_TRUE(verdict.ok());
             int got = serve(*loaded.engine, pc.example, op, type, caller,
                             request.new_path.value_or(""));
             ASSERT_EQ(got, verdict->error)
-                << file.filename().string() << ": " << sema::op_name(op) << " " << pc.example
+                << file.filename().string() << ": " << ir::op_name(op) << " " << pc.example
                 << " type " << int(type) << " uid " << uid << ": engine " << errno_text(got)
                 << ", ir_eval " << verdict->error_name;
             ++checked;
