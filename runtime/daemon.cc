@@ -24,6 +24,7 @@
 #include "fspol/runtime/runtime.h"
 #include "fuse/credentials.h"
 #include "fuse/fs.h"
+#include "fuse/lower.h"
 #include "fuse/session.h"
 #include "log.h"
 
@@ -281,13 +282,7 @@ Result<std::string> query_status(const std::string& mountpoint) {
     return Error{err, "no fsrun daemon answers for " + mountpoint + " (" + std::strerror(err) + ")"};
   }
   std::string text;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
+  read_all(fd, text);
   ::close(fd);
   return text;
 }

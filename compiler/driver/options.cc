@@ -105,24 +105,24 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       only_files = true;
     } else if (arg == "-I" || (arg.rfind("-I", 0) == 0 && arg.size() > 2)) {
       if (arg.size() > 2) {
-        options.import_dirs.push_back(arg.substr(2));
+        options.compile.import_dirs.push_back(arg.substr(2));
       } else if (i + 1 < args.size()) {
-        options.import_dirs.push_back(args[++i]);
+        options.compile.import_dirs.push_back(args[++i]);
       } else {
         return usage("-I needs a directory");
       }
     } else if (auto dir = value("--stdlib")) {
-      options.stdlib_dir = *dir;
+      options.compile.stdlib_dir = *dir;
     } else if (auto users = value("--users")) {
-      options.user_files.push_back(*users);
+      options.compile.user_files.push_back(*users);
     } else if (auto groups = value("--groups")) {
-      options.group_files.push_back(*groups);
+      options.compile.group_files.push_back(*groups);
     } else if (arg == "-Werror") {
-      options.warnings.as_errors = true;
+      options.compile.warnings.as_errors = true;
     } else if (arg.rfind("-Wno-", 0) == 0 && arg.size() > 5) {
-      options.warnings.disabled.push_back(arg.substr(5));
+      options.compile.warnings.disabled.push_back(arg.substr(5));
     } else if (arg.rfind("-W", 0) == 0 && arg.size() > 2) {
-      auto& off = options.warnings.disabled;
+      auto& off = options.compile.warnings.disabled;
       off.erase(std::remove(off.begin(), off.end(), arg.substr(2)), off.end());
     } else if (arg == "-h" || arg == "--help") {
       options.command = Command::kHelp;
@@ -140,7 +140,7 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       }
     } else if (arg.rfind("--error-limit=", 0) == 0) {
       std::string n = arg.substr(14);
-      auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), options.error_limit);
+      auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), options.compile.error_limit);
       if (ec != std::errc() || end != n.data() + n.size()) {
         return usage("--error-limit takes a number, not '" + n + "'");
       }

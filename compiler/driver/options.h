@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "fspol/compiler.h"
 #include "fspol/diagnostics.h"
 #include "fspol/result.h"
 
@@ -18,12 +19,9 @@ struct Options {
   Command command = Command::kNone;
   std::vector<std::string> files;
   ColorMode color = ColorMode::kAuto;
-  uint32_t error_limit = 50;
-  WarningOptions warnings;
-  std::vector<std::string> import_dirs;  // -I, in order
-  std::string stdlib_dir;                // --stdlib, else FSPOL_STDLIB_DIR, else built in
-  std::vector<std::string> user_files;   // --users
-  std::vector<std::string> group_files;  // --groups
+  // -I, --stdlib, --users, --groups, -W..., --error-limit: how policies
+  // are compiled (fspol/compiler.h).
+  CompileOptions compile;
   // fmt
   bool fmt_check = false;     // --check: report unformatted files, change nothing
   bool fmt_in_place = false;  // -i: rewrite files in place

@@ -42,18 +42,7 @@ bool use_color(const Options& options, const Streams& streams) {
 class Session {
  public:
   Session(const Options& options, Streams streams)
-      : options_(options), streams_(streams), compiler_(compile_options(options)) {}
-
-  static CompileOptions compile_options(const Options& options) {
-    CompileOptions c;
-    c.import_dirs = options.import_dirs;
-    c.stdlib_dir = options.stdlib_dir;
-    c.user_files = options.user_files;
-    c.group_files = options.group_files;
-    c.warnings = options.warnings;
-    c.error_limit = options.error_limit;
-    return c;
-  }
+      : options_(options), streams_(streams), compiler_(options.compile) {}
 
   Compiler& compiler() { return compiler_; }
   const SourceManager& sources() { return compiler_.sources(); }

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <string>
 
+#include "fuse/lower.h"
 #include "log.h"
 
 namespace fspol::runtime {
@@ -153,13 +154,7 @@ Credentials load_caller(const fuse_in_header& in) {
   if (fd < 0) return c;
   thread_local std::string text;
   text.clear();
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
+  read_all(fd, text);
   ::close(fd);
   uint32_t fsuid = 0, fsgid = 0;
   const char* uid = field(text, "Uid:");

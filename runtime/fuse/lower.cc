@@ -24,6 +24,16 @@ int open_beneath(int dirfd, const char* path, uint64_t flags, uint64_t mode) {
 
 std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
+void read_all(int fd, std::string& out) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
 int chmod_nofollow(int dirfd, const char* name, mode_t mode) {
 #ifndef SYS_fchmodat2
   constexpr long kSysFchmodat2 = 452;  // x86_64 and the generic table

@@ -54,6 +54,10 @@ int open_beneath(int dirfd, const char* path, uint64_t flags, uint64_t mode = 0)
 // chmod on old kernels); N is always an fd this daemon resolved itself.
 std::string proc_fd_path(int fd);
 
+// Appends everything left to read from `fd` to `out` (until EOF or an
+// error other than EINTR).
+void read_all(int fd, std::string& out);
+
 // chmod of `name` in `dirfd` without following a final symlink
 // (fchmodat2 on Linux >= 6.6, an O_PATH fd otherwise). Returns 0 or -errno.
 int chmod_nofollow(int dirfd, const char* name, mode_t mode);

@@ -14,7 +14,7 @@ TEST(Options, Commands) {
   auto f = parse_options({"fmt", "-i", "x", "--error-limit=7"});
   ASSERT_TRUE(f);
   EXPECT_TRUE(f->fmt_in_place);
-  EXPECT_EQ(f->error_limit, 7u);
+  EXPECT_EQ(f->compile.error_limit, 7u);
   EXPECT_EQ(parse_options({"--help"})->command, Command::kHelp);
   EXPECT_EQ(parse_options({"version"})->command, Command::kVersion);
   auto e = parse_options({"explain", "p", "/x", "--op", "write", "--uid=1000", "--comm", "sh",
@@ -27,7 +27,7 @@ TEST(Options, Commands) {
   EXPECT_TRUE(e->json);
   auto c = parse_options({"compile", "-I", "lib", "-Ilib2", "--stats", "-o", "out.ir", "p"});
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->import_dirs, (std::vector<std::string>{"lib", "lib2"}));
+  EXPECT_EQ(c->compile.import_dirs, (std::vector<std::string>{"lib", "lib2"}));
   EXPECT_TRUE(c->stats);
   EXPECT_EQ(c->output, "out.ir");
   auto dashes = parse_options({"check", "--", "--weird-name"});
