@@ -68,7 +68,7 @@ Result<Policy> load_policy(const std::string& path, const CompileOptions& compil
   Policy policy;
   policy.engine = std::move(*engine);
   policy.path = path;
-  policy.name = unit->program->name;
+  policy.name = unit->policy->name;
   policy.rule_count = unit->program->rules.size();
   for (const ir::Option& option : unit->program->options) {
     apply_setting(policy.settings, option.name, option.value);
