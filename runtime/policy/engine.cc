@@ -1,8 +1,6 @@
 // The engine seam (engine.h): the decision tables, executed per request.
 #include "policy/engine.h"
 
-#include <sys/stat.h>
-
 #include <cerrno>
 
 #include "ir/decide.h"
