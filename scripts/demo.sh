@@ -25,6 +25,7 @@ step "fsc check $example"
 
 step "fsc fmt: the same policy written carelessly, printed in canonical form"
 work=$(mktemp -d)
+chmod 755 "$work"  # other users (the uid 1000 steps) reach the views
 # Whatever happens, unmount the view and stop its daemon before removing
 # the work directory.
 cleanup() {
@@ -114,11 +115,38 @@ echo "\$ fsrun umount view/"
 "$fsrun" umount "$work/view"
 mountpoint -q "$work/view" || echo "  unmounted"
 
+step "fsrun applies a policy: hidden names and a read-only subtree"
+cat >"$work/view.fspol" <<'POLICY'
+policy sample_view {
+  hide "/**/.env";
+  hide dir "/Android/data/*" unless uid == 0;
+  readonly "/DCIM/**";
+}
+POLICY
+echo "DB_PASSWORD=hunter2" >"$lower/.env"
+cat -n "$work/view.fspol"
+"$fsrun" mount "$work/view.fspol" "$lower" "$work/view"
+echo "\$ ls -a view/    (the lower tree has .env)"
+ls -a "$work/view" | sed 's/^/  /'
+echo "\$ cat view/.env"
+set +e
+cat "$work/view/.env" 2>&1 | sed "s|$work/||; s/^/  /"
+echo "\$ touch view/DCIM/new.jpg"
+touch "$work/view/DCIM/new.jpg" 2>&1 | sed "s|$work/||; s/^/  /"
+echo "\$ setpriv --reuid=1000 --regid=1000 --clear-groups ls view/Android/data/"
+setpriv --reuid=1000 --regid=1000 --clear-groups ls "$work/view/Android/data/" 2>&1 | sed "s|$work/||; s/^/  /"
+echo "\$ ls view/Android/data/    (as root)"
+ls "$work/view/Android/data/" 2>&1 | sed 's/^/  /'
+set -e
+echo "\$ fsc explain view.fspol /DCIM/new.jpg --op create    (the same decision, explained)"
+"$fsc" explain "$work/view.fspol" /DCIM/new.jpg --op create | sed "s|$work/||; s/^/  /"
+"$fsrun" umount "$work/view"
+
 step "fsrun never mounts a view that looks protected and is not"
-echo "The rule engine is not in fsrun yet: a policy with rules it would ignore"
-echo "is refused, with the rule located, and nothing is mounted."
+echo "Rules of the layers the daemon does not apply yet (attributes, names,"
+echo "placement, handlers, audit) refuse the mount, with the rule located."
 echo "\$ fsrun mount $example lower/ view/"
 set +e
-"$fsrun" mount "$example" "$lower" "$work/view" 2>&1 | head -8 | sed 's/^/  /'
+"$fsrun" mount "$example" "$lower" "$work/view" 2>&1 | grep -A3 "'attr'" | head -4 | sed 's/^/  /'
 set -e
 mountpoint -q "$work/view" || echo "  (nothing mounted)"

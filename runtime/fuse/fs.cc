@@ -170,7 +170,11 @@ int FsState::stat_node(Inode* inode, struct stat& st) {
 // Names and attributes may be cached where no rule deciding about the
 // node depends on the caller.
 bool FsState::cacheable(const Inode* inode) const {
-  return engine_->trivial() || engine_->cache(inode->state).caller_independent;
+  return engine_->trivial() || engine_->cache(inode->state).entry;
+}
+
+bool FsState::attr_cacheable(const Inode* inode) const {
+  return engine_->trivial() || engine_->cache(inode->state).attr;
 }
 
 void FsState::fill_attr(fuse_attr& attr, const struct stat& st, const Inode* inode,
@@ -211,6 +215,8 @@ void FsState::fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& s
   if (cacheable(inode)) {
     out.entry_valid = entry_valid_ns_ / 1000000000;
     out.entry_valid_nsec = static_cast<uint32_t>(entry_valid_ns_ % 1000000000);
+  }
+  if (attr_cacheable(inode)) {
     out.attr_valid = attr_valid_ns_ / 1000000000;
     out.attr_valid_nsec = static_cast<uint32_t>(attr_valid_ns_ % 1000000000);
   }
@@ -233,9 +239,13 @@ int FsState::reply_entry(const Call& call, Inode* parent, const std::string& nam
     }
     return err;
   }
-  // A hide filtered on the file type applies once the type is known.
+  // A hide filtered on the file type applies once the type is known;
+  // then the lookup itself may be denied.
   if (call.in->opcode == FUSE_LOOKUP && !engine_->trivial()) {
-    if (int err = engine_->lookup_type(state, type_bit(st.st_mode), caller_of(call))) return err;
+    Caller caller = caller_of(call);
+    uint8_t type = type_bit(st.st_mode);
+    if (int err = engine_->lookup_type(state, type, caller)) return err;
+    if (int err = engine_->check(state, ir::bit(ir::Op::kLookup), type, caller)) return err;
   }
   Inode* inode = inodes_->learn(parent, name, st, state);
   fuse_entry_out out{};
@@ -247,7 +257,7 @@ int FsState::reply_entry(const Call& call, Inode* parent, const std::string& nam
 int FsState::reply_attr(const Call& call, const struct stat& st) {
   fuse_attr_out out{};
   Inode* inode = node(call.in->nodeid);
-  if (cacheable(inode)) {
+  if (attr_cacheable(inode)) {
     out.attr_valid = attr_valid_ns_ / 1000000000;
     out.attr_valid_nsec = static_cast<uint32_t>(attr_valid_ns_ % 1000000000);
   }

@@ -83,10 +83,12 @@ class FsState {
   // The policy's part (ops_policy.cc): 0 or the errno that ends the request.
   int apply_policy(const Call& call);
   int check_named(const Call& call, Inode* dir, const Caller& caller);
+  int check_create(Inode* dir, const char* name, uint32_t flags, const Caller& caller);
   Caller caller_of(const Call& call) const;
   NodeState state_of(Inode* parent, const std::string& name, const Call& call) const;
   uint8_t lower_type(Inode* dir, const char* name);
-  bool cacheable(const Inode* inode) const;
+  bool cacheable(const Inode* inode) const;       // names (entry timeouts)
+  bool attr_cacheable(const Inode* inode) const;  // attributes
   // Helpers shared by the handlers (ops_*.cc).
   Inode* node(uint64_t id) { return inodes_->from_node_id(id); }
   int open_dir_of(Inode* inode, UniqueFd& out);  // O_PATH fd of a directory inode
@@ -117,6 +119,7 @@ class FsState {
   int open_handle_fd(Inode* inode, UniqueFd& out);
   uint32_t open_flags_for();
   int readdir_common(const Call& call, bool plus);
+  bool listed(DirHandle* dh, unsigned char d_type, const char* name, const Call& call);
   int lock_common(const Call& call, bool wait);
 
   const MountOptions& options_;

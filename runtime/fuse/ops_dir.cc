@@ -6,6 +6,7 @@
 // short) resumes exactly where it asks.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,9 +39,36 @@ int FsState::op_opendir(const Call& call) {
   if (r < 0) return -r;
   proto::OpenOut out{};
   out.fh = reinterpret_cast<uintptr_t>(dh.release());
-  if (options_.cache == CacheMode::kAlways) out.open_flags = proto::kOpenKeepCache | proto::kOpenCacheDir;
+  // A kept listing would show one caller's view to the next.
+  if (options_.cache == CacheMode::kAlways && engine_->listings_caller_independent()) {
+    out.open_flags = proto::kOpenKeepCache | proto::kOpenCacheDir;
+  }
   reply(call, out);
   return 0;
+}
+
+// Whether the policy shows the lower entry `name` of `dh` to the caller
+// (name maps, which would show it under another name, are not applied
+// yet: the runtime refuses them).
+bool FsState::listed(DirHandle* dh, unsigned char d_type, const char* name, const Call& call) {
+  if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) return true;
+  uint8_t type = 0;
+  switch (d_type) {
+    case DT_DIR: type = syntax::kTypeDir; break;
+    case DT_LNK: type = syntax::kTypeSymlink; break;
+    case DT_FIFO: type = syntax::kTypeFifo; break;
+    case DT_SOCK: type = syntax::kTypeSocket; break;
+    case DT_CHR: type = syntax::kTypeChardev; break;
+    case DT_BLK: type = syntax::kTypeBlockdev; break;
+    case DT_REG: type = syntax::kTypeFile; break;
+    default: {
+      struct stat st{};
+      if (::fstatat(dh->fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) return true;
+      type = type_bit(st.st_mode);
+    }
+  }
+  std::string view;
+  return engine_->dirent(dh->inode->state, name, type, caller_of(call), view);
 }
 
 int FsState::readdir_common(const Call& call, bool plus) {
@@ -71,6 +99,11 @@ int FsState::readdir_common(const Call& call, bool plus) {
     const auto* d = reinterpret_cast<const LinuxDirent64*>(dh->buf.data() + dh->pos);
     const char* d_name = dh->buf.data() + dh->pos + kNameOffset;
     size_t namelen = std::strlen(d_name);
+    if (!engine_->trivial() && !listed(dh, d->d_type, d_name, call)) {
+      dh->pos += d->d_reclen;  // hidden from this caller: offsets stay the lower ones
+      dh->offset = d->d_off;
+      continue;
+    }
     size_t reclen = plus ? FUSE_REC_ALIGN(FUSE_NAME_OFFSET_DIRENTPLUS + namelen)
                          : FUSE_REC_ALIGN(FUSE_NAME_OFFSET + namelen);
     if (used + reclen > cap) break;

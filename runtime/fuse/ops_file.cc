@@ -249,7 +249,15 @@ int FsState::op_create(const Call& call) {
   if (dirfd < 0) return -dirfd;
   int flags = lower_open_flags(in->flags, session_->conn().writeback) | O_CREAT;
   if (in->flags & O_EXCL) flags |= O_EXCL;
-  int fd = open_beneath(dirfd, name, static_cast<uint64_t>(flags), in->mode & 07777);
+  // With a policy, a name checked as new must still be new when opened;
+  // one that appeared meanwhile is checked again as an existing file.
+  bool recheck = !engine_->trivial() && !(in->flags & O_EXCL);
+  int fd = open_beneath(dirfd, name, static_cast<uint64_t>(flags | (recheck ? O_EXCL : 0)),
+                        in->mode & 07777);
+  if (fd == -EEXIST && recheck) {
+    if (int err = check_create(parent, name, in->flags, caller_of(call))) return err;
+    fd = open_beneath(dirfd, name, static_cast<uint64_t>(flags), in->mode & 07777);
+  }
   if (fd < 0) return -fd;
   if ((in->flags & O_TRUNC) && (in->open_flags & FUSE_OPEN_KILL_SUIDGID)) kill_suidgid(fd, *call.in);
   auto fh = std::make_unique<FileHandle>();

@@ -42,6 +42,22 @@ uint8_t FsState::lower_type(Inode* dir, const char* name) {
   return type_bit(st.st_mode);
 }
 
+// open(2) with O_CREAT: a hidden name is refused as a create would be
+// (EACCES); an existing file is an open of it (read, write, truncate);
+// only a new name is a create. op_create opens new names with O_EXCL and
+// comes back here if the name appeared meanwhile.
+int FsState::check_create(Inode* dir, const char* name, uint32_t flags, const Caller& caller) {
+  uint8_t existing = lower_type(dir, name);
+  Engine::Lookup child = engine_->lookup(dir->state, name, caller);
+  bool hidden = child.error != 0 ||
+                engine_->lookup_type(child.node, existing ? existing : syntax::kTypeFile, caller) != 0;
+  if (hidden || existing == 0) {
+    return engine_->check_new(dir->state, name, ir::Op::kCreate, syntax::kTypeFile, caller);
+  }
+  return engine_->check(child.node, open_atoms(flags & ~static_cast<uint32_t>(O_CREAT)), existing,
+                        caller);
+}
+
 int FsState::apply_policy(const Call& call) {
   uint32_t opcode = call.in->opcode;
   AtomSource source = atom_source(opcode);
@@ -82,9 +98,10 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
   using ir::Op;
   switch (call.in->opcode) {
     case FUSE_CREATE: {
+      const auto* in = call.args<fuse_create_in>();
       const char* name = name_at(sizeof(fuse_create_in));
-      if (name == nullptr) return 0;
-      return engine_->check_new(dir->state, name, Op::kCreate, syntax::kTypeFile, caller);
+      if (in == nullptr || name == nullptr) return 0;
+      return check_create(dir, name, in->flags, caller);
     }
     case FUSE_MKNOD: {
       const auto* in = call.args<fuse_mknod_in>();

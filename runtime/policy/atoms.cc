@@ -41,21 +41,25 @@ ir::OpSet fixed_atoms(uint32_t opcode) {
   return c >= kNoAtoms ? 0 : static_cast<ir::OpSet>(c);
 }
 
+ir::OpSet open_atoms(uint32_t flags) {
+  using ir::Op;
+  using ir::bit;
+  if (flags & kExecOpen) return bit(Op::kExec);
+  ir::OpSet out = 0;
+  uint32_t mode = flags & O_ACCMODE;
+  if (mode == O_RDONLY || mode == O_RDWR) out |= bit(Op::kRead);
+  if (mode == O_WRONLY || mode == O_RDWR) out |= bit(Op::kWrite);
+  if (flags & O_TRUNC) out |= bit(Op::kTruncate);
+  return out;
+}
+
 ir::OpSet atoms_from_args(uint32_t opcode, const void* arg, size_t arglen) {
   using ir::Op;
   using ir::bit;
   switch (opcode) {
-    case FUSE_OPEN: {
+    case FUSE_OPEN:
       if (arglen < sizeof(fuse_open_in)) return 0;
-      uint32_t flags = static_cast<const fuse_open_in*>(arg)->flags;
-      if (flags & kExecOpen) return bit(Op::kExec);
-      ir::OpSet out = 0;
-      uint32_t mode = flags & O_ACCMODE;
-      if (mode == O_RDONLY || mode == O_RDWR) out |= bit(Op::kRead);
-      if (mode == O_WRONLY || mode == O_RDWR) out |= bit(Op::kWrite);
-      if (flags & O_TRUNC) out |= bit(Op::kTruncate);
-      return out;
-    }
+      return open_atoms(static_cast<const fuse_open_in*>(arg)->flags);
     case FUSE_SETATTR: {
       if (arglen < sizeof(fuse_setattr_in)) return 0;
       uint32_t valid = static_cast<const fuse_setattr_in*>(arg)->valid;

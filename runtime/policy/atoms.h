@@ -23,6 +23,10 @@ enum class AtomSource : uint8_t {
 AtomSource atom_source(uint32_t opcode);
 ir::OpSet fixed_atoms(uint32_t opcode);
 
+// The atoms of opening a file with open(2) `flags`: read/write by the
+// access mode, truncate for O_TRUNC, exec for execve's open.
+ir::OpSet open_atoms(uint32_t flags);
+
 // OPEN: read/write by the access mode, truncate for O_TRUNC, exec for
 // execve's open. SETATTR: chmod, chown, truncate, utimes by the fields
 // set. ACCESS: read, write, exec by the mask (an existence test is

@@ -53,6 +53,7 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
   hide_bit_.assign(p.rules.size(), -1);
   for (const ir::Rule& rule : p.rules) {
     if (rule.kind != RuleKind::kHide || !rule.condition) continue;
+    listings_caller_independent_ = false;
     for (uint32_t s : rule.selectors) {
       uint8_t types = p.selectors[s].types;
       if (types != 0 && !(types & kDir)) continue;
@@ -74,6 +75,11 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
     for (const auto& list : t.access) depends = depends || conditional(list);
     for (const auto& list : t.attr) depends = depends || conditional(list);
     class_caller_free_[c] = !depends;
+    bool stat_denied = false;
+    for (const ir::Entry& e : t.access[static_cast<size_t>(ir::Op::kStat)]) {
+      stat_denied = stat_denied || p.rules[e.rule].kind != RuleKind::kAllow;
+    }
+    class_stat_free_.push_back(!stat_denied);
   }
 }
 
@@ -228,7 +234,8 @@ bool Engine::dirent(const NodeState& dir, std::string_view lower, uint8_t type,
 }
 
 Engine::Cache Engine::cache(const NodeState& node) const {
-  return Cache{class_caller_free_[node.cls] && node.hidden_above == 0};
+  bool entry = class_caller_free_[node.cls] && node.hidden_above == 0;
+  return Cache{entry, entry && class_stat_free_[node.cls]};
 }
 
 std::string_view Engine::handler(const NodeState& node, ir::Op op, uint8_t type,

@@ -102,12 +102,18 @@ class Engine {
   bool dirent(const NodeState& dir, std::string_view lower_name, uint8_t type,
               const Caller& caller, std::string& view_name) const;
 
-  // What the kernel may keep for a node: names and attributes may be
-  // cached when no rule deciding there depends on the caller.
+  // What the kernel may keep for a node: names when no rule deciding
+  // there depends on the caller; attributes also only when no rule denies
+  // `stat` there (the kernel answers stat(2) from cached attributes).
   struct Cache {
-    bool caller_independent = true;
+    bool entry = true;
+    bool attr = true;
   };
   Cache cache(const NodeState& node) const;
+
+  // Whether directory listings are the same for every caller (no hide
+  // rule depends on the caller), so the kernel may keep them.
+  bool listings_caller_independent() const { return listings_caller_independent_; }
 
   // The handler serving `op`, or "".
   std::string_view handler(const NodeState& node, ir::Op op, uint8_t type,
@@ -132,6 +138,8 @@ class Engine {
   std::vector<uint32_t> ancestor_hides_;  // rule ids
   std::vector<int> hide_bit_;             // per rule: its bit, or -1
   std::vector<bool> class_caller_free_;   // per class: no conditional rule decides there
+  std::vector<bool> class_stat_free_;     // per class: no rule denies stat
+  bool listings_caller_independent_ = true;
 };
 
 }  // namespace fspol::runtime

@@ -16,10 +16,10 @@
 namespace fspol::runtime {
 namespace {
 
-// Rule kinds the daemon applies. `allow` only ever lets a request go
-// ahead, which is what happens without it while no deny or readonly rule
-// is applied. The rule engine adds the other kinds here, layer by layer.
-constexpr std::array kEnforced = {syntax::RuleKind::kAllow};
+// Rule kinds the daemon applies: visibility and access. The rule engine
+// adds the other layers here as it applies them.
+constexpr std::array kEnforced = {syntax::RuleKind::kHide, syntax::RuleKind::kDeny,
+                                   syntax::RuleKind::kAllow, syntax::RuleKind::kReadonly};
 
 bool enforced(syntax::RuleKind kind) {
   for (syntax::RuleKind k : kEnforced) {
@@ -53,6 +53,18 @@ Result<Policy> load_policy(const std::string& path, const CompileOptions& compil
           rule.range, "'" + std::string(syntax::rule_keyword(rule.kind)) +
                           "' rules are not enforced by fsrun yet: refusing to mount a view "
                           "that would ignore this rule");
+      for (const SourceRange& use : rule.via_ranges) d.note(use, "rule used here");
+    }
+    // fcntl(2) locks stay in the kernel in daemon mode (FUSE_POSIX_LOCKS
+    // is not negotiated): a lock can only be refused by refusing the open.
+    constexpr ir::OpSet kOpens = ir::bit(ir::Op::kRead) | ir::bit(ir::Op::kWrite);
+    for (const ir::Rule& rule : unit->policy->rules) {
+      if (rule.kind != syntax::RuleKind::kDeny || !(rule.ops & ir::bit(ir::Op::kLock))) continue;
+      if ((rule.ops & kOpens) == kOpens) continue;
+      Diagnostic& d = compiler.diagnostics().error(
+          rule.range, "fsrun cannot deny 'lock' alone: fcntl locks are kept by the kernel, so "
+                      "only a rule that also denies read and write (the opens) keeps a caller "
+                      "from locking");
       for (const SourceRange& use : rule.via_ranges) d.note(use, "rule used here");
     }
   }

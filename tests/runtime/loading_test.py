@@ -3,9 +3,10 @@
 refuses what it cannot apply, before anything is mounted.
 
 - a policy with errors prints fsc's located diagnostics and mounts nothing;
-- a rule the runtime does not enforce yet (hide, deny, ...) is a located
+- a rule the runtime does not enforce yet (attr, audit, ...) is a located
   error naming the rule, also when it comes from an imported module (with
-  a note at the `use`); a module is not a policy;
+  a note at the `use`), and so is a deny of `lock` alone; a module is not
+  a policy;
 - warnings print and the view mounts; -I and --users work as in fsc;
 - relative LOWER and MNT name directories from the caller's working
   directory; -o cache=never wins over the policy's timeouts;
@@ -62,26 +63,39 @@ def main():
             "                                  ^~~~~~~~~~\n")
 
     # Rules not enforced yet, with the rule's location.
-    write(os.path.join(work, "hide.fspol"), """
-        policy hide_env {
+    write(os.path.join(work, "audit.fspol"), """
+        policy audit_env {
           allow read on "/**";
-          hide "/**/.env";
+          audit read on "/**/.env";
         }
         """)
-    refused("hide", mount("hide.fspol", "lower", "view"),
-            "hide.fspol:3:3: error: 'hide' rules are not enforced by fsrun yet: refusing to "
-            "mount a view that would ignore this rule\n  hide \"/**/.env\";\n  ^~~~\n")
+    refused("audit", mount("audit.fspol", "lower", "view"),
+            "audit.fspol:3:3: error: 'audit' rules are not enforced by fsrun yet: refusing to "
+            "mount a view that would ignore this rule\n  audit read on \"/**/.env\";\n  ^~~~~\n")
+    write(os.path.join(work, "lock.fspol"), """
+        policy nolock {
+          deny lock on "/**";
+        }
+        """)
+    refused("deny lock", mount("lock.fspol", "lower", "view"),
+            "lock.fspol:2:3: error: fsrun cannot deny 'lock' alone")
+    mods = os.path.join(work, "mods")
+    os.mkdir(mods)
+    write(os.path.join(mods, "owners.fspol"), """
+        module owners {
+          attr "/**" { uid = 0; }
+        }
+        """)
     write(os.path.join(work, "imported.fspol"), """
-        import read_only;
+        import owners;
         policy ro {
-          use read_only;
+          use owners;
         }
         """)
-    refused("imported readonly", mount("imported.fspol", "lower", "view"),
-            "read_only.fspol:", "error: 'readonly' rules are not enforced by fsrun yet",
+    refused("imported attr", mount("-I", "mods", "imported.fspol", "lower", "view"),
+            "owners.fspol:2:3: error: 'attr' rules are not enforced by fsrun yet",
             "imported.fspol:3:3: note: rule used here")
-    mod_dir = os.path.join(work, "mods")
-    os.mkdir(mod_dir)
+    mod_dir = mods
     write(os.path.join(mod_dir, "lib.fspol"), """
         module lib {
           allow read on "/**";
