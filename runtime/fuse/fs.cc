@@ -248,6 +248,11 @@ int FsState::reply_entry(const Call& call, Inode* parent, const std::string& nam
     if (int err = engine_->check(state, ir::bit(ir::Op::kLookup), type, caller)) return err;
   }
   Inode* inode = inodes_->learn(parent, name, st, state);
+  if (inode == nullptr) {
+    log_warn("%s: a hard link of a file the policy treats otherwise under another name: refused",
+             name.c_str());
+    return EACCES;
+  }
   fuse_entry_out out{};
   fill_entry(out, inode, st, call);
   reply(call, out);

@@ -86,6 +86,7 @@ Inode* InodeTable::learn(Inode* parent, const std::string& name, const struct st
     inode->in_map = false;
     inode = nullptr;
   }
+  if (inode != nullptr && inode != &root_ && !(inode->state == state)) return nullptr;
   if (inode == nullptr) {
     inode = new Inode;
     inode->dev = st.st_dev;

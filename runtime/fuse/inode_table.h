@@ -50,9 +50,8 @@ struct Inode {
   dev_t dev = 0;
   ino_t ino = 0;
   uint32_t type = 0;  // S_IFMT bits, fixed for the inode's life
-  // The policy's view of the node, from the name it was first learnt by
-  // (TODO(rule engine): a hard link under a name of another class needs
-  // a node of its own).
+  // The policy's view of the node, from the names it is known by: every
+  // name of one node has the same state (learn() refuses another).
   NodeState state;
   // Guarded by the table lock.
   uint64_t nlookup = 0;
@@ -82,7 +81,11 @@ class InodeTable {
   // Records that the kernel learnt `name` in `parent` as the lower object
   // `st` (LOOKUP, CREATE, MKDIR, READDIRPLUS ...): finds or creates the
   // inode, adds the link, and counts one lookup.
-  // `state` is the policy's state of the name (Engine::lookup).
+  // `state` is the policy's state of the name (Engine::lookup). Returns
+  // nullptr, learning nothing, when the object is known under another name
+  // whose state differs (a hard link the policy treats differently): one
+  // node cannot carry two sets of rules (TODO(rule engine): a node per
+  // object and state).
   Inode* learn(Inode* parent, const std::string& name, const struct stat& st,
                const NodeState& state);
   // FORGET: drops `n` lookups.

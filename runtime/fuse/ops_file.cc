@@ -265,6 +265,7 @@ int FsState::op_create(const Call& call) {
   struct stat st{};
   if (::fstat(fd, &st) != 0) return errno;
   Inode* inode = inodes_->learn(parent, name, st, state_of(parent, name, call));
+  if (inode == nullptr) return EACCES;  // a hard link known with other rules (fh closes the fd)
   fh->inode = inode;
   struct {
     fuse_entry_out entry;

@@ -145,7 +145,12 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       if (type == 0) return 0;
       if (int err = engine_->lookup_type(source.node, type, caller)) return err;
       if (int err = engine_->check(source.node, ir::bit(Op::kRename), type, caller)) return err;
-      return engine_->check_new(node(newdir)->state, to, Op::kRename, type, caller);
+      if (int err = engine_->check_new(node(newdir)->state, to, Op::kRename, type, caller)) return err;
+      // A node (and a directory's whole subtree) keeps the rules of its
+      // name: moving it where other rules apply is refused as across file
+      // systems (mv then copies, through the policy).
+      if (!(engine_->lookup(node(newdir)->state, to, caller).node == source.node)) return EXDEV;
+      return 0;
     }
     case FUSE_LINK: {
       const auto* in = call.args<fuse_link_in>();
@@ -154,6 +159,9 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       Inode* target = node(in->oldnodeid);
       uint8_t type = type_bit(target->type);
       if (int err = engine_->check(target->state, ir::bit(Op::kLink), type, caller)) return err;
+      // One node carries one set of rules: a link under a name the
+      // policy treats otherwise is refused, as across file systems.
+      if (!(engine_->lookup(dir->state, name, caller).node == target->state)) return EXDEV;
       return engine_->check_new(dir->state, name, Op::kLink, type, caller);
     }
     default:

@@ -57,6 +57,7 @@ using Caller = ir::Caller;
 struct NodeState {
   uint32_t cls = 0;
   uint64_t hidden_above = 0;
+  bool operator==(const NodeState&) const = default;
 };
 
 // The view's attributes of a node, as the engine rewrites them.

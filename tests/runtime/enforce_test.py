@@ -9,6 +9,7 @@ for the same request: the lookups of every component first, then the
 operation. Listings must show exactly the names ir_eval lets the caller
 look up. argv[1] adds mount options (default_permissions, transport).
 """
+import errno
 import json
 import os
 import shutil
@@ -144,6 +145,19 @@ def main():
                                     uid, gid, "dir" if os.path.isdir(os.path.join(lower, rel, n))
                                     else "file") == "ok"]
                 check.equal(listing, shown, f"uid {uid}: listing of {path}")
+        if uid == 0:
+            # One node keeps one set of rules: moving or linking a file
+            # where other rules apply answers EXDEV (mv copies instead);
+            # within the same rules it works.
+            for fn, args, want in ((os.rename, ("a.txt", "ro/moved"), "EXDEV"),
+                                   (os.link, ("a.txt", "ro/linked"), "EXDEV"),
+                                   (os.rename, ("shared/open.txt", "shared/moved.txt"), "ok")):
+                try:
+                    fn(*(os.path.join(mnt, a) for a in args))
+                    got_r = "ok"
+                except OSError as e:
+                    got_r = errno.errorcode.get(e.errno, str(e.errno))
+                check.equal(got_r, want, f"{fn.__name__} {args[0]} -> {args[1]}")
         env.umount(mnt, proc)
     check.finish()
 
