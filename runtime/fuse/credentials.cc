@@ -246,6 +246,19 @@ int act_as_caller(const fuse_in_header& in) {
   return 0;
 }
 
+std::string caller_comm(const fuse_in_header& in) {
+  if (in.pid == 0) return "";
+  char path[32];
+  std::snprintf(path, sizeof path, "/proc/%u/comm", in.pid);
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string comm;
+  read_all(fd, comm);
+  ::close(fd);
+  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return comm;
+}
+
 bool caller_in_group(const fuse_in_header& in, gid_t gid) {
   if (in.gid == gid) return true;
   const Credentials& c = caller(in, now_ms());

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace fspol::runtime {
@@ -55,6 +56,11 @@ bool can_act_as_callers();
 // with other credentials is not an option). A no-op when switching is not
 // possible.
 int act_as_caller(const fuse_in_header& in);
+
+// The process name of the caller of `in` (its thread's comm, as the
+// kernel keeps it), read afresh: a name changes with exec, and a rule on
+// it must see the new one. "" when it cannot be read.
+std::string caller_comm(const fuse_in_header& in);
 
 // Whether the caller of `in` is in group `gid` (its fsgid or one of its
 // supplementary groups), as the kernel's in_group_p() would answer.

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fuse/credentials.h"
 #include "fuse/fs.h"
 #include "policy/atoms.h"
 
@@ -26,7 +27,17 @@ uint8_t type_bit(uint32_t mode) {
   }
 }
 
-Caller FsState::caller_of(const Call& call) const { return Caller{call.in->uid, call.in->gid, {}}; }
+Caller FsState::caller_of(const Call& call) const {
+  if (!engine_->uses_comm()) return Caller{call.in->uid, call.in->gid, {}};
+  // Read once per request (callers of one request see one name).
+  thread_local uint64_t unique = 0;
+  thread_local std::string comm;
+  if (unique != call.in->unique || unique == 0) {
+    comm = caller_comm(*call.in);
+    unique = call.in->unique;
+  }
+  return Caller{call.in->uid, call.in->gid, comm};
+}
 
 NodeState FsState::state_of(Inode* parent, const std::string& name, const Call& call) const {
   if (engine_->trivial()) return NodeState{};

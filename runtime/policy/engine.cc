@@ -2,6 +2,7 @@
 #include "policy/engine.h"
 
 #include <cerrno>
+#include <functional>
 
 #include "ir/decide.h"
 
@@ -62,6 +63,14 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
       break;
     }
   }
+  std::function<bool(const ir::Condition&)> names_comm = [&](const ir::Condition& c) {
+    if (c.kind == ir::Condition::Kind::kCommIn) return true;
+    for (const ir::Condition& o : c.operands) {
+      if (names_comm(o)) return true;
+    }
+    return false;
+  };
+  for (const ir::Rule& rule : p.rules) uses_comm_ = uses_comm_ || (rule.condition && names_comm(*rule.condition));
   class_caller_free_.assign(p.classes.size(), true);
   for (size_t c = 0; c < p.tables.size(); ++c) {
     const ir::ClassTable& t = p.tables[c];

@@ -112,6 +112,10 @@ class Engine {
   };
   Cache cache(const NodeState& node) const;
 
+  // Whether a rule's condition names a process (comm): the caller's name
+  // must then be read for every request.
+  bool uses_comm() const { return uses_comm_; }
+
   // Whether directory listings are the same for every caller (no hide
   // rule depends on the caller), so the kernel may keep them.
   bool listings_caller_independent() const { return listings_caller_independent_; }
@@ -141,6 +145,7 @@ class Engine {
   std::vector<bool> class_caller_free_;   // per class: no conditional rule decides there
   std::vector<bool> class_stat_free_;     // per class: no rule denies stat
   bool listings_caller_independent_ = true;
+  bool uses_comm_ = false;
 };
 
 }  // namespace fspol::runtime

@@ -30,6 +30,7 @@ POLICY = textwrap.dedent("""
       deny read on "/docs/**";
       deny create, delete on "/shared/locked*" errno EPERM unless gid == 100;
       deny stat on file "/statless";
+      deny read on "/comm.txt" when comm == "cat";
     }
     """).lstrip()
 
@@ -74,9 +75,10 @@ print(json.dumps(out))
 '''
 
 
-def explain(fsc, policy, path, op, uid, gid, ptype):
+def explain(fsc, policy, path, op, uid, gid, ptype, comm=None):
     r = subprocess.run([fsc, "explain", policy, path, "--op", op, "--uid", str(uid), "--gid",
-                        str(gid), "--type", ptype, "--json"], capture_output=True, text=True)
+                        str(gid), "--type", ptype, "--json"] + (["--comm", comm] if comm else []),
+                       capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"fsc explain {path} {op}: {r.stderr}")
     v = json.loads(r.stdout)
@@ -92,7 +94,7 @@ def build(top, uid, gid):
         os.mkdir(os.path.join(top, d))
         os.chmod(os.path.join(top, d), 0o777)
         os.chown(os.path.join(top, d), uid, gid)
-    for f in FILES + ["statless"]:
+    for f in FILES + ["statless", "comm.txt"]:
         with open(os.path.join(top, f), "w") as fh:
             fh.write(f)
         os.chmod(os.path.join(top, f), 0o666)
@@ -146,6 +148,15 @@ def main():
                                     else "file") == "ok"]
                 check.equal(listing, shown, f"uid {uid}: listing of {path}")
         if uid == 0:
+            # A rule on the process name: cat is refused, python is not,
+            # as fsc explain says.
+            r = subprocess.run(["cat", os.path.join(mnt, "comm.txt")], capture_output=True, text=True)
+            check.equal((r.returncode != 0, "Permission denied" in r.stderr), (True, True),
+                        f"cat of comm.txt refused: {r.stderr!r}")
+            with open(os.path.join(mnt, "comm.txt")) as f:
+                check.equal(f.read(), "comm.txt", "python reads comm.txt")
+            check.equal(explain(fsc, policy, "/comm.txt", "read", 0, 0, "file", "cat"), "EACCES",
+                        "fsc explain agrees for cat")
             # One node keeps one set of rules: moving or linking a file
             # where other rules apply answers EXDEV (mv copies instead);
             # within the same rules it works.
