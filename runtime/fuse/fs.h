@@ -71,6 +71,10 @@ class FsState {
   uint64_t passthrough_opens() const { return passthrough_opens_.load(); }
   uint64_t readahead_chunks() const { return readahead_.chunks(); }
   const MountOptions& options() const { return options_; }
+  // No decision of the policy depends on who asks.
+  bool answers_same_for_every_caller() const {
+    return engine_->trivial() || engine_->caller_independent();
+  }
 
   static const char* opcode_name(uint32_t opcode);
 

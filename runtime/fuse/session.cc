@@ -176,6 +176,9 @@ void Session::handle_init(const Call& call) {
   // Not FUSE_EXPORT_SUPPORT: file handles would let the kernel name nodes
   // it has forgotten (our node ids are addresses), and NFS export of a view
   // is not a goal.
+  // Kept symlink targets answer later readlinks without asking: not
+  // when a rule may refuse reading a link to some callers only.
+  if (!fs_.answers_same_for_every_caller()) want &= ~static_cast<uint64_t>(FUSE_CACHE_SYMLINKS);
   if (options_.cache == CacheMode::kAuto) want |= FUSE_AUTO_INVAL_DATA;
   bool passthrough = false;
   if (options_.passthrough && options_.cache != CacheMode::kNever) {

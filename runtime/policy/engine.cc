@@ -70,7 +70,10 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
     }
     return false;
   };
-  for (const ir::Rule& rule : p.rules) uses_comm_ = uses_comm_ || (rule.condition && names_comm(*rule.condition));
+  for (const ir::Rule& rule : p.rules) {
+    uses_comm_ = uses_comm_ || (rule.condition && names_comm(*rule.condition));
+    caller_independent_ = caller_independent_ && !rule.condition;
+  }
   class_caller_free_.assign(p.classes.size(), true);
   for (size_t c = 0; c < p.tables.size(); ++c) {
     const ir::ClassTable& t = p.tables[c];

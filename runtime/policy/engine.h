@@ -116,6 +116,11 @@ class Engine {
   // must then be read for every request.
   bool uses_comm() const { return uses_comm_; }
 
+  // Whether every decision is the same for every caller (no rule has a
+  // condition): then whatever the kernel keeps (a symlink's target, say)
+  // may answer the next caller too.
+  bool caller_independent() const { return caller_independent_; }
+
   // Whether directory listings are the same for every caller (no hide
   // rule depends on the caller), so the kernel may keep them.
   bool listings_caller_independent() const { return listings_caller_independent_; }
@@ -146,6 +151,7 @@ class Engine {
   std::vector<bool> class_stat_free_;     // per class: no rule denies stat
   bool listings_caller_independent_ = true;
   bool uses_comm_ = false;
+  bool caller_independent_ = true;
 };
 
 }  // namespace fspol::runtime

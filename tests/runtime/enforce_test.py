@@ -31,6 +31,7 @@ POLICY = textwrap.dedent("""
       deny create, delete on "/shared/locked*" errno EPERM unless gid == 100;
       deny stat on file "/statless";
       deny read on "/comm.txt" when comm == "cat";
+      deny read on symlink "/link" when uid == 1000;
     }
     """).lstrip()
 
@@ -65,6 +66,7 @@ for how, rel in requests:
         elif how == "create": os.close(os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
         elif how == "unlink": os.unlink(p)
         elif how == "chmod": os.chmod(p, 0o666)
+        elif how == "readlink": os.readlink(p)
         elif how == "listdir":
             out.append(["ok", sorted(os.listdir(p))])
             continue
@@ -99,6 +101,7 @@ def build(top, uid, gid):
             fh.write(f)
         os.chmod(os.path.join(top, f), 0o666)
         os.chown(os.path.join(top, f), uid, gid)
+    os.symlink("a.txt", os.path.join(top, "link"))
 
 
 def main():
@@ -170,6 +173,31 @@ def main():
                     got_r = errno.errorcode.get(e.errno, str(e.errno))
                 check.equal(got_r, want, f"{fn.__name__} {args[0]} -> {args[1]}")
         env.umount(mnt, proc)
+    # One view, callers taking turns: nothing the kernel keeps for one
+    # caller (entries, attributes, listings, link targets) may answer another.
+    lower = env.path("lower-shared")
+    mnt = os.path.join(env.work, "mnt-shared")
+    build(lower, 0, 0)
+    proc = env.mount(lower, mnt, extra or None, policy=policy)
+    turns = [("stat", "private/p.txt", "stat", "file"), ("read", "link", "readlink", "symlink"),
+             ("readdir", "private", "listdir", "dir"), ("read", "docs/x.txt", "read", "file"),
+             ("stat", "private", "stat", "dir")]
+    for uid, gid in [(0, 0), (1000, 1000), (0, 0), (1000, 1000)]:
+        prefix = [] if uid == 0 else ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+        r = subprocess.run(prefix + [sys.executable, "-I", "-c", ACT, mnt,
+                                     json.dumps([[how, rel] for _, rel, how, _ in turns])],
+                           capture_output=True, text=True, timeout=120)
+        for (op, rel, how, ptype), (result, _) in zip(turns, json.loads(r.stdout)):
+            parts = rel.split("/")
+            want = "ok"
+            steps = [("/" + "/".join(parts[:i + 1]), "lookup", "dir") for i in range(len(parts) - 1)]
+            steps += [("/" + rel, "lookup", ptype), ("/" + rel, op, ptype)]
+            for spath, sop, stype in steps:
+                want = explain(fsc, policy, spath, sop, uid, gid, stype)
+                if want != "ok":
+                    break
+            check.equal(result, want, f"shared view, uid {uid}: {how} /{rel}")
+    env.umount(mnt, proc)
     check.finish()
 
 
