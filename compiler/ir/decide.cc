@@ -74,37 +74,32 @@ bool sets(const AttrRewrite& a, AttrField field) {
   return false;
 }
 
-std::string lower_name(const Rule& rule, std::string_view view) {
-  std::string name(view);
+namespace {
+
+// Applies a rename rule's maps one way: the first suffix map and the first
+// prefix map whose `from` side fits replace it with their `to` side.
+std::string map_name(const Rule& rule, std::string_view name_in, bool to_lower) {
+  std::string name(name_in);
   bool suffix_done = false, prefix_done = false;
   for (const NameMap& m : rule.names) {
-    if (m.suffix && !suffix_done && name.size() >= m.view.size() &&
-        name.compare(name.size() - m.view.size(), m.view.size(), m.view) == 0) {
-      name = name.substr(0, name.size() - m.view.size()) + m.lower;
+    const std::string& from = to_lower ? m.view : m.lower;
+    const std::string& to = to_lower ? m.lower : m.view;
+    if (m.suffix && !suffix_done && name.size() >= from.size() &&
+        name.compare(name.size() - from.size(), from.size(), from) == 0) {
+      name = name.substr(0, name.size() - from.size()) + to;
       suffix_done = true;
-    } else if (!m.suffix && !prefix_done && name.compare(0, m.view.size(), m.view) == 0) {
-      name = m.lower + name.substr(m.view.size());
+    } else if (!m.suffix && !prefix_done && name.compare(0, from.size(), from) == 0) {
+      name = to + name.substr(from.size());
       prefix_done = true;
     }
   }
   return name;
 }
 
-std::string view_name(const Rule& rule, std::string_view lower) {
-  std::string name(lower);
-  bool suffix_done = false, prefix_done = false;
-  for (const NameMap& m : rule.names) {
-    if (m.suffix && !suffix_done && name.size() >= m.lower.size() &&
-        name.compare(name.size() - m.lower.size(), m.lower.size(), m.lower) == 0) {
-      name = name.substr(0, name.size() - m.lower.size()) + m.view;
-      suffix_done = true;
-    } else if (!m.suffix && !prefix_done && name.compare(0, m.lower.size(), m.lower) == 0) {
-      name = m.view + name.substr(m.lower.size());
-      prefix_done = true;
-    }
-  }
-  return name;
-}
+}  // namespace
+
+std::string lower_name(const Rule& rule, std::string_view view) { return map_name(rule, view, true); }
+std::string view_name(const Rule& rule, std::string_view lower) { return map_name(rule, lower, false); }
 
 std::vector<ClassTable> decide(const Policy& policy) {
   std::vector<ClassTable> tables;

@@ -32,6 +32,10 @@ namespace fspol::ir {
 std::vector<ClassTable> decide(const Policy& policy);
 
 
+// The operation a request is checked as on the name it makes (rename's
+// target, link's new name): link creates a name; rename is rename on both.
+inline Op destination_op(Op op) { return op == Op::kLink ? Op::kCreate : op; }
+
 // A rename rule's maps: the lower name of a view name, and back (the
 // first suffix map and the first prefix map that fit apply).
 std::string lower_name(const Rule& rename_rule, std::string_view view);

@@ -111,7 +111,7 @@ class Evaluator {
     if (hidden_here(classes_.back(), r_.type, "", creates)) return false;
     if (denied(classes_.back(), r_.type, r_.op, "")) return false;
     if (dest_classes.empty()) return true;
-    Op dest_op = r_.op == Op::kLink ? Op::kCreate : r_.op;
+    Op dest_op = destination_op(r_.op);
     if (hidden_ancestor(dest_classes, dest_path)) return false;
     if (hidden_here(dest_classes.back(), r_.type, " (the destination)", true)) return false;
     return !denied(dest_classes.back(), r_.type, dest_op, " (the destination)");

@@ -223,8 +223,8 @@ void FsState::fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& s
   fill_attr(out.attr, st, inode, call);
 }
 
-int FsState::reply_entry(const Call& call, Inode* parent, const std::string& name, int dirfd) {
-  NodeState state = state_of(parent, name, call);
+int FsState::reply_entry(const Call& call, Inode* parent, const std::string& name, int dirfd,
+                         const NodeState& state) {
   struct stat st{};
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     int err = errno;
@@ -284,13 +284,16 @@ int FsState::op_lookup(const Call& call) {
     return strnlen(call.arg, call.arglen) > NAME_MAX ? ENAMETOOLONG : ENOENT;
   }
   Inode* parent = node(call.in->nodeid);
+  NodeState state;
   if (!engine_->trivial()) {
-    if (int err = engine_->lookup(parent->state, call.arg, caller_of(call)).error) return err;
+    Engine::Lookup l = engine_->lookup(parent->state, call.arg, caller_of(call));
+    if (l.error) return l.error;
+    state = l.node;
   }
   UniqueFd holder;
   int dirfd = open_dir_of(parent, holder);
   if (dirfd < 0) return -dirfd;
-  return reply_entry(call, parent, call.arg, dirfd);
+  return reply_entry(call, parent, call.arg, dirfd, state);
 }
 
 int FsState::op_forget(const Call& call) {
@@ -423,7 +426,7 @@ int FsState::create_entry(const Call& call, const char* name, Make make) {
   int dirfd = open_dir_of(parent, holder);
   if (dirfd < 0) return -dirfd;
   if (make(dirfd) != 0) return errno;
-  return reply_entry(call, parent, name, dirfd);
+  return reply_entry(call, parent, name, dirfd, state_of(parent, name, call));
 }
 
 int FsState::op_symlink(const Call& call) {
@@ -524,7 +527,7 @@ int FsState::op_link(const Call& call) {
   int ndir = open_dir_of(parent, nh);
   if (ndir < 0) return -ndir;
   if (::linkat(odir, oldname.c_str(), ndir, newname, 0) != 0) return errno;
-  return reply_entry(call, parent, newname, ndir);
+  return reply_entry(call, parent, newname, ndir, state_of(parent, newname, call));
 }
 
 }  // namespace fspol::runtime

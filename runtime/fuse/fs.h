@@ -101,7 +101,9 @@ class FsState {
   int open_for_exec(Inode* inode, UniqueFd& out);
   bool may_write(int fd, int dirfd, const std::string& name);
   int stat_node(Inode* inode, struct stat& st);
-  int reply_entry(const Call& call, Inode* parent, const std::string& name, int dirfd);
+  // `state`: the policy's state of the name (state_of, or the LOOKUP's).
+  int reply_entry(const Call& call, Inode* parent, const std::string& name, int dirfd,
+                  const NodeState& state);
   void fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& st, const Call& call);
   void fill_attr(fuse_attr& attr, const struct stat& st, const Inode* inode, const Call& call);
   int reply_attr(const Call& call, const struct stat& st);

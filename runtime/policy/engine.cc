@@ -191,7 +191,7 @@ int Engine::check_new(const NodeState& dir, std::string_view name, ir::Op op, ui
   const ir::ClassTable& t = policy_->tables[child_class(dir.cls, name)];
   // A hidden name: refused without saying whether it exists.
   if (first(t.hidden, type, caller) != nullptr) return EACCES;
-  ir::Op decided = op == ir::Op::kLink ? ir::Op::kCreate : op;
+  ir::Op decided = ir::destination_op(op);
   const ir::Entry* e = first(t.access[static_cast<size_t>(decided)], type, caller);
   if (e == nullptr) return 0;
   const ir::Rule& rule = policy_->rules[e->rule];
@@ -223,17 +223,16 @@ bool Engine::dirent(const NodeState& dir, std::string_view lower, uint8_t type,
   view = std::string(lower);
   if (trivial_) return true;
   // The view name whose lower name this is: the name itself when no map
-  // applies there, or the map's view name.
-  auto maps_to = [&](const std::string& candidate) {
-    Lookup l = lookup(dir, candidate, caller);
-    return l.lower_name == lower;
-  };
-  if (!maps_to(view)) {
+  // applies there (one lookup, the usual case), or a map's view name.
+  Lookup l = lookup(dir, view, caller);
+  if (l.lower_name != lower) {
     bool found = false;
     for (const ir::Rule& rule : policy_->rules) {
       if (rule.kind != RuleKind::kRename) continue;
       std::string candidate = ir::view_name(rule, lower);
-      if (candidate != view && maps_to(candidate)) {
+      if (candidate == view) continue;
+      l = lookup(dir, candidate, caller);
+      if (l.lower_name == lower) {
         view = candidate;
         found = true;
         break;
@@ -241,7 +240,6 @@ bool Engine::dirent(const NodeState& dir, std::string_view lower, uint8_t type,
     }
     if (!found) return false;  // no view name reaches this lower name
   }
-  Lookup l = lookup(dir, view, caller);
   return l.error == 0 && lookup_type(l.node, type, caller) == 0;
 }
 

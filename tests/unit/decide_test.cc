@@ -21,6 +21,7 @@
 #include "ir/ir_printer.h"
 #include "ir/ir_verify.h"
 #include "ir/render.h"
+#include "test_util.h"
 
 namespace fspol {
 namespace {
@@ -221,21 +222,12 @@ void check_policy(const std::string& name, const ir::Policy& policy) {
 }
 
 std::unique_ptr<Compiler> compiler_for_tests() {
-  CompileOptions options;
-  options.stdlib_dir = std::string(FSPOL_SOURCE_DIR) + "/stdlib/policies";
-  return std::make_unique<Compiler>(options);
+  return std::make_unique<Compiler>(testing::tree_compile_options());
 }
 
 TEST(DecisionTables, PrintedDecisionsAgreeWithTheEvaluatorOnEveryPolicyInTheTree) {
-  std::vector<fs::path> files;
-  for (const char* dir : {"examples", "grammar/corpus/valid", "tests/eval"}) {
-    for (const auto& entry : fs::directory_iterator(fs::path(FSPOL_SOURCE_DIR) / dir)) {
-      if (entry.path().extension() == ".fspol") files.push_back(entry.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
   int policies = 0;
-  for (const fs::path& file : files) {
+  for (const fs::path& file : testing::policy_files_in_tree()) {
     auto compiler = compiler_for_tests();
     const Unit* unit = compiler->compile(file.string());
     if (unit == nullptr || !unit->policy) continue;  // modules, and policies with errors

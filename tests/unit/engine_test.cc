@@ -16,6 +16,7 @@
 #include "fspol/compiler.h"
 #include "ir/ir_eval.h"
 #include "policy/engine.h"
+#include "test_util.h"
 
 namespace fspol::runtime {
 namespace {
@@ -30,9 +31,7 @@ struct Loaded {
 
 Loaded load(const fs::path& file) {
   Loaded out;
-  CompileOptions options;
-  options.stdlib_dir = std::string(FSPOL_SOURCE_DIR) + "/stdlib/policies";
-  out.compiler = std::make_unique<Compiler>(options);
+  out.compiler = std::make_unique<Compiler>(testing::tree_compile_options());
   const Unit* unit = out.compiler->compile(file.string());
   if (unit == nullptr || !unit->policy) return out;
   out.policy = std::make_shared<ir::Policy>(*unit->policy);
@@ -178,15 +177,8 @@ TEST(Engine, AnswersEveryEvalTableRowAsTheTableSays) {
 }
 
 TEST(Engine, AgreesWithTheEvaluatorOnEveryClassOfEveryPolicy) {
-  std::vector<fs::path> files;
-  for (const char* dir : {"examples", "tests/eval", "grammar/corpus/valid"}) {
-    for (const auto& entry : fs::directory_iterator(fs::path(FSPOL_SOURCE_DIR) / dir)) {
-      if (entry.path().extension() == ".fspol") files.push_back(entry.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
   int checked = 0;
-  for (const fs::path& file : files) {
+  for (const fs::path& file : testing::policy_files_in_tree()) {
     Loaded loaded = load(file);
     if (!loaded.engine || unsupported(*loaded.policy)) continue;  // casefold, redirect: later
     const ir::Policy& policy = *loaded.policy;
