@@ -4,6 +4,8 @@
 #include <charconv>
 #include <optional>
 
+#include "plan/plan.h"
+
 namespace fspol::driver {
 
 std::string help_text() {
@@ -18,9 +20,23 @@ commands:
                        not in canonical form
       -i, --in-place   rewrite the files in canonical form
   compile POLICY       compile a policy
-      --emit=ir        what to produce: the policy IR (default)
-      -o FILE          write it to FILE instead of stdout
+      --emit=KIND[,KIND...]
+                       what to produce: ir (the policy IR, the default),
+                       plan (where each decision runs), bpf-c (the
+                       fuse_ops programs), harness-c (the same filters as
+                       test programs), bpf-obj, harness-obj (built in
+                       process), or all
+      -o FILE|DIR      write to FILE instead of stdout; with several kinds,
+                       all, or an existing directory: POLICY-NAME.* in DIR
+      --target=T       the kernel profile: fspol-6.1 (default) or rfc-v3
+      --json           the plan as JSON
       --stats          print automaton and path-class statistics
+  verify POLICY [--target=T] [--random-names=N]
+                       load the policy's filters into the running kernel:
+                       the test harness with BPF_PROG_TEST_RUN, compared
+                       with the policy's meaning (ir_eval) on generated
+                       requests; on a fuse-bpf kernel also the fuse_ops
+                       program sets, registered and removed again
   explain POLICY PATH --op OP [--uid U] [--gid G] [--comm NAME]
           [--type TYPE] [--to PATH] [--json]
                        how the policy decides one request: the verdict,
@@ -47,7 +63,8 @@ options:
 
 FILE may be '-' for standard input.
 
-exit status: 0 ok, 1 errors in a policy, 2 usage error, 3 I/O error.
+exit status: 0 ok, 1 errors in a policy (or, for verify, filters that disagree
+with it), 2 usage error, 3 I/O error, 4 no permission to load BPF (verify).
 )";
 }
 
@@ -56,6 +73,13 @@ namespace {
 Error usage(std::string message) { return Error{0, std::move(message)}; }
 
 }  // namespace
+
+bool is_artifact_kind(std::string_view kind) {
+  for (std::string_view k : {"ir", "plan", "bpf-c", "harness-c", "bpf-obj", "harness-obj", "all"}) {
+    if (kind == k) return true;
+  }
+  return false;
+}
 
 Result<Options> parse_options(const std::vector<std::string>& args) {
   Options options;
@@ -89,10 +113,14 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
         options.command = Command::kExplain;
         continue;
       }
+      if (arg == "verify") {
+        options.command = Command::kVerify;
+        continue;
+      }
     }
     if (only_files || arg == "-" || arg.empty() || arg[0] != '-') {
       if (options.command == Command::kNone) {
-        return usage("unknown command '" + arg + "'; expected check, fmt, compile or explain");
+        return usage("unknown command '" + arg + "'; expected check, fmt, compile, verify or explain");
       }
       options.files.push_back(arg);
       continue;
@@ -145,8 +173,29 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
         return usage("--error-limit takes a number, not '" + n + "'");
       }
     } else if (options.command == Command::kCompile && value("--emit")) {
-      options.emit = *value("--emit");
-      if (options.emit != "ir") return usage("--emit takes 'ir', not '" + options.emit + "'");
+      std::string list = *value("--emit");
+      size_t start = 0;
+      while (start <= list.size()) {
+        size_t comma = std::min(list.find(',', start), list.size());
+        std::string kind = list.substr(start, comma - start);
+        if (!is_artifact_kind(kind)) {
+          return usage("--emit takes ir, plan, bpf-c, harness-c, bpf-obj, harness-obj or all, not '" +
+                       kind + "'");
+        }
+        options.emit.push_back(kind);
+        start = comma + 1;
+      }
+    } else if ((options.command == Command::kCompile || options.command == Command::kVerify) &&
+               value("--target")) {
+      options.target = *value("--target");
+    } else if (options.command == Command::kVerify && value("--random-names")) {
+      std::string n = *value("--random-names");
+      auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), options.random_names);
+      if (ec != std::errc() || end != n.data() + n.size()) {
+        return usage("--random-names takes a number, not '" + n + "'");
+      }
+    } else if (options.command == Command::kCompile && arg == "--json") {
+      options.json = true;
     } else if (options.command == Command::kCompile && arg == "-o") {
       if (i + 1 >= args.size()) return usage("-o needs a file");
       options.output = args[++i];
@@ -183,12 +232,17 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
   }
   if (options.command == Command::kNone) return usage("no command given");
   if (options.files.empty()) return usage("no input files");
-  if (options.command == Command::kCompile && options.files.size() != 1) {
-    return usage("compile takes one policy");
+  if ((options.command == Command::kCompile || options.command == Command::kVerify) &&
+      options.files.size() != 1) {
+    return usage(std::string(options.command == Command::kCompile ? "compile" : "verify") +
+                 " takes one policy");
   }
   if (options.command == Command::kExplain) {
     if (options.files.size() != 2) return usage("explain takes a policy and a path");
     if (options.op.empty()) return usage("explain needs --op OP (read, write, create, ...)");
+  }
+  if (!plan::profile_from_name(options.target)) {
+    return usage("--target takes " + plan::profile_names() + ", not '" + options.target + "'");
   }
   if (options.fmt_check && options.fmt_in_place) {
     return usage("fmt takes --check or --in-place, not both");

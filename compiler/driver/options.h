@@ -12,7 +12,7 @@
 
 namespace fspol::driver {
 
-enum class Command : uint8_t { kNone, kHelp, kVersion, kCheck, kFmt, kCompile, kExplain };
+enum class Command : uint8_t { kNone, kHelp, kVersion, kCheck, kFmt, kCompile, kExplain, kVerify };
 enum class ColorMode : uint8_t { kAuto, kAlways, kNever };
 
 struct Options {
@@ -26,9 +26,12 @@ struct Options {
   bool fmt_check = false;     // --check: report unformatted files, change nothing
   bool fmt_in_place = false;  // -i: rewrite files in place
   // compile
-  std::string emit = "ir";  // --emit=ir
-  std::string output;       // -o FILE ("" or "-": stdout)
-  bool stats = false;       // --stats
+  std::vector<std::string> emit;    // --emit=KIND[,KIND]: artefact kinds (empty: ir, or all
+                                    // for -o DIR)
+  std::string output;               // -o FILE or DIR ("" or "-": stdout)
+  bool stats = false;               // --stats
+  std::string target = "fspol-6.1";  // --target: the kernel profile (plan/profiles.def)
+  uint32_t random_names = 32;        // verify --random-names=N per program set
   // explain: files = {POLICY, PATH}
   std::string op;            // --op
   std::string uid = "0";     // --uid (number or name)
@@ -36,11 +39,14 @@ struct Options {
   std::string comm;          // --comm
   std::string type = "file";  // --type
   std::string to;            // --to: rename/link destination
-  bool json = false;         // --json
+  bool json = false;         // --json (explain, and compile --emit=plan)
 };
 
 // Parses argv (without argv[0]). A usage error comes back as Error.
 Result<Options> parse_options(const std::vector<std::string>& args);
+
+// ir, plan, bpf-c, harness-c, bpf-obj, harness-obj, all.
+bool is_artifact_kind(std::string_view kind);
 
 // The text of `fsc --help`.
 std::string help_text();

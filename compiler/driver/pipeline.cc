@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -14,7 +15,9 @@
 
 #include "fspol/compiler.h"
 #include "fspol/diagnostics.h"
+#include "codegen/bpf_c.h"
 #include "driver/explain.h"
+#include "plan/plan.h"
 #include "ir/ir_eval.h"
 #include "ir/ir_printer.h"
 #include "ir/lower.h"
@@ -27,6 +30,16 @@
 namespace fspol::driver {
 
 namespace {
+
+// Where Debian keeps <asm/types.h> for BPF C built against the system
+// headers.
+#if defined(__x86_64__)
+constexpr const char* kMultiarchInclude = "/usr/include/x86_64-linux-gnu";
+#elif defined(__aarch64__)
+constexpr const char* kMultiarchInclude = "/usr/include/aarch64-linux-gnu";
+#else
+#error "add this architecture's Debian multiarch include directory"
+#endif
 
 bool use_color(const Options& options, const Streams& streams) {
   switch (options.color) {
@@ -148,7 +161,70 @@ const ir::Policy* analyze_policy(Session& session, const std::string& path, cons
   return unit->policy.get();
 }
 
-int run_compile(const Options& options, Streams streams) {
+namespace {
+
+constexpr std::string_view kKinds[] = {"ir", "plan", "bpf-c", "harness-c", "bpf-obj", "harness-obj"};
+
+// The file an artefact kind goes to in a directory.
+std::string artifact_file(const std::string& stem, std::string_view kind, bool json) {
+  if (kind == "ir") return stem + ".ir";
+  if (kind == "plan") return stem + (json ? ".plan.json" : ".plan");
+  if (kind == "bpf-c") return stem + ".bpf.c";
+  if (kind == "harness-c") return stem + ".harness.bpf.c";
+  if (kind == "bpf-obj") return stem + ".bpf.o";
+  return stem + ".harness.bpf.o";
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return !path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+// The BPF object of generated C, built in process; clang's messages come
+// back at the .fspol lines the C's #line directives name.
+std::optional<std::string> build_object(Session& session, const Backends& backends,
+                                        const std::string& name, const std::string& text,
+                                        std::ostream& err) {
+  if (!backends.build_bpf) {
+    session.fail_io("this fsc was built without the in-process BPF build (libclang-cpp19-dev)");
+    return std::nullopt;
+  }
+  codegen::BpfSource source;
+  source.main_name = name;
+  source.main_text = text;
+  source.headers = codegen::bpf_headers();
+  source.include_dirs = {"/usr/include", kMultiarchInclude};
+  codegen::BpfBuildResult built = backends.build_bpf(source);
+  for (const codegen::BpfDiagnostic& d : built.diagnostics) {
+    const char* what = d.severity == codegen::BpfDiagnostic::Severity::kError     ? "error"
+                       : d.severity == codegen::BpfDiagnostic::Severity::kWarning ? "warning"
+                                                                                  : "note";
+    err << d.file << ":" << d.line << ":" << d.column << ": " << what
+        << ": in the generated BPF C: " << d.message << "\n";
+  }
+  if (!built.ok) {
+    session.fail_policy();
+    return std::nullopt;
+  }
+  return std::move(built.object);
+}
+
+// The plan for a target; the rules no executor can apply there are errors.
+std::optional<plan::Plan> plan_policy(Session& session, const ir::Policy& policy,
+                                      const std::string& target) {
+  plan::Plan planned = plan::make_plan(policy, *plan::profile_from_name(target));
+  for (const plan::Plan::Problem& p : planned.problems) {
+    const ir::Rule& rule = policy.rules[p.rule];
+    Diagnostic& d = session.compiler().diagnostics().error(rule.range, p.message);
+    for (const SourceRange& use : rule.via_ranges) d.note(use, "rule used here");
+  }
+  if (!planned.problems.empty()) return std::nullopt;
+  return planned;
+}
+
+int run_compile(const Options& options, Streams streams, const Backends& backends) {
   Session session(options, streams);
   const ir::Policy* analyzed = analyze_policy(session, options.files[0], "compile");
   if (analyzed == nullptr) return session.finish();
@@ -160,9 +236,114 @@ int run_compile(const Options& options, Streams streams) {
                 << "\ndfa states before minimisation: " << s.dfa.dfa_states_before_minimization
                 << "\ndfa states: " << s.dfa.dfa_states << "\ninput classes: " << s.dfa.input_classes
                 << "\npath classes: " << s.path_classes << "\n";
-    if (options.output.empty()) return session.finish();
+    if (options.output.empty() && options.emit.empty()) return session.finish();
   }
-  write_output(options.output, ir::print_ir(policy), streams.out, session);
+  std::vector<std::string> kinds = options.emit;
+  bool to_dir = is_directory(options.output);
+  if (kinds.empty()) kinds = {to_dir ? "all" : "ir"};
+  if (std::find(kinds.begin(), kinds.end(), "all") != kinds.end()) {
+    kinds.assign(std::begin(kKinds), std::end(kKinds));
+  }
+  to_dir = to_dir || kinds.size() > 1;
+  if (to_dir && !is_directory(options.output)) {
+    session.fail_io((options.output.empty() ? std::string("several artefacts") : options.output) +
+                    ": -o must name an existing directory for several artefacts");
+    return session.finish();
+  }
+
+  bool needs_plan = kinds.size() > 1 || kinds[0] != "ir";
+  std::optional<plan::Plan> planned;
+  std::optional<codegen::BpfFiles> c_files;
+  if (needs_plan) {
+    planned = plan_policy(session, policy, options.target);
+    if (!planned) return session.finish();
+    c_files = codegen::emit_bpf_c(policy, *planned, policy.name);
+  }
+  for (const std::string& kind : kinds) {
+    std::string text;
+    if (kind == "ir") {
+      text = ir::print_ir(policy);
+    } else if (kind == "plan") {
+      text = options.json ? plan::print_plan_json(policy, *planned) : plan::print_plan(policy, *planned);
+    } else if (kind == "bpf-c") {
+      text = c_files->bpf_c;
+    } else if (kind == "harness-c") {
+      text = c_files->harness_c;
+    } else {
+      bool harness = kind == "harness-obj";
+      auto object = build_object(session, backends, artifact_file(policy.name, harness ? "harness-c" : "bpf-c", false),
+                                 harness ? c_files->harness_c : c_files->bpf_c, streams.err);
+      if (!object) return session.finish();
+      text = std::move(*object);
+    }
+    std::string path = to_dir ? options.output + "/" + artifact_file(policy.name, kind, options.json)
+                              : options.output;
+    if (!write_output(path, text, streams.out, session)) return session.finish();
+  }
+  if (to_dir && c_files) {
+    // The headers the C includes, so that it builds with clang -I DIR too.
+    for (const auto& [name, text] : codegen::bpf_headers()) {
+      if (!write_output(options.output + "/" + name, text, streams.out, session)) break;
+    }
+  }
+  return session.finish();
+}
+
+int run_verify(const Options& options, Streams streams, const Backends& backends) {
+  Session session(options, streams);
+  const ir::Policy* analyzed = analyze_policy(session, options.files[0], "verify");
+  if (analyzed == nullptr) return session.finish();
+  const ir::Policy& policy = *analyzed;
+  auto planned = plan_policy(session, policy, options.target);
+  if (!planned) return session.finish();
+  codegen::BpfFiles c_files = codegen::emit_bpf_c(policy, *planned, policy.name);
+  std::string harness_name = policy.name + ".harness.bpf.c";
+  auto harness_obj = build_object(session, backends, harness_name, c_files.harness_c, streams.err);
+  if (!harness_obj) return session.finish();
+  auto ops_obj = build_object(session, backends, policy.name + ".bpf.c", c_files.bpf_c, streams.err);
+  if (!ops_obj) return session.finish();
+  size_t sets = 0;
+  for (const plan::ProgramSet& set : planned->sets) sets += !set.passthrough;
+  streams.out << policy.name << ": " << sets << " program sets for "
+              << plan::profile_info(planned->profile).name << "; objects: " << ops_obj->size()
+              << " bytes (fuse_ops), " << harness_obj->size() << " bytes (harness)\n";
+
+  auto loaded = backends.load_harness(*harness_obj, policy.name + "_harness");
+  if (!loaded) {
+    int code = loaded.error().code;
+    streams.err << "fsc: error: " << loaded.error().message << "\n";
+    if (code == EPERM || code == EACCES) {
+      streams.err << "fsc: verify needs the permission to load BPF programs (root or "
+                     "CAP_BPF+CAP_PERFMON)\n";
+      (void)session.finish();
+      return kExitNoBpfPermission;
+    }
+    session.fail_policy();
+    return session.finish();
+  }
+  streams.out << "harness fsp_harness: " << loaded->program_insns << " instructions, "
+              << loaded->verified_insns << " processed by the verifier\n";
+  auto report = verify::differential(policy, *planned, loaded->run, options.random_names);
+  if (!report) {
+    session.fail_io(report.error().message);
+    return session.finish();
+  }
+  streams.out << "differential: " << report->agreed << " of " << report->requests
+              << " requests agree with ir_eval; " << report->daemon
+              << " decided by the daemon on this profile\n";
+  for (const std::string& m : report->mismatches) streams.err << "fsc: mismatch: " << m << "\n";
+  if (!report->mismatches.empty()) session.fail_policy();
+
+  auto registered = backends.register_struct_ops(*ops_obj, policy.name);
+  if (registered) {
+    streams.out << "fuse_ops: " << *registered << " program sets registered and removed\n";
+  } else if (registered.error().code == ENOTSUP) {
+    streams.out << "fuse_ops: not registered: " << registered.error().message
+                << " (the kernel tier's VM has it)\n";
+  } else {
+    streams.err << "fsc: error: " << registered.error().message << "\n";
+    session.fail_policy();
+  }
   return session.finish();
 }
 

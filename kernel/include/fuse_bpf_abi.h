@@ -70,7 +70,24 @@
 #ifndef FUSE_BPF_ABI_HAVE_VMLINUX
 
 #include <linux/types.h>
+#ifdef __bpf__
+/*
+ * BPF C has no libc: the fixed-width names come from the uapi types, and
+ * libc's <stdint.h> (which <linux/fuse.h> includes outside the kernel) is
+ * kept out by its include guard.
+ */
+#define _STDINT_H 1
+typedef __s8 int8_t;
+typedef __u8 uint8_t;
+typedef __s16 int16_t;
+typedef __u16 uint16_t;
+typedef __s32 int32_t;
+typedef __u32 uint32_t;
+typedef __s64 int64_t;
+typedef __u64 uint64_t;
+#else
 #include <stdint.h>
+#endif
 
 struct fuse_buffer {
 	void *data;
@@ -120,7 +137,7 @@ struct fuse_read_out {
 #include <linux/fuse.h>
 
 struct fuse_ops {
-#define FUSE_BPF_OP(op, pre, post)		\
+#define FUSE_BPF_OP(op, opcode, pre, post)	\
 	uint32_t (*op##_prefilter)pre;		\
 	uint32_t (*op##_postfilter)post;
 #include "fuse_bpf_ops.def"

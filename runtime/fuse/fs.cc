@@ -37,7 +37,7 @@ bool valid_name(const char* name, size_t max) {
 // Whether the handler of `opcode` must run with the caller's credentials.
 bool runs_as_caller(uint32_t opcode) {
   switch (opcode) {
-#define FSPOL_FUSE_OP(opcode, name, atoms, as_caller) \
+#define FSPOL_FUSE_OP(opcode, name, as_caller) \
   case opcode:                                           \
     return as_caller;
 #include "fuse/fuse_ops.def"
@@ -73,7 +73,7 @@ Result<void> FsState::open_lower() {
 
 const char* FsState::opcode_name(uint32_t opcode) {
   switch (opcode) {
-#define FSPOL_FUSE_OP(opcode, name, atoms, as_caller) \
+#define FSPOL_FUSE_OP(opcode, name, as_caller) \
   case opcode:                                \
     return #name;
 #include "fuse/fuse_ops.def"
@@ -110,7 +110,7 @@ int FsState::run(const Call& call) {
     if (int err = apply_policy(call)) return err;
   }
   switch (opcode) {
-#define FSPOL_FUSE_OP(opcode, name, atoms, as_caller) \
+#define FSPOL_FUSE_OP(opcode, name, as_caller) \
   case opcode:                                           \
     return op_##name(call);
 #include "fuse/fuse_ops.def"

@@ -79,7 +79,7 @@ class FsState {
   static const char* opcode_name(uint32_t opcode);
 
  private:
-#define FSPOL_FUSE_OP(opcode, name, atoms, as_caller) int op_##name(const Call& call);
+#define FSPOL_FUSE_OP(opcode, name, as_caller) int op_##name(const Call& call);
 #include "fuse/fuse_ops.def"
 
   // Takes the caller's credentials, asks the policy, runs the handler.

@@ -38,7 +38,7 @@ TEST(Options, Commands) {
 TEST(Options, UsageErrors) {
   EXPECT_EQ(parse_options({}).error().message, "no command given");
   EXPECT_EQ(parse_options({"frobnicate"}).error().message,
-            "unknown command 'frobnicate'; expected check, fmt, compile or explain");
+            "unknown command 'frobnicate'; expected check, fmt, compile, verify or explain");
   EXPECT_EQ(parse_options({"compile", "a", "b"}).error().message, "compile takes one policy");
   EXPECT_EQ(parse_options({"explain", "p.fspol", "/x"}).error().message,
             "explain needs --op OP (read, write, create, ...)");

@@ -1,0 +1,701 @@
+// The BPF C of a planned policy (bpf_c.h).
+#include "codegen/bpf_c.h"
+
+#include <linux/fuse.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "codegen/code_writer.h"
+#include "fspol/version.h"
+#include "ir/render.h"
+
+namespace fspol::codegen {
+
+// The headers, as text embedded at build time (bpf_headers.cc).
+extern const char kFuseBpfAbiH[];
+extern const char kFuseBpfOpsDef[];
+extern const char kFspHarnessH[];
+
+namespace {
+
+using plan::Callback;
+using plan::Chain;
+using plan::Decision;
+using plan::Filter;
+using plan::ProgramSet;
+using plan::Where;
+
+// The prefilter and postfilter parameters of each callback (fuse_bpf_ops.def).
+struct CallbackText {
+  std::string_view pre;
+  std::string_view post;
+};
+constexpr CallbackText kParams[] = {
+#define FUSE_BPF_OP(name, opcode, pre, post) {#pre, #post},
+#include "fuse_bpf_ops.def"
+};
+
+// The argument field a callback's atoms are decoded from (arg_atoms.def).
+struct ArgRow {
+  uint32_t opcode;
+  std::string_view field;
+  std::string_view predicate;
+};
+constexpr ArgRow kArgRows[] = {
+#define FSPOL_ARG_ATOM(opcode, type, field, atom, predicate) {opcode, #field, #predicate},
+#include "ir/arg_atoms.def"
+};
+
+std::string_view arg_field(uint32_t opcode) {
+  for (const ArgRow& r : kArgRows) {
+    if (r.opcode == opcode) return r.field;
+  }
+  return {};
+}
+
+bool reads_name(Callback cb) {
+  switch (cb) {
+    case Callback::lookup:
+    case Callback::create_open:
+    case Callback::mknod:
+    case Callback::mkdir:
+    case Callback::symlink:
+    case Callback::unlink:
+    case Callback::rmdir:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string unparen(std::string_view params) {
+  return std::string(params.substr(1, params.size() - 2));
+}
+
+std::string result_text(int result) {
+  switch (result) {
+    case plan::kContinue: return "BPF_FUSE_CONTINUE";
+    case plan::kUser: return "BPF_FUSE_USER";
+    case plan::kUserPrefilter: return "BPF_FUSE_USER_PREFILTER";
+    case plan::kPostfilter: return "BPF_FUSE_POSTFILTER";
+    case plan::kUserPostfilter: return "BPF_FUSE_USER_POSTFILTER";
+  }
+  std::abort();
+}
+
+std::string fn_name(Callback cb, bool post) {
+  return "fsp_" + std::string(plan::callback_name(cb)) + (post ? "_post" : "_pre");
+}
+
+std::string prog_name(uint32_t set, Callback cb, bool post) {
+  return "s" + std::to_string(set) + "_" + std::string(plan::callback_name(cb)) +
+         (post ? "_post" : "_pre");
+}
+
+std::string errno_name(int error) {
+  struct Row {
+    std::string_view name;
+    int value;
+  };
+  static constexpr Row kErrnos[] = {
+#define FSPOL_ERRNO(name, value) {#name, value},
+#include "syntax/errnos.def"
+  };
+  for (const Row& r : kErrnos) {
+    if (r.value == error) return std::string(r.name);
+  }
+  return std::to_string(error);
+}
+
+// A filter's program exists in the fuse_ops set (a postfilter only when
+// BPF runs it; a daemon postfilter is the kernel's request, not a program).
+bool has_program(const Filter& f, bool post) {
+  return post ? f.where == Where::kKernel : f.where != Where::kNone;
+}
+
+class Emitter {
+ public:
+  Emitter(const ir::Policy& policy, const plan::Plan& plan) : p_(policy), plan_(plan) {
+    for (const ProgramSet& set : plan.sets) {
+      for (const plan::Filters& fs : set.filters) {
+        for (const Filter* f : {&fs.pre, &fs.post}) collect(*f);
+      }
+    }
+  }
+
+  void shared(CodeWriter& w) {
+    tables(w);
+    walk(w);
+    conditions(w);
+    for (size_t i = 0; i < plan::kCallbackCount; ++i) {
+      for (bool post : {false, true}) decision_function(w, static_cast<Callback>(i), post);
+    }
+  }
+
+  void struct_ops(CodeWriter& w) {
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
+      const ProgramSet& set = plan_.sets[s];
+      if (set.passthrough) continue;
+      w.line("/* ---- set " + std::to_string(s) + " " + set.name + ": " + set_text(set) +
+             " ---- */");
+      w.blank();
+      std::vector<std::string> members;
+      for (size_t i = 0; i < plan::kCallbackCount; ++i) {
+        auto cb = static_cast<Callback>(i);
+        for (bool post : {false, true}) {
+          const Filter& f = post ? set.filters[i].post : set.filters[i].pre;
+          if (!has_program(f, post)) continue;
+          program(w, s, cb, post);
+          members.push_back("." + std::string(plan::callback_name(cb)) +
+                            (post ? "_postfilter" : "_prefilter") + " = (void *)" +
+                            prog_name(s, cb, post) + ",");
+        }
+      }
+      w.line("SEC(\".struct_ops\")");
+      w.open("struct fuse_ops fsp_set_" + std::to_string(s) + " = {");
+      for (const std::string& m : members) w.line(m);
+      w.line(".name = " + c_string(set.name) + ",");
+      w.close("};");
+      w.blank();
+    }
+  }
+
+  void harness(CodeWriter& w) {
+    w.line("SEC(\"syscall\")");
+    w.line("int fsp_harness(struct fsp_harness_req *r)");
+    w.open("{");
+    w.line("struct fsp_caller c = { .uid = r->uid, .gid = r->gid };");
+    w.line("struct fsp_walk wk = {};");
+    w.line("__s32 child_set = -1;");
+    w.line("__u32 set = r->set;");
+    w.line("__s32 child;");
+    w.blank();
+    w.line("r->child_set = -1;");
+    w.line("r->child_class = -1;");
+    w.open("if (set >= FSP_SETS) {");
+    w.line("r->result = -22; /* EINVAL */");
+    w.line("return 0;");
+    w.close("}");
+    w.line("__builtin_memcpy(wk.name, r->name, FSP_NAME_MAX);");
+    w.line("wk.len = r->name_len;");
+    w.line("child = fsp_child_class(fsp_set_class[set], &wk);");
+    w.line("r->child_class = child;");
+    w.open("switch (r->callback * 2 + r->post) {");
+    for (size_t i = 0; i < plan::kCallbackCount; ++i) {
+      auto cb = static_cast<Callback>(i);
+      for (bool post : {false, true}) {
+        if (!emitted_.count(fn_name(cb, post))) continue;
+        w.line("case " + std::to_string(i * 2 + post) + ": /* " +
+               std::string(plan::callback_name(cb)) + (post ? " post" : " pre") + " */");
+        w.indent();
+        w.line("r->result = " + fn_name(cb, post) + "(set, &c, r->arg, child, r->type, &child_set);");
+        w.line("break;");
+        w.dedent();
+      }
+    }
+    w.line("default:");
+    w.indent();
+    w.line("r->result = BPF_FUSE_CONTINUE;");
+    w.dedent();
+    w.close("}");
+    w.line("r->child_set = child_set;");
+    w.line("return 0;");
+    w.close("}");
+  }
+
+ private:
+  void collect(const Filter& f) {
+    auto chains = [&](const Decision& d) {
+      for (const Chain& c : d.chains) {
+        if (c.arg_atom >= 0) arg_rows_.insert(c.arg_atom);
+        for (const plan::Test& t : c.tests) {
+          if (t.conditional) conditions_.insert(t.rule);
+        }
+      }
+    };
+    if (f.where != Where::kKernel) return;
+    chains(f.node);
+    for (const Filter::Child& c : f.children) chains(c.decision);
+  }
+
+  std::string set_text(const ProgramSet& set) const {
+    std::string out = "'" + p_.classes[set.cls].example + "'";
+    if (!set.hidden_above.empty()) out += " below a conditional hide";
+    return out;
+  }
+
+  void tables(CodeWriter& w) {
+    const automata::Dfa& dfa = p_.dfa;
+    uint32_t states = dfa.state_count();
+    w.line("/* The policy's DFA over path bytes: " + std::to_string(states) + " states, " +
+           std::to_string(dfa.class_count) + " input classes, " +
+           std::to_string(p_.classes.size()) + " path classes. */");
+    w.line("#define FSP_STATES " + std::to_string(states));
+    w.line("#define FSP_INPUT_CLASSES " + std::to_string(dfa.class_count));
+    w.line("#define FSP_NEXT_SIZE " + std::to_string(dfa.next.size()));
+    w.line("#define FSP_CLASSES " + std::to_string(p_.classes.size()));
+    w.line("#define FSP_SETS " + std::to_string(plan_.sets.size()));
+    w.blank();
+    array(w, "__u8", "fsp_byte_class", std::vector<int64_t>(dfa.byte_class.begin(), dfa.byte_class.end()));
+    array(w, "__u32", "fsp_next", std::vector<int64_t>(dfa.next.begin(), dfa.next.end()));
+    array(w, "__s32", "fsp_class_of_state",
+          std::vector<int64_t>(p_.class_of_state.begin(), p_.class_of_state.end()));
+    std::vector<int64_t> class_state, set_class, passthrough, tracked;
+    for (const ir::PathClass& pc : p_.classes) class_state.push_back(pc.state);
+    for (const ProgramSet& set : plan_.sets) {
+      set_class.push_back(set.cls);
+      passthrough.push_back(set.passthrough);
+      tracked.push_back(set.tracked);
+    }
+    array(w, "__u32", "fsp_class_state", class_state);
+    array(w, "__u32", "fsp_set_class", set_class);
+    array(w, "__u8", "fsp_set_passthrough", passthrough);
+    array(w, "__u8", "fsp_set_tracked", tracked);
+    w.line("/* The names the program sets are registered under */");
+    w.open("static const volatile char fsp_set_names[FSP_SETS][16] = {");
+    for (const ProgramSet& set : plan_.sets) w.line(c_string(set.name) + ",");
+    w.close("};");
+    w.blank();
+  }
+
+  static void array(CodeWriter& w, std::string_view type, std::string_view name,
+                    const std::vector<int64_t>& values) {
+    w.open("static const volatile " + std::string(type) + " " + std::string(name) + "[" +
+           std::to_string(values.size()) + "] = {");
+    std::string row;
+    for (size_t i = 0; i < values.size(); ++i) {
+      row += std::to_string(values[i]) + ",";
+      if (row.size() > 64 || i + 1 == values.size()) {
+        w.line(row);
+        row.clear();
+      } else {
+        row += " ";
+      }
+    }
+    w.close("};");
+    w.blank();
+  }
+
+  void walk(CodeWriter& w) {
+    static constexpr std::string_view kWalk[] = {
+        "struct fsp_walk {",
+        "\t__u32 state;",
+        "\t__u32 len;\t\t/* bytes of name, without a NUL */",
+        "\tchar name[FSP_NAME_MAX];",
+        "};",
+        "",
+        "static long fsp_step(__u32 i, void *ctx)",
+        "{",
+        "\tstruct fsp_walk *w = ctx;",
+        "\t__u32 idx;",
+        "",
+        "\tif (i >= w->len || i >= FSP_NAME_MAX)",
+        "\t\treturn 1;",
+        "\tidx = w->state * FSP_INPUT_CLASSES + fsp_byte_class[(__u8)w->name[i]];",
+        "\tif (idx >= FSP_NEXT_SIZE)",
+        "\t\treturn 1;",
+        "\tw->state = fsp_next[idx];",
+        "\treturn 0;",
+        "}",
+        "",
+        "/*",
+        " * The class of the child w->name of a directory of class `cls`: one DFA",
+        " * step per byte (bpf_loop), then the component's end.",
+        " */",
+        "static __always_inline __s32 fsp_child_class(__u32 cls, struct fsp_walk *w)",
+        "{",
+        "\t__u32 idx;",
+        "\t__s32 child;",
+        "",
+        "\tif (cls >= FSP_CLASSES)",
+        "\t\treturn -1;",
+        "\tw->state = fsp_class_state[cls];",
+        "\tbpf_loop(FSP_NAME_MAX, fsp_step, w, 0);",
+        "\tidx = w->state * FSP_INPUT_CLASSES + fsp_byte_class['/'];",
+        "\tif (idx >= FSP_NEXT_SIZE)",
+        "\t\treturn -1;",
+        "\tidx = fsp_next[idx];",
+        "\tif (idx >= FSP_STATES)",
+        "\t\treturn -1;",
+        "\tchild = fsp_class_of_state[idx];",
+        "\treturn child >= 0 ? child : (__s32)cls;",
+        "}",
+        "",
+        "struct fsp_caller {",
+        "\t__u32 uid;",
+        "\t__u32 gid;",
+        "};",
+        "",
+    };
+    for (std::string_view l : kWalk) w.line(l);
+  }
+
+  std::string condition_expr(const ir::Condition& c) const {
+    using K = ir::Condition::Kind;
+    switch (c.kind) {
+      case K::kTrue: return "1";
+      case K::kFalse: return "0";
+      case K::kNot: return "!(" + condition_expr(c.operands[0]) + ")";
+      case K::kAnd:
+      case K::kOr: {
+        std::string out = "(";
+        for (size_t i = 0; i < c.operands.size(); ++i) {
+          if (i) out += c.kind == K::kAnd ? " && " : " || ";
+          out += condition_expr(c.operands[i]);
+        }
+        return out + ")";
+      }
+      case K::kUidIn:
+      case K::kGidIn: {
+        std::string field = c.kind == K::kUidIn ? "c->uid" : "c->gid";
+        std::string out = "(";
+        for (size_t i = 0; i < c.ids.size(); ++i) {
+          const ir::Interval& v = c.ids[i];
+          if (i) out += " || ";
+          if (v.lo == v.hi) {
+            out += field + " == " + std::to_string(v.lo) + "U";
+          } else if (v.lo == 0) {
+            out += field + " <= " + std::to_string(v.hi) + "U";
+          } else if (v.hi == 0xffffffffu) {
+            out += field + " >= " + std::to_string(v.lo) + "U";
+          } else {
+            out += "(" + field + " >= " + std::to_string(v.lo) + "U && " + field +
+                   " <= " + std::to_string(v.hi) + "U)";
+          }
+        }
+        return c.ids.empty() ? "0" : out + ")";
+      }
+      case K::kCommIn:
+        break;  // the planner keeps these out of BPF on every profile
+    }
+    std::abort();
+  }
+
+  void conditions(CodeWriter& w) {
+    for (uint32_t id : conditions_) {
+      const ir::Rule& rule = p_.rules[id];
+      w.line("/* " + rule.where.str() + ": " + ir::condition_text(*rule.condition) + " */");
+      w.line("static __always_inline bool fsp_when_" + std::to_string(id) +
+             "(const struct fsp_caller *c)");
+      w.open("{");
+      w.from(rule.where);
+      w.line("return " + condition_expr(*rule.condition) + ";");
+      w.back();
+      w.close("}");
+      w.blank();
+    }
+    for (int row : arg_rows_) {
+      w.line("static __always_inline bool fsp_arg_" + std::to_string(row) + "(__u32 v)");
+      w.open("{");
+      w.line("return " + std::string(kArgRows[row].predicate) + ";");
+      w.close("}");
+      w.blank();
+    }
+  }
+
+  void chain(CodeWriter& w, const Chain& c) {
+    if (c.tests.empty()) return;
+    w.line("/* " + c.what + " */");
+    if (c.arg_atom >= 0) w.open("if (fsp_arg_" + std::to_string(c.arg_atom) + "(v)) {");
+    bool first = true;
+    bool closed = false;
+    for (const plan::Test& t : c.tests) {
+      const ir::Rule& rule = p_.rules[t.rule];
+      w.from(rule.where);
+      std::string body = t.error != 0 ? "return -" + std::to_string(t.error) + "; /* " +
+                                            std::string(syntax::rule_keyword(rule.kind)) + ": " +
+                                            errno_name(t.error) + " */"
+                                      : "/* allow: " + rule.where.str() + " */";
+      if (t.conditional) {
+        w.open(std::string(first ? "if" : "} else if") + " (fsp_when_" + std::to_string(t.rule) +
+               "(c)) {");
+        w.line(body);
+        w.dedent();
+      } else {
+        if (first) {
+          w.line(body);
+          closed = true;
+        } else {
+          w.open("} else {");
+          w.line(body);
+          w.dedent();
+        }
+        break;
+      }
+      first = false;
+    }
+    if (!closed) w.line("}");
+    w.back();
+    if (c.arg_atom >= 0) w.close("}");
+  }
+
+  void decision(CodeWriter& w, const Decision& d) {
+    for (const Chain& c : d.chains) chain(w, c);
+    if (d.child_set >= 0) w.line("*child_set = " + std::to_string(d.child_set) + ";");
+    if (!d.then_reason.empty()) w.line("/* " + d.then_reason + " */");
+    w.line("return " + result_text(d.then) + ";");
+  }
+
+  void decision_function(CodeWriter& w, Callback cb, bool post) {
+    std::vector<uint32_t> sets;
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
+      const ProgramSet& set = plan_.sets[s];
+      const Filter& f = post ? set.filters[static_cast<size_t>(cb)].post
+                             : set.filters[static_cast<size_t>(cb)].pre;
+      if (!set.passthrough && has_program(f, post)) sets.push_back(s);
+    }
+    if (sets.empty()) return;
+    std::string name = fn_name(cb, post);
+    emitted_.insert(name);
+    w.line("static __always_inline int " + name +
+           "(__u32 set, const struct fsp_caller *c, __u32 v, __s32 child, __u32 type,");
+    w.line("\t\t\t\t\t__s32 *child_set)");
+    w.open("{");
+    w.open("switch (set) {");
+    for (uint32_t s : sets) {
+      const ProgramSet& set = plan_.sets[s];
+      const Filter& f = post ? set.filters[static_cast<size_t>(cb)].post
+                             : set.filters[static_cast<size_t>(cb)].pre;
+      w.line("case " + std::to_string(s) + ": /* " + set_text(set) + " */");
+      w.indent();
+      if (f.where == Where::kDaemon) {
+        w.line("/* " + f.reason + " */");
+        w.line("return " + result_text(f.daemon_result) + ";");
+      } else if (!f.by_name) {
+        decision(w, f.node);
+      } else {
+        w.open("switch (child) {");
+        // Classes with the same decisions share one body.
+        std::vector<std::pair<std::vector<uint32_t>, std::vector<const Filter::Child*>>> groups;
+        for (size_t k = 0; k < f.children.size();) {
+          std::vector<const Filter::Child*> body;
+          uint32_t cls = f.children[k].cls;
+          for (; k < f.children.size() && f.children[k].cls == cls; ++k) body.push_back(&f.children[k]);
+          auto same = [&](const auto& g) {
+            if (g.second.size() != body.size()) return false;
+            for (size_t j = 0; j < body.size(); ++j) {
+              if (g.second[j]->types != body[j]->types || !(g.second[j]->decision == body[j]->decision)) {
+                return false;
+              }
+            }
+            return true;
+          };
+          auto it = std::find_if(groups.begin(), groups.end(), same);
+          if (it == groups.end()) {
+            groups.push_back({{cls}, body});
+          } else {
+            it->first.push_back(cls);
+          }
+        }
+        for (const auto& [classes, body] : groups) {
+          for (uint32_t cls : classes) {
+            w.line("case " + std::to_string(cls) + ": /* '" + p_.classes[cls].example + "' */");
+          }
+          w.open("{");
+          for (const Filter::Child* c : body) {
+            if (c->types != 0) {
+              w.open("if (type & " + std::to_string(c->types) + ") {");
+              decision(w, c->decision);
+              w.close("}");
+            } else {
+              decision(w, c->decision);
+            }
+          }
+          w.line("break;");
+          w.close("}");
+        }
+        w.close("}");
+        w.line("return BPF_FUSE_CONTINUE;");
+      }
+      w.dedent();
+    }
+    w.close("}");
+    w.line("return BPF_FUSE_CONTINUE;");
+    w.close("}");
+    w.blank();
+  }
+
+  void program(CodeWriter& w, uint32_t s, Callback cb, bool post) {
+    const ProgramSet& set = plan_.sets[s];
+    size_t i = static_cast<size_t>(cb);
+    std::string name = prog_name(s, cb, post);
+    w.line("SEC(\"struct_ops/" + name + "\")");
+    w.line("__u32 BPF_PROG(" + name + ", " + unparen(post ? kParams[i].post : kParams[i].pre) + ")");
+    w.open("{");
+    bool walks = reads_name(cb) && emitted_.count(fn_name(cb, post));
+    std::string_view field = arg_field(plan::callback_opcode(cb));
+    w.line("struct fsp_caller c = {};");
+    if (walks) w.line("struct fsp_walk wk = {};");
+    if (cb == Callback::lookup && post) w.line("struct fuse_bpf_entry_out e = {};");
+    w.line("__s32 child_set = -1;");
+    w.line("__s32 child = -1;");
+    w.line("__u32 type = 0;");
+    w.line("__u32 v = 0;");
+    w.line("int ret;");
+    w.blank();
+    if (cb == Callback::lookup && post) {
+      w.line("if (meta->error_in)");
+      w.line("\treturn BPF_FUSE_CONTINUE;");
+      w.line("type = fsp_type_of(out->attr.mode);");
+    }
+    if (uses_caller_) w.line("fsp_caller_now(&c);");
+    if (!field.empty() && !post) w.line("v = in->" + std::string(field) + ";");
+    if (walks) {
+      w.line("if (fsp_read_name(name, &wk))");
+      w.line("\treturn -5; /* EIO: a name the filter cannot read */");
+      w.line("child = fsp_child_class(" + std::to_string(set.cls) + ", &wk);");
+    }
+    if (emitted_.count(fn_name(cb, post))) {
+      w.line("ret = " + fn_name(cb, post) + "(" + std::to_string(s) +
+             ", &c, v, child, type, &child_set);");
+    } else {
+      const Filter& f = set.filters[i].pre;
+      w.line("ret = " + result_text(f.where == Where::kDaemon ? f.daemon_result : plan::kContinue) + ";");
+    }
+    if (cb == Callback::lookup && post) {
+      w.line("if (ret < 0 || child_set < 0 || child_set >= FSP_SETS)");
+      w.line("\treturn ret;");
+      w.open("if (fsp_set_passthrough[child_set]) {");
+      w.line("e.entry_type = FUSE_ENTRY_REMOVE_BPF;");
+      w.close("} else {");
+      w.indent();
+      w.line("e.entry_type = FUSE_ENTRY_BPF;");
+      w.line("__builtin_memcpy(e.name, (const char *)fsp_set_names[child_set], 16);");
+      w.close("}");
+      w.line("if (fsp_write_entry(entries, &e))");
+      w.line("\treturn -5; /* EIO: the child's program set cannot be attached */");
+      w.line("if (fsp_set_tracked[child_set])");
+      w.line("\treturn BPF_FUSE_USER_POSTFILTER;");
+    }
+    w.line("return ret;");
+    w.close("}");
+    w.blank();
+  }
+
+ public:
+  bool uses_caller_ = false;
+  void finish_collect() { uses_caller_ = !conditions_.empty(); }
+
+ private:
+  const ir::Policy& p_;
+  const plan::Plan& plan_;
+  std::set<uint32_t> conditions_;
+  std::set<int> arg_rows_;
+  std::set<std::string> emitted_;
+};
+
+void head(CodeWriter& w, const ir::Policy& policy, const plan::Plan& plan, std::string_view what) {
+  w.line("// SPDX-License-Identifier: GPL-2.0");
+  w.line("/*");
+  w.line(" * " + std::string(what) + " of policy '" + policy.name + "'");
+  w.line(" * for the " + std::string(plan::profile_info(plan.profile).name) +
+         " profile. Generated by fsc " FSPOL_VERSION "; do not edit.");
+  w.line(" */");
+}
+
+}  // namespace
+
+BpfFiles emit_bpf_c(const ir::Policy& policy, const plan::Plan& plan, std::string_view stem) {
+  BpfFiles out;
+  Emitter emitter(policy, plan);
+  emitter.finish_collect();
+  {
+    CodeWriter w(std::string(stem) + ".bpf.c");
+    head(w, policy, plan, "fuse_ops program sets");
+    w.line("#include <linux/types.h>");
+    w.line("#include <stdbool.h>");
+    w.line("#include <bpf/bpf_helpers.h>");
+    w.line("#include <bpf/bpf_tracing.h>");
+    w.line("#include <linux/bpf.h>");
+    w.line("#include \"fuse_bpf_abi.h\"");
+    w.line("#include \"fsp_harness.h\"");
+    w.blank();
+    w.line("char _license[] SEC(\"license\") = \"GPL\";");
+    w.blank();
+    emitter.shared(w);
+    static constexpr std::string_view kGlue[] = {
+        "/* The caller, as the target profile lets a filter see it */",
+        "static __always_inline void fsp_caller_now(struct fsp_caller *c)",
+        "{",
+        "\t__u64 ug = bpf_get_current_uid_gid();",
+        "",
+        "\tc->uid = (__u32)ug;",
+        "\tc->gid = (__u32)(ug >> 32);",
+        "}",
+        "",
+        "static __always_inline int fsp_read_name(const struct fuse_buffer *name,",
+        "\t\t\t\t\t struct fsp_walk *w)",
+        "{",
+        "\tstruct bpf_dynptr dp;",
+        "\t__u32 len;",
+        "",
+        "\tbpf_fuse_get_ro_dynptr(name, &dp);",
+        "\tlen = bpf_fuse_return_len((struct fuse_buffer *)name);",
+        "\tif (len == 0 || len > FSP_NAME_MAX)",
+        "\t\treturn -1;",
+        "\tif (bpf_dynptr_read(w->name, len, &dp, 0, 0))",
+        "\t\treturn -1;",
+        "\tw->len = len - 1;",
+        "\treturn 0;",
+        "}",
+        "",
+        "static __always_inline int fsp_write_entry(struct fuse_buffer *entries,",
+        "\t\t\t\t\t   struct fuse_bpf_entry_out *e)",
+        "{",
+        "\tstruct bpf_dynptr dp;",
+        "",
+        "\tbpf_fuse_get_rw_dynptr(entries, &dp, sizeof(*e), false);",
+        "\treturn bpf_dynptr_write(&dp, 0, e, sizeof(*e), 0) ? -1 : 0;",
+        "}",
+        "",
+        "static __always_inline __u32 fsp_type_of(__u32 mode)",
+        "{",
+        "\tswitch (mode & 0170000) {",
+        "\tcase 0040000: return 2;\t/* dir */",
+        "\tcase 0120000: return 4;\t/* symlink */",
+        "\tcase 0010000: return 8;\t/* fifo */",
+        "\tcase 0140000: return 16;\t/* socket */",
+        "\tcase 0020000: return 32;\t/* chardev */",
+        "\tcase 0060000: return 64;\t/* blockdev */",
+        "\tdefault: return 1;\t/* file */",
+        "\t}",
+        "}",
+        "",
+    };
+    for (std::string_view l : kGlue) w.line(l);
+    emitter.struct_ops(w);
+    out.bpf_c = w.text();
+  }
+  {
+    CodeWriter w(std::string(stem) + ".harness.bpf.c");
+    head(w, policy, plan, "Test harness for the filters");
+    w.line("#include <linux/types.h>");
+    w.line("#include <stdbool.h>");
+    w.line("#include <bpf/bpf_helpers.h>");
+    w.line("#include \"fuse_bpf_abi.h\"");
+    w.line("#include \"fsp_harness.h\"");
+    w.blank();
+    w.line("char _license[] SEC(\"license\") = \"GPL\";");
+    w.blank();
+    Emitter harness(policy, plan);
+    harness.finish_collect();
+    harness.shared(w);
+    harness.harness(w);
+    out.harness_c = w.text();
+  }
+  return out;
+}
+
+const std::vector<std::pair<std::string, std::string>>& bpf_headers() {
+  static const std::vector<std::pair<std::string, std::string>> headers = {
+      {"fuse_bpf_abi.h", kFuseBpfAbiH},
+      {"fuse_bpf_ops.def", kFuseBpfOpsDef},
+      {"fsp_harness.h", kFspHarnessH},
+  };
+  return headers;
+}
+
+}  // namespace fspol::codegen

@@ -1,0 +1,769 @@
+// The planner (plan.h): node states and their program sets, then every
+// filter of every set, resolved from the decision tables.
+#include "plan/plan.h"
+
+#include <linux/fuse.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <tuple>
+
+#include "ir/decide.h"
+
+namespace fspol::plan {
+
+namespace {
+
+using ir::Entry;
+using ir::Op;
+using syntax::RuleKind;
+
+constexpr uint8_t kDir = syntax::kTypeDir;
+constexpr uint8_t kAllTypes = 0x7f;
+constexpr uint8_t kNonDir = kAllTypes & ~kDir;
+constexpr uint8_t kMknodTypes = syntax::kTypeFile | syntax::kTypeFifo | syntax::kTypeSocket |
+                                syntax::kTypeChardev | syntax::kTypeBlockdev;
+
+constexpr ProfileInfo kProfiles[] = {
+#define FSPOL_PROFILE(id, name, uid_gid, comm, summary) {name, uid_gid, comm, summary},
+#include "plan/profiles.def"
+};
+
+struct CallbackInfo {
+  std::string_view name;
+  uint32_t opcode;
+};
+constexpr CallbackInfo kCallbacks[] = {
+#define FUSE_BPF_OP(name, opcode, pre, post) {#name, opcode},
+#include "fuse_bpf_ops.def"
+};
+static_assert(std::size(kCallbacks) == kCallbackCount);
+
+// What a request is to the policy (ir/request_atoms.def).
+constexpr uint64_t kNoAtoms = 1ULL << 40;
+constexpr uint64_t kByArgs = 1ULL << 41;
+constexpr uint64_t kByName = 1ULL << 42;
+#define ATOM(x) ir::bit(Op::x)
+uint64_t request_atoms(uint32_t opcode) {
+  switch (opcode) {
+#define FSPOL_REQUEST_ATOMS(opcode, atoms) \
+  case opcode:                             \
+    return atoms;
+#include "ir/request_atoms.def"
+    default:
+      return kNoAtoms;
+  }
+}
+#undef ATOM
+
+struct ArgAtom {
+  uint32_t opcode;
+  Op atom;
+};
+constexpr ArgAtom kArgAtoms[] = {
+#define FSPOL_ARG_ATOM(opcode, type, field, atom, predicate) {opcode, Op::atom},
+#include "ir/arg_atoms.def"
+};
+
+bool applies(const Entry& e, uint8_t types) { return e.types == 0 || (e.types & types) != 0; }
+
+// Every entry of a class's tables, for grouping file types.
+void for_each_entry(const ir::ClassTable& t, const std::function<void(const Entry&)>& f) {
+  for (const Entry& e : t.hidden) f(e);
+  for (const auto& l : t.access) for (const Entry& e : l) f(e);
+  for (const auto& l : t.attr) for (const Entry& e : l) f(e);
+  for (const Entry& e : t.names) f(e);
+  for (const Entry& e : t.placement) f(e);
+  for (const auto& l : t.handler) for (const Entry& e : l) f(e);
+  for (const auto& l : t.audit) for (const Entry& e : l) f(e);
+}
+
+// The groups of file types a class's rules treat alike, in type order.
+std::vector<uint8_t> type_groups(const ir::ClassTable& t) {
+  std::map<std::vector<bool>, uint8_t> groups;
+  std::vector<std::vector<bool>> order;
+  for (int b = 0; b < 7; ++b) {
+    uint8_t type = static_cast<uint8_t>(1u << b);
+    std::vector<bool> signature;
+    for_each_entry(t, [&](const Entry& e) { signature.push_back(applies(e, type)); });
+    auto [it, fresh] = groups.emplace(signature, 0);
+    it->second |= type;
+    if (fresh) order.push_back(signature);
+  }
+  std::vector<uint8_t> out;
+  for (const auto& s : order) out.push_back(groups[s]);
+  return out;
+}
+
+bool kernel_can(const ir::Condition& c, const ProfileInfo& profile) {
+  using K = ir::Condition::Kind;
+  switch (c.kind) {
+    case K::kUidIn:
+    case K::kGidIn: return profile.uid_gid;
+    case K::kCommIn: return profile.comm;
+    default:
+      for (const ir::Condition& o : c.operands) {
+        if (!kernel_can(o, profile)) return false;
+      }
+      return true;
+  }
+}
+
+std::string op_text(Op op) { return std::string(ir::op_name(op)); }
+
+class Planner {
+ public:
+  Planner(const ir::Policy& policy, Profile profile)
+      : p_(policy), profile_(profile_info(profile)) {
+    plan_.profile = profile;
+  }
+
+  Plan run() {
+    find_problems();
+    find_sets();
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) plan_filters(s);
+    mark_passthrough();
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) plan_lookup_post(s);
+    mark_tracked();
+    return std::move(plan_);
+  }
+
+ private:
+  using Key = std::tuple<uint32_t, std::vector<uint32_t>, uint8_t>;
+
+  const ir::ClassTable& table(uint32_t cls) const { return p_.tables[cls]; }
+  const ir::Rule& rule(uint32_t id) const { return p_.rules[id]; }
+
+  // The conditional directory hides a child of set `s` carries.
+  std::vector<uint32_t> child_hidden_above(const ProgramSet& s) const {
+    std::vector<uint32_t> out = s.hidden_above;
+    for (const Entry& e : table(s.cls).hidden) {
+      if (e.conditional && applies(e, kDir)) out.push_back(e.rule);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  // A set's children are unreachable when an unconditional hide covers
+  // it as a directory.
+  bool hides_children(const ProgramSet& s) const {
+    for (const Entry& e : table(s.cls).hidden) {
+      if (!e.conditional && applies(e, kDir)) return true;
+    }
+    return false;
+  }
+
+  // A node of class `cls` and types `types` that an unconditional hide
+  // removes from every view.
+  bool always_hidden(uint32_t cls, uint8_t types) const {
+    for (const Entry& e : table(cls).hidden) {
+      if (!e.conditional && applies(e, types)) return true;
+    }
+    return false;
+  }
+
+  // The set of a node state, made on first sight at `path`.
+  uint32_t set_of(uint32_t cls, const std::vector<uint32_t>& above, uint8_t type,
+                  const std::string& path) {
+    for (uint8_t group : type_groups(table(cls))) {
+      if (!(group & type)) continue;
+      Key key{cls, above, group};
+      auto it = index_.find(key);
+      if (it != index_.end()) return it->second;
+      uint32_t id = static_cast<uint32_t>(plan_.sets.size());
+      ProgramSet set;
+      set.cls = cls;
+      set.hidden_above = above;
+      set.types = group;
+      set.example = path;
+      plan_.sets.push_back(std::move(set));
+      index_.emplace(std::move(key), id);
+      queue_.push_back(id);
+      return id;
+    }
+    return 0;  // unreachable: the groups cover every type
+  }
+
+  void find_sets() {
+    set_of(0, {}, kDir, "/");
+    for (size_t i = 0; i < queue_.size(); ++i) {
+      uint32_t s = queue_[i];
+      if (!(plan_.sets[s].types & kDir) || hides_children(plan_.sets[s])) continue;
+      std::vector<uint32_t> above = child_hidden_above(plan_.sets[s]);
+      uint32_t parent_cls = plan_.sets[s].cls;
+      std::vector<uint32_t> kids;
+      std::string dir = plan_.sets[s].example == "/" ? "" : plan_.sets[s].example;
+      for (uint32_t child : p_.classes[parent_cls].children) {
+        std::string path = dir + "/" + name_into(p_, parent_cls, child);
+        for (uint8_t group : type_groups(table(child))) {
+          if (always_hidden(child, group)) continue;
+          kids.push_back(set_of(child, above, group, path));
+        }
+      }
+      std::sort(kids.begin(), kids.end());
+      kids.erase(std::unique(kids.begin(), kids.end()), kids.end());
+      plan_.sets[s].children = std::move(kids);
+    }
+    uint32_t hash = 2166136261u;
+    for (char c : p_.name) hash = (hash ^ static_cast<uint8_t>(c)) * 16777619u;
+    char prefix[16];
+    std::snprintf(prefix, sizeof prefix, "fsp%04x_", hash & 0xffff);
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
+      plan_.sets[s].name = prefix + std::to_string(s);
+    }
+  }
+
+  // ---- chains --------------------------------------------------------
+
+  Test test_of(const Entry& e, int error) const { return Test{e.rule, e.conditional, error}; }
+
+  // The hides that end a request on a node with these ancestors, class
+  // and types (Engine::hidden), with `error`.
+  Chain hidden_chain(const std::vector<uint32_t>& above, uint32_t cls, uint8_t types,
+                     int error, bool untyped_only = false) const {
+    Chain c{"hidden", -1, {}};
+    for (uint32_t r : above) c.tests.push_back(Test{r, true, error});
+    for (const Entry& e : table(cls).hidden) {
+      if (untyped_only ? e.types != 0 : !applies(e, types)) continue;
+      c.tests.push_back(test_of(e, error));
+      if (!e.conditional) break;
+    }
+    return c;
+  }
+
+  // The first-match access list of `op` for these types.
+  Chain access_chain(uint32_t cls, Op op, uint8_t types, int arg_atom = -1) const {
+    Chain c{"access " + op_text(op), arg_atom, {}};
+    for (const Entry& e : table(cls).access[static_cast<size_t>(op)]) {
+      if (!applies(e, types)) continue;
+      const ir::Rule& r = rule(e.rule);
+      c.tests.push_back(test_of(e, r.kind == RuleKind::kAllow ? 0 : r.errno_value));
+      if (!e.conditional) break;
+    }
+    return c;
+  }
+
+  // Engine::check on a set's nodes.
+  Decision node_check(const ProgramSet& s, uint32_t opcode, ir::OpSet atoms) const {
+    Decision d;
+    d.chains.push_back(hidden_chain(s.hidden_above, s.cls, s.types, ENOENT));
+    for (size_t op = 0; op < ir::kOpCount; ++op) {
+      if (atoms & ir::bit(static_cast<Op>(op))) {
+        d.chains.push_back(access_chain(s.cls, static_cast<Op>(op), s.types));
+      }
+    }
+    for (size_t row = 0; row < std::size(kArgAtoms); ++row) {
+      if (kArgAtoms[row].opcode != opcode) continue;
+      d.chains.push_back(access_chain(s.cls, kArgAtoms[row].atom, s.types, static_cast<int>(row)));
+    }
+    return d;
+  }
+
+  // Engine::check_new for a child of class `child` and one type.
+  Decision new_check(const ProgramSet& dir, uint32_t child, Op op, uint8_t type) const {
+    Decision d;
+    d.chains.push_back(hidden_chain(dir.hidden_above, dir.cls, kDir, ENOENT));
+    d.chains.push_back(hidden_chain({}, child, type, EACCES));
+    d.chains.back().what = "hidden name";
+    d.chains.push_back(access_chain(child, ir::destination_op(op), type));
+    return d;
+  }
+
+  // Deleting a child: the lookup's hides, then delete (check_named).
+  Decision delete_check(const ProgramSet& dir, uint32_t child, uint8_t type) const {
+    Decision d;
+    d.chains.push_back(hidden_chain(child_hidden_above(dir), child, type, ENOENT));
+    d.chains.push_back(access_chain(child, Op::kDelete, type));
+    return d;
+  }
+
+  static void drop_empty(Decision& d) {
+    std::erase_if(d.chains, [](const Chain& c) { return c.tests.empty(); });
+  }
+  static bool decides(const Decision& d) {
+    return !d.chains.empty() || d.then != kContinue;
+  }
+
+  // The rules behind the tests of a decision whose conditions BPF cannot
+  // evaluate on this profile.
+  std::vector<uint32_t> unplaceable(const Decision& d) const {
+    std::vector<uint32_t> out;
+    for (const Chain& c : d.chains) {
+      for (const Test& t : c.tests) {
+        if (t.conditional && !kernel_can(*rule(t.rule).condition, profile_)) out.push_back(t.rule);
+      }
+    }
+    return out;
+  }
+
+  void to_daemon(Filter& f, std::string reason, std::vector<uint32_t> rules) const {
+    f.where = Where::kDaemon;
+    f.reason = std::move(reason);
+    std::sort(rules.begin(), rules.end());
+    rules.erase(std::unique(rules.begin(), rules.end()), rules.end());
+    f.rules = std::move(rules);
+    f.node = Decision{};
+    f.children.clear();
+    f.by_name = false;
+  }
+
+  std::string condition_reason(const std::vector<uint32_t>& rules) const {
+    bool comm = false;
+    std::function<void(const ir::Condition&)> walk = [&](const ir::Condition& c) {
+      comm = comm || c.kind == ir::Condition::Kind::kCommIn;
+      for (const ir::Condition& o : c.operands) walk(o);
+    };
+    for (uint32_t r : rules) walk(*rule(r).condition);
+    if (comm && !profile_.comm) {
+      return "a condition on the process name: the " + std::string(profile_.name) +
+             " profile offers no bpf_get_current_comm()";
+    }
+    return "a condition on the caller's uid/gid: the " + std::string(profile_.name) +
+           " profile offers no bpf_get_current_uid_gid()";
+  }
+
+  // Settles a filter from its decisions: none, kernel, or the daemon
+  // when a condition is beyond the profile.
+  void settle(Filter& f) const {
+    if (f.where == Where::kDaemon) return;
+    std::vector<uint32_t> rules;
+    auto visit = [&](Decision& d) {
+      drop_empty(d);
+      auto r = unplaceable(d);
+      rules.insert(rules.end(), r.begin(), r.end());
+    };
+    bool any = false;
+    if (f.by_name) {
+      for (Filter::Child& c : f.children) {
+        visit(c.decision);
+        any = any || decides(c.decision);
+      }
+      std::erase_if(f.children, [](const Filter::Child& c) { return !decides(c.decision); });
+    } else {
+      visit(f.node);
+      any = decides(f.node);
+    }
+    if (!rules.empty()) {
+      to_daemon(f, condition_reason(rules), rules);
+      return;
+    }
+    f.where = any ? Where::kKernel : Where::kNone;
+  }
+
+  // ---- filters of one set ---------------------------------------------
+
+  // A by-name decision that must not depend on a type the filter cannot
+  // see: the decision for each of `types`, or nullopt when they differ.
+  template <typename Make>
+  std::optional<Decision> same_for(uint8_t types, Make&& make) const {
+    std::optional<Decision> out;
+    for (int b = 0; b < 7; ++b) {
+      uint8_t type = static_cast<uint8_t>(1u << b);
+      if (!(types & type)) continue;
+      Decision d = make(type);
+      drop_empty(d);
+      if (out && !(*out == d)) return std::nullopt;
+      out = std::move(d);
+    }
+    return out;
+  }
+
+  void plan_by_name(uint32_t s, Filter& f, Op op, uint8_t types, bool creates) {
+    const ProgramSet& set = plan_.sets[s];
+    f.by_name = true;
+    if (hides_children(set)) return;
+    std::vector<uint32_t> above = child_hidden_above(set);
+    for (uint32_t child : p_.classes[set.cls].children) {
+      auto d = same_for(types, [&](uint8_t type) {
+        return creates ? new_check(set, child, op, type) : delete_check(set, child, type);
+      });
+      if (!d) {
+        to_daemon(f, "the decision on '" + p_.classes[child].example +
+                         "' depends on the file type, which this filter does not see", {});
+        return;
+      }
+      if (creates) {
+        // The kernel gives a created node its directory's program set:
+        // a name whose rules differ is created by the daemon instead.
+        for (int b = 0; b < 7; ++b) {
+          uint8_t type = static_cast<uint8_t>(1u << b);
+          if (!(types & type) || always_hidden(child, type)) continue;
+          if (state_key(child, above, type) != state_key(set.cls, set.hidden_above, set.types)) {
+            d->then = kUser;
+            d->then_reason = "a new node gets its directory's program set, and '" +
+                             p_.classes[child].example + "' has other rules";
+            break;
+          }
+        }
+      }
+      f.children.push_back(Filter::Child{child, 0, std::move(*d)});
+    }
+  }
+
+  Key state_key(uint32_t cls, const std::vector<uint32_t>& above, uint8_t type) const {
+    for (uint8_t group : type_groups(table(cls))) {
+      if (group & type) return Key{cls, above, group};
+    }
+    return Key{cls, above, 0};
+  }
+
+  void plan_filters(uint32_t s) {
+    ProgramSet& set = plan_.sets[s];
+    for (size_t i = 0; i < kCallbackCount; ++i) {
+      auto cb = static_cast<Callback>(i);
+      uint32_t opcode = kCallbacks[i].opcode;
+      Filters& fs = set.filters[i];
+      uint64_t atoms = request_atoms(opcode);
+      switch (cb) {
+        case Callback::lookup: plan_lookup_pre(s, fs.pre); continue;
+        case Callback::create_open: plan_by_name(s, fs.pre, Op::kCreate, syntax::kTypeFile, true); break;
+        case Callback::mknod: plan_by_name(s, fs.pre, Op::kCreate, kMknodTypes, true); break;
+        case Callback::mkdir: plan_by_name(s, fs.pre, Op::kCreate, kDir, true); break;
+        case Callback::symlink: plan_by_name(s, fs.pre, Op::kCreate, syntax::kTypeSymlink, true); break;
+        case Callback::unlink: plan_by_name(s, fs.pre, Op::kDelete, kNonDir, false); break;
+        case Callback::rmdir: plan_by_name(s, fs.pre, Op::kDelete, kDir, false); break;
+        case Callback::rename:
+        case Callback::rename2:
+        case Callback::link:
+          if (!p_.rules.empty()) {
+            to_daemon(fs.pre, std::string(cb == Callback::link ? "link" : "rename") +
+                                  " is checked on two nodes, and the other one's rules are "
+                                  "not visible to this filter", {});
+          }
+          continue;
+        case Callback::copy_file_range:
+          if (writes_decided()) {
+            to_daemon(fs.pre, "copy_file_range writes a second file whose rules are not "
+                              "visible to this filter", {});
+            continue;
+          }
+          fs.pre.node = node_check(set, opcode, ir::bit(Op::kRead));
+          break;
+        default:
+          if (atoms == kNoAtoms) continue;
+          fs.pre.node = node_check(set, opcode, atoms == kByArgs ? 0 : static_cast<ir::OpSet>(atoms));
+          break;
+      }
+      settle(fs.pre);
+      place_other_layers(s, cb, opcode, atoms, fs);
+    }
+    // Listings: hidden or renamed children are filtered by the daemon.
+    Filters& rd = set.filters[static_cast<size_t>(Callback::readdir)];
+    std::vector<uint32_t> listed = listing_rules(set);
+    if (rd.post.where == Where::kNone && !listed.empty()) {
+      to_daemon(rd.post, "listings drop hidden entries and map names in the daemon "
+                         "(in-kernel listing filters: not yet)", listed);
+      ask_daemon_post(rd);
+    }
+  }
+
+  bool writes_decided() const {
+    for (const ir::ClassTable& t : p_.tables) {
+      if (!t.access[static_cast<size_t>(Op::kWrite)].empty() || !t.hidden.empty()) return true;
+    }
+    return false;
+  }
+
+  std::vector<uint32_t> listing_rules(const ProgramSet& set) const {
+    std::vector<uint32_t> out;
+    if (!(set.types & kDir)) return out;
+    for (uint32_t child : p_.classes[set.cls].children) {
+      for (const Entry& e : table(child).hidden) out.push_back(e.rule);
+      for (const Entry& e : table(child).names) out.push_back(e.rule);
+    }
+    return out;
+  }
+
+  // Handlers, attribute rewrites and audit records are the daemon's.
+  void place_other_layers(uint32_t s, Callback cb, uint32_t opcode, uint64_t atoms, Filters& fs) {
+    const ProgramSet& set = plan_.sets[s];
+    const ir::ClassTable& t = table(set.cls);
+    ir::OpSet ops = atoms < kNoAtoms ? static_cast<ir::OpSet>(atoms) : 0;
+    for (const ArgAtom& a : kArgAtoms) {
+      if (a.opcode == opcode) ops |= ir::bit(a.atom);
+    }
+    if (atoms == kByName || fs.pre.by_name) return;  // on the child: its own set decides later
+    std::vector<uint32_t> handlers, audits;
+    for (size_t op = 0; op < ir::kOpCount; ++op) {
+      if (!(ops & ir::bit(static_cast<Op>(op)))) continue;
+      for (const Entry& e : t.handler[op]) if (applies(e, set.types)) handlers.push_back(e.rule);
+      for (const Entry& e : t.audit[op]) if (applies(e, set.types)) audits.push_back(e.rule);
+    }
+    if (!handlers.empty()) {
+      to_daemon(fs.pre, "served by a userspace handler", handlers);
+      fs.pre.daemon_result = kUser;
+      return;
+    }
+    std::vector<uint32_t> attrs;
+    if (cb == Callback::getattr || cb == Callback::setattr) {
+      for (const auto& l : t.attr) for (const Entry& e : l) if (applies(e, set.types)) attrs.push_back(e.rule);
+    }
+    if (!attrs.empty()) {
+      to_daemon(fs.post, "attribute rewrites run in the daemon (in BPF: not yet)", attrs);
+    } else if (!audits.empty()) {
+      to_daemon(fs.post, "audit records are written by the daemon", audits);
+    } else {
+      return;
+    }
+    ask_daemon_post(fs);
+  }
+
+  // A daemon postfilter runs when the prefilter asks for it.
+  // After a daemon prefilter the kernel runs no postfilter: the daemon
+  // then serves the whole request.
+  static void ask_daemon_post(Filters& fs) {
+    if (fs.pre.where == Where::kDaemon) {
+      fs.pre.daemon_result = kUser;
+      return;
+    }
+    fs.pre.where = Where::kKernel;
+    fs.pre.node.then = kUserPostfilter;
+  }
+
+  void plan_lookup_pre(uint32_t s, Filter& f) {
+    const ProgramSet& set = plan_.sets[s];
+    f.by_name = true;
+    if (!(set.types & kDir) || hides_children(set)) return;
+    if (!p_.casefold_roots.empty()) {
+      to_daemon(f, "case-insensitive lookups run in the daemon", casefold_rules());
+      return;
+    }
+    std::vector<uint32_t> above = child_hidden_above(set);
+    std::vector<uint32_t> names;
+    for (uint32_t child : p_.classes[set.cls].children) {
+      for (const Entry& e : table(child).names) names.push_back(e.rule);
+      for (const Entry& e : table(child).placement) names.push_back(e.rule);
+    }
+    if (!names.empty()) {
+      to_daemon(f, "name maps and redirects choose the lower name in the daemon", names);
+      return;
+    }
+    for (uint32_t child : p_.classes[set.cls].children) {
+      Decision d;
+      d.chains.push_back(hidden_chain(above, child, kAllTypes, ENOENT, /*untyped_only=*/true));
+      f.children.push_back(Filter::Child{child, 0, std::move(d)});
+    }
+    settle(f);
+  }
+
+  std::vector<uint32_t> casefold_rules() const {
+    std::vector<uint32_t> out;
+    for (const ir::Rule& r : p_.rules) {
+      if (r.kind == RuleKind::kCasefold) out.push_back(r.id);
+    }
+    return out;
+  }
+
+  // After the passthrough marks: the postfilter that checks what needs
+  // the type and attaches each child's set.
+  void plan_lookup_post(uint32_t s) {
+    ProgramSet& set = plan_.sets[s];
+    Filters& fs = set.filters[static_cast<size_t>(Callback::lookup)];
+    if (set.passthrough || fs.pre.where == Where::kDaemon) return;
+    if (!(set.types & kDir) || hides_children(set)) return;
+    Filter& f = fs.post;
+    f.by_name = true;
+    std::vector<uint32_t> above = child_hidden_above(set);
+    for (uint32_t child : p_.classes[set.cls].children) {
+      for (uint8_t group : type_groups(table(child))) {
+        Decision d;
+        d.chains.push_back(hidden_chain({}, child, group, ENOENT));
+        d.chains.push_back(access_chain(child, Op::kLookup, group));
+        drop_empty(d);
+        if (!always_hidden(child, group)) {
+          uint32_t target = index_.at(Key{child, above, group});
+          if (target != s) d.child_set = static_cast<int32_t>(target);
+        }
+        f.children.push_back(Filter::Child{child, group, std::move(d)});
+      }
+    }
+    std::vector<uint32_t> rules;
+    bool any = false;
+    std::map<uint32_t, bool> needs;  // per child class: whether the postfilter must run
+    for (const Filter::Child& c : f.children) {
+      auto r = unplaceable(c.decision);
+      rules.insert(rules.end(), r.begin(), r.end());
+      bool need = decides(c.decision) || c.decision.child_set >= 0;
+      needs[c.cls] = needs[c.cls] || need;
+      any = any || need;
+    }
+    if (!rules.empty()) {
+      for (auto& [cls, need] : needs) need = true;
+      to_daemon(f, condition_reason(rules), rules);
+    } else if (!any) {
+      f = Filter{};
+      return;
+    } else {
+      f.where = Where::kKernel;
+    }
+    // The prefilter asks for this postfilter for the children that need it.
+    Filter& pre = fs.pre;
+    pre.by_name = true;
+    for (auto [cls, need] : needs) {
+      if (!need) continue;
+      int then = f.where == Where::kDaemon ? kUserPostfilter : kPostfilter;
+      auto it = std::find_if(pre.children.begin(), pre.children.end(),
+                             [&](const Filter::Child& c) { return c.cls == cls; });
+      if (it == pre.children.end()) {
+        pre.children.push_back(Filter::Child{cls, 0, Decision{}});
+        it = pre.children.end() - 1;
+      }
+      it->decision.then = then;
+    }
+    std::sort(pre.children.begin(), pre.children.end(),
+              [](const Filter::Child& a, const Filter::Child& b) { return a.cls < b.cls; });
+    if (pre.where == Where::kNone && !pre.children.empty()) pre.where = Where::kKernel;
+  }
+
+  // A set whose filters are all absent, and whose descendants' are.
+  void mark_passthrough() {
+    std::vector<bool> quiet(plan_.sets.size());
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
+      bool q = true;
+      for (const Filters& fs : plan_.sets[s].filters) {
+        q = q && fs.pre.where == Where::kNone && fs.post.where == Where::kNone;
+      }
+      quiet[s] = q;
+    }
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
+        if (!quiet[s]) continue;
+        for (uint32_t c : plan_.sets[s].children) {
+          if (!quiet[c]) {
+            quiet[s] = false;
+            changed = true;
+            break;
+          }
+        }
+      }
+    }
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) plan_.sets[s].passthrough = quiet[s];
+  }
+
+  // Sets with a daemon filter, and their ancestors: the daemon must know
+  // these nodes, so their lookups reach its postfilter.
+  void mark_tracked() {
+    for (ProgramSet& set : plan_.sets) {
+      for (const Filters& fs : set.filters) {
+        set.tracked = set.tracked || fs.pre.where == Where::kDaemon ||
+                      fs.post.where == Where::kDaemon || daemon_then(fs.pre);
+      }
+    }
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      for (ProgramSet& set : plan_.sets) {
+        if (set.tracked) continue;
+        for (uint32_t c : set.children) {
+          if (plan_.sets[c].tracked) {
+            set.tracked = changed = true;
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  static bool daemon_then(const Filter& f) {
+    if (f.node.then == kUser) return true;
+    for (const Filter::Child& c : f.children) {
+      if (c.decision.then == kUser) return true;
+    }
+    return false;
+  }
+
+  // fcntl locks on a backed file are the kernel's own: no filter sees them.
+  void find_problems() {
+    constexpr ir::OpSet kOpens = ir::bit(Op::kRead) | ir::bit(Op::kWrite);
+    for (const ir::Rule& r : p_.rules) {
+      if (r.kind != RuleKind::kDeny || !(r.ops & ir::bit(Op::kLock))) continue;
+      if ((r.ops & kOpens) == kOpens) continue;
+      plan_.problems.push_back(
+          {r.id, "fuse-bpf cannot deny 'lock' alone: fcntl locks are kept by the kernel, so only "
+                 "a rule that also denies read and write (the opens) keeps a caller from locking"});
+    }
+  }
+
+  const ir::Policy& p_;
+  const ProfileInfo& profile_;
+  Plan plan_;
+  std::map<Key, uint32_t> index_;
+  std::vector<uint32_t> queue_;
+};
+
+}  // namespace
+
+const ProfileInfo& profile_info(Profile profile) { return kProfiles[static_cast<size_t>(profile)]; }
+
+std::optional<Profile> profile_from_name(std::string_view name) {
+  for (size_t i = 0; i < std::size(kProfiles); ++i) {
+    if (kProfiles[i].name == name) return static_cast<Profile>(i);
+  }
+  return std::nullopt;
+}
+
+std::string profile_names() {
+  std::string out;
+  for (const ProfileInfo& p : kProfiles) out += (out.empty() ? "" : ", ") + std::string(p.name);
+  return out;
+}
+
+std::string_view callback_name(Callback cb) { return kCallbacks[static_cast<size_t>(cb)].name; }
+uint32_t callback_opcode(Callback cb) { return kCallbacks[static_cast<size_t>(cb)].opcode; }
+
+std::string_view where_name(Where where) {
+  switch (where) {
+    case Where::kNone: return "none";
+    case Where::kKernel: return "kernel";
+    case Where::kDaemon: return "daemon";
+  }
+  return "?";
+}
+
+Plan make_plan(const ir::Policy& policy, Profile profile) { return Planner(policy, profile).run(); }
+
+std::string name_into(const ir::Policy& policy, uint32_t from, uint32_t to) {
+  const automata::Dfa& dfa = policy.dfa;
+  // One byte per input class, readable where the class allows.
+  std::vector<int> byte_of(dfa.class_count, -1);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int b = 1; b < 256; ++b) {
+      if (b == '/') continue;
+      bool nice = (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '_';
+      if (pass == 0 && !nice) continue;
+      int& slot = byte_of[dfa.byte_class[static_cast<size_t>(b)]];
+      if (slot < 0) slot = b;
+    }
+  }
+  auto reaches = [&](uint32_t state) {
+    int32_t cls = policy.class_of_state[dfa.step(state, '/')];
+    return static_cast<uint32_t>(cls >= 0 ? cls : static_cast<int32_t>(from)) == to;
+  };
+  // Breadth first over states inside a component.
+  std::vector<std::string> seen(dfa.state_count());
+  std::vector<bool> visited(dfa.state_count());
+  std::vector<uint32_t> queue{policy.classes[from].state};
+  visited[queue[0]] = true;
+  for (size_t i = 0; i < queue.size(); ++i) {
+    uint32_t state = queue[i];
+    for (uint32_t c = 0; c < dfa.class_count; ++c) {
+      if (byte_of[c] < 0) continue;
+      uint32_t next = dfa.next[size_t{state} * dfa.class_count + c];
+      std::string name = seen[state] + static_cast<char>(byte_of[c]);
+      if (name != "." && name != ".." && reaches(next)) return name;
+      if (visited[next] || name.size() >= 255) continue;
+      visited[next] = true;
+      seen[next] = name;
+      queue.push_back(next);
+    }
+  }
+  return "";
+}
+
+}  // namespace fspol::plan

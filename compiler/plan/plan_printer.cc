@@ -1,0 +1,237 @@
+// `fsc compile --emit=plan`: the plan as text and as JSON (plan.h).
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "plan/plan.h"
+
+namespace fspol::plan {
+
+namespace {
+
+std::string types_text(uint8_t types) {
+  static constexpr std::string_view kNames[] = {"file", "dir",     "symlink", "fifo",
+                                                "socket", "chardev", "blockdev"};
+  if (types == 0x7f) return "any";
+  std::string out;
+  for (int b = 0; b < 7; ++b) {
+    if (types & (1u << b)) out += (out.empty() ? "" : "|") + std::string(kNames[b]);
+  }
+  return out;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string_view stage_name(bool post) { return post ? "postfilter" : "prefilter"; }
+
+// Every placement in the daemon, with its set, callback and stage.
+struct DaemonPlacement {
+  uint32_t set;
+  Callback cb;
+  bool post;
+  const Filter* filter;  // where == kDaemon, or a by-name child's `then`
+  std::string reason;
+  std::vector<uint32_t> rules;
+};
+
+std::vector<DaemonPlacement> daemon_placements(const Plan& plan) {
+  std::vector<DaemonPlacement> out;
+  for (uint32_t s = 0; s < plan.sets.size(); ++s) {
+    const ProgramSet& set = plan.sets[s];
+    if (set.passthrough) continue;
+    for (size_t i = 0; i < kCallbackCount; ++i) {
+      for (bool post : {false, true}) {
+        const Filter& f = post ? set.filters[i].post : set.filters[i].pre;
+        if (f.where == Where::kDaemon) {
+          out.push_back({s, static_cast<Callback>(i), post, &f, f.reason, f.rules});
+          continue;
+        }
+        for (const Filter::Child& c : f.children) {
+          if (c.decision.then == kUser) {
+            out.push_back({s, static_cast<Callback>(i), post, &f, c.decision.then_reason, {}});
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+std::string filter_text(const ir::Policy& policy, const Filter& f) {
+  std::ostringstream o;
+  o << where_name(f.where);
+  if (f.where == Where::kDaemon) {
+    o << " (" << (f.daemon_result == kUser ? "whole request" : "decides") << "): " << f.reason;
+    return o.str();
+  }
+  if (f.by_name) {
+    o << ", by name:";
+    for (const Filter::Child& c : f.children) {
+      o << "\n      '" << policy.classes[c.cls].example << "'";
+      if (c.types) o << " (" << types_text(c.types) << ")";
+      for (const Chain& ch : c.decision.chains) o << " " << ch.what << "[" << ch.tests.size() << "]";
+      if (c.decision.child_set >= 0) o << " -> set " << c.decision.child_set;
+      if (c.decision.then == kPostfilter) o << " -> postfilter";
+      if (c.decision.then == kUserPostfilter) o << " -> daemon postfilter";
+      if (c.decision.then == kUser) o << " -> daemon: " << c.decision.then_reason;
+    }
+    return o.str();
+  }
+  for (const Chain& ch : f.node.chains) o << " " << ch.what << "[" << ch.tests.size() << "]";
+  if (f.node.then == kUserPostfilter) o << " -> daemon postfilter";
+  return o.str();
+}
+
+}  // namespace
+
+std::string print_plan(const ir::Policy& policy, const Plan& plan) {
+  std::ostringstream o;
+  const ProfileInfo& profile = profile_info(plan.profile);
+  size_t passthrough = 0, kernel = 0, daemon = 0;
+  for (const ProgramSet& set : plan.sets) {
+    if (set.passthrough) {
+      ++passthrough;
+      continue;
+    }
+    for (const Filters& fs : set.filters) {
+      for (const Filter* f : {&fs.pre, &fs.post}) {
+        kernel += f->where == Where::kKernel;
+        daemon += f->where == Where::kDaemon;
+      }
+    }
+  }
+  o << "plan of policy '" << policy.name << "' for " << profile.name << " (" << profile.summary
+    << ")\n";
+  o << "program sets: " << plan.sets.size() - passthrough << " (and " << passthrough
+    << " node states without programs); filters: " << kernel << " in BPF, " << daemon
+    << " in the daemon\n";
+
+  auto placements = daemon_placements(plan);
+  std::map<uint32_t, std::vector<const DaemonPlacement*>> by_rule;
+  std::vector<const DaemonPlacement*> ruleless;
+  for (const DaemonPlacement& d : placements) {
+    if (d.rules.empty()) ruleless.push_back(&d);
+    for (uint32_t r : d.rules) by_rule[r].push_back(&d);
+  }
+  o << "\nrules not run in the kernel:";
+  if (by_rule.empty()) o << " none";
+  o << "\n";
+  for (const auto& [r, list] : by_rule) {
+    const ir::Rule& rule = policy.rules[r];
+    o << "  " << rule.where.str() << " " << syntax::rule_keyword(rule.kind) << "\n";
+    std::set<std::string> reasons;
+    for (const DaemonPlacement* d : list) reasons.insert(d->reason);
+    for (const std::string& why : reasons) o << "    " << why << "\n";
+  }
+  if (!ruleless.empty()) {
+    o << "requests the daemon decides for the kernel:\n";
+    std::set<std::string> seen;
+    for (const DaemonPlacement* d : ruleless) {
+      std::string line = std::string(callback_name(d->cb)) + " " +
+                         std::string(stage_name(d->post)) + ": " + d->reason;
+      if (seen.insert(line).second) o << "  " << line << "\n";
+    }
+  }
+  for (const Plan::Problem& p : plan.problems) {
+    o << "\nerror: " << policy.rules[p.rule].where.str() << ": " << p.message << "\n";
+  }
+
+  for (uint32_t s = 0; s < plan.sets.size(); ++s) {
+    const ProgramSet& set = plan.sets[s];
+    o << "\nset " << s << " " << set.name << ": class " << set.cls << " '"
+      << policy.classes[set.cls].example << "' (" << types_text(set.types) << ")";
+    if (!set.hidden_above.empty()) {
+      o << " below conditional hides:";
+      for (uint32_t r : set.hidden_above) o << " " << policy.rules[r].where.str();
+    }
+    if (set.passthrough) o << " passthrough";
+    if (set.tracked) o << " tracked";
+    o << "\n";
+    if (set.passthrough) continue;
+    for (size_t i = 0; i < kCallbackCount; ++i) {
+      for (bool post : {false, true}) {
+        const Filter& f = post ? set.filters[i].post : set.filters[i].pre;
+        if (f.where == Where::kNone) continue;
+        o << "  " << callback_name(static_cast<Callback>(i)) << " " << stage_name(post) << ": "
+          << filter_text(policy, f) << "\n";
+      }
+    }
+  }
+  return o.str();
+}
+
+std::string print_plan_json(const ir::Policy& policy, const Plan& plan) {
+  std::ostringstream o;
+  o << "{\n  \"policy\": " << json_string(policy.name)
+    << ",\n  \"target\": " << json_string(profile_info(plan.profile).name) << ",\n  \"sets\": [";
+  for (uint32_t s = 0; s < plan.sets.size(); ++s) {
+    const ProgramSet& set = plan.sets[s];
+    o << (s ? "," : "") << "\n    {\"id\": " << s << ", \"name\": " << json_string(set.name)
+      << ", \"class\": " << set.cls << ", \"example\": "
+      << json_string(policy.classes[set.cls].example)
+      << ", \"types\": " << json_string(types_text(set.types))
+      << ", \"passthrough\": " << (set.passthrough ? "true" : "false")
+      << ", \"tracked\": " << (set.tracked ? "true" : "false") << ", \"filters\": [";
+    bool first = true;
+    for (size_t i = 0; i < kCallbackCount && !set.passthrough; ++i) {
+      for (bool post : {false, true}) {
+        const Filter& f = post ? set.filters[i].post : set.filters[i].pre;
+        if (f.where == Where::kNone) continue;
+        o << (first ? "" : ",") << "\n      {\"callback\": "
+          << json_string(callback_name(static_cast<Callback>(i)))
+          << ", \"stage\": " << json_string(post ? "post" : "pre")
+          << ", \"where\": " << json_string(where_name(f.where));
+        if (f.where == Where::kDaemon) {
+          o << ", \"reason\": " << json_string(f.reason) << ", \"rules\": [";
+          for (size_t r = 0; r < f.rules.size(); ++r) {
+            o << (r ? ", " : "") << json_string(policy.rules[f.rules[r]].where.str());
+          }
+          o << "]";
+        }
+        o << "}";
+        first = false;
+      }
+    }
+    o << (first ? "]}" : "\n    ]}");
+  }
+  o << "\n  ],\n  \"daemon\": [";
+  auto placements = daemon_placements(plan);
+  for (size_t i = 0; i < placements.size(); ++i) {
+    const DaemonPlacement& d = placements[i];
+    o << (i ? "," : "") << "\n    {\"set\": " << d.set
+      << ", \"callback\": " << json_string(callback_name(d.cb))
+      << ", \"stage\": " << json_string(d.post ? "post" : "pre")
+      << ", \"reason\": " << json_string(d.reason) << ", \"rules\": [";
+    for (size_t r = 0; r < d.rules.size(); ++r) {
+      o << (r ? ", " : "") << json_string(policy.rules[d.rules[r]].where.str());
+    }
+    o << "]}";
+  }
+  o << (placements.empty() ? "]" : "\n  ]") << ",\n  \"problems\": [";
+  for (size_t i = 0; i < plan.problems.size(); ++i) {
+    o << (i ? ", " : "") << "{\"rule\": " << json_string(policy.rules[plan.problems[i].rule].where.str())
+      << ", \"message\": " << json_string(plan.problems[i].message) << "}";
+  }
+  o << "]\n}\n";
+  return o.str();
+}
+
+}  // namespace fspol::plan

@@ -1,0 +1,294 @@
+// The differential test of the BPF filters against ir_eval (differential.h).
+#include "verify/differential.h"
+
+#include <linux/fuse.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <set>
+
+#include "ir/ir_eval.h"
+
+namespace fspol::verify {
+
+namespace {
+
+using ir::Op;
+using plan::Callback;
+
+constexpr uint64_t kNoAtoms = 1ULL << 40;
+constexpr uint64_t kByArgs = 1ULL << 41;
+constexpr uint64_t kByName = 1ULL << 42;
+#define ATOM(x) ir::bit(Op::x)
+uint64_t request_atoms(uint32_t opcode) {
+  switch (opcode) {
+#define FSPOL_REQUEST_ATOMS(opcode, atoms) \
+  case opcode:                             \
+    return atoms;
+#include "ir/request_atoms.def"
+    default:
+      return kNoAtoms;
+  }
+}
+#undef ATOM
+
+// The atoms an argument value decodes to (ir/arg_atoms.def).
+ir::OpSet arg_atoms(uint32_t opcode, uint32_t v) {
+  ir::OpSet out = 0;
+#define FSPOL_ARG_ATOM(op, type, field, atom, predicate) \
+  if (opcode == (op) && (predicate)) out |= ir::bit(Op::atom);
+#include "ir/arg_atoms.def"
+  return out;
+}
+
+// Argument values that reach every row of arg_atoms.def.
+std::vector<uint32_t> arg_values(uint32_t opcode) {
+  switch (opcode) {
+    case FUSE_OPEN: return {0, 1, 2, 2 | 01000, 040};
+    case FUSE_SETATTR: return {1, 2, 4, 8, 16, 32, 128 | 256, 1 | 8};
+    case FUSE_ACCESS: return {0, 4, 2, 1, 6};
+    default: return {0};
+  }
+}
+
+void add_boundaries(const ir::Condition& c, std::set<uint32_t>& uids, std::set<uint32_t>& gids) {
+  using K = ir::Condition::Kind;
+  if (c.kind == K::kUidIn || c.kind == K::kGidIn) {
+    auto& out = c.kind == K::kUidIn ? uids : gids;
+    for (const ir::Interval& v : c.ids) {
+      out.insert(v.lo);
+      out.insert(v.hi);
+      if (v.lo > 0) out.insert(v.lo - 1);
+      if (v.hi < 0xfffffffeu) out.insert(v.hi + 1);
+    }
+  }
+  for (const ir::Condition& o : c.operands) add_boundaries(o, uids, gids);
+}
+
+std::vector<ir::Caller> callers(const ir::Policy& policy) {
+  std::set<uint32_t> uids{0, 1000, 65534}, gids{0, 1000, 65534};
+  for (const ir::Rule& r : policy.rules) {
+    if (r.condition) add_boundaries(*r.condition, uids, gids);
+  }
+  std::vector<ir::Caller> out;
+  for (uint32_t u : uids) out.push_back(ir::Caller{u, 1000, {}});
+  for (uint32_t g : gids) out.push_back(ir::Caller{1000, g, {}});
+  for (uint32_t u : uids) out.push_back(ir::Caller{u, u, {}});
+  return out;
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  return (dir == "/" ? "" : dir) + "/" + name;
+}
+
+class Differential {
+ public:
+  Differential(const ir::Policy& policy, const plan::Plan& plan, const HarnessRun& run)
+      : p_(policy), plan_(plan), run_(run), callers_(callers(policy)) {}
+
+  Result<DifferentialReport> all(uint32_t random_names, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
+      const plan::ProgramSet& set = plan_.sets[s];
+      uint8_t type = static_cast<uint8_t>(set.types & -set.types);
+      for (size_t i = 0; i < plan::kCallbackCount; ++i) {
+        auto cb = static_cast<Callback>(i);
+        if (!node_callback(s, cb, type)) return error_;
+      }
+      if (!(set.types & syntax::kTypeDir)) continue;
+      std::vector<std::string> names;
+      for (uint32_t child : p_.classes[set.cls].children) {
+        std::string name = plan::name_into(p_, set.cls, child);
+        if (!name.empty()) names.push_back(name);
+      }
+      for (uint32_t k = 0; k < random_names; ++k) names.push_back(random_name(rng));
+      for (const std::string& name : names) {
+        if (!named(s, name)) return error_;
+      }
+    }
+    return std::move(report_);
+  }
+
+ private:
+  std::string random_name(std::mt19937_64& rng) {
+    static constexpr std::string_view kPool = "abcxyzAZ019._-~ ";
+    std::string name;
+    size_t len = 1 + rng() % 12;
+    for (size_t i = 0; i < len; ++i) {
+      // Now and then a byte of one of the policy's own literals.
+      if (rng() % 3 == 0 && !p_.selectors.empty()) {
+        const std::string& lit = p_.selectors[rng() % p_.selectors.size()].pattern;
+        char c = lit[rng() % lit.size()];
+        if (c != '/' && c != '\0' && c != '*' && c != '{' && c != '}' && c != '[') {
+          name += c;
+          continue;
+        }
+      }
+      name += kPool[rng() % kPool.size()];
+    }
+    if (name == "." || name == "..") name += "x";
+    return name;
+  }
+
+  std::optional<fsp_harness_req> ask(uint32_t set, Callback cb, bool post, const ir::Caller& c,
+                                     uint32_t arg, const std::string& name, uint32_t type) {
+    fsp_harness_req r{};
+    r.set = set;
+    r.callback = static_cast<uint32_t>(cb);
+    r.post = post;
+    r.uid = c.uid;
+    r.gid = c.gid;
+    r.arg = arg;
+    r.type = type;
+    r.name_len = static_cast<uint32_t>(std::min<size_t>(name.size(), FSP_NAME_MAX - 1));
+    std::memcpy(r.name, name.data(), r.name_len);
+    auto out = run_(r);
+    if (!out) {
+      error_ = out.error();
+      return std::nullopt;
+    }
+    return *out;
+  }
+
+  // The errno ir_eval gives for atoms `atoms` on `path` (first in atom order).
+  int expected(const std::string& path, ir::OpSet atoms, uint8_t type, const ir::Caller& c) {
+    for (size_t op = 0; op < ir::kOpCount; ++op) {
+      if (!(atoms & ir::bit(static_cast<Op>(op)))) continue;
+      auto v = ir::evaluate(p_, ir::Request{path, static_cast<Op>(op), c, type, std::nullopt});
+      if (v && v->error) return v->error;
+    }
+    return 0;
+  }
+
+  // 0 allowed, an errno, or -1: the daemon decides.
+  static int outcome(int result, bool pre) {
+    if (result < 0) return -result;
+    switch (result) {
+      case plan::kContinue:
+      case plan::kPostfilter:
+      case plan::kUserPostfilter:
+        return 0;
+      default:
+        (void)pre;
+        return -1;
+    }
+  }
+
+  void compare(int got, int want, const std::string& what) {
+    if (got == -1) {
+      ++report_.daemon;
+      return;
+    }
+    ++report_.requests;
+    if (got == want) {
+      ++report_.agreed;
+    } else if (report_.mismatches.size() < 40) {
+      report_.mismatches.push_back(what + ": BPF " + std::to_string(got) + ", ir_eval " +
+                                   std::to_string(want));
+    }
+  }
+
+  static std::string who(const ir::Caller& c) {
+    return "uid " + std::to_string(c.uid) + " gid " + std::to_string(c.gid);
+  }
+
+  bool node_callback(uint32_t s, Callback cb, uint8_t type) {
+    const plan::ProgramSet& set = plan_.sets[s];
+    uint32_t opcode = plan::callback_opcode(cb);
+    uint64_t atoms = request_atoms(opcode);
+    if (atoms == kNoAtoms || atoms == kByName) return true;
+    if (cb == Callback::copy_file_range) atoms = ir::bit(Op::kRead);
+    for (uint32_t arg : arg_values(opcode)) {
+      ir::OpSet ops = atoms == kByArgs ? arg_atoms(opcode, arg) : static_cast<ir::OpSet>(atoms);
+      for (const ir::Caller& c : callers_) {
+        auto r = ask(s, cb, false, c, arg, "", type);
+        if (!r) return false;
+        compare(outcome(r->result, true), expected(set.example, ops, type, c),
+                std::string(plan::callback_name(cb)) + " pre of " + set.example + " (arg " +
+                    std::to_string(arg) + ", " + who(c) + ")");
+      }
+    }
+    return true;
+  }
+
+  bool named(uint32_t s, const std::string& name) {
+    const plan::ProgramSet& set = plan_.sets[s];
+    std::string path = join(set.example, name);
+    struct Named {
+      Callback cb;
+      Op op;
+      uint8_t type;
+    };
+    static constexpr Named kNamed[] = {
+        {Callback::create_open, Op::kCreate, syntax::kTypeFile},
+        {Callback::mknod, Op::kCreate, syntax::kTypeFifo},
+        {Callback::mkdir, Op::kCreate, syntax::kTypeDir},
+        {Callback::symlink, Op::kCreate, syntax::kTypeSymlink},
+        {Callback::unlink, Op::kDelete, syntax::kTypeFile},
+        {Callback::unlink, Op::kDelete, syntax::kTypeSymlink},
+        {Callback::rmdir, Op::kDelete, syntax::kTypeDir},
+    };
+    for (const ir::Caller& c : callers_) {
+      for (const Named& n : kNamed) {
+        auto r = ask(s, n.cb, false, c, 0, name, 0);
+        if (!r) return false;
+        int want = expected(path, ir::bit(n.op), n.type, c);
+        compare(outcome(r->result, true), want,
+                std::string(plan::callback_name(n.cb)) + " pre of \x27" + path + "\x27 (" + std::to_string(name.size()) + " bytes) type " + std::to_string(n.type) + " (" + who(c) + ")");
+      }
+      if (!lookup(s, name, path, c)) return false;
+    }
+    return true;
+  }
+
+  bool lookup(uint32_t s, const std::string& name, const std::string& path, const ir::Caller& c) {
+    auto pre = ask(s, Callback::lookup, false, c, 0, name, 0);
+    if (!pre) return false;
+    uint32_t cls = ir::path_class(p_, path);
+    for (int b = 0; b < 7; ++b) {
+      uint8_t type = static_cast<uint8_t>(1u << b);
+      int want = expected(path, ir::bit(Op::kLookup), type, c);
+      // The daemon's lookup postfilter decides the rest, and the child's set.
+      int got = pre->result == plan::kUserPostfilter ? -1 : outcome(pre->result, true);
+      int32_t child_set = -1;
+      if (got == 0 && pre->result == plan::kPostfilter) {
+        auto post = ask(s, Callback::lookup, true, c, 0, name, type);
+        if (!post) return false;
+        got = post->result == plan::kUserPostfilter ? -1 : outcome(post->result, false);
+        child_set = post->child_set;
+      }
+      std::string what = "lookup of " + path + " as type " + std::to_string(type) + " (" + who(c) + ")";
+      compare(got, want, what);
+      if (got != 0 || want != 0) continue;
+      uint32_t target = child_set >= 0 ? static_cast<uint32_t>(child_set) : s;
+      const plan::ProgramSet& t = plan_.sets[target];
+      ++report_.requests;
+      if (t.cls == cls && (t.types & type)) {
+        ++report_.agreed;
+      } else if (report_.mismatches.size() < 40) {
+        report_.mismatches.push_back(what + ": attaches set " + std::to_string(target) +
+                                     " (class " + std::to_string(t.cls) + "), the path is class " +
+                                     std::to_string(cls));
+      }
+    }
+    return true;
+  }
+
+  const ir::Policy& p_;
+  const plan::Plan& plan_;
+  const HarnessRun& run_;
+  std::vector<ir::Caller> callers_;
+  DifferentialReport report_;
+  Error error_;
+};
+
+}  // namespace
+
+Result<DifferentialReport> differential(const ir::Policy& policy, const plan::Plan& plan,
+                                        const HarnessRun& run, uint32_t random_names,
+                                        uint64_t seed) {
+  return Differential(policy, plan, run).all(random_names, seed);
+}
+
+}  // namespace fspol::verify
