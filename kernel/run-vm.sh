@@ -1,16 +1,21 @@
 #!/bin/bash
-# run-vm.sh [--timeout SEC] [--log FILE] [--keep-log] -- COMMAND [ARGS...]
+# run-vm.sh [--timeout SEC] [--log FILE] [--keep-log] [--add HOST:GUEST]...
+#           -- COMMAND [ARGS...]
 # Boot $FSPOL_KERNEL_BUILD_DIR/bzImage under qemu-system-x86_64 -accel tcg
 # with the selftest initramfs, run COMMAND inside (PATH has /tests), and exit
-# with its status.  The serial log is kept on failure (path printed).
+# with its status.  --add copies a host file into the guest for this run
+# (repeatable; GUEST is an absolute path).  The serial log is kept on
+# failure (path printed).
 # Exit 77 if qemu or the built kernel is missing; 124 on timeout.
 set -uo pipefail
 B=${FSPOL_KERNEL_BUILD_DIR:-$PWD/kernel-build}
 TIMEOUT=300
 LOG=
 KEEP=0
+ADD=()
 while [ $# -gt 0 ]; do
 	case $1 in
+	--add) ADD+=("$2"); shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--log) LOG=$2; shift 2 ;;
 	--keep-log) KEEP=1; shift ;;
@@ -41,7 +46,21 @@ mkdir -p "$WORK/root"
 	echo
 } >"$WORK/root/cmd.sh"
 chmod +x "$WORK/root/cmd.sh"
-(cd "$WORK/root" && echo cmd.sh | cpio -o -H newc --quiet | gzip -1) \
+for pair in "${ADD[@]}"; do
+	host=${pair%%:*}
+	guest=${pair#*:}
+	case $guest in
+	/*) ;;
+	*) echo "run-vm: --add $pair: the guest path must be absolute" >&2; exit 2 ;;
+	esac
+	if [ ! -f "$host" ]; then
+		echo "run-vm: --add $pair: no such file: $host" >&2
+		exit 2
+	fi
+	mkdir -p "$WORK/root$(dirname "$guest")"
+	cp "$host" "$WORK/root$guest"
+done
+(cd "$WORK/root" && find . -mindepth 1 | sed 's|^\./||' | cpio -o -H newc --quiet | gzip -1) \
 	>"$WORK/cmd.cpio.gz"
 cat "$B/initramfs.cpio.gz" "$WORK/cmd.cpio.gz" >"$WORK/initrd"
 

@@ -171,7 +171,8 @@ class Emitter {
     w.line("struct fsp_walk wk = {};");
     w.line("__s32 child_set = -1;");
     w.line("__u32 set = r->set;");
-    w.line("__s32 child;");
+    w.line("__s32 k;");
+    w.line("__u32 child;");
     w.blank();
     w.line("r->child_set = -1;");
     w.line("r->child_class = -1;");
@@ -181,8 +182,9 @@ class Emitter {
     w.close("}");
     w.line("__builtin_memcpy(wk.name, r->name, FSP_NAME_MAX);");
     w.line("wk.len = r->name_len;");
-    w.line("child = fsp_child_class(fsp_set_class[set], &wk);");
-    w.line("r->child_class = child;");
+    w.line("k = fsp_child_class(fsp_set_class[set], &wk);");
+    w.line("r->child_class = k;");
+    w.line("child = k < 0 ? 0xffffffff : (__u32)k;");
     w.open("switch (r->callback * 2 + r->post) {");
     for (size_t i = 0; i < plan::kCallbackCount; ++i) {
       auto cb = static_cast<Callback>(i);
@@ -451,7 +453,7 @@ class Emitter {
     std::string name = fn_name(cb, post);
     emitted_.insert(name);
     w.line("static __always_inline int " + name +
-           "(__u32 set, const struct fsp_caller *c, __u32 v, __s32 child, __u32 type,");
+           "(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,");
     w.line("\t\t\t\t\t__s32 *child_set)");
     w.open("{");
     w.open("switch (set) {");
@@ -528,10 +530,20 @@ class Emitter {
     bool walks = reads_name(cb) && emitted_.count(fn_name(cb, post));
     std::string_view field = arg_field(plan::callback_opcode(cb));
     w.line("struct fsp_caller c = {};");
-    if (walks) w.line("struct fsp_walk wk = {};");
-    if (cb == Callback::lookup && post) w.line("struct fuse_bpf_entry_out e = {};");
+    if (walks) {
+      w.line("struct fsp_walk wk = {};");
+      w.line("struct bpf_dynptr name_dp;");
+      w.line("__s32 k;");
+    }
+    if (cb == Callback::lookup && post) {
+      // A dynptr slot of its own: 6.1 does not let a kfunc set up a
+      // dynptr where another one lived.
+      w.line("struct fuse_bpf_entry_out e = {};");
+      w.line("struct bpf_dynptr entries_dp;");
+      w.line("__u32 cs;");
+    }
     w.line("__s32 child_set = -1;");
-    w.line("__s32 child = -1;");
+    w.line("__u32 child = 0;");
     w.line("__u32 type = 0;");
     w.line("__u32 v = 0;");
     w.line("int ret;");
@@ -544,9 +556,12 @@ class Emitter {
     if (uses_caller_) w.line("fsp_caller_now(&c);");
     if (!field.empty() && !post) w.line("v = in->" + std::string(field) + ";");
     if (walks) {
-      w.line("if (fsp_read_name(name, &wk))");
+      w.line("if (fsp_read_name(name, &wk, &name_dp))");
       w.line("\treturn -5; /* EIO: a name the filter cannot read */");
-      w.line("child = fsp_child_class(" + std::to_string(set.cls) + ", &wk);");
+      w.line("k = fsp_child_class(" + std::to_string(set.cls) + ", &wk);");
+      w.line("if (k < 0)");
+      w.line("\treturn -5;");
+      w.line("child = (__u32)k;");
     }
     if (emitted_.count(fn_name(cb, post))) {
       w.line("ret = " + fn_name(cb, post) + "(" + std::to_string(s) +
@@ -556,18 +571,24 @@ class Emitter {
       w.line("ret = " + result_text(f.where == Where::kDaemon ? f.daemon_result : plan::kContinue) + ";");
     }
     if (cb == Callback::lookup && post) {
-      w.line("if (ret < 0 || child_set < 0 || child_set >= FSP_SETS)");
+      // The compiler knows the set's range and may drop the bound check:
+      // the barrier keeps it, for the verifier.
+      w.line("if (ret < 0 || child_set < 0)");
       w.line("\treturn ret;");
-      w.open("if (fsp_set_passthrough[child_set]) {");
+      w.line("cs = (__u32)child_set;");
+      w.line("barrier_var(cs);");
+      w.line("if (cs >= FSP_SETS)");
+      w.line("\treturn ret;");
+      w.open("if (fsp_set_passthrough[cs]) {");
       w.line("e.entry_type = FUSE_ENTRY_REMOVE_BPF;");
       w.close("} else {");
       w.indent();
       w.line("e.entry_type = FUSE_ENTRY_BPF;");
-      w.line("__builtin_memcpy(e.name, (const char *)fsp_set_names[child_set], 16);");
+      w.line("__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);");
       w.close("}");
-      w.line("if (fsp_write_entry(entries, &e))");
+      w.line("if (fsp_write_entry(entries, &e, &entries_dp))");
       w.line("\treturn -5; /* EIO: the child's program set cannot be attached */");
-      w.line("if (fsp_set_tracked[child_set])");
+      w.line("if (fsp_set_tracked[cs])");
       w.line("\treturn BPF_FUSE_USER_POSTFILTER;");
     }
     w.line("return ret;");
@@ -627,28 +648,26 @@ BpfFiles emit_bpf_c(const ir::Policy& policy, const plan::Plan& plan, std::strin
         "}",
         "",
         "static __always_inline int fsp_read_name(const struct fuse_buffer *name,",
-        "\t\t\t\t\t struct fsp_walk *w)",
+        "\t\t\t\t\t struct fsp_walk *w, struct bpf_dynptr *dp)",
         "{",
-        "\tstruct bpf_dynptr dp;",
         "\t__u32 len;",
         "",
-        "\tbpf_fuse_get_ro_dynptr(name, &dp);",
+        "\tbpf_fuse_get_ro_dynptr(name, dp);",
         "\tlen = bpf_fuse_return_len((struct fuse_buffer *)name);",
         "\tif (len == 0 || len > FSP_NAME_MAX)",
         "\t\treturn -1;",
-        "\tif (bpf_dynptr_read(w->name, len, &dp, 0, 0))",
+        "\tif (bpf_dynptr_read(w->name, len, dp, 0, 0))",
         "\t\treturn -1;",
         "\tw->len = len - 1;",
         "\treturn 0;",
         "}",
         "",
         "static __always_inline int fsp_write_entry(struct fuse_buffer *entries,",
-        "\t\t\t\t\t   struct fuse_bpf_entry_out *e)",
+        "\t\t\t\t\t   struct fuse_bpf_entry_out *e,",
+        "\t\t\t\t\t   struct bpf_dynptr *dp)",
         "{",
-        "\tstruct bpf_dynptr dp;",
-        "",
-        "\tbpf_fuse_get_rw_dynptr(entries, &dp, sizeof(*e), false);",
-        "\treturn bpf_dynptr_write(&dp, 0, e, sizeof(*e), 0) ? -1 : 0;",
+        "\tbpf_fuse_get_rw_dynptr(entries, dp, sizeof(*e), false);",
+        "\treturn bpf_dynptr_write(dp, 0, e, sizeof(*e), 0) ? -1 : 0;",
         "}",
         "",
         "static __always_inline __u32 fsp_type_of(__u32 mode)",

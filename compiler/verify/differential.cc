@@ -74,7 +74,6 @@ std::vector<ir::Caller> callers(const ir::Policy& policy) {
   std::vector<ir::Caller> out;
   for (uint32_t u : uids) out.push_back(ir::Caller{u, 1000, {}});
   for (uint32_t g : gids) out.push_back(ir::Caller{1000, g, {}});
-  for (uint32_t u : uids) out.push_back(ir::Caller{u, u, {}});
   return out;
 }
 
