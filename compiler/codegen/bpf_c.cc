@@ -4,6 +4,7 @@
 #include <linux/fuse.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -193,7 +194,8 @@ class Emitter {
         w.line("case " + std::to_string(i * 2 + post) + ": /* " +
                std::string(plan::callback_name(cb)) + (post ? " post" : " pre") + " */");
         w.indent();
-        w.line("r->result = " + fn_name(cb, post) + "(set, &c, r->arg, child, r->type, &child_set);");
+        w.line("r->result = " + fn_name(cb, post) +
+               "(set, &c, r->arg, child, r->type, &child_set, &r->attr);");
         w.line("break;");
         w.dedent();
       }
@@ -214,6 +216,11 @@ class Emitter {
       for (const Chain& c : d.chains) {
         if (c.arg_atom >= 0) arg_rows_.insert(c.arg_atom);
         for (const plan::Test& t : c.tests) {
+          if (t.conditional) conditions_.insert(t.rule);
+        }
+      }
+      for (const auto& field : d.attr) {
+        for (const plan::Test& t : field) {
           if (t.conditional) conditions_.insert(t.rule);
         }
       }
@@ -434,8 +441,95 @@ class Emitter {
     if (c.arg_atom >= 0) w.close("}");
   }
 
+  // One field's first-match list of attr rules, as assignments.
+  void attr_field(CodeWriter& w, ir::AttrField field, const std::vector<plan::Test>& tests) {
+    if (tests.empty()) return;
+    w.line("/* attr " + std::string(ir::attr_field_name(field)) + " */");
+    bool first = true;
+    bool closed = false;
+    for (const plan::Test& t : tests) {
+      const ir::Rule& rule = p_.rules[t.rule];
+      w.from(rule.where);
+      if (t.conditional) {
+        w.open(std::string(first ? "if" : "} else if") + " (fsp_when_" + std::to_string(t.rule) +
+               "(c)) {");
+      } else if (!first) {
+        w.open("} else {");
+      } else {
+        w.open("{");
+      }
+      rewrite(w, field, rule.attr);
+      w.dedent();
+      first = false;
+      if (!t.conditional) {
+        closed = true;
+        w.line("}");
+        break;
+      }
+    }
+    if (!closed) w.line("}");
+    w.back();
+  }
+
+  static void rewrite(CodeWriter& w, ir::AttrField field, const ir::AttrRewrite& r) {
+    auto id = [&](const char* name, const ir::IdRewrite& rw) {
+      std::string f = std::string("a->") + name;
+      switch (rw.kind) {
+        case ir::IdRewrite::Kind::kSet:
+          w.line(f + " = " + std::to_string(rw.value) + "U;");
+          return;
+        case ir::IdRewrite::Kind::kOffset:
+          // Shifted out of range: the overflow id, as ir::rewrite_id.
+          w.line("{");
+          w.line("\t__s64 id = (__s64)" + f + " + (" + std::to_string(rw.offset) + "LL);");
+          w.line("\t" + f + " = id < 0 || id > 0xfffffffeLL ? 65534U : (__u32)id;");
+          w.line("}");
+          return;
+        case ir::IdRewrite::Kind::kMap: {
+          bool first = true;
+          for (const ir::IdMapping& m : rw.mappings) {
+            w.line(std::string(first ? "if" : "else if") + " (" + f + " >= " +
+                   std::to_string(m.from.lo) + "U && " + f + " <= " + std::to_string(m.from.hi) +
+                   "U)");
+            w.line("\t" + f + " = " + std::to_string(m.to.lo) + "U + (" + f + " - " +
+                   std::to_string(m.from.lo) + "U);");
+            first = false;
+          }
+          return;
+        }
+      }
+    };
+    auto time = [&](const char* name, int64_t value) {
+      w.line(std::string("a->") + name + " = " + std::to_string(value) + "ULL;");
+      w.line(std::string("a->") + name + "nsec = 0;");
+    };
+    switch (field) {
+      case ir::AttrField::kMode: {
+        char masks[64];
+        std::snprintf(masks, sizeof masks, "((a->mode & 07777 & 0%o) | 0%o);", r.mode->and_mask,
+                      r.mode->or_mask);
+        w.line(std::string("a->mode = (a->mode & ~07777U) | ") + masks);
+        return;
+      }
+      case ir::AttrField::kUid: id("uid", *r.uid); return;
+      case ir::AttrField::kGid: id("gid", *r.gid); return;
+      case ir::AttrField::kAtime: time("atime", *r.atime); return;
+      case ir::AttrField::kMtime: time("mtime", *r.mtime); return;
+      case ir::AttrField::kCtime: time("ctime", *r.ctime); return;
+    }
+  }
+
   void decision(CodeWriter& w, const Decision& d) {
     for (const Chain& c : d.chains) chain(w, c);
+    bool attrs = false;
+    for (const auto& field : d.attr) attrs = attrs || !field.empty();
+    if (attrs) {
+      w.open("if (a) {");
+      for (size_t f = 0; f < ir::kAttrFieldCount; ++f) {
+        attr_field(w, static_cast<ir::AttrField>(f), d.attr[f]);
+      }
+      w.close("}");
+    }
     if (d.child_set >= 0) w.line("*child_set = " + std::to_string(d.child_set) + ";");
     if (!d.then_reason.empty()) w.line("/* " + d.then_reason + " */");
     w.line("return " + result_text(d.then) + ";");
@@ -454,7 +548,7 @@ class Emitter {
     emitted_.insert(name);
     w.line("static __always_inline int " + name +
            "(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,");
-    w.line("\t\t\t\t\t__s32 *child_set)");
+    w.line("\t\t\t\t\t__s32 *child_set, struct fuse_attr *a)");
     w.open("{");
     w.open("switch (set) {");
     for (uint32_t s : sets) {
@@ -564,8 +658,10 @@ class Emitter {
       w.line("child = (__u32)k;");
     }
     if (emitted_.count(fn_name(cb, post))) {
-      w.line("ret = " + fn_name(cb, post) + "(" + std::to_string(s) +
-             ", &c, v, child, type, &child_set);");
+      bool attrs = post && (cb == Callback::getattr || cb == Callback::setattr ||
+                            cb == Callback::lookup);
+      w.line("ret = " + fn_name(cb, post) + "(" + std::to_string(s) + ", &c, v, child, type, &child_set, " +
+             (attrs ? "&out->attr" : "0") + ");");
     } else {
       const Filter& f = set.filters[i].pre;
       w.line("ret = " + result_text(f.where == Where::kDaemon ? f.daemon_result : plan::kContinue) + ";");

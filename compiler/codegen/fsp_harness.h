@@ -4,6 +4,7 @@
  * fills it in, runs the SEC("syscall") program fsp_harness with
  * BPF_PROG_TEST_RUN (ctx in and out), and reads the result back. The
  * harness calls the same decision functions as the fuse_ops programs.
+ * Include <linux/fuse.h> (or fuse_bpf_abi.h) first.
  */
 #ifndef FSP_HARNESS_H
 #define FSP_HARNESS_H
@@ -20,6 +21,7 @@ struct fsp_harness_req {
 	__u32 type;		/* lookup postfilter: the child's file type bit */
 	__u32 name_len;		/* bytes of name, without a NUL */
 	char name[FSP_NAME_MAX];
+	struct fuse_attr attr;	/* postfilters with attributes: in and out */
 	/* results */
 	__s32 result;		/* the filter's return value */
 	__s32 child_set;	/* lookup postfilter: the set it attaches, or -1 */

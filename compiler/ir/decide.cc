@@ -108,4 +108,25 @@ std::vector<ClassTable> decide(const Policy& policy) {
   return tables;
 }
 
+uint32_t rewrite_mode(const ModeRewrite& r, uint32_t mode) {
+  return (mode & ~07777u) | ((mode & 07777u & r.and_mask) | r.or_mask);
+}
+
+uint32_t rewrite_id(const IdRewrite& r, uint32_t id) {
+  switch (r.kind) {
+    case IdRewrite::Kind::kSet:
+      return r.value;
+    case IdRewrite::Kind::kOffset: {
+      int64_t v = int64_t{id} + r.offset;
+      return v < 0 || v > 0xfffffffe ? 65534 : static_cast<uint32_t>(v);
+    }
+    case IdRewrite::Kind::kMap:
+      for (const IdMapping& m : r.mappings) {
+        if (id >= m.from.lo && id <= m.from.hi) return m.to.lo + (id - m.from.lo);
+      }
+      return id;
+  }
+  return id;
+}
+
 }  // namespace fspol::ir

@@ -41,6 +41,12 @@ inline Op destination_op(Op op) { return op == Op::kLink ? Op::kCreate : op; }
 std::string lower_name(const Rule& rename_rule, std::string_view view);
 std::string view_name(const Rule& rename_rule, std::string_view lower);
 
+// An attr rule's rewrite of one field: the mode keeps its file-type bits;
+// an id shifted out of range shows as the overflow id 65534, as the
+// kernel shows unmapped ids; ids outside a map stay.
+uint32_t rewrite_mode(const ModeRewrite& rewrite, uint32_t mode);
+uint32_t rewrite_id(const IdRewrite& rewrite, uint32_t id);
+
 // The first entry of `list` for a file of `type` whose rule `holds`
 // (called only for conditional entries), or nullptr.
 template <typename Holds>

@@ -285,18 +285,35 @@ class Planner {
     std::erase_if(d.chains, [](const Chain& c) { return c.tests.empty(); });
   }
   static bool decides(const Decision& d) {
-    return !d.chains.empty() || d.then != kContinue;
+    bool attr = false;
+    for (const auto& field : d.attr) attr = attr || !field.empty();
+    return !d.chains.empty() || attr || d.then != kContinue;
+  }
+
+  // The attribute rewrites of a class for these types: per field, first match.
+  std::array<std::vector<Test>, ir::kAttrFieldCount> attr_tests(uint32_t cls, uint8_t types) const {
+    std::array<std::vector<Test>, ir::kAttrFieldCount> out;
+    for (size_t f = 0; f < ir::kAttrFieldCount; ++f) {
+      for (const Entry& e : table(cls).attr[f]) {
+        if (!applies(e, types)) continue;
+        out[f].push_back(test_of(e, 0));
+        if (!e.conditional) break;
+      }
+    }
+    return out;
   }
 
   // The rules behind the tests of a decision whose conditions BPF cannot
   // evaluate on this profile.
   std::vector<uint32_t> unplaceable(const Decision& d) const {
     std::vector<uint32_t> out;
-    for (const Chain& c : d.chains) {
-      for (const Test& t : c.tests) {
+    auto visit = [&](const std::vector<Test>& tests) {
+      for (const Test& t : tests) {
         if (t.conditional && !kernel_can(*rule(t.rule).condition, profile_)) out.push_back(t.rule);
       }
-    }
+    };
+    for (const Chain& c : d.chains) visit(c.tests);
+    for (const auto& field : d.attr) visit(field);
     return out;
   }
 
@@ -457,7 +474,7 @@ class Planner {
     if (rd.post.where == Where::kNone && !listed.empty()) {
       to_daemon(rd.post, "listings drop hidden entries and map names in the daemon "
                          "(in-kernel listing filters: not yet)", listed);
-      ask_daemon_post(rd);
+      ask_post(rd, kUserPostfilter);
     }
   }
 
@@ -498,30 +515,27 @@ class Planner {
       fs.pre.daemon_result = kUser;
       return;
     }
-    std::vector<uint32_t> attrs;
-    if (cb == Callback::getattr || cb == Callback::setattr) {
-      for (const auto& l : t.attr) for (const Entry& e : l) if (applies(e, set.types)) attrs.push_back(e.rule);
-    }
-    if (!attrs.empty()) {
-      to_daemon(fs.post, "attribute rewrites run in the daemon (in BPF: not yet)", attrs);
-    } else if (!audits.empty()) {
+    if (!audits.empty()) {
       to_daemon(fs.post, "audit records are written by the daemon", audits);
-    } else {
+      ask_post(fs, kUserPostfilter);
       return;
     }
-    ask_daemon_post(fs);
+    if (cb != Callback::getattr && cb != Callback::setattr) return;
+    fs.post.node.attr = attr_tests(set.cls, set.types);
+    settle(fs.post);
+    if (fs.post.where == Where::kNone) return;
+    ask_post(fs, fs.post.where == Where::kDaemon ? kUserPostfilter : kPostfilter);
   }
 
-  // A daemon postfilter runs when the prefilter asks for it.
-  // After a daemon prefilter the kernel runs no postfilter: the daemon
-  // then serves the whole request.
-  static void ask_daemon_post(Filters& fs) {
+  // The prefilter asks for the postfilter. After a daemon prefilter the
+  // kernel runs none: the daemon then serves the whole request.
+  static void ask_post(Filters& fs, int then) {
     if (fs.pre.where == Where::kDaemon) {
       fs.pre.daemon_result = kUser;
       return;
     }
     fs.pre.where = Where::kKernel;
-    fs.pre.node.then = kUserPostfilter;
+    fs.pre.node.then = then;
   }
 
   void plan_lookup_pre(uint32_t s, Filter& f) {
@@ -573,6 +587,7 @@ class Planner {
         Decision d;
         d.chains.push_back(hidden_chain({}, child, group, ENOENT));
         d.chains.push_back(access_chain(child, Op::kLookup, group));
+        d.attr = attr_tests(child, group);
         drop_empty(d);
         if (!always_hidden(child, group)) {
           uint32_t target = index_.at(Key{child, above, group});

@@ -79,6 +79,8 @@ struct Chain {
 // child its name leads to).
 struct Decision {
   std::vector<Chain> chains;  // in order; the first errno ends the request
+  // Postfilters with attributes: per field, the attr rules (first match).
+  std::array<std::vector<Test>, ir::kAttrFieldCount> attr;
   int then = kContinue;       // the result when none does
   std::string then_reason;    // why, when `then` hands the request to the daemon
   int32_t child_set = -1;     // lookup postfilter: the child's set; -1: the parent's

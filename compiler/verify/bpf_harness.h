@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include <linux/fuse.h>
 #include <linux/types.h>
 
 #include "codegen/fsp_harness.h"

@@ -4,10 +4,12 @@
 #include <linux/fuse.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <set>
 
+#include "ir/decide.h"
 #include "ir/ir_eval.h"
 
 namespace fspol::verify {
@@ -84,7 +86,16 @@ std::string join(const std::string& dir, const std::string& name) {
 class Differential {
  public:
   Differential(const ir::Policy& policy, const plan::Plan& plan, const HarnessRun& run)
-      : p_(policy), plan_(plan), run_(run), callers_(callers(policy)) {}
+      : p_(policy), plan_(plan), run_(run), callers_(callers(policy)) {
+    std::set<uint32_t> ids{0, 1000, 65534};
+    for (const ir::Rule& r : p_.rules) {
+      for (const auto* id : {&r.attr.uid, &r.attr.gid}) {
+        if (!*id) continue;
+        for (const ir::IdMapping& m : (*id)->mappings) ids.insert(m.from.lo), ids.insert(m.from.hi);
+      }
+    }
+    ids_.assign(ids.begin(), ids.end());
+  }
 
   Result<DifferentialReport> all(uint32_t random_names, uint64_t seed) {
     std::mt19937_64 rng(seed);
@@ -95,6 +106,7 @@ class Differential {
         auto cb = static_cast<Callback>(i);
         if (!node_callback(s, cb, type)) return error_;
       }
+      if (!attributes(s, type)) return error_;
       if (!(set.types & syntax::kTypeDir)) continue;
       std::vector<std::string> names;
       for (uint32_t child : p_.classes[set.cls].children) {
@@ -131,8 +143,10 @@ class Differential {
   }
 
   std::optional<fsp_harness_req> ask(uint32_t set, Callback cb, bool post, const ir::Caller& c,
-                                     uint32_t arg, const std::string& name, uint32_t type) {
+                                     uint32_t arg, const std::string& name, uint32_t type,
+                                     const fuse_attr* attr = nullptr) {
     fsp_harness_req r{};
+    if (attr != nullptr) r.attr = *attr;
     r.set = set;
     r.callback = static_cast<uint32_t>(cb);
     r.post = post;
@@ -190,6 +204,81 @@ class Differential {
 
   static std::string who(const ir::Caller& c) {
     return "uid " + std::to_string(c.uid) + " gid " + std::to_string(c.gid);
+  }
+
+  // The attributes the view shows (ir_eval's effective rewrite).
+  static fuse_attr rewritten(fuse_attr a, const ir::AttrRewrite& r) {
+    if (r.mode) a.mode = ir::rewrite_mode(*r.mode, a.mode);
+    if (r.uid) a.uid = ir::rewrite_id(*r.uid, a.uid);
+    if (r.gid) a.gid = ir::rewrite_id(*r.gid, a.gid);
+    auto time = [](uint64_t& t, uint32_t& ns, const std::optional<int64_t>& v) {
+      if (v) t = static_cast<uint64_t>(*v), ns = 0;
+    };
+    time(a.atime, a.atimensec, r.atime);
+    time(a.mtime, a.mtimensec, r.mtime);
+    time(a.ctime, a.ctimensec, r.ctime);
+    return a;
+  }
+
+  // Attributes from the lower file system, for one node type.
+  std::vector<fuse_attr> lower_attrs(uint8_t type) const {
+    static constexpr uint32_t kFmt[] = {0100000, 0040000, 0120000, 0010000, 0140000, 0020000, 0060000};
+    uint32_t fmt = kFmt[__builtin_ctz(type)];
+    std::vector<fuse_attr> out;
+    for (uint32_t id : ids_) {
+      fuse_attr a{};
+      a.mode = fmt | 04755;
+      a.uid = id;
+      a.gid = id;
+      a.atime = a.mtime = a.ctime = 1000000;
+      a.atimensec = a.mtimensec = a.ctimensec = 7;
+      out.push_back(a);
+    }
+    return out;
+  }
+
+  void compare_attr(const fuse_attr& got, const fuse_attr& want, const std::string& what) {
+    ++report_.requests;
+    if (got.mode == want.mode && got.uid == want.uid && got.gid == want.gid &&
+        got.atime == want.atime && got.mtime == want.mtime && got.ctime == want.ctime &&
+        got.atimensec == want.atimensec && got.mtimensec == want.mtimensec &&
+        got.ctimensec == want.ctimensec) {
+      ++report_.agreed;
+    } else if (report_.mismatches.size() < 40) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, ": BPF mode %o uid %u gid %u mtime %llu, ir_eval mode %o uid %u gid %u mtime %llu",
+                    got.mode, got.uid, got.gid, static_cast<unsigned long long>(got.mtime), want.mode,
+                    want.uid, want.gid, static_cast<unsigned long long>(want.mtime));
+      report_.mismatches.push_back(what + buf);
+    }
+  }
+
+  // getattr: the prefilter asks for the postfilter, which rewrites.
+  bool attributes(uint32_t s, uint8_t type) {
+    const plan::ProgramSet& set = plan_.sets[s];
+    for (const ir::Caller& c : callers_) {
+      auto v = ir::evaluate(p_, ir::Request{set.example, Op::kStat, c, type, std::nullopt});
+      if (!v || v->error) continue;
+      auto pre = ask(s, Callback::getattr, false, c, 0, "", type);
+      if (!pre) return false;
+      if (pre->result == plan::kUserPostfilter || pre->result == plan::kUserPrefilter ||
+          pre->result == plan::kUser) {
+        ++report_.daemon;
+        continue;
+      }
+      for (const fuse_attr& lower : lower_attrs(type)) {
+        fuse_attr got = lower;
+        if (pre->result == plan::kPostfilter) {
+          auto post = ask(s, Callback::getattr, true, c, 0, "", type, &lower);
+          if (!post) return false;
+          got = post->attr;
+        }
+        compare_attr(got, rewritten(lower, v->attr),
+                     "getattr of " + set.example + " (" + who(c) + ", lower uid " +
+                         std::to_string(lower.uid) + ")");
+      }
+    }
+    return true;
   }
 
   bool node_callback(uint32_t s, Callback cb, uint8_t type) {
@@ -278,6 +367,7 @@ class Differential {
   const plan::Plan& plan_;
   const HarnessRun& run_;
   std::vector<ir::Caller> callers_;
+  std::vector<uint32_t> ids_;  // lower uids and gids worth rewriting
   DifferentialReport report_;
   Error error_;
 };

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include <linux/fuse.h>
 #include <linux/types.h>
 
 #include "codegen/fsp_harness.h"

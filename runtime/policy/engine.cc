@@ -16,26 +16,6 @@ constexpr uint8_t kDir = syntax::kTypeDir;
 
 bool applies_to(const ir::Entry& e, uint8_t type) { return e.types == 0 || (e.types & type); }
 
-// An id rewrite of `attr`: set, shift (an id pushed out of range shows as
-// the overflow id 65534, as the kernel shows unmapped ids), or map (ids
-// outside the map stay).
-uint32_t rewrite_id(const ir::IdRewrite& r, uint32_t id) {
-  switch (r.kind) {
-    case ir::IdRewrite::Kind::kSet:
-      return r.value;
-    case ir::IdRewrite::Kind::kOffset: {
-      int64_t v = int64_t{id} + r.offset;
-      return v < 0 || v > 0xfffffffe ? 65534 : static_cast<uint32_t>(v);
-    }
-    case ir::IdRewrite::Kind::kMap:
-      for (const ir::IdMapping& m : r.mappings) {
-        if (id >= m.from.lo && id <= m.from.hi) return m.to.lo + (id - m.from.lo);
-      }
-      return id;
-  }
-  return id;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const ir::Policy> policy) {
@@ -207,10 +187,10 @@ void Engine::attr(const NodeState& node, uint8_t type, const Caller& caller, Att
     const ir::AttrRewrite& r = policy_->rules[e->rule].attr;
     switch (static_cast<ir::AttrField>(f)) {
       case ir::AttrField::kMode:
-        a.mode = (a.mode & ~07777u) | ((a.mode & 07777u & r.mode->and_mask) | r.mode->or_mask);
+        a.mode = ir::rewrite_mode(*r.mode, a.mode);
         break;
-      case ir::AttrField::kUid: a.uid = rewrite_id(*r.uid, a.uid); break;
-      case ir::AttrField::kGid: a.gid = rewrite_id(*r.gid, a.gid); break;
+      case ir::AttrField::kUid: a.uid = ir::rewrite_id(*r.uid, a.uid); break;
+      case ir::AttrField::kGid: a.gid = ir::rewrite_id(*r.gid, a.gid); break;
       case ir::AttrField::kAtime: a.atime = *r.atime; a.atime_set = true; break;
       case ir::AttrField::kMtime: a.mtime = *r.mtime; a.mtime_set = true; break;
       case ir::AttrField::kCtime: a.ctime = *r.ctime; a.ctime_set = true; break;

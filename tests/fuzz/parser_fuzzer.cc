@@ -4,7 +4,9 @@
 // formatting), and runs every later stage on it through the compiler API
 // (fspol/compiler.h: resolve, check, lower with a small automaton limit so
 // exponential selectors end quickly, verify), then the reference
-// evaluator on a few paths.
+// evaluator on a few paths, and the BPF backend's plan and C for both
+// target profiles (the C is built by `fsc verify` in bpf.verify: the
+// fuzzer stays free of LLVM).
 
 #include <cstdint>
 #include <cstdio>
@@ -15,7 +17,9 @@
 #include "fspol/compiler.h"
 #include "fspol/diagnostics.h"
 #include "ir/ir.h"
+#include "codegen/bpf_c.h"
 #include "ir/ir_eval.h"
+#include "plan/plan.h"
 #include "syntax/ast_dump.h"
 #include "syntax/parser.h"
 #include "syntax/printer.h"
@@ -83,6 +87,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     request.new_path = "/z";
     auto verdict = fspol::ir::evaluate(*policy, request);
     if (!verdict) fail("the evaluator refused a well-formed path", path, "");
+  }
+  for (auto profile : {fspol::plan::Profile::kFspol61, fspol::plan::Profile::kRfcV3}) {
+    fspol::plan::Plan plan = fspol::plan::make_plan(*policy, profile);
+    auto files = fspol::codegen::emit_bpf_c(*policy, plan, policy->name);
+    if (files.bpf_c.empty() || files.harness_c.empty()) fail("no BPF C", policy->name, "");
   }
   return 0;
 }
