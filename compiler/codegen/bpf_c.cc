@@ -4,6 +4,7 @@
 #include <linux/fuse.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -125,6 +126,15 @@ class Emitter {
         for (const Filter* f : {&fs.pre, &fs.post}) collect(*f);
       }
     }
+    // Sets whose filter for a callback is the same share its program.
+    for (size_t i = 0; i < plan::kCallbackCount * 2; ++i) {
+      std::map<std::string, uint32_t> first;
+      rep_[i].resize(plan.sets.size());
+      for (uint32_t s = 0; s < plan.sets.size(); ++s) {
+        std::string key = filter_key(plan.sets[s], static_cast<Callback>(i / 2), i % 2 == 1);
+        rep_[i][s] = first.emplace(key, s).first->second;
+      }
+    }
   }
 
   void shared(CodeWriter& w) {
@@ -149,10 +159,11 @@ class Emitter {
         for (bool post : {false, true}) {
           const Filter& f = post ? set.filters[i].post : set.filters[i].pre;
           if (!has_program(f, post)) continue;
-          program(w, s, cb, post);
+          uint32_t rep = rep_[i * 2 + post][s];
+          if (rep == s) program(w, s, cb, post);
           members.push_back("." + std::string(plan::callback_name(cb)) +
                             (post ? "_postfilter" : "_prefilter") + " = (void *)" +
-                            prog_name(s, cb, post) + ",");
+                            prog_name(rep, cb, post) + ",");
         }
       }
       w.line("SEC(\".struct_ops\")");
@@ -228,6 +239,39 @@ class Emitter {
     if (f.where != Where::kKernel) return;
     chains(f.node);
     for (const Filter::Child& c : f.children) chains(c.decision);
+  }
+
+  // What makes two sets' filters for a callback the same program.
+  static std::string filter_key(const ProgramSet& set, Callback cb, bool post) {
+    const Filter& f = post ? set.filters[static_cast<size_t>(cb)].post
+                           : set.filters[static_cast<size_t>(cb)].pre;
+    std::string k = std::to_string(static_cast<int>(f.where)) + "|" + f.reason + "|" +
+                    std::to_string(f.daemon_result) + "|";
+    auto tests = [&](const std::vector<plan::Test>& list) {
+      for (const plan::Test& t : list) {
+        k += std::to_string(t.rule) + (t.conditional ? "?" : "") + "=" + std::to_string(t.error) + ",";
+      }
+      k += ";";
+    };
+    auto decision = [&](const Decision& d) {
+      for (const Chain& c : d.chains) {
+        k += c.what + "/" + std::to_string(c.arg_atom) + ":";
+        tests(c.tests);
+      }
+      for (const auto& field : d.attr) tests(field);
+      k += "then" + std::to_string(d.then) + d.then_reason + "set" + std::to_string(d.child_set) + "#";
+    };
+    if (f.by_name) {
+      // The walk starts at the set's class.
+      k += "class" + std::to_string(set.cls) + ":";
+      for (const Filter::Child& c : f.children) {
+        k += std::to_string(c.cls) + "/" + std::to_string(c.types) + ":";
+        decision(c.decision);
+      }
+    } else {
+      decision(f.node);
+    }
+    return k;
   }
 
   std::string set_text(const ProgramSet& set) const {
@@ -551,11 +595,17 @@ class Emitter {
     w.line("\t\t\t\t\t__s32 *child_set, struct fuse_attr *a)");
     w.open("{");
     w.open("switch (set) {");
+    const std::vector<uint32_t>& rep = rep_[static_cast<size_t>(cb) * 2 + post];
     for (uint32_t s : sets) {
+      if (rep[s] != s) continue;
       const ProgramSet& set = plan_.sets[s];
       const Filter& f = post ? set.filters[static_cast<size_t>(cb)].post
                              : set.filters[static_cast<size_t>(cb)].pre;
-      w.line("case " + std::to_string(s) + ": /* " + set_text(set) + " */");
+      for (uint32_t other : sets) {
+        if (rep[other] == s) {
+          w.line("case " + std::to_string(other) + ": /* " + set_text(plan_.sets[other]) + " */");
+        }
+      }
       w.indent();
       if (f.where == Where::kDaemon) {
         w.line("/* " + f.reason + " */");
@@ -702,6 +752,9 @@ class Emitter {
   std::set<uint32_t> conditions_;
   std::set<int> arg_rows_;
   std::set<std::string> emitted_;
+  // Per callback and stage (index cb * 2 + post), per set: the set whose
+  // program it uses.
+  std::array<std::vector<uint32_t>, plan::kCallbackCount * 2> rep_;
 };
 
 void head(CodeWriter& w, const ir::Policy& policy, const plan::Plan& plan, std::string_view what) {
