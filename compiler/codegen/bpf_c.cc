@@ -202,19 +202,15 @@ class Emitter {
       auto cb = static_cast<Callback>(i);
       for (bool post : {false, true}) {
         if (!emitted_.count(fn_name(cb, post))) continue;
-        w.line("case " + std::to_string(i * 2 + post) + ": /* " +
-               std::string(plan::callback_name(cb)) + (post ? " post" : " pre") + " */");
-        w.indent();
+        w.label("case " + std::to_string(i * 2 + post) + ": /* " +
+                std::string(plan::callback_name(cb)) + (post ? " post" : " pre") + " */");
         w.line("r->result = " + fn_name(cb, post) +
                "(set, &c, r->arg, child, r->type, &child_set, &r->attr);");
         w.line("break;");
-        w.dedent();
       }
     }
-    w.line("default:");
-    w.indent();
+    w.label("default:");
     w.line("r->result = BPF_FUSE_CONTINUE;");
-    w.dedent();
     w.close("}");
     w.line("r->child_set = child_set;");
     w.line("return 0;");
@@ -563,8 +559,18 @@ class Emitter {
     }
   }
 
+  // A chain that ends every request it sees (an unguarded, unconditional
+  // error): nothing after it runs.
+  static bool terminal(const Chain& c) {
+    return c.arg_atom < 0 && !c.tests.empty() && !c.tests.back().conditional &&
+           c.tests.back().error != 0;
+  }
+
   void decision(CodeWriter& w, const Decision& d) {
-    for (const Chain& c : d.chains) chain(w, c);
+    for (const Chain& c : d.chains) {
+      chain(w, c);
+      if (terminal(c)) return;
+    }
     bool attrs = false;
     for (const auto& field : d.attr) attrs = attrs || !field.empty();
     if (attrs) {
@@ -603,10 +609,9 @@ class Emitter {
                              : set.filters[static_cast<size_t>(cb)].pre;
       for (uint32_t other : sets) {
         if (rep[other] == s) {
-          w.line("case " + std::to_string(other) + ": /* " + set_text(plan_.sets[other]) + " */");
+          w.label("case " + std::to_string(other) + ": /* " + set_text(plan_.sets[other]) + " */");
         }
       }
-      w.indent();
       if (f.where == Where::kDaemon) {
         w.line("/* " + f.reason + " */");
         w.line("return " + result_text(f.daemon_result) + ";");
@@ -638,25 +643,26 @@ class Emitter {
         }
         for (const auto& [classes, body] : groups) {
           for (uint32_t cls : classes) {
-            w.line("case " + std::to_string(cls) + ": /* '" + p_.classes[cls].example + "' */");
+            w.label("case " + std::to_string(cls) + ": /* '" + p_.classes[cls].example + "' */");
           }
           w.open("{");
+          bool falls_through = false;
           for (const Filter::Child* c : body) {
             if (c->types != 0) {
               w.open("if (type & " + std::to_string(c->types) + ") {");
               decision(w, c->decision);
               w.close("}");
+              falls_through = true;
             } else {
               decision(w, c->decision);
             }
           }
-          w.line("break;");
+          if (falls_through) w.line("break;");
           w.close("}");
         }
         w.close("}");
         w.line("return BPF_FUSE_CONTINUE;");
       }
-      w.dedent();
     }
     w.close("}");
     w.line("return BPF_FUSE_CONTINUE;");

@@ -31,6 +31,12 @@ class CodeWriter {
     --depth_;
     line(text);
   }
+  // A `case` or `default` label: one level out, as kernel style has it.
+  void label(std::string_view text) {
+    --depth_;
+    line(text);
+    ++depth_;
+  }
   void indent() { ++depth_; }
   void dedent() { --depth_; }
   // The next lines come from `where` (a rule): `#line` to it.
