@@ -129,4 +129,26 @@ uint32_t rewrite_id(const IdRewrite& r, uint32_t id) {
   return id;
 }
 
+int64_t lower_id(const IdRewrite& r, uint32_t view) {
+  switch (r.kind) {
+    case IdRewrite::Kind::kSet:
+      return view == r.value ? kKeepLowerId : kNoLowerId;
+    case IdRewrite::Kind::kOffset: {
+      int64_t lower = int64_t{view} - r.offset;
+      if (lower < 0 || lower > 0xfffffffe) return kNoLowerId;
+      return rewrite_id(r, static_cast<uint32_t>(lower)) == view ? lower : kNoLowerId;
+    }
+    case IdRewrite::Kind::kMap:
+      for (const IdMapping& m : r.mappings) {
+        if (view >= m.to.lo && view <= m.to.hi) return int64_t{m.from.lo} + (view - m.to.lo);
+      }
+      // An id the map moves elsewhere cannot show as itself.
+      for (const IdMapping& m : r.mappings) {
+        if (view >= m.from.lo && view <= m.from.hi) return kNoLowerId;
+      }
+      return view;
+  }
+  return kNoLowerId;
+}
+
 }  // namespace fspol::ir

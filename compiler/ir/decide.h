@@ -47,6 +47,13 @@ std::string view_name(const Rule& rename_rule, std::string_view lower);
 uint32_t rewrite_mode(const ModeRewrite& rewrite, uint32_t mode);
 uint32_t rewrite_id(const IdRewrite& rewrite, uint32_t id);
 
+// The other way, for chown through the view: the lower id that shows as
+// `view_id`; kKeepLowerId when every lower id shows as it (a set), so
+// the lower id stays; kNoLowerId when none does.
+inline constexpr int64_t kKeepLowerId = -1;
+inline constexpr int64_t kNoLowerId = -2;
+int64_t lower_id(const IdRewrite& rewrite, uint32_t view_id);
+
 // The first entry of `list` for a file of `type` whose rule `holds`
 // (called only for conditional entries), or nullptr.
 template <typename Holds>

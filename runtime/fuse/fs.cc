@@ -327,6 +327,14 @@ int FsState::op_setattr(const Call& call) {
   const auto* in = call.args<fuse_setattr_in>();
   if (in == nullptr) return EINVAL;
   Inode* inode = node(call.in->nodeid);
+  // The ids a chown asks for are the view's: the lower ids that show as
+  // them (before anything changes, so a refusal changes nothing).
+  uid_t uid = (in->valid & FATTR_UID) ? in->uid : static_cast<uid_t>(-1);
+  gid_t gid = (in->valid & FATTR_GID) ? in->gid : static_cast<gid_t>(-1);
+  if (int err = engine_->lower_ids(inode->state, type_bit(inode->type), caller_of(call),
+                                   in->valid & FATTR_UID, uid, in->valid & FATTR_GID, gid)) {
+    return err;
+  }
   int fd = -1;
   if ((in->valid & FATTR_FH) && inode->type == S_IFREG) {
     fd = reinterpret_cast<FileHandle*>(static_cast<uintptr_t>(in->fh))->fd.get();
@@ -348,8 +356,6 @@ int FsState::op_setattr(const Call& call) {
     if (rc < 0) return -rc;
   }
   if (in->valid & (FATTR_UID | FATTR_GID)) {
-    uid_t uid = (in->valid & FATTR_UID) ? in->uid : static_cast<uid_t>(-1);
-    gid_t gid = (in->valid & FATTR_GID) ? in->gid : static_cast<gid_t>(-1);
     int rc = fd >= 0 ? ::fchown(fd, uid, gid)
                      : ::fchownat(dirfd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
     if (rc != 0) return errno;

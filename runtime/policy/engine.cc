@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <functional>
+#include <tuple>
 
 #include "ir/decide.h"
 
@@ -196,6 +197,23 @@ void Engine::attr(const NodeState& node, uint8_t type, const Caller& caller, Att
       case ir::AttrField::kCtime: a.ctime = *r.ctime; a.ctime_set = true; break;
     }
   }
+}
+
+int Engine::lower_ids(const NodeState& node, uint8_t type, const Caller& caller, bool set_uid,
+                      uint32_t& uid, bool set_gid, uint32_t& gid) const {
+  if (trivial_) return 0;
+  const ir::ClassTable& t = policy_->tables[node.cls];
+  for (auto [field, set, id] : {std::tuple{ir::AttrField::kUid, set_uid, &uid},
+                                std::tuple{ir::AttrField::kGid, set_gid, &gid}}) {
+    if (!set) continue;
+    const ir::Entry* e = first(t.attr[static_cast<size_t>(field)], type, caller);
+    if (e == nullptr) continue;
+    const ir::AttrRewrite& r = policy_->rules[e->rule].attr;
+    int64_t lower = ir::lower_id(field == ir::AttrField::kUid ? *r.uid : *r.gid, *id);
+    if (lower == ir::kNoLowerId) return EPERM;
+    *id = lower == ir::kKeepLowerId ? static_cast<uint32_t>(-1) : static_cast<uint32_t>(lower);
+  }
+  return 0;
 }
 
 bool Engine::dirent(const NodeState& dir, std::string_view lower, uint8_t type,

@@ -98,6 +98,12 @@ class Engine {
                 const Caller& caller) const;
 
   void attr(const NodeState& node, uint8_t type, const Caller& caller, Attr& attr) const;
+  // chown through the view: the lower ids that show as `uid` and `gid`
+  // (each only when `set_*`), rewritten in place; -1 leaves the lower id
+  // as it is (every lower id shows as the one asked for). EPERM when no
+  // lower id shows as the one asked for.
+  int lower_ids(const NodeState& node, uint8_t type, const Caller& caller, bool set_uid,
+                uint32_t& uid, bool set_gid, uint32_t& gid) const;
   // A lower entry `lower_name` of `dir` in a listing: false when hidden
   // from the caller; else `view_name` is how the view shows it.
   bool dirent(const NodeState& dir, std::string_view lower_name, uint8_t type,

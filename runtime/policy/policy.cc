@@ -19,7 +19,8 @@ namespace {
 // Rule kinds the daemon applies: visibility and access. The rule engine
 // adds the other layers here as it applies them.
 constexpr std::array kEnforced = {syntax::RuleKind::kHide, syntax::RuleKind::kDeny,
-                                   syntax::RuleKind::kAllow, syntax::RuleKind::kReadonly};
+                                   syntax::RuleKind::kAllow, syntax::RuleKind::kReadonly,
+                                   syntax::RuleKind::kAttr};
 
 bool enforced(syntax::RuleKind kind) {
   for (syntax::RuleKind k : kEnforced) {

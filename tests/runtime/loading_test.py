@@ -3,7 +3,7 @@
 refuses what it cannot apply, before anything is mounted.
 
 - a policy with errors prints fsc's located diagnostics and mounts nothing;
-- a rule the runtime does not enforce yet (attr, audit, ...) is a located
+- a rule the runtime does not enforce yet (audit, rename, ...) is a located
   error naming the rule, also when it comes from an imported module (with
   a note at the `use`), and so is a deny of `lock` alone; a module is not
   a policy;
@@ -83,7 +83,7 @@ def main():
     os.mkdir(mods)
     write(os.path.join(mods, "owners.fspol"), """
         module owners {
-          attr "/**" { uid = 0; }
+          audit write on "/**" tag "w";
         }
         """)
     write(os.path.join(work, "imported.fspol"), """
@@ -92,8 +92,8 @@ def main():
           use owners;
         }
         """)
-    refused("imported attr", mount("-I", "mods", "imported.fspol", "lower", "view"),
-            "owners.fspol:2:3: error: 'attr' rules are not enforced by fsrun yet",
+    refused("imported audit", mount("-I", "mods", "imported.fspol", "lower", "view"),
+            "owners.fspol:2:3: error: 'audit' rules are not enforced by fsrun yet",
             "imported.fspol:3:3: note: rule used here")
     mod_dir = mods
     write(os.path.join(mod_dir, "lib.fspol"), """
