@@ -142,11 +142,35 @@ echo "\$ fsc explain view.fspol /DCIM/new.jpg --op create    (the same decision,
 "$fsc" explain "$work/view.fspol" /DCIM/new.jpg --op create | sed "s|$work/||; s/^/  /"
 "$fsrun" umount "$work/view"
 
-step "fsrun never mounts a view that looks protected and is not"
-echo "Rules of the layers the daemon does not apply yet (attributes, names,"
-echo "placement, handlers, audit) refuse the mount, with the rule located."
-echo "\$ fsrun mount $example lower/ view/"
+step "fsrun applies $example: what an app, the shell and another user see"
+mkdir -p "$lower/DCIM/.thumbnails"
+echo "thumbnail" >"$lower/DCIM/.thumbnails/1.jpg"
+chmod 0755 "$lower/DCIM/Camera/IMG_0001.jpg"
+grep -v '^ *#' "$example" | sed -n '/^policy/,$p' | sed 's/^/  /'
+"$fsrun" mount "$example" "$lower" "$work/view"
+for who in "10001 an app" "2000 the shell" "99999 another user"; do
+  set -- $who
+  uid=$1
+  shift
+  echo "\$ setpriv --reuid=$uid --regid=$uid --clear-groups ls -n view/Android/data view/DCIM/Camera   ($*)"
+  setpriv --reuid="$uid" --regid="$uid" --clear-groups ls -n "$work/view/Android/data" \
+    "$work/view/DCIM/Camera" 2>&1 | sed "s|$work/||; s/^/  /"
+done
+echo "  (lower: $(stat -c '%U:%G %A' "$lower/DCIM/Camera/IMG_0001.jpg") -- shown as owned by root,"
+echo "   group everybody (9997), without execute bits)"
+echo "\$ setpriv --reuid=10001 ... sh -c 'echo x >view/DCIM/.thumbnails/1.jpg'   (an app)"
 set +e
-"$fsrun" mount "$example" "$lower" "$work/view" 2>&1 | grep -A3 "'attr'" | head -4 | sed 's/^/  /'
+setpriv --reuid=10001 --regid=10001 --clear-groups sh -c "echo x >'$work/view/DCIM/.thumbnails/1.jpg'" 2>&1 |
+  sed "s|$work/||; s/^/  /"
+set -e
+echo "  (EPERM: only the media provider, uid 1023, writes thumbnails)"
+"$fsrun" umount "$work/view"
+
+step "fsrun never mounts a view that looks protected and is not"
+echo "Rules of the layers the daemon does not apply yet (names, placement,"
+echo "handlers, audit) refuse the mount, with the rule located."
+echo "\$ fsrun mount examples/redact.fspol lower/ view/"
+set +e
+"$fsrun" mount examples/redact.fspol "$lower" "$work/view" 2>&1 | grep -A3 "'handle'" | head -4 | sed 's/^/  /'
 set -e
 mountpoint -q "$work/view" || echo "  (nothing mounted)"
