@@ -4,6 +4,7 @@ fmt modes, and hostile inputs (huge, deep, binary, unreadable)."""
 
 import argparse
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -216,6 +217,48 @@ class Cli(unittest.TestCase):
         self.assertGreaterEqual(len(files), 7)
         code, out, err = fsc("check", *files, cwd=examples)
         self.assertEqual((code, out, err), (0, "", ""))
+
+    def test_compile_artefacts_and_targets(self):
+        pol = self.write("p.fspol", 'policy p {\n  hide "/x";\n  deny write on "/y" when uid != 0;\n}\n')
+        code, out, err = fsc("compile", "--emit=plan", "--target=rfc-v3", pol)
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("for rfc-v3", out)
+        self.assertIn("p.fspol:3 deny", out)  # a uid condition: the daemon's on rfc-v3
+        self.assertIn("bpf_get_current_uid_gid", out)
+        code, out, err = fsc("compile", "--emit=plan", "--json", pol)
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn('"target": "fspol-6.1"', out)
+        code, _, err = fsc("compile", "--target=linux-9", pol)
+        self.assertEqual(code, 2)
+        self.assertIn("--target takes rfc-v3, fspol-6.1, not 'linux-9'", err)
+        code, _, err = fsc("compile", "--emit=ir,bpf-c", "-o", os.path.join(self.tmp, "f.c"), pol)
+        self.assertEqual(code, 3)
+        self.assertIn("-o must name an existing directory for several artefacts", err)
+        code, _, err = fsc("compile", "--emit=elf", pol)
+        self.assertEqual(code, 2)
+        out_dir = os.path.join(self.tmp, "out")
+        os.mkdir(out_dir)
+        code, _, err = fsc("compile", "-o", out_dir, pol)
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(sorted(os.listdir(out_dir)),
+                         ["fsp_harness.h", "fuse_bpf_abi.h", "fuse_bpf_ops.def", "p.bpf.c", "p.bpf.o",
+                          "p.harness.bpf.c", "p.harness.bpf.o", "p.ir", "p.plan"])
+
+    def test_compile_refuses_what_fuse_bpf_cannot_do(self):
+        pol = self.write("lock.fspol", 'policy l {\n  deny lock on "/db/*.lock" errno ENOLCK;\n}\n')
+        code, _, err = fsc("compile", "--emit=plan", pol)
+        self.assertEqual(code, 1)
+        self.assertIn("lock.fspol:2:3: error: fuse-bpf cannot deny 'lock' alone", err)
+
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"), "needs root and setpriv")
+    def test_verify_without_bpf_permission(self):
+        pol = self.write("p.fspol", 'policy p {\n  hide "/x";\n}\n')
+        os.chmod(self.tmp, 0o755)
+        os.chmod(pol, 0o644)
+        proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                               FSC, "verify", pol], capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 4, proc.stderr)
+        self.assertIn("verify needs the permission to load BPF programs", proc.stderr)
 
 
 def main():
