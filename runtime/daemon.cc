@@ -98,6 +98,10 @@ std::string status_text(const Policy& policy, const MountOptions& o, FsState& fs
   out << "inodes: " << fs.inode_count() << ", open files: " << fs.open_files()
       << ", passthrough opens: " << fs.passthrough_opens()
       << ", directory chunks read ahead: " << fs.readahead_chunks() << "\n";
+  if (const AuditLog* log = fs.audit_log()) {
+    out << "audit: " << log->written() << " records to " << log->where() << ", " << log->dropped()
+        << " dropped\n";
+  }
   uint64_t total = 0;
   std::ostringstream per_op;
   for (uint32_t op = 0; op < 64; ++op) {

@@ -168,7 +168,7 @@ echo "  (EPERM: only the media provider, uid 1023, writes thumbnails)"
 
 step "fsrun never mounts a view that looks protected and is not"
 echo "Rules of the layers the daemon does not apply yet (names, placement,"
-echo "handlers, audit) refuse the mount, with the rule located."
+echo "handlers) refuse the mount, with the rule located."
 echo "\$ fsrun mount examples/redact.fspol lower/ view/"
 set +e
 "$fsrun" mount examples/redact.fspol "$lower" "$work/view" 2>&1 | grep -A3 "'handle'" | head -4 | sed 's/^/  /'

@@ -68,6 +68,11 @@ Result<void> FsState::open_lower() {
   struct stat st{};
   if (::fstat(fd, &st) != 0) return Error{errno, "cannot stat " + options_.lower};
   inodes_ = std::make_unique<InodeTable>(st);
+  if (engine_->audits()) {
+    auto log = AuditLog::open(options_.audit_log.empty() ? "syslog" : options_.audit_log);
+    if (!log) return log.error();
+    audit_ = std::move(*log);
+  }
   return {};
 }
 
@@ -106,17 +111,27 @@ int FsState::run(const Call& call) {
   if (runs_as_caller(opcode)) {
     if (int err = act_as_caller(*call.in)) return err;
   }
-  if (!engine_->trivial()) {
-    if (int err = apply_policy(call)) return err;
-  }
-  switch (opcode) {
+  // What the audit rules record is read from the request before it runs:
+  // a reply may reuse the request's buffer.
+  std::vector<AuditRecord> audited;
+  if (audit_) audited = audit_records(call);
+  int result = engine_->trivial() ? 0 : apply_policy(call);
+  if (result == 0) {
+    switch (opcode) {
 #define FSPOL_FUSE_OP(opcode, name, as_caller) \
-  case opcode:                                           \
-    return op_##name(call);
+  case opcode:                                 \
+    result = op_##name(call);                  \
+    break;
 #include "fuse/fuse_ops.def"
-    default:
-      return ENOSYS;
+      default:
+        result = ENOSYS;
+    }
   }
+  for (AuditRecord& r : audited) {
+    r.error = result;
+    audit_->record(std::move(r));
+  }
+  return result;
 }
 
 // ---- helpers --------------------------------------------------------------

@@ -22,6 +22,7 @@
 #include "fuse/inode_table.h"
 #include "fuse/lower.h"
 #include "fuse/session.h"
+#include "policy/audit.h"
 #include "policy/engine.h"
 
 namespace fspol::runtime {
@@ -70,6 +71,7 @@ class FsState {
   uint64_t open_files() const { return open_files_.load(std::memory_order_relaxed); }
   uint64_t passthrough_opens() const { return passthrough_opens_.load(); }
   uint64_t readahead_chunks() const { return readahead_.chunks(); }
+  const AuditLog* audit_log() const { return audit_.get(); }
   const MountOptions& options() const { return options_; }
   // No decision of the policy depends on who asks.
   bool answers_same_for_every_caller() const {
@@ -86,6 +88,8 @@ class FsState {
   int run(const Call& call);
   // The policy's part (ops_policy.cc): 0 or the errno that ends the request.
   int apply_policy(const Call& call);
+  // The audit records of a request (audit rules), its result still open.
+  std::vector<AuditRecord> audit_records(const Call& call);
   int check_named(const Call& call, Inode* dir, const Caller& caller);
   int check_create(Inode* dir, const char* name, uint32_t flags, const Caller& caller);
   Caller caller_of(const Call& call) const;
@@ -133,6 +137,7 @@ class FsState {
   Session* session_ = nullptr;
   UniqueFd root_;
   std::unique_ptr<InodeTable> inodes_;
+  std::unique_ptr<AuditLog> audit_;
   DirReadahead readahead_;
   uint64_t entry_valid_ns_ = 0;
   uint64_t attr_valid_ns_ = 0;

@@ -28,7 +28,9 @@ uint8_t type_bit(uint32_t mode) {
 }
 
 Caller FsState::caller_of(const Call& call) const {
-  if (!engine_->uses_comm()) return Caller{call.in->uid, call.in->gid, {}};
+  // The process name costs a /proc read: only for rules on it and for
+  // audit records.
+  if (!engine_->uses_comm() && !engine_->audits()) return Caller{call.in->uid, call.in->gid, {}};
   // Read once per request (callers of one request see one name).
   thread_local uint64_t unique = 0;
   thread_local std::string comm;
@@ -178,6 +180,93 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
     default:
       return 0;
   }
+}
+
+// What a request does, for the audit rules: the node (for a name, the
+// child's state and path), its type and the operation atoms, as the
+// checks above decode them; one record per audit rule that matches.
+std::vector<AuditRecord> FsState::audit_records(const Call& call) {
+  std::vector<AuditRecord> out;
+  uint32_t opcode = call.in->opcode;
+  AtomSource source = atom_source(opcode);
+  if (source == AtomSource::kNone) return out;
+  Caller caller = caller_of(call);
+  Inode* inode = node(call.in->nodeid);
+  std::string path;
+  if (!inodes_->path_of(inode, path)) path = "?";
+  path = path == "." ? "/" : "/" + path;
+  NodeState state = inode->state;
+  uint8_t type = type_bit(inode->type);
+  ir::OpSet atoms = 0;
+  auto name_at = [&](size_t offset) -> const char* {
+    if (offset >= call.arglen) return nullptr;
+    const char* name = call.arg + offset;
+    return strnlen(name, call.arglen - offset) < call.arglen - offset ? name : nullptr;
+  };
+  auto child = [&](size_t offset, ir::Op op, uint8_t child_type) {
+    const char* name = name_at(offset);
+    if (name == nullptr) return false;
+    state = engine_->lookup(inode->state, name, caller).node;
+    path = (path == "/" ? "" : path) + "/" + name;
+    atoms = ir::bit(op);
+    type = child_type;
+    return true;
+  };
+  using ir::Op;
+  switch (source) {
+    case AtomSource::kFixed:
+      atoms = fixed_atoms(opcode);
+      break;
+    case AtomSource::kByArgs:
+      atoms = atoms_from_args(opcode, call.arg, call.arglen);
+      break;
+    case AtomSource::kByName: {
+      bool ok = false;
+      switch (opcode) {
+        case FUSE_CREATE: ok = child(sizeof(fuse_create_in), Op::kCreate, syntax::kTypeFile); break;
+        case FUSE_MKNOD: {
+          const auto* in = call.args<fuse_mknod_in>();
+          ok = in && child(sizeof(fuse_mknod_in), Op::kCreate, type_bit(in->mode));
+          break;
+        }
+        case FUSE_MKDIR: ok = child(sizeof(fuse_mkdir_in), Op::kCreate, syntax::kTypeDir); break;
+        case FUSE_SYMLINK: ok = child(0, Op::kCreate, syntax::kTypeSymlink); break;
+        case FUSE_UNLINK: ok = child(0, Op::kDelete, syntax::kTypeFile); break;
+        case FUSE_RMDIR: ok = child(0, Op::kDelete, syntax::kTypeDir); break;
+        case FUSE_RENAME: ok = child(sizeof(fuse_rename_in), Op::kRename, syntax::kTypeFile); break;
+        case FUSE_RENAME2: ok = child(sizeof(fuse_rename2_in), Op::kRename, syntax::kTypeFile); break;
+        case FUSE_LINK: {
+          // Linking is done to the file the new name links to.
+          const auto* in = call.args<fuse_link_in>();
+          if (in == nullptr) break;
+          Inode* target = node(in->oldnodeid);
+          if (!inodes_->path_of(target, path)) path = "?";
+          path = path == "." ? "/" : "/" + path;
+          state = target->state;
+          type = type_bit(target->type);
+          atoms = ir::bit(Op::kLink);
+          ok = true;
+          break;
+        }
+        default: break;
+      }
+      if (!ok) return out;
+      break;
+    }
+    case AtomSource::kNone:
+      return out;
+  }
+  const ir::Policy& policy = engine_->policy();
+  for (size_t op = 0; op < ir::kOpCount; ++op) {
+    if (!(atoms & ir::bit(static_cast<Op>(op)))) continue;
+    for (uint32_t rule : engine_->audit(state, static_cast<Op>(op), type, caller)) {
+      const ir::Rule& r = policy.rules[rule];
+      out.push_back(AuditRecord{std::string(ir::op_name(static_cast<Op>(op))), path, caller.uid,
+                                caller.gid, call.in->pid, std::string(caller.comm), 0, r.tag,
+                                r.where.str()});
+    }
+  }
+  return out;
 }
 
 }  // namespace fspol::runtime

@@ -52,6 +52,7 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
     return false;
   };
   for (const ir::Rule& rule : p.rules) {
+    audits_ = audits_ || rule.kind == RuleKind::kAudit;
     uses_comm_ = uses_comm_ || (rule.condition && names_comm(*rule.condition));
     caller_independent_ = caller_independent_ && !rule.condition;
   }
@@ -252,13 +253,13 @@ std::string_view Engine::handler(const NodeState& node, ir::Op op, uint8_t type,
   return e == nullptr ? std::string_view() : std::string_view(policy_->rules[e->rule].handler);
 }
 
-std::vector<std::string_view> Engine::audit(const NodeState& node, ir::Op op, uint8_t type,
-                                            const Caller& caller) const {
-  std::vector<std::string_view> tags;
+std::vector<uint32_t> Engine::audit(const NodeState& node, ir::Op op, uint8_t type,
+                                    const Caller& caller) const {
+  std::vector<uint32_t> rules;
   for (const ir::Entry& e : policy_->tables[node.cls].audit[static_cast<size_t>(op)]) {
-    if (applies_to(e, type) && holds(e.rule, caller)) tags.emplace_back(policy_->rules[e.rule].tag);
+    if (applies_to(e, type) && holds(e.rule, caller)) rules.push_back(e.rule);
   }
-  return tags;
+  return rules;
 }
 
 }  // namespace fspol::runtime

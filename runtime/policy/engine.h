@@ -134,8 +134,10 @@ class Engine {
   // The handler serving `op`, or "".
   std::string_view handler(const NodeState& node, ir::Op op, uint8_t type,
                            const Caller& caller) const;
-  // The tags of the audit rules recording `op` (empty: none).
-  std::vector<std::string_view> audit(const NodeState& node, ir::Op op, uint8_t type,
+  // Whether any rule audits anything (then every request is looked at).
+  bool audits() const { return audits_; }
+  // The audit rules recording `op` (rule ids; empty: none).
+  std::vector<uint32_t> audit(const NodeState& node, ir::Op op, uint8_t type,
                                       const Caller& caller) const;
 
   // The conditional directory hides a NodeState tracks, by bit.
@@ -158,6 +160,7 @@ class Engine {
   bool listings_caller_independent_ = true;
   bool uses_comm_ = false;
   bool caller_independent_ = true;
+  bool audits_ = false;
 };
 
 }  // namespace fspol::runtime

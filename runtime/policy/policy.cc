@@ -20,7 +20,7 @@ namespace {
 // adds the other layers here as it applies them.
 constexpr std::array kEnforced = {syntax::RuleKind::kHide, syntax::RuleKind::kDeny,
                                    syntax::RuleKind::kAllow, syntax::RuleKind::kReadonly,
-                                   syntax::RuleKind::kAttr};
+                                   syntax::RuleKind::kAttr, syntax::RuleKind::kAudit};
 
 bool enforced(syntax::RuleKind kind) {
   for (syntax::RuleKind k : kEnforced) {

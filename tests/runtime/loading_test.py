@@ -3,7 +3,7 @@
 refuses what it cannot apply, before anything is mounted.
 
 - a policy with errors prints fsc's located diagnostics and mounts nothing;
-- a rule the runtime does not enforce yet (audit, rename, ...) is a located
+- a rule the runtime does not enforce yet (handle, rename, ...) is a located
   error naming the rule, also when it comes from an imported module (with
   a note at the `use`), and so is a deny of `lock` alone; a module is not
   a policy;
@@ -63,15 +63,16 @@ def main():
             "                                  ^~~~~~~~~~\n")
 
     # Rules not enforced yet, with the rule's location.
-    write(os.path.join(work, "audit.fspol"), """
-        policy audit_env {
+    write(os.path.join(work, "handled.fspol"), """
+        policy handled_env {
           allow read on "/**";
-          audit read on "/**/.env";
+          handle read on "/**/.env" with redactor;
         }
         """)
-    refused("audit", mount("audit.fspol", "lower", "view"),
-            "audit.fspol:3:3: error: 'audit' rules are not enforced by fsrun yet: refusing to "
-            "mount a view that would ignore this rule\n  audit read on \"/**/.env\";\n  ^~~~~\n")
+    refused("handle", mount("handled.fspol", "lower", "view"),
+            "handled.fspol:3:3: error: 'handle' rules are not enforced by fsrun yet: refusing to "
+            "mount a view that would ignore this rule\n  handle read on \"/**/.env\" with redactor;\n"
+            "  ^~~~~~\n")
     write(os.path.join(work, "lock.fspol"), """
         policy nolock {
           deny lock on "/**";
@@ -83,7 +84,7 @@ def main():
     os.mkdir(mods)
     write(os.path.join(mods, "owners.fspol"), """
         module owners {
-          audit write on "/**" tag "w";
+          handle write on "/**" with checker;
         }
         """)
     write(os.path.join(work, "imported.fspol"), """
@@ -92,8 +93,8 @@ def main():
           use owners;
         }
         """)
-    refused("imported audit", mount("-I", "mods", "imported.fspol", "lower", "view"),
-            "owners.fspol:2:3: error: 'audit' rules are not enforced by fsrun yet",
+    refused("imported handle", mount("-I", "mods", "imported.fspol", "lower", "view"),
+            "owners.fspol:2:3: error: 'handle' rules are not enforced by fsrun yet",
             "imported.fspol:3:3: note: rule used here")
     mod_dir = mods
     write(os.path.join(mod_dir, "lib.fspol"), """
