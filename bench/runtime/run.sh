@@ -14,12 +14,19 @@
 # FSRUN_BASE=path/to/other/fsrun adds the configuration fsrun_base (over
 # io_uring), to measure a change against the build before it.
 #
+# Policy rows: fsrun_media mounts examples/android-media.fspol (hides,
+# a conditional deny, owner/group/mode rewrites on every file, exec denied:
+# bindfs_media is bindfs with the matching --force-user/--force-group/
+# --perms), fsrun_rules a generated 1,000-rule deny-heavy policy whose
+# rules do not touch the benchmark's paths (the cost of carrying them).
+#
 # -u UID runs every workload as that unprivileged user (setpriv, no
 # groups; the lower directory is theirs), so that fsrun's lower operations
 # run with a non-root caller's credentials.
 #
 # usage: bench/runtime/run.sh [-r REPEATS] [-c CONFIGS] [-n METADATA_FILES] [-u UID] [-k] [-o RESULTS.md]
 #   CONFIGS default: "native fsrun fsrun_devfuse bindfs bindfs_mt passthrough_ll"
+#   more: fsrun_base (FSRUN_BASE), fsrun_media, bindfs_media, fsrun_rules
 # Needs root (tmpfs, drop_caches, mounts), fio, bindfs, dbench, fuse3,
 # libfuse3-dev; -k also linux-source-6.1 and the kernel's build tools.
 # Everything it mounts or starts is undone on exit, also on failure.
@@ -69,6 +76,21 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 mkdir -p "$work/fs" "$work/src" "$work/view" "$work/bin"
+# 1,000 deny rules on subtrees the workloads never use, a fifth of them
+# caller-dependent, a tenth hides.
+python3 - "$work/rules.fspol" <<'GEN'
+import sys
+rules = []
+for k in range(1000):
+    if k % 10 == 0:
+        rules.append(f'  hide "/zz{k}/**/.secret*";')
+    elif k % 5 == 0:
+        rules.append(f'  deny write, create, delete on "/zz{k}/**" errno EACCES when uid == {1000 + k};')
+    else:
+        rules.append(f'  deny write, create on "/zz{k}/**/*.lock" errno EPERM;')
+with open(sys.argv[1], "w") as f:
+    f.write("policy deny_heavy {\n" + "\n".join(rules) + "\n}\n")
+GEN
 chmod 755 "$work"
 mount -t tmpfs -o size=12g tmpfs "$work/fs"
 mount -t tmpfs -o size=${kernel_build:+4}${kernel_build:-2}g tmpfs "$work/src"
@@ -118,6 +140,9 @@ mount_view() { # sets target and daemon_pid
     fsrun) "$FSRUN" mount "$POLICY" "$lower" "$work/view" -f -o uring=on 2>"$work/daemon.log" & ;;
     fsrun_base) "$FSRUN_BASE" mount "$POLICY" "$lower" "$work/view" -f -o uring=on 2>"$work/daemon.log" & ;;
     fsrun_devfuse) "$FSRUN" mount "$POLICY" "$lower" "$work/view" -f -o uring=off 2>"$work/daemon.log" & ;;
+    fsrun_media) "$FSRUN" mount examples/android-media.fspol "$lower" "$work/view" -f -o uring=on 2>"$work/daemon.log" & ;;
+    fsrun_rules) "$FSRUN" mount "$work/rules.fspol" "$lower" "$work/view" -f -o uring=on 2>"$work/daemon.log" & ;;
+    bindfs_media) bindfs -f --force-user=0 --force-group=9997 --perms=0660,a+D ${owner:+-o allow_other} "$lower" "$work/view" 2>"$work/daemon.log" & ;;
     bindfs) bindfs -f ${owner:+-o allow_other} "$lower" "$work/view" 2>"$work/daemon.log" & ;;
     bindfs_mt) bindfs -f --multithreaded ${owner:+-o allow_other} "$lower" "$work/view" 2>"$work/daemon.log" & ;;
     passthrough_ll) "$work/bin/passthrough_ll" -f -o source="$lower"${owner:+,allow_other} "$work/view" 2>"$work/daemon.log" & ;;
