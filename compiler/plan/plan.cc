@@ -12,12 +12,16 @@
 #include <tuple>
 
 #include "ir/decide.h"
+#include "ir/request_atoms.h"
 
 namespace fspol::plan {
 
 namespace {
 
 using ir::Entry;
+using ir::kByArgs;
+using ir::kByName;
+using ir::kNoAtoms;
 using ir::Op;
 using syntax::RuleKind;
 
@@ -41,23 +45,6 @@ constexpr CallbackInfo kCallbacks[] = {
 #include "fuse_bpf_ops.def"
 };
 static_assert(std::size(kCallbacks) == kCallbackCount);
-
-// What a request is to the policy (ir/request_atoms.def).
-constexpr uint64_t kNoAtoms = 1ULL << 40;
-constexpr uint64_t kByArgs = 1ULL << 41;
-constexpr uint64_t kByName = 1ULL << 42;
-#define ATOM(x) ir::bit(Op::x)
-uint64_t request_atoms(uint32_t opcode) {
-  switch (opcode) {
-#define FSPOL_REQUEST_ATOMS(opcode, atoms) \
-  case opcode:                             \
-    return atoms;
-#include "ir/request_atoms.def"
-    default:
-      return kNoAtoms;
-  }
-}
-#undef ATOM
 
 struct ArgAtom {
   uint32_t opcode;
@@ -434,7 +421,7 @@ class Planner {
       auto cb = static_cast<Callback>(i);
       uint32_t opcode = kCallbacks[i].opcode;
       Filters& fs = set.filters[i];
-      uint64_t atoms = request_atoms(opcode);
+      uint64_t atoms = ir::request_atoms(opcode);
       switch (cb) {
         case Callback::lookup: plan_lookup_pre(s, fs.pre); continue;
         case Callback::create_open: plan_by_name(s, fs.pre, Op::kCreate, syntax::kTypeFile, true); break;

@@ -11,38 +11,17 @@
 
 #include "ir/decide.h"
 #include "ir/ir_eval.h"
+#include "ir/request_atoms.h"
 
 namespace fspol::verify {
 
 namespace {
 
+using ir::kByArgs;
+using ir::kByName;
+using ir::kNoAtoms;
 using ir::Op;
 using plan::Callback;
-
-constexpr uint64_t kNoAtoms = 1ULL << 40;
-constexpr uint64_t kByArgs = 1ULL << 41;
-constexpr uint64_t kByName = 1ULL << 42;
-#define ATOM(x) ir::bit(Op::x)
-uint64_t request_atoms(uint32_t opcode) {
-  switch (opcode) {
-#define FSPOL_REQUEST_ATOMS(opcode, atoms) \
-  case opcode:                             \
-    return atoms;
-#include "ir/request_atoms.def"
-    default:
-      return kNoAtoms;
-  }
-}
-#undef ATOM
-
-// The atoms an argument value decodes to (ir/arg_atoms.def).
-ir::OpSet arg_atoms(uint32_t opcode, uint32_t v) {
-  ir::OpSet out = 0;
-#define FSPOL_ARG_ATOM(op, type, field, atom, predicate) \
-  if (opcode == (op) && (predicate)) out |= ir::bit(Op::atom);
-#include "ir/arg_atoms.def"
-  return out;
-}
 
 // Argument values that reach every row of arg_atoms.def.
 std::vector<uint32_t> arg_values(uint32_t opcode) {
@@ -284,11 +263,11 @@ class Differential {
   bool node_callback(uint32_t s, Callback cb, uint8_t type) {
     const plan::ProgramSet& set = plan_.sets[s];
     uint32_t opcode = plan::callback_opcode(cb);
-    uint64_t atoms = request_atoms(opcode);
+    uint64_t atoms = ir::request_atoms(opcode);
     if (atoms == kNoAtoms || atoms == kByName) return true;
     if (cb == Callback::copy_file_range) atoms = ir::bit(Op::kRead);
     for (uint32_t arg : arg_values(opcode)) {
-      ir::OpSet ops = atoms == kByArgs ? arg_atoms(opcode, arg) : static_cast<ir::OpSet>(atoms);
+      ir::OpSet ops = atoms == kByArgs ? ir::arg_atoms(opcode, arg) : static_cast<ir::OpSet>(atoms);
       for (const ir::Caller& c : callers_) {
         auto r = ask(s, cb, false, c, arg, "", type);
         if (!r) return false;
