@@ -138,8 +138,11 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       if (name == nullptr) return 0;
       Engine::Lookup child = engine_->lookup(dir->state, name, caller);
       if (child.error) return child.error;
-      uint8_t type = lower_type(dir, name);
-      if (type == 0) return 0;  // the handler answers ENOENT
+      // The lower file's type only where a rule looks at it (a missing
+      // name: the handler answers ENOENT).
+      uint8_t type = call.in->opcode == FUSE_RMDIR ? syntax::kTypeDir : syntax::kTypeFile;
+      if (engine_->type_matters(child.node)) type = lower_type(dir, name);
+      if (type == 0) return 0;
       if (int err = engine_->lookup_type(child.node, type, caller)) return err;
       return engine_->check(child.node, ir::bit(Op::kDelete), type, caller);
     }

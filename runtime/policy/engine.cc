@@ -69,6 +69,15 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
     for (const auto& list : t.access) depends = depends || conditional(list);
     for (const auto& list : t.attr) depends = depends || conditional(list);
     class_caller_free_[c] = !depends;
+    auto typed = [](const std::vector<ir::Entry>& list) {
+      for (const ir::Entry& e : list) {
+        if (e.types != 0) return true;
+      }
+      return false;
+    };
+    bool by_type = typed(t.hidden);
+    for (const auto& list : t.access) by_type = by_type || typed(list);
+    class_typed_.push_back(by_type);
     bool stat_denied = false;
     for (const ir::Entry& e : t.access[static_cast<size_t>(ir::Op::kStat)]) {
       stat_denied = stat_denied || p.rules[e.rule].kind != RuleKind::kAllow;

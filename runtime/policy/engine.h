@@ -134,6 +134,10 @@ class Engine {
   // The handler serving `op`, or "".
   std::string_view handler(const NodeState& node, ir::Op op, uint8_t type,
                            const Caller& caller) const;
+  // Whether a decision on a node depends on its file type (a hide or an
+  // access rule filtered on types decides there); if not, the type need
+  // not be read from the lower filesystem.
+  bool type_matters(const NodeState& node) const { return class_typed_[node.cls]; }
   // Whether any rule audits anything (then every request is looked at).
   bool audits() const { return audits_; }
   // The audit rules recording `op` (rule ids; empty: none).
@@ -157,6 +161,7 @@ class Engine {
   std::vector<int> hide_bit_;             // per rule: its bit, or -1
   std::vector<bool> class_caller_free_;   // per class: no conditional rule decides there
   std::vector<bool> class_stat_free_;     // per class: no rule denies stat
+  std::vector<bool> class_typed_;         // per class: a hide or access entry has types
   bool listings_caller_independent_ = true;
   bool uses_comm_ = false;
   bool caller_independent_ = true;
