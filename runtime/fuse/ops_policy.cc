@@ -60,15 +60,21 @@ uint8_t FsState::lower_type(Inode* dir, const char* name) {
 // only a new name is a create. op_create opens new names with O_EXCL and
 // comes back here if the name appeared meanwhile.
 int FsState::check_create(Inode* dir, const char* name, uint32_t flags, const Caller& caller) {
-  uint8_t existing = lower_type(dir, name);
   Engine::Lookup child = engine_->lookup(dir->state, name, caller);
+  // Where no rule decides a create or an open there, whether the name
+  // exists does not matter: no fstatat.
+  ir::OpSet opens = open_atoms(flags & ~static_cast<uint32_t>(O_CREAT));
+  if (child.error == 0 && engine_->decides_nothing(dir->state, 0) &&
+      engine_->decides_nothing(child.node, opens | ir::bit(ir::Op::kCreate))) {
+    return 0;
+  }
+  uint8_t existing = lower_type(dir, name);
   bool hidden = child.error != 0 ||
                 engine_->lookup_type(child.node, existing ? existing : syntax::kTypeFile, caller) != 0;
   if (hidden || existing == 0) {
     return engine_->check_new(dir->state, name, ir::Op::kCreate, syntax::kTypeFile, caller);
   }
-  return engine_->check(child.node, open_atoms(flags & ~static_cast<uint32_t>(O_CREAT)), existing,
-                        caller);
+  return engine_->check(child.node, opens, existing, caller);
 }
 
 int FsState::apply_policy(const Call& call) {

@@ -209,6 +209,16 @@ void Engine::attr(const NodeState& node, uint8_t type, const Caller& caller, Att
   }
 }
 
+bool Engine::decides_nothing(const NodeState& node, ir::OpSet atoms) const {
+  if (trivial_) return true;
+  const ir::ClassTable& t = policy_->tables[node.cls];
+  if (node.hidden_above != 0 || !t.hidden.empty()) return false;
+  for (size_t op = 0; op < ir::kOpCount; ++op) {
+    if ((atoms & ir::bit(static_cast<ir::Op>(op))) && !t.access[op].empty()) return false;
+  }
+  return true;
+}
+
 int Engine::lower_ids(const NodeState& node, uint8_t type, const Caller& caller, bool set_uid,
                       uint32_t& uid, bool set_gid, uint32_t& gid) const {
   if (trivial_) return 0;

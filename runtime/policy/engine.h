@@ -138,6 +138,9 @@ class Engine {
   // access rule filtered on types decides there); if not, the type need
   // not be read from the lower filesystem.
   bool type_matters(const NodeState& node) const { return class_typed_[node.cls]; }
+  // Whether no rule can refuse `atoms` on the node, for any caller or
+  // type: no hide of it or its ancestors, no access entry for them.
+  bool decides_nothing(const NodeState& node, ir::OpSet atoms) const;
   // Whether any rule audits anything (then every request is looked at).
   bool audits() const { return audits_; }
   // The audit rules recording `op` (rule ids; empty: none).
