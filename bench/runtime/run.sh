@@ -77,7 +77,8 @@ trap 'exit 1' INT TERM
 
 mkdir -p "$work/fs" "$work/src" "$work/view" "$work/bin"
 # 1,000 deny rules on subtrees the workloads never use, a fifth of them
-# caller-dependent, a tenth hides.
+# caller-dependent, a tenth hides; the options of the allow-all policy
+# (examples/passthrough.fspol), so that the rules are the only difference.
 python3 - "$work/rules.fspol" <<'GEN'
 import sys
 rules = []
@@ -89,7 +90,10 @@ for k in range(1000):
     else:
         rules.append(f'  deny write, create on "/zz{k}/**/*.lock" errno EPERM;')
 with open(sys.argv[1], "w") as f:
-    f.write("policy deny_heavy {\n" + "\n".join(rules) + "\n}\n")
+    options = ["  option cache = always;", "  option entry_timeout = 1h;",
+               "  option attr_timeout = 1h;", "  option negative_timeout = 1h;",
+               "  option passthrough = true;"]
+    f.write("policy deny_heavy {\n" + "\n".join(options + rules) + "\n}\n")
 GEN
 chmod 755 "$work"
 mount -t tmpfs -o size=12g tmpfs "$work/fs"
