@@ -25,7 +25,8 @@ commands:
                        plan (where each decision runs), bpf-c (the
                        fuse_ops programs), harness-c (the same filters as
                        test programs), bpf-obj, harness-obj (built in
-                       process), or all
+                       process), skeleton (a C header embedding bpf-obj,
+                       with libbpf load/attach helpers), or all
       -o FILE|DIR      write to FILE instead of stdout; with several kinds,
                        all, or an existing directory: POLICY-NAME.* in DIR
       --target=T       the kernel profile: fspol-6.1 (default) or rfc-v3
@@ -75,10 +76,10 @@ Error usage(std::string message) { return Error{0, std::move(message)}; }
 }  // namespace
 
 bool is_artifact_kind(std::string_view kind) {
-  for (std::string_view k : {"ir", "plan", "bpf-c", "harness-c", "bpf-obj", "harness-obj", "all"}) {
+  for (std::string_view k : kArtifactKinds) {
     if (kind == k) return true;
   }
-  return false;
+  return kind == "all";
 }
 
 Result<Options> parse_options(const std::vector<std::string>& args) {
@@ -179,7 +180,7 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
         size_t comma = std::min(list.find(',', start), list.size());
         std::string kind = list.substr(start, comma - start);
         if (!is_artifact_kind(kind)) {
-          return usage("--emit takes ir, plan, bpf-c, harness-c, bpf-obj, harness-obj or all, not '" +
+          return usage("--emit takes ir, plan, bpf-c, harness-c, bpf-obj, harness-obj, skeleton or all, not '" +
                        kind + "'");
         }
         options.emit.push_back(kind);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fspol/compiler.h"
@@ -45,7 +46,9 @@ struct Options {
 // Parses argv (without argv[0]). A usage error comes back as Error.
 Result<Options> parse_options(const std::vector<std::string>& args);
 
-// ir, plan, bpf-c, harness-c, bpf-obj, harness-obj, all.
+// What `fsc compile --emit=` can produce (and "all": every one of them).
+inline constexpr std::string_view kArtifactKinds[] = {"ir",     "plan",        "bpf-c",   "harness-c",
+                                                      "bpf-obj", "harness-obj", "skeleton"};
 bool is_artifact_kind(std::string_view kind);
 
 // The text of `fsc --help`.

@@ -16,6 +16,7 @@
 #include "fspol/compiler.h"
 #include "fspol/diagnostics.h"
 #include "codegen/bpf_c.h"
+#include "codegen/skeleton.h"
 #include "driver/explain.h"
 #include "plan/plan.h"
 #include "ir/ir_eval.h"
@@ -163,8 +164,6 @@ const ir::Policy* analyze_policy(Session& session, const std::string& path, cons
 
 namespace {
 
-constexpr std::string_view kKinds[] = {"ir", "plan", "bpf-c", "harness-c", "bpf-obj", "harness-obj"};
-
 // The file an artefact kind goes to in a directory.
 std::string artifact_file(const std::string& stem, std::string_view kind, bool json) {
   if (kind == "ir") return stem + ".ir";
@@ -172,6 +171,7 @@ std::string artifact_file(const std::string& stem, std::string_view kind, bool j
   if (kind == "bpf-c") return stem + ".bpf.c";
   if (kind == "harness-c") return stem + ".harness.bpf.c";
   if (kind == "bpf-obj") return stem + ".bpf.o";
+  if (kind == "skeleton") return stem + ".skel.h";
   return stem + ".harness.bpf.o";
 }
 
@@ -242,7 +242,7 @@ int run_compile(const Options& options, Streams streams, const Backends& backend
   bool to_dir = is_directory(options.output);
   if (kinds.empty()) kinds = {to_dir ? "all" : "ir"};
   if (std::find(kinds.begin(), kinds.end(), "all") != kinds.end()) {
-    kinds.assign(std::begin(kKinds), std::end(kKinds));
+    kinds.assign(std::begin(kArtifactKinds), std::end(kArtifactKinds));
   }
   to_dir = to_dir || kinds.size() > 1;
   if (to_dir && !is_directory(options.output)) {
@@ -259,6 +259,7 @@ int run_compile(const Options& options, Streams streams, const Backends& backend
     if (!planned) return session.finish();
     c_files = codegen::emit_bpf_c(policy, *planned, policy.name);
   }
+  std::optional<std::string> ops_object;  // built once for bpf-obj and the skeleton
   for (const std::string& kind : kinds) {
     std::string text;
     if (kind == "ir") {
@@ -269,11 +270,16 @@ int run_compile(const Options& options, Streams streams, const Backends& backend
       text = c_files->bpf_c;
     } else if (kind == "harness-c") {
       text = c_files->harness_c;
+    } else if (kind == "skeleton") {
+      if (!ops_object) ops_object = build_object(session, backends, policy.name + ".bpf.c", c_files->bpf_c, streams.err);
+      if (!ops_object) return session.finish();
+      text = codegen::emit_skeleton(policy, *planned, *ops_object);
     } else {
       bool harness = kind == "harness-obj";
       auto object = build_object(session, backends, artifact_file(policy.name, harness ? "harness-c" : "bpf-c", false),
                                  harness ? c_files->harness_c : c_files->bpf_c, streams.err);
       if (!object) return session.finish();
+      if (!harness) ops_object = *object;
       text = std::move(*object);
     }
     std::string path = to_dir ? options.output + "/" + artifact_file(policy.name, kind, options.json)

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import unittest
 
@@ -242,7 +243,48 @@ class Cli(unittest.TestCase):
         self.assertEqual((code, err), (0, ""))
         self.assertEqual(sorted(os.listdir(out_dir)),
                          ["fsp_harness.h", "fuse_bpf_abi.h", "fuse_bpf_ops.def", "p.bpf.c", "p.bpf.o",
-                          "p.harness.bpf.c", "p.harness.bpf.o", "p.ir", "p.plan"])
+                          "p.harness.bpf.c", "p.harness.bpf.o", "p.ir", "p.plan", "p.skel.h"])
+
+    @unittest.skipUnless(shutil.which("gcc"), "needs gcc")
+    def test_skeleton_builds_and_opens(self):
+        pol = self.write("skel.fspol", 'policy skel {\n  hide "/x";\n  deny write on "/y/**";\n}\n')
+        header = os.path.join(self.tmp, "skel.skel.h")
+        code, _, err = fsc("compile", "--emit=skeleton", "-o", header, pol)
+        self.assertEqual((code, err), (0, ""))
+        main = self.write("main.c", textwrap.dedent("""
+            #include <stdio.h>
+            #include <string.h>
+            #include "skel.skel.h"
+            int main(void)
+            {
+                struct fsp_skel s = {0};
+                struct bpf_map *map;
+                int maps = 0, named = 0, i;
+
+                fsp_skel__open_and_load(&s);  /* the load needs a fuse-bpf kernel */
+                if (!s.obj)
+                    return 1;
+                bpf_object__for_each_map(map, s.obj) {
+                    if (bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS)
+                        continue;
+                    maps++;
+                }
+                for (i = 0; i < FSP_SKEL_SETS; i++)
+                    named += strncmp(fsp_skel_set_names[i], "fsp", 3) == 0;
+                printf("%d %d %d\\n", maps, FSP_SKEL_SETS, named);
+                fsp_skel__destroy(&s);
+                return 0;
+            }
+            """))
+        exe = os.path.join(self.tmp, "main")
+        built = subprocess.run(["gcc", "-Wall", "-Werror", "-o", exe, main, "-lbpf"],
+                               capture_output=True, text=True)
+        self.assertEqual(built.returncode, 0, built.stderr)
+        run = subprocess.run([exe], capture_output=True, text=True)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        maps, sets, named = map(int, run.stdout.split())
+        self.assertGreater(sets, 0)
+        self.assertEqual((maps, named), (sets, sets))
 
     def test_compile_refuses_what_fuse_bpf_cannot_do(self):
         pol = self.write("lock.fspol", 'policy l {\n  deny lock on "/db/*.lock" errno ENOLCK;\n}\n')
