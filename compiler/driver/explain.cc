@@ -5,28 +5,11 @@
 
 #include "ir/ir_printer.h"
 #include "ir/render.h"
+#include "support/json.h"
 
 namespace fspol::driver {
 
 namespace {
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
 
 std::string caller_text(const ir::Request& r) {
   std::string out = "uid " + std::to_string(r.caller.uid) + ", gid " + std::to_string(r.caller.gid);
@@ -77,29 +60,29 @@ std::string explain_text(const ir::Policy& policy, const ir::Request& request,
 std::string explain_json(const ir::Policy& policy, const ir::Request& request,
                          const ir::Verdict& v) {
   std::ostringstream out;
-  out << "{\"path\": " << json_string(request.path) << ", \"op\": "
-      << json_string(std::string(ir::op_name(request.op)));
-  if (request.new_path) out << ", \"to\": " << json_string(*request.new_path);
-  out << ", \"type\": " << json_string(ir::type_text(request.type)) << ", \"uid\": "
+  out << "{\"path\": " << json_quote(request.path) << ", \"op\": "
+      << json_quote(std::string(ir::op_name(request.op)));
+  if (request.new_path) out << ", \"to\": " << json_quote(*request.new_path);
+  out << ", \"type\": " << json_quote(ir::type_text(request.type)) << ", \"uid\": "
       << request.caller.uid << ", \"gid\": " << request.caller.gid << ", \"comm\": "
-      << json_string(std::string(request.caller.comm)) << ", \"allowed\": " << (v.error ? "false" : "true")
-      << ", \"errno\": " << v.error << ", \"errno_name\": " << json_string(v.error_name)
-      << ", \"reason\": " << json_string(v.reason) << ", \"class\": " << v.path_class
-      << ", \"class_example\": " << json_string(policy.classes[v.path_class].example)
-      << ", \"canonical_path\": " << json_string(v.canonical_path) << ", \"rules\": [";
+      << json_quote(std::string(request.caller.comm)) << ", \"allowed\": " << (v.error ? "false" : "true")
+      << ", \"errno\": " << v.error << ", \"errno_name\": " << json_quote(v.error_name)
+      << ", \"reason\": " << json_quote(v.reason) << ", \"class\": " << v.path_class
+      << ", \"class_example\": " << json_quote(policy.classes[v.path_class].example)
+      << ", \"canonical_path\": " << json_quote(v.canonical_path) << ", \"rules\": [";
   for (size_t i = 0; i < v.steps.size(); ++i) {
     const ir::Step& s = v.steps[i];
     const ir::Rule& rule = policy.rules[s.rule];
-    out << (i ? ", " : "") << "{\"layer\": " << json_string(s.layer) << ", \"rule\": " << s.rule
-        << ", \"effect\": " << json_string(s.effect) << ", \"file\": "
-        << json_string(rule.where.file) << ", \"line\": " << rule.where.line
-        << ", \"text\": " << json_string(ir::rule_text(policy, rule)) << "}";
+    out << (i ? ", " : "") << "{\"layer\": " << json_quote(s.layer) << ", \"rule\": " << s.rule
+        << ", \"effect\": " << json_quote(s.effect) << ", \"file\": "
+        << json_quote(rule.where.file) << ", \"line\": " << rule.where.line
+        << ", \"text\": " << json_quote(ir::rule_text(policy, rule)) << "}";
   }
-  out << "], \"lower_root\": " << json_string(v.lower_root) << ", \"lower_path\": "
-      << json_string(v.lower_path) << ", \"attr\": " << json_string(ir::attr_text(v.attr))
-      << ", \"handler\": " << json_string(v.handler) << ", \"audit\": [";
+  out << "], \"lower_root\": " << json_quote(v.lower_root) << ", \"lower_path\": "
+      << json_quote(v.lower_path) << ", \"attr\": " << json_quote(ir::attr_text(v.attr))
+      << ", \"handler\": " << json_quote(v.handler) << ", \"audit\": [";
   for (size_t i = 0; i < v.audit_tags.size(); ++i) {
-    out << (i ? ", " : "") << json_string(v.audit_tags[i]);
+    out << (i ? ", " : "") << json_quote(v.audit_tags[i]);
   }
   out << "]}\n";
   return out.str();

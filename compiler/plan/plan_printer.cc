@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "plan/plan.h"
+#include "support/json.h"
 
 namespace fspol::plan {
 
@@ -20,25 +21,6 @@ std::string types_text(uint8_t types) {
   return out;
 }
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string_view stage_name(bool post) { return post ? "postfilter" : "prefilter"; }
 
@@ -180,14 +162,14 @@ std::string print_plan(const ir::Policy& policy, const Plan& plan) {
 
 std::string print_plan_json(const ir::Policy& policy, const Plan& plan) {
   std::ostringstream o;
-  o << "{\n  \"policy\": " << json_string(policy.name)
-    << ",\n  \"target\": " << json_string(profile_info(plan.profile).name) << ",\n  \"sets\": [";
+  o << "{\n  \"policy\": " << json_quote(policy.name)
+    << ",\n  \"target\": " << json_quote(profile_info(plan.profile).name) << ",\n  \"sets\": [";
   for (uint32_t s = 0; s < plan.sets.size(); ++s) {
     const ProgramSet& set = plan.sets[s];
-    o << (s ? "," : "") << "\n    {\"id\": " << s << ", \"name\": " << json_string(set.name)
+    o << (s ? "," : "") << "\n    {\"id\": " << s << ", \"name\": " << json_quote(set.name)
       << ", \"class\": " << set.cls << ", \"example\": "
-      << json_string(policy.classes[set.cls].example)
-      << ", \"types\": " << json_string(types_text(set.types))
+      << json_quote(policy.classes[set.cls].example)
+      << ", \"types\": " << json_quote(types_text(set.types))
       << ", \"passthrough\": " << (set.passthrough ? "true" : "false")
       << ", \"tracked\": " << (set.tracked ? "true" : "false") << ", \"filters\": [";
     bool first = true;
@@ -196,13 +178,13 @@ std::string print_plan_json(const ir::Policy& policy, const Plan& plan) {
         const Filter& f = post ? set.filters[i].post : set.filters[i].pre;
         if (f.where == Where::kNone) continue;
         o << (first ? "" : ",") << "\n      {\"callback\": "
-          << json_string(callback_name(static_cast<Callback>(i)))
-          << ", \"stage\": " << json_string(post ? "post" : "pre")
-          << ", \"where\": " << json_string(where_name(f.where));
+          << json_quote(callback_name(static_cast<Callback>(i)))
+          << ", \"stage\": " << json_quote(post ? "post" : "pre")
+          << ", \"where\": " << json_quote(where_name(f.where));
         if (f.where == Where::kDaemon) {
-          o << ", \"reason\": " << json_string(f.reason) << ", \"rules\": [";
+          o << ", \"reason\": " << json_quote(f.reason) << ", \"rules\": [";
           for (size_t r = 0; r < f.rules.size(); ++r) {
-            o << (r ? ", " : "") << json_string(policy.rules[f.rules[r]].where.str());
+            o << (r ? ", " : "") << json_quote(policy.rules[f.rules[r]].where.str());
           }
           o << "]";
         }
@@ -217,18 +199,18 @@ std::string print_plan_json(const ir::Policy& policy, const Plan& plan) {
   for (size_t i = 0; i < placements.size(); ++i) {
     const DaemonPlacement& d = placements[i];
     o << (i ? "," : "") << "\n    {\"set\": " << d.set
-      << ", \"callback\": " << json_string(callback_name(d.cb))
-      << ", \"stage\": " << json_string(d.post ? "post" : "pre")
-      << ", \"reason\": " << json_string(d.reason) << ", \"rules\": [";
+      << ", \"callback\": " << json_quote(callback_name(d.cb))
+      << ", \"stage\": " << json_quote(d.post ? "post" : "pre")
+      << ", \"reason\": " << json_quote(d.reason) << ", \"rules\": [";
     for (size_t r = 0; r < d.rules.size(); ++r) {
-      o << (r ? ", " : "") << json_string(policy.rules[d.rules[r]].where.str());
+      o << (r ? ", " : "") << json_quote(policy.rules[d.rules[r]].where.str());
     }
     o << "]}";
   }
   o << (placements.empty() ? "]" : "\n  ]") << ",\n  \"problems\": [";
   for (size_t i = 0; i < plan.problems.size(); ++i) {
-    o << (i ? ", " : "") << "{\"rule\": " << json_string(policy.rules[plan.problems[i].rule].where.str())
-      << ", \"message\": " << json_string(plan.problems[i].message) << "}";
+    o << (i ? ", " : "") << "{\"rule\": " << json_quote(policy.rules[plan.problems[i].rule].where.str())
+      << ", \"message\": " << json_quote(plan.problems[i].message) << "}";
   }
   o << "]\n}\n";
   return o.str();
