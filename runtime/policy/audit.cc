@@ -8,26 +8,11 @@
 #include <cstring>
 #include <ctime>
 
+#include "support/json.h"
+
 namespace fspol::runtime {
 
 namespace {
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 int64_t now_ns() {
   timespec ts{};
@@ -41,6 +26,11 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& where) {
   std::unique_ptr<AuditLog> log(new AuditLog);
   log->where_ = where;
   if (where != "syslog") {
+    // The daemon's working directory is nobody's business: a relative
+    // path would land somewhere unexpected.
+    if (where.empty() || where[0] != '/') {
+      return Error{EINVAL, where + ": the audit log must be an absolute path or \"syslog\""};
+    }
     log->fd_ = ::open(where.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
     if (log->fd_ < 0) {
       return Error{errno, where + ": cannot open the audit log: " + std::strerror(errno)};
@@ -114,13 +104,13 @@ std::string AuditLog::json(const AuditRecord& r, int64_t unix_ns) {
   size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
   std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>((unix_ns / 1000000) % 1000));
   const char* err = r.error ? ::strerrorname_np(r.error) : nullptr;
-  return std::string("{\"time\": \"") + stamp + "\", \"op\": " + json_string(r.op) +
-         ", \"path\": " + json_string(r.path) + ", \"uid\": " + std::to_string(r.uid) +
+  return std::string("{\"time\": \"") + stamp + "\", \"op\": " + json_quote(r.op) +
+         ", \"path\": " + json_quote(r.path) + ", \"uid\": " + std::to_string(r.uid) +
          ", \"gid\": " + std::to_string(r.gid) + ", \"pid\": " + std::to_string(r.pid) +
-         ", \"comm\": " + json_string(r.comm) + ", \"verdict\": \"" +
+         ", \"comm\": " + json_quote(r.comm) + ", \"verdict\": \"" +
          (r.error ? "denied" : "allowed") + "\", \"errno\": " +
-         (r.error ? json_string(err ? err : std::to_string(r.error)) : std::string("null")) +
-         ", \"tag\": " + json_string(r.tag) + ", \"rule\": " + json_string(r.rule) + "}";
+         (r.error ? json_quote(err ? err : std::to_string(r.error)) : std::string("null")) +
+         ", \"tag\": " + json_quote(r.tag) + ", \"rule\": " + json_quote(r.rule) + "}";
 }
 
 }  // namespace fspol::runtime

@@ -35,8 +35,8 @@ class AuditLog {
  public:
   static constexpr size_t kQueueLimit = 8192;
 
-  // A file path (appended to, created 0640) or "syslog". Fails with the
-  // path and the reason.
+  // An absolute file path (appended to, created 0640, not through a
+  // symlink) or "syslog". Fails with the path and the reason.
   static Result<std::unique_ptr<AuditLog>> open(const std::string& where);
   ~AuditLog();
 

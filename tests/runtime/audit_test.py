@@ -8,7 +8,8 @@ time, the operation atom, the path as seen in the view, the caller's
 uid/gid/pid/comm, the verdict and errno, the tag and the rule's file:line;
 requests no rule audits leave none; the tags are those `fsc explain`
 (ir_eval) gives for the same request; `fsrun status` counts the records.
-An audit_log that cannot be opened refuses the mount."""
+An audit_log that cannot be opened, a relative one, or a symlink refuses
+the mount."""
 import json
 import os
 import re
@@ -124,6 +125,18 @@ def main():
     check.check(r.returncode != 0 and "cannot open the audit log" in r.stderr,
                 f"an unopenable audit log refuses the mount: {r.returncode} {r.stderr}")
     check.check(not os.path.ismount(mnt), "nothing mounted")
+    # A relative path, or a symlink planted where the log goes: refused.
+    link = os.path.join(env.work, "link.log")
+    os.symlink("/etc/passwd", link)
+    for where, reason in (("audit.log", "must be an absolute path"),
+                          (link, "cannot open the audit log")):
+        with open(bad, "w") as f:
+            f.write(POLICY.replace("{log}", where))
+        r = subprocess.run([env.fsrun, "mount", bad, lower, mnt], capture_output=True, text=True,
+                           timeout=30)
+        check.check(r.returncode != 0 and reason in r.stderr,
+                    f"audit_log {where!r} refuses the mount: {r.returncode} {r.stderr}")
+        check.check(not os.path.ismount(mnt), f"nothing mounted for audit_log {where!r}")
     check.finish()
 
 
