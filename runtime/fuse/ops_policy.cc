@@ -28,9 +28,7 @@ uint8_t type_bit(uint32_t mode) {
 }
 
 Caller FsState::caller_of(const Call& call) const {
-  // The process name costs a /proc read: only for rules on it and for
-  // audit records.
-  if (!engine_->uses_comm() && !engine_->audits()) return Caller{call.in->uid, call.in->gid, {}};
+  if (!engine_->uses_comm()) return Caller{call.in->uid, call.in->gid, {}};
   // Read once per request (callers of one request see one name).
   thread_local uint64_t unique = 0;
   thread_local std::string comm;
@@ -266,13 +264,16 @@ std::vector<AuditRecord> FsState::audit_records(const Call& call) {
       return out;
   }
   const ir::Policy& policy = engine_->policy();
+  // The process name costs a /proc read: only for a request that is
+  // recorded (caller_of already has it when a rule names processes).
+  std::string comm;
   for (size_t op = 0; op < ir::kOpCount; ++op) {
     if (!(atoms & ir::bit(static_cast<Op>(op)))) continue;
     for (uint32_t rule : engine_->audit(state, static_cast<Op>(op), type, caller)) {
       const ir::Rule& r = policy.rules[rule];
+      if (comm.empty()) comm = engine_->uses_comm() ? std::string(caller.comm) : caller_comm(*call.in);
       out.push_back(AuditRecord{std::string(ir::op_name(static_cast<Op>(op))), path, caller.uid,
-                                caller.gid, call.in->pid, std::string(caller.comm), 0, r.tag,
-                                r.where.str()});
+                                caller.gid, call.in->pid, comm, 0, r.tag, r.where.str()});
     }
   }
   return out;
