@@ -106,45 +106,69 @@ int FsState::apply_policy(const Call& call) {
 
 // Requests on a name in the node's directory: the name must be a proper
 // NUL-terminated string inside the argument, else the handler refuses it.
-int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
-  auto name_at = [&](size_t offset) -> const char* {
-    if (offset >= call.arglen) return nullptr;
-    const char* name = call.arg + offset;
-    return strnlen(name, call.arglen - offset) < call.arglen - offset ? name : nullptr;
-  };
+namespace {
+
+// The name a request on a directory is about (the source of a rename, the
+// new name of a link), the operation atom it does there and the file type
+// it has when the request says so (else a file). The name must be a proper
+// NUL-terminated string inside the argument; `name` is null otherwise, and
+// the handler refuses the request.
+struct Named {
+  const char* name = nullptr;
+  size_t head = 0;  // the fixed argument before the name
+  ir::Op op = ir::Op::kCreate;
+  uint8_t type = syntax::kTypeFile;
+};
+
+Named named(const Call& call) {
   using ir::Op;
+  Named n;
+  switch (call.in->opcode) {
+    case FUSE_CREATE: n = {nullptr, sizeof(fuse_create_in), Op::kCreate, syntax::kTypeFile}; break;
+    case FUSE_MKNOD:
+      n = {nullptr, sizeof(fuse_mknod_in), Op::kCreate, syntax::kTypeFile};
+      if (const auto* in = call.args<fuse_mknod_in>()) n.type = type_bit(in->mode);
+      break;
+    case FUSE_MKDIR: n = {nullptr, sizeof(fuse_mkdir_in), Op::kCreate, syntax::kTypeDir}; break;
+    case FUSE_SYMLINK: n = {nullptr, 0, Op::kCreate, syntax::kTypeSymlink}; break;
+    case FUSE_UNLINK: n = {nullptr, 0, Op::kDelete, syntax::kTypeFile}; break;
+    case FUSE_RMDIR: n = {nullptr, 0, Op::kDelete, syntax::kTypeDir}; break;
+    case FUSE_RENAME: n = {nullptr, sizeof(fuse_rename_in), Op::kRename, syntax::kTypeFile}; break;
+    case FUSE_RENAME2: n = {nullptr, sizeof(fuse_rename2_in), Op::kRename, syntax::kTypeFile}; break;
+    case FUSE_LINK: n = {nullptr, sizeof(fuse_link_in), Op::kLink, syntax::kTypeFile}; break;
+    default: return n;
+  }
+  if (n.head < call.arglen) {
+    const char* name = call.arg + n.head;
+    size_t room = call.arglen - n.head;
+    if (strnlen(name, room) < room) n.name = name;
+  }
+  return n;
+}
+
+}  // namespace
+
+int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
+  using ir::Op;
+  Named n = named(call);
+  const char* name = n.name;
+  if (name == nullptr) return 0;
   switch (call.in->opcode) {
     case FUSE_CREATE: {
       const auto* in = call.args<fuse_create_in>();
-      const char* name = name_at(sizeof(fuse_create_in));
-      if (in == nullptr || name == nullptr) return 0;
-      return check_create(dir, name, in->flags, caller);
+      return in == nullptr ? 0 : check_create(dir, name, in->flags, caller);
     }
-    case FUSE_MKNOD: {
-      const auto* in = call.args<fuse_mknod_in>();
-      const char* name = name_at(sizeof(fuse_mknod_in));
-      if (in == nullptr || name == nullptr) return 0;
-      return engine_->check_new(dir->state, name, Op::kCreate, type_bit(in->mode), caller);
-    }
-    case FUSE_MKDIR: {
-      const char* name = name_at(sizeof(fuse_mkdir_in));
-      if (name == nullptr) return 0;
-      return engine_->check_new(dir->state, name, Op::kCreate, syntax::kTypeDir, caller);
-    }
-    case FUSE_SYMLINK: {
-      const char* name = name_at(0);
-      if (name == nullptr) return 0;
-      return engine_->check_new(dir->state, name, Op::kCreate, syntax::kTypeSymlink, caller);
-    }
+    case FUSE_MKNOD:
+    case FUSE_MKDIR:
+    case FUSE_SYMLINK:
+      return engine_->check_new(dir->state, name, n.op, n.type, caller);
     case FUSE_UNLINK:
     case FUSE_RMDIR: {
-      const char* name = name_at(0);
-      if (name == nullptr) return 0;
       Engine::Lookup child = engine_->lookup(dir->state, name, caller);
       if (child.error) return child.error;
       // The lower file's type only where a rule looks at it (a missing
       // name: the handler answers ENOENT).
-      uint8_t type = call.in->opcode == FUSE_RMDIR ? syntax::kTypeDir : syntax::kTypeFile;
+      uint8_t type = n.type;
       if (engine_->type_matters(child.node)) type = lower_type(dir, name);
       if (type == 0) return 0;
       if (int err = engine_->lookup_type(child.node, type, caller)) return err;
@@ -153,12 +177,11 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
     case FUSE_RENAME:
     case FUSE_RENAME2: {
       bool two = call.in->opcode == FUSE_RENAME2;
-      size_t head = two ? sizeof(fuse_rename2_in) : sizeof(fuse_rename_in);
-      if (call.arglen < head) return 0;
       uint64_t newdir = two ? call.args<fuse_rename2_in>()->newdir : call.args<fuse_rename_in>()->newdir;
-      const char* from = name_at(head);
-      const char* to = from ? name_at(head + std::strlen(from) + 1) : nullptr;
-      if (from == nullptr || to == nullptr) return 0;
+      const char* from = name;
+      size_t at = n.head + std::strlen(from) + 1;
+      if (at >= call.arglen || strnlen(call.arg + at, call.arglen - at) == call.arglen - at) return 0;
+      const char* to = call.arg + at;
       Engine::Lookup source = engine_->lookup(dir->state, from, caller);
       if (source.error) return source.error;
       uint8_t type = lower_type(dir, from);
@@ -174,8 +197,7 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
     }
     case FUSE_LINK: {
       const auto* in = call.args<fuse_link_in>();
-      const char* name = name_at(sizeof(fuse_link_in));
-      if (in == nullptr || name == nullptr) return 0;
+      if (in == nullptr) return 0;
       Inode* target = node(in->oldnodeid);
       uint8_t type = type_bit(target->type);
       if (int err = engine_->check(target->state, ir::bit(Op::kLink), type, caller)) return err;
@@ -193,33 +215,22 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
 // child's state and path), its type and the operation atoms, as the
 // checks above decode them; one record per audit rule that matches.
 std::vector<AuditRecord> FsState::audit_records(const Call& call) {
+  using ir::Op;
   std::vector<AuditRecord> out;
   uint32_t opcode = call.in->opcode;
   AtomSource source = atom_source(opcode);
   if (source == AtomSource::kNone) return out;
   Caller caller = caller_of(call);
   Inode* inode = node(call.in->nodeid);
-  std::string path;
-  if (!inodes_->path_of(inode, path)) path = "?";
-  path = path == "." ? "/" : "/" + path;
+  auto view_path = [&](Inode* of) {
+    std::string path;
+    if (!inodes_->path_of(of, path)) return std::string("?");
+    return path == "." ? std::string("/") : "/" + path;
+  };
+  std::string path = view_path(inode);
   NodeState state = inode->state;
   uint8_t type = type_bit(inode->type);
   ir::OpSet atoms = 0;
-  auto name_at = [&](size_t offset) -> const char* {
-    if (offset >= call.arglen) return nullptr;
-    const char* name = call.arg + offset;
-    return strnlen(name, call.arglen - offset) < call.arglen - offset ? name : nullptr;
-  };
-  auto child = [&](size_t offset, ir::Op op, uint8_t child_type) {
-    const char* name = name_at(offset);
-    if (name == nullptr) return false;
-    state = engine_->lookup(inode->state, name, caller).node;
-    path = (path == "/" ? "" : path) + "/" + name;
-    atoms = ir::bit(op);
-    type = child_type;
-    return true;
-  };
-  using ir::Op;
   switch (source) {
     case AtomSource::kFixed:
       atoms = fixed_atoms(opcode);
@@ -228,36 +239,22 @@ std::vector<AuditRecord> FsState::audit_records(const Call& call) {
       atoms = atoms_from_args(opcode, call.arg, call.arglen);
       break;
     case AtomSource::kByName: {
-      bool ok = false;
-      switch (opcode) {
-        case FUSE_CREATE: ok = child(sizeof(fuse_create_in), Op::kCreate, syntax::kTypeFile); break;
-        case FUSE_MKNOD: {
-          const auto* in = call.args<fuse_mknod_in>();
-          ok = in && child(sizeof(fuse_mknod_in), Op::kCreate, type_bit(in->mode));
-          break;
-        }
-        case FUSE_MKDIR: ok = child(sizeof(fuse_mkdir_in), Op::kCreate, syntax::kTypeDir); break;
-        case FUSE_SYMLINK: ok = child(0, Op::kCreate, syntax::kTypeSymlink); break;
-        case FUSE_UNLINK: ok = child(0, Op::kDelete, syntax::kTypeFile); break;
-        case FUSE_RMDIR: ok = child(0, Op::kDelete, syntax::kTypeDir); break;
-        case FUSE_RENAME: ok = child(sizeof(fuse_rename_in), Op::kRename, syntax::kTypeFile); break;
-        case FUSE_RENAME2: ok = child(sizeof(fuse_rename2_in), Op::kRename, syntax::kTypeFile); break;
-        case FUSE_LINK: {
-          // Linking is done to the file the new name links to.
-          const auto* in = call.args<fuse_link_in>();
-          if (in == nullptr) break;
-          Inode* target = node(in->oldnodeid);
-          if (!inodes_->path_of(target, path)) path = "?";
-          path = path == "." ? "/" : "/" + path;
-          state = target->state;
-          type = type_bit(target->type);
-          atoms = ir::bit(Op::kLink);
-          ok = true;
-          break;
-        }
-        default: break;
+      Named n = named(call);
+      if (n.name == nullptr) return out;
+      atoms = ir::bit(n.op);
+      if (opcode == FUSE_LINK) {
+        // Linking is done to the file the new name links to.
+        const auto* in = call.args<fuse_link_in>();
+        if (in == nullptr) return out;
+        Inode* target = node(in->oldnodeid);
+        path = view_path(target);
+        state = target->state;
+        type = type_bit(target->type);
+      } else {
+        state = engine_->lookup(inode->state, n.name, caller).node;
+        path = (path == "/" ? "" : path) + "/" + n.name;
+        type = n.type;
       }
-      if (!ok) return out;
       break;
     }
     case AtomSource::kNone:
