@@ -166,11 +166,32 @@ set -e
 echo "  (EPERM: only the media provider, uid 1023, writes thumbnails)"
 "$fsrun" umount "$work/view"
 
+step "A userspace handler: examples/redact.fspol"
+echo "Logs are served through the shipped redact_secrets handler (RE2 patterns)"
+echo "to everyone but root and the adm group; core dumps are hidden."
+logs="$work/logs"
+mkdir -p "$logs/app"
+printf '%s\n' "10:02 login bob password=hunter2" "10:03 mail to alice@example.com" \
+  "10:04 GET /v1 Authorization: Bearer 9f8e7d6c5b4a" >"$logs/app/app.log"
+echo core >"$logs/app/core"
+chmod -R a+rX "$logs"
+sed "s|/var/log/fspol/redact-audit.log|$work/redact-audit.log|" examples/redact.fspol \
+  >"$work/redact.fspol"
+echo "\$ fsrun mount examples/redact.fspol logs/ view/   (audit log moved to the work dir)"
+"$fsrun" mount "$work/redact.fspol" "$logs" "$work/view"
+echo "\$ cat view/app/app.log   (root)"
+sed 's/^/  /' "$work/view/app/app.log"
+echo "\$ setpriv --reuid=1000 --regid=1000 --clear-groups cat view/app/app.log"
+setpriv --reuid=1000 --regid=1000 --clear-groups cat "$work/view/app/app.log" | sed 's/^/  /'
+echo "\$ ls view/app   (core is hidden)"
+ls "$work/view/app" | sed 's/^/  /'
+"$fsrun" umount "$work/view"
+
 step "fsrun never mounts a view that looks protected and is not"
-echo "Rules of the layers the daemon does not apply yet (names, placement,"
-echo "handlers) refuse the mount, with the rule located."
-echo "\$ fsrun mount examples/redact.fspol lower/ view/"
+echo "Rules of the layers the daemon does not apply yet (names, placement)"
+echo "refuse the mount, with the rule located."
+echo "\$ fsrun mount examples/case-insensitive.fspol lower/ view/"
 set +e
-"$fsrun" mount examples/redact.fspol "$lower" "$work/view" 2>&1 | grep -A3 "'handle'" | head -4 | sed 's/^/  /'
+"$fsrun" mount examples/case-insensitive.fspol "$lower" "$work/view" 2>&1 | grep -A3 "'casefold'" | head -4 | sed 's/^/  /'
 set -e
 mountpoint -q "$work/view" || echo "  (nothing mounted)"

@@ -10,8 +10,8 @@ packages=(
   # compiler: BPF toolchain, LLVM/Clang libraries, regex oracle
   clang-19 llvm-19-dev libclang-19-dev libclang-cpp19-dev libclang-rt-19-dev lld-19
   libbpf-dev bpftool libre2-dev
-  # runtime
-  libfuse3-dev liburing-dev fuse3
+  # runtime (RE2 and zlib: the redact_secrets handler)
+  libfuse3-dev liburing-dev fuse3 zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev fio bindfs dbench
 )

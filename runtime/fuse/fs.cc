@@ -49,7 +49,7 @@ bool runs_as_caller(uint32_t opcode) {
 }  // namespace
 
 FsState::FsState(const MountOptions& options, const Policy* policy)
-    : options_(options), engine_(policy->engine.get()) {
+    : options_(options), engine_(policy->engine.get()), handled_(policy->handlers) {
   bool cache = options.cache != CacheMode::kNever;
   entry_valid_ns_ = cache ? to_ns(options.entry_timeout) : 0;
   attr_valid_ns_ = cache ? to_ns(options.attr_timeout) : 0;
@@ -210,6 +210,15 @@ void FsState::fill_attr(fuse_attr& attr, const struct stat& st, const Inode* ino
   attr.rdev = static_cast<uint32_t>(st.st_rdev);
   attr.blksize = static_cast<uint32_t>(st.st_blksize);
   if (engine_->trivial()) return;
+  if (inode->handler != 0) {
+    // A handled node shows the size of what its readers get, so tools
+    // that trust st_size (tail, mmap) see the whole of it.
+    std::shared_ptr<const std::string> contents;
+    if (handled(const_cast<Inode*>(inode), st, -1, contents) == 0) {
+      attr.size = contents->size();
+      attr.blocks = (contents->size() + 511) / 512;
+    }
+  }
   Attr a;
   a.mode = attr.mode;
   a.uid = attr.uid;
@@ -262,9 +271,9 @@ int FsState::reply_entry(const Call& call, Inode* parent, const std::string& nam
     if (int err = engine_->lookup_type(state, type, caller)) return err;
     if (int err = engine_->check(state, ir::bit(ir::Op::kLookup), type, caller)) return err;
   }
-  Inode* inode = inodes_->learn(parent, name, st, state);
+  Inode* inode = inodes_->learn(parent, name, st, state, handler_of(state, st, call));
   if (inode == nullptr) {
-    log_warn("%s: a hard link of a file the policy treats otherwise under another name: refused",
+    log_warn("%s: an object known under too many names the policy treats differently: refused",
              name.c_str());
     return EACCES;
   }
@@ -429,9 +438,18 @@ int FsState::op_setattr(const Call& call) {
 }
 
 int FsState::op_readlink(const Call& call) {
+  Inode* inode = node(call.in->nodeid);
+  if (inode->handler != 0) {
+    struct stat st{};
+    if (int err = stat_node(inode, st)) return err;
+    std::shared_ptr<const std::string> target;
+    if (int err = handled(inode, st, -1, target)) return err;
+    reply_data(call, target->data(), target->size());
+    return 0;
+  }
   UniqueFd holder;
   std::string name;
-  int dirfd = open_parent(node(call.in->nodeid), holder, name);
+  int dirfd = open_parent(inode, holder, name);
   if (dirfd < 0) return -dirfd;
   char buf[PATH_MAX];
   ssize_t n = ::readlinkat(dirfd, name.c_str(), buf, sizeof buf);

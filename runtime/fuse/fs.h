@@ -19,6 +19,7 @@
 
 #include "fspol/runtime/options.h"
 #include "fuse/dir_handle.h"
+#include "fuse/handled.h"
 #include "fuse/inode_table.h"
 #include "fuse/lower.h"
 #include "fuse/session.h"
@@ -45,6 +46,8 @@ struct FileHandle {
   UniqueFd fd;
   Inode* inode = nullptr;
   bool passthrough = false;
+  // What a handler serves to this open (a handled node's reads), or null.
+  std::shared_ptr<const std::string> contents;
   FileHandle* next = nullptr;  // Inode::handles list, under the open lock
   FileHandle* prev = nullptr;
 };
@@ -94,6 +97,14 @@ class FsState {
   int check_create(Inode* dir, const char* name, uint32_t flags, const Caller& caller);
   Caller caller_of(const Call& call) const;
   NodeState state_of(Inode* parent, const std::string& name, const Call& call) const;
+  // The handler serving the caller's reads of a node of `state` that is
+  // the lower object `st` (rule id + 1, 0 for none): picks its view.
+  uint32_t handler_of(const NodeState& state, const struct stat& st, const Call& call) const;
+  // What the handler of `inode` serves for its lower object `st` (a
+  // regular file read through `fd`, or -1 to open it; a symlink's target).
+  // 0 or an errno.
+  int handled(Inode* inode, const struct stat& st, int fd,
+              std::shared_ptr<const std::string>& out);
   uint8_t lower_type(Inode* dir, const char* name);
   bool cacheable(const Inode* inode) const;       // names (entry timeouts)
   bool attr_cacheable(const Inode* inode) const;  // attributes
@@ -138,6 +149,7 @@ class FsState {
   UniqueFd root_;
   std::unique_ptr<InodeTable> inodes_;
   std::unique_ptr<AuditLog> audit_;
+  HandledContents handled_;
   DirReadahead readahead_;
   uint64_t entry_valid_ns_ = 0;
   uint64_t attr_valid_ns_ = 0;

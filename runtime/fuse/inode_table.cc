@@ -15,8 +15,12 @@ InodeTable::InodeTable(const struct stat& root) {
 }
 
 InodeTable::~InodeTable() {
-  for (auto& [key, inode] : map_) {
-    if (inode != &root_) delete inode;
+  for (auto& [key, first] : map_) {
+    for (Inode* inode = first; inode != nullptr;) {
+      Inode* next = inode->next_view;
+      if (inode != &root_) delete inode;
+      inode = next;
+    }
   }
 }
 
@@ -35,10 +39,40 @@ std::mutex& InodeTable::open_lock(const Inode* inode) {
   return stripes[(reinterpret_cast<uintptr_t>(inode) >> 6) % stripes.size()];
 }
 
-Inode* InodeTable::find(dev_t dev, ino_t ino) {
-  if (dev == root_.dev && ino == root_.ino) return &root_;
+size_t InodeTable::views_named(dev_t dev, ino_t ino, Inode* parent, const std::string& name,
+                               std::array<Inode*, kMaxViews>& out) {
+  size_t n = 0;
   auto it = map_.find(Key{dev, ino});
-  return it == map_.end() ? nullptr : it->second;
+  for (Inode* v = it == map_.end() ? nullptr : it->second; v != nullptr && n < out.size();
+       v = v->next_view) {
+    for (const Link& l : v->links) {
+      if (l.parent == parent && l.name == name) {
+        out[n++] = v;
+        break;
+      }
+    }
+  }
+  return n;
+}
+
+void InodeTable::unchain(Inode* inode) {
+  if (!inode->in_map) return;
+  auto it = map_.find(Key{inode->dev, inode->ino});
+  if (it == map_.end()) return;
+  if (it->second == inode) {
+    if (inode->next_view != nullptr) {
+      it->second = inode->next_view;
+    } else {
+      map_.erase(it);
+    }
+    return;
+  }
+  for (Inode* v = it->second; v->next_view != nullptr; v = v->next_view) {
+    if (v->next_view == inode) {
+      v->next_view = inode->next_view;
+      return;
+    }
+  }
 }
 
 void InodeTable::add_link(Inode* inode, Inode* parent, const std::string& name) {
@@ -60,7 +94,7 @@ void InodeTable::remove_link(Inode* inode, Inode* parent, const std::string& nam
 
 void InodeTable::maybe_free(Inode* inode) {
   while (inode != &root_ && inode->nlookup == 0 && inode->children == 0) {
-    if (inode->in_map) map_.erase(Key{inode->dev, inode->ino});
+    unchain(inode);
     std::vector<Link> links = std::move(inode->links);
     delete inode;
     // Dropping this inode's links may free its parents in turn.
@@ -75,27 +109,48 @@ void InodeTable::maybe_free(Inode* inode) {
 }
 
 Inode* InodeTable::learn(Inode* parent, const std::string& name, const struct stat& st,
-                         const NodeState& state) {
+                         const NodeState& state, uint32_t handler) {
   std::unique_lock lock(mu_);
-  Inode* inode = find(st.st_dev, st.st_ino);
-  uint32_t type = st.st_mode & S_IFMT;
-  if (inode != nullptr && inode != &root_ && inode->type != type) {
-    // The lower inode number was reused for an object of another type while
-    // the kernel still holds the old node: give the new object its own node.
-    map_.erase(Key{inode->dev, inode->ino});
-    inode->in_map = false;
-    inode = nullptr;
+  if (st.st_dev == root_.dev && st.st_ino == root_.ino) {
+    root_.nlookup++;
+    return &root_;
   }
-  if (inode != nullptr && inode != &root_ && !(inode->state == state)) return nullptr;
+  uint32_t type = st.st_mode & S_IFMT;
+  Key key{st.st_dev, st.st_ino};
+  auto it = map_.find(key);
+  if (it != map_.end() && it->second->type != type) {
+    // The lower inode number was reused for an object of another type while
+    // the kernel still holds the old nodes: give the new object its own.
+    for (Inode* v = it->second; v != nullptr; v = v->next_view) v->in_map = false;
+    map_.erase(it);
+    it = map_.end();
+  }
+  Inode* inode = nullptr;
+  size_t views = 0;
+  for (Inode* v = it == map_.end() ? nullptr : it->second; v != nullptr; v = v->next_view, ++views) {
+    if (v->state == state && v->handler == handler) {
+      inode = v;
+      break;
+    }
+  }
   if (inode == nullptr) {
+    // More views than kMaxViews would escape renames and unlinks; no
+    // policy gets there without many names for one object (hard links).
+    if (views >= kMaxViews) return nullptr;
     inode = new Inode;
     inode->dev = st.st_dev;
     inode->ino = st.st_ino;
     inode->type = type;
     inode->state = state;
-    map_.emplace(Key{st.st_dev, st.st_ino}, inode);
+    inode->handler = handler;
+    if (it == map_.end()) {
+      map_.emplace(key, inode);
+    } else {
+      inode->next_view = it->second->next_view;
+      it->second->next_view = inode;
+    }
   }
-  if (inode != &root_) add_link(inode, parent, name);
+  add_link(inode, parent, name);
   inode->nlookup++;
   return inode;
 }
@@ -109,43 +164,50 @@ void InodeTable::forget(Inode* inode, uint64_t n) {
 
 void InodeTable::drop_link(Inode* parent, const std::string& name, dev_t dev, ino_t ino) {
   std::unique_lock lock(mu_);
-  Inode* inode = find(dev, ino);
-  if (inode == nullptr || inode == &root_) return;
-  // Keep `inode` alive across remove_link (it may hold the last reference
-  // to nothing but its parent): it is freed only by maybe_free below.
-  inode->nlookup++;
-  remove_link(inode, parent, name);
-  inode->nlookup--;
-  maybe_free(inode);
+  std::array<Inode*, kMaxViews> views{};
+  size_t n = views_named(dev, ino, parent, name, views);
+  // Keep each view alive across remove_link (it may hold the last
+  // reference to nothing but its parent): it is freed only by maybe_free.
+  for (size_t i = 0; i < n; ++i) views[i]->nlookup++;
+  for (size_t i = 0; i < n; ++i) remove_link(views[i], parent, name);
+  for (size_t i = 0; i < n; ++i) {
+    views[i]->nlookup--;
+    maybe_free(views[i]);
+  }
 }
 
 void InodeTable::move_link(Inode* op, const std::string& on, Inode* np, const std::string& nn,
                            dev_t dev, ino_t ino, bool exchange, bool had_target, dev_t xdev,
                            ino_t xino) {
   std::unique_lock lock(mu_);
-  Inode* moved = find(dev, ino);
-  Inode* other = had_target ? find(xdev, xino) : nullptr;
-  if (other == moved) other = nullptr;  // rename onto a hard link of itself
-  // Pin everything we touch so no step frees what a later step uses.
-  Inode* pins[4] = {moved, other, op, np};
-  for (Inode* p : pins) {
-    if (p != nullptr) p->nlookup++;
+  std::array<Inode*, kMaxViews> moved{};
+  std::array<Inode*, kMaxViews> other{};
+  size_t moved_n = views_named(dev, ino, op, on, moved);
+  // A rename onto a hard link of itself moves nothing else.
+  bool same = had_target && xdev == dev && xino == ino;
+  size_t other_n = had_target && !same ? views_named(xdev, xino, np, nn, other) : 0;
+  // Pin everything we touch so no step frees what a later step uses;
+  // then unpin one at a time, each freed while the later ones hold.
+  std::array<Inode*, 2 * kMaxViews + 2> pins{};
+  size_t pinned = 0;
+  for (size_t i = 0; i < moved_n; ++i) pins[pinned++] = moved[i];
+  for (size_t i = 0; i < other_n; ++i) pins[pinned++] = other[i];
+  pins[pinned++] = op;
+  pins[pinned++] = np;
+  for (size_t i = 0; i < pinned; ++i) pins[i]->nlookup++;
+  for (size_t i = 0; i < moved_n; ++i) {
+    remove_link(moved[i], op, on);
+    add_link(moved[i], np, nn);
   }
-  if (moved != nullptr && moved != &root_) {
-    remove_link(moved, op, on);
-    add_link(moved, np, nn);
-  }
-  if (other != nullptr && other != &root_) {
+  for (size_t i = 0; i < other_n; ++i) {
     // Exchange: the target moved to the source name. Plain rename: the
     // object the target name held is no longer reachable by it.
-    remove_link(other, np, nn);
-    if (exchange) add_link(other, op, on);
+    remove_link(other[i], np, nn);
+    if (exchange) add_link(other[i], op, on);
   }
-  for (Inode* p : pins) {
-    if (p != nullptr) {
-      p->nlookup--;
-      maybe_free(p);
-    }
+  for (size_t i = 0; i < pinned; ++i) {
+    pins[i]->nlookup--;
+    maybe_free(pins[i]);
   }
 }
 

@@ -1,7 +1,11 @@
 #pragma once
 // The daemon's inodes: what a FUSE node id stands for on the lower side.
 //
-// An Inode is identified by the lower (st_dev, st_ino) pair and found again
+// An Inode is one view of a lower object: the lower (st_dev, st_ino) pair,
+// the policy's state of its names and the handler serving its reads, if
+// any. An object seen two ways (hard links the policy treats differently,
+// a file some callers read through a handler) is one Inode per way, so the
+// kernel keeps apart what it caches for each. An Inode is found again
 // through its *names*: each inode keeps the (parent, name) links under
 // which the kernel learnt it (one for most files, more for hard links). A
 // path is rebuilt by walking parents up to the root and resolved with
@@ -22,6 +26,7 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -51,8 +56,12 @@ struct Inode {
   ino_t ino = 0;
   uint32_t type = 0;  // S_IFMT bits, fixed for the inode's life
   // The policy's view of the node, from the names it is known by: every
-  // name of one node has the same state (learn() refuses another).
+  // name of one node has the same state.
   NodeState state;
+  // The `handle` rule serving the node's reads (rule id + 1), or 0.
+  uint32_t handler = 0;
+  // The next Inode of the same lower object (another view of it).
+  Inode* next_view = nullptr;
   // Guarded by the table lock.
   uint64_t nlookup = 0;
   uint64_t children = 0;    // links of other inodes naming this one as parent
@@ -81,20 +90,18 @@ class InodeTable {
   // Records that the kernel learnt `name` in `parent` as the lower object
   // `st` (LOOKUP, CREATE, MKDIR, READDIRPLUS ...): finds or creates the
   // inode, adds the link, and counts one lookup.
-  // `state` is the policy's state of the name (Engine::lookup). Returns
-  // nullptr, learning nothing, when the object is known under another name
-  // whose state differs (a hard link the policy treats differently): one
-  // node cannot carry two sets of rules (TODO(rule engine): a node per
-  // object and state).
+  // `state` is the policy's state of the name (Engine::lookup), `handler`
+  // the handler serving its reads for the caller (Engine::handler); they
+  // pick the view of the object.
   Inode* learn(Inode* parent, const std::string& name, const struct stat& st,
-               const NodeState& state);
+               const NodeState& state, uint32_t handler);
   // FORGET: drops `n` lookups.
   void forget(Inode* inode, uint64_t n);
   // The name `name` in `parent` is gone (unlink, rmdir) or now names
-  // another object (`dev`/`ino` identify the old one).
+  // another object (`dev`/`ino` identify the old one), in every view.
   void drop_link(Inode* parent, const std::string& name, dev_t dev, ino_t ino);
-  // A successful rename moved the object `dev`/`ino` from (op, on) to
-  // (np, nn). `had_target`: the target name held the object `xdev`/`xino`,
+  // A successful rename moved the object `dev`/`ino` (every view of it)
+  // from (op, on) to (np, nn). `had_target`: the target name held the object `xdev`/`xino`,
   // which moved the other way (`exchange`) or lost that name.
   void move_link(Inode* op, const std::string& on, Inode* np, const std::string& nn, dev_t dev,
                  ino_t ino, bool exchange, bool had_target, dev_t xdev, ino_t xino);
@@ -126,11 +133,16 @@ class InodeTable {
   void add_link(Inode* inode, Inode* parent, const std::string& name);
   void remove_link(Inode* inode, Inode* parent, const std::string& name);
   void maybe_free(Inode* inode);
-  Inode* find(dev_t dev, ino_t ino);
+  void unchain(Inode* inode);  // takes a freed inode out of its object's views
+  // The views of the lower object `dev`/`ino` that have the link
+  // (parent, name) (at most kMaxViews).
+  static constexpr size_t kMaxViews = 8;
+  size_t views_named(dev_t dev, ino_t ino, Inode* parent, const std::string& name,
+                     std::array<Inode*, kMaxViews>& out);
 
   std::shared_mutex mu_;
   Inode root_;
-  std::unordered_map<Key, Inode*, KeyHash> map_;
+  std::unordered_map<Key, Inode*, KeyHash> map_;  // the first view of each object
 };
 
 }  // namespace fspol::runtime

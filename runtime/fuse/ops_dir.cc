@@ -116,9 +116,11 @@ int FsState::readdir_common(const Call& call, bool plus) {
       if (!dot) {
         struct stat st{};
         if (::fstatat(dh->fd.get(), d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-          Inode* child = inodes_->learn(dh->inode, d_name, st, state_of(dh->inode, d_name, call));
-          // A hard link the policy treats otherwise elsewhere: the name
-          // goes out without attributes; its LOOKUP is refused.
+          NodeState state = state_of(dh->inode, d_name, call);
+          Inode* child =
+              inodes_->learn(dh->inode, d_name, st, state, handler_of(state, st, call));
+          // An object with too many views: the name goes out without
+          // attributes; its LOOKUP is refused.
           if (child != nullptr) fill_entry(dp->entry_out, child, st, call);
         } else if (errno == ENOENT) {
           // Gone since getdents: skip it, as a later readdir would.

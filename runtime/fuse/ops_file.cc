@@ -157,6 +157,35 @@ void FsState::detach_handle(FileHandle& fh) {
   }
 }
 
+int FsState::handled(Inode* inode, const struct stat& st, int fd,
+                     std::shared_ptr<const std::string>& out) {
+  std::string path;
+  if (!inodes_->path_of(inode, path)) return ENOENT;
+  path = path == "." ? "/" : "/" + path;
+  auto contents = handled_.get(inode->handler, path, st, [&]() -> Result<std::string> {
+    if (S_ISLNK(st.st_mode)) {
+      UniqueFd holder;
+      std::string name;
+      int dirfd = open_parent(inode, holder, name);
+      if (dirfd < 0) return Error{-dirfd, "readlink"};
+      char buf[PATH_MAX];
+      ssize_t n = ::readlinkat(dirfd, name.c_str(), buf, sizeof buf);
+      if (n < 0) return Error{errno, "readlink"};
+      return std::string(buf, static_cast<size_t>(n));
+    }
+    UniqueFd own;
+    if (fd < 0) {
+      int r = open_node(inode, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, own);
+      if (r < 0) return Error{-r, "open"};
+      fd = own.get();
+    }
+    return HandledContents::read_file(fd);
+  });
+  if (!contents) return contents.error().code;
+  out = std::move(*contents);
+  return 0;
+}
+
 int FsState::open_handle_fd(Inode* inode, UniqueFd& out) {
   std::lock_guard lock(InodeTable::open_lock(inode));
   if (inode->handles == nullptr) return -ENOENT;
@@ -219,6 +248,21 @@ int FsState::op_open(const Call& call) {
               : open_node(inode, lower_open_flags(in->flags, session_->conn().writeback), fh->fd);
   if (r < 0) return -r;
   uint32_t flags = open_flags_for();
+  if (inode->handler != 0) {
+    // A handled node: its reads are the handler's output, as of this
+    // open; writes reach the lower file directly (no page cache of the
+    // node's handled contents can hold them).
+    if ((in->flags & O_ACCMODE) != O_WRONLY) {
+      struct stat st{};
+      if (::fstat(fh->fd.get(), &st) != 0) return errno;
+      if (int err = handled(inode, st, fh->fd.get(), fh->contents)) return err;
+    }
+    flags &= ~proto::kOpenKeepCache;
+    if (opens_for_write(in->flags)) flags |= proto::kOpenDirectIo;
+    attach_handle(*fh, false);
+    open_files_.fetch_add(1, std::memory_order_relaxed);
+    return reply_open(call, fh.release(), flags, 0);
+  }
   bool passthrough_ok = true;
   if (opens_for_write(in->flags) && session_->conn().killpriv) {
     if ((in->flags & O_TRUNC) && (in->open_flags & FUSE_OPEN_KILL_SUIDGID)) kill_suidgid(fh->fd.get(), *call.in);
@@ -264,8 +308,9 @@ int FsState::op_create(const Call& call) {
   fh->fd.reset(fd);
   struct stat st{};
   if (::fstat(fd, &st) != 0) return errno;
-  Inode* inode = inodes_->learn(parent, name, st, state_of(parent, name, call));
-  if (inode == nullptr) return EACCES;  // a hard link known with other rules (fh closes the fd)
+  NodeState state = state_of(parent, name, call);
+  Inode* inode = inodes_->learn(parent, name, st, state, handler_of(state, st, call));
+  if (inode == nullptr) return EACCES;  // too many views of one object (fh closes the fd)
   fh->inode = inode;
   struct {
     fuse_entry_out entry;
@@ -293,9 +338,16 @@ int FsState::op_create(const Call& call) {
 int FsState::op_read(const Call& call) {
   const auto* in = call.args<fuse_read_in>();
   if (in == nullptr) return EINVAL;
+  FileHandle* fh = handle_of(in->fh);
+  if (fh->contents != nullptr) {
+    const std::string& c = *fh->contents;
+    size_t at = std::min<uint64_t>(in->offset, c.size());
+    reply_data(call, c.data() + at, std::min<size_t>(in->size, c.size() - at));
+    return 0;
+  }
   thread_local std::vector<char> buf;
   if (buf.size() < in->size) buf.resize(in->size);
-  ssize_t n = ::pread(handle_of(in->fh)->fd.get(), buf.data(), in->size,
+  ssize_t n = ::pread(fh->fd.get(), buf.data(), in->size,
                       static_cast<off_t>(in->offset));
   if (n < 0) return errno;
   reply_data(call, buf.data(), static_cast<size_t>(n));
@@ -363,9 +415,23 @@ int FsState::op_fallocate(const Call& call) {
 int FsState::op_lseek(const Call& call) {
   const auto* in = call.args<fuse_lseek_in>();
   if (in == nullptr) return EINVAL;
-  off_t off = ::lseek(handle_of(in->fh)->fd.get(), static_cast<off_t>(in->offset),
-                      static_cast<int>(in->whence));
-  if (off < 0) return errno;
+  FileHandle* fh = handle_of(in->fh);
+  off_t off;
+  if (fh->contents != nullptr) {
+    // Handled contents have no holes.
+    uint64_t size = fh->contents->size();
+    if (in->whence == SEEK_DATA || in->whence == SEEK_HOLE) {
+      if (in->offset >= size) return ENXIO;
+      off = static_cast<off_t>(in->whence == SEEK_DATA ? in->offset : size);
+    } else if (in->whence == SEEK_END) {
+      off = static_cast<off_t>(size + in->offset);
+    } else {
+      off = static_cast<off_t>(in->offset);
+    }
+  } else {
+    off = ::lseek(fh->fd.get(), static_cast<off_t>(in->offset), static_cast<int>(in->whence));
+    if (off < 0) return errno;
+  }
   fuse_lseek_out out{};
   out.offset = static_cast<uint64_t>(off);
   reply(call, out);
@@ -378,6 +444,9 @@ int FsState::op_copy_file_range(const Call& call) {
   loff_t off_in = static_cast<loff_t>(in->off_in);
   loff_t off_out = static_cast<loff_t>(in->off_out);
   size_t len = std::min<uint64_t>(in->len, 1U << 30);
+  // From handled contents the kernel copies through READ (its fallback
+  // for EOPNOTSUPP), which serves them.
+  if (handle_of(in->fh_in)->contents != nullptr) return EOPNOTSUPP;
   ssize_t n = ::copy_file_range(handle_of(in->fh_in)->fd.get(), &off_in,
                                 handle_of(in->fh_out)->fd.get(), &off_out, len,
                                 static_cast<unsigned>(in->flags));

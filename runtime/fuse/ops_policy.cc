@@ -44,6 +44,13 @@ NodeState FsState::state_of(Inode* parent, const std::string& name, const Call& 
   return engine_->lookup(parent->state, name, caller_of(call)).node;
 }
 
+uint32_t FsState::handler_of(const NodeState& state, const struct stat& st,
+                             const Call& call) const {
+  // Handlers serve what a file holds and what a symlink points to.
+  if (engine_->trivial() || !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) return 0;
+  return engine_->handler(state, ir::Op::kRead, type_bit(st.st_mode), caller_of(call));
+}
+
 // The type of `name` in `dir` on the lower side (0 when it is not there).
 uint8_t FsState::lower_type(Inode* dir, const char* name) {
   UniqueFd holder;

@@ -68,6 +68,7 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
     bool depends = conditional(t.hidden) || conditional(t.names) || conditional(t.placement);
     for (const auto& list : t.access) depends = depends || conditional(list);
     for (const auto& list : t.attr) depends = depends || conditional(list);
+    for (const auto& list : t.handler) depends = depends || conditional(list);
     class_caller_free_[c] = !depends;
     auto typed = [](const std::vector<ir::Entry>& list) {
       for (const ir::Entry& e : list) {
@@ -266,10 +267,11 @@ Engine::Cache Engine::cache(const NodeState& node) const {
   return Cache{entry, entry && class_stat_free_[node.cls]};
 }
 
-std::string_view Engine::handler(const NodeState& node, ir::Op op, uint8_t type,
-                                 const Caller& caller) const {
+uint32_t Engine::handler(const NodeState& node, ir::Op op, uint8_t type,
+                         const Caller& caller) const {
+  if (trivial_) return 0;
   const ir::Entry* e = first(policy_->tables[node.cls].handler[static_cast<size_t>(op)], type, caller);
-  return e == nullptr ? std::string_view() : std::string_view(policy_->rules[e->rule].handler);
+  return e == nullptr ? 0 : e->rule + 1;
 }
 
 std::vector<uint32_t> Engine::audit(const NodeState& node, ir::Op op, uint8_t type,

@@ -18,7 +18,8 @@
 //   attr          every reply that carries attributes
 //   dirent        every listed entry: shown or not, and its view name
 //   cache         what the kernel may cache for a node
-//   handler       the userspace handler of an operation, if any
+//   handler       the userspace handler of an operation, if any (a node
+//                 whose reads a handler serves is its own FUSE node)
 //   audit         the audit tags an operation records, with its result
 //
 // Every node carries a NodeState, set at lookup from its parent's: the
@@ -131,9 +132,9 @@ class Engine {
   // rule depends on the caller), so the kernel may keep them.
   bool listings_caller_independent() const { return listings_caller_independent_; }
 
-  // The handler serving `op`, or "".
-  std::string_view handler(const NodeState& node, ir::Op op, uint8_t type,
-                           const Caller& caller) const;
+  // The `handle` rule serving `op` on a node for the caller: its rule id
+  // + 1, or 0 when no handler serves it.
+  uint32_t handler(const NodeState& node, ir::Op op, uint8_t type, const Caller& caller) const;
   // Whether a decision on a node depends on its file type (a hide or an
   // access rule filtered on types decides there); if not, the type need
   // not be read from the lower filesystem.

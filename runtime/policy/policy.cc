@@ -18,9 +18,10 @@ namespace {
 
 // Rule kinds the daemon applies: visibility and access. The rule engine
 // adds the other layers here as it applies them.
-constexpr std::array kEnforced = {syntax::RuleKind::kHide, syntax::RuleKind::kDeny,
-                                   syntax::RuleKind::kAllow, syntax::RuleKind::kReadonly,
-                                   syntax::RuleKind::kAttr, syntax::RuleKind::kAudit};
+constexpr std::array kEnforced = {syntax::RuleKind::kHide,     syntax::RuleKind::kDeny,
+                                   syntax::RuleKind::kAllow,    syntax::RuleKind::kReadonly,
+                                   syntax::RuleKind::kAttr,     syntax::RuleKind::kAudit,
+                                   syntax::RuleKind::kHandle};
 
 bool enforced(syntax::RuleKind kind) {
   for (syntax::RuleKind k : kEnforced) {
@@ -29,10 +30,41 @@ bool enforced(syntax::RuleKind kind) {
   return false;
 }
 
+// Resolves each `handle` rule's handler in `registry` (by rule id, into
+// `out`); a missing one, or an operation a handler cannot serve, is a
+// located error.
+void resolve_handlers(const ir::Policy& policy, const HandlerRegistry& registry,
+                      Diagnostics& diags, std::vector<std::shared_ptr<const Handler>>& out) {
+  out.assign(policy.rules.size(), nullptr);
+  for (const ir::Rule& rule : policy.rules) {
+    if (rule.kind != syntax::RuleKind::kHandle) continue;
+    auto note_uses = [&](Diagnostic& d) {
+      for (const SourceRange& use : rule.via_ranges) d.note(use, "rule used here");
+    };
+    if (ir::OpSet other = rule.ops & ~ir::bit(ir::Op::kRead)) {
+      std::string names;
+      for (size_t op = 0; op < ir::kOpCount; ++op) {
+        if (!(other & ir::bit(static_cast<ir::Op>(op)))) continue;
+        names += (names.empty() ? "'" : ", '") + std::string(ir::op_name(static_cast<ir::Op>(op))) + "'";
+      }
+      note_uses(diags.error(rule.range, "fsrun's handlers serve 'read' (what a file shows); " +
+                                            names + " cannot be handed to '" + rule.handler + "'"));
+    }
+    out[rule.id] = registry.find(rule.handler);
+    if (out[rule.id] == nullptr) {
+      note_uses(diags.error(rule.range, "no handler '" + rule.handler +
+                                            "' is registered with fsrun (it ships "
+                                            "'redact_secrets'; a program linking "
+                                            "libfspol_runtime registers its own)"));
+    }
+  }
+}
+
 }  // namespace
 
 Result<Policy> load_policy(const std::string& path, const CompileOptions& compile_options,
-                           std::ostream& diagnostics, const RenderOptions& render) {
+                           std::ostream& diagnostics, const RenderOptions& render,
+                           const HandlerRegistry& handlers) {
   Compiler compiler(compile_options);
   const Unit* unit = compiler.compile(path);
   if (!compiler.io_errors().empty()) {
@@ -69,6 +101,10 @@ Result<Policy> load_policy(const std::string& path, const CompileOptions& compil
       for (const SourceRange& use : rule.via_ranges) d.note(use, "rule used here");
     }
   }
+  std::vector<std::shared_ptr<const Handler>> resolved;
+  if (unit != nullptr && unit->policy) {
+    resolve_handlers(*unit->policy, handlers, compiler.diagnostics(), resolved);
+  }
   Diagnostics& diags = compiler.diagnostics();
   uint32_t errors = diags.error_count();
   compiler.render(diagnostics, render);
@@ -80,6 +116,7 @@ Result<Policy> load_policy(const std::string& path, const CompileOptions& compil
   if (!engine) return Error{engine.error().code, path + ": " + engine.error().message};
   Policy policy;
   policy.engine = std::move(*engine);
+  policy.handlers = std::move(resolved);
   policy.path = path;
   policy.name = unit->policy->name;
   policy.rule_count = unit->program->rules.size();

@@ -12,6 +12,8 @@ for some callers only) over a tree with known owners and modes:
     one asked for is set (a map or an offset run backwards), a set rewrite
     keeps the lower id when asked for the id it shows, and an id no lower
     id shows as is refused with EPERM, changing nothing;
+  - a lower file hard-linked under names with different rules shows each
+    name's attributes;
   - the result is the same as the BPF filters compute (`fsc verify` on the
     same policy).
 argv[1] adds mount options."""
@@ -182,6 +184,18 @@ def main():
     check.equal(stat.S_IMODE(lstat("public/f").st_mode), 0o777, "chmod sets the lower mode")
     check.equal(stat.S_IMODE(os.lstat(os.path.join(mnt, "public/f")).st_mode), 0o644,
                 "the view shows it masked")
+    # One lower file under two names with different rules: each name is
+    # its own node with its own attributes, also while both are open.
+    os.link(os.path.join(lower, "public/f"), os.path.join(lower, "container/hl"))
+    with open(os.path.join(mnt, "public/f")) as a, open(os.path.join(mnt, "container/hl")) as b:
+        check.equal((os.fstat(a.fileno()).st_uid, os.fstat(b.fileno()).st_uid), (33, 100007),
+                    "a hard link under other rules shows its own owner")
+        check.equal(stat.S_IMODE(os.fstat(b.fileno()).st_mode), 0o777,
+                    "and its own mode (no mask there)")
+    check.equal(os.lstat(os.path.join(mnt, "public/f")).st_uid, 33, "first name again")
+    os.unlink(os.path.join(mnt, "container/hl"))
+    check.equal(os.path.exists(os.path.join(mnt, "container/hl")), False, "the link is gone")
+    check.equal(os.lstat(os.path.join(mnt, "public/f")).st_nlink, 1, "one name left")
     env.umount(mnt, proc)
 
     # The BPF filters compute the same rewrites (as root: fsc verify).

@@ -21,6 +21,7 @@
 
 #include "fspol/compiler.h"
 #include "fspol/result.h"
+#include "fspol/runtime/handler.h"
 #include "fspol/runtime/options.h"
 
 namespace fspol::runtime {
@@ -34,6 +35,9 @@ struct Policy {
   size_t rule_count = 0;
   // Executes the policy's decision tables (runtime/policy/engine.h).
   std::shared_ptr<const Engine> engine;
+  // The handlers the policy's `handle` rules name, by rule id (null for
+  // rules of other kinds).
+  std::vector<std::shared_ptr<const Handler>> handlers;
   // The mount settings with the policy's `option`s applied: start from
   // these, then apply -o lists (apply_mount_options), which win.
   MountOptions settings;
@@ -42,11 +46,12 @@ struct Policy {
 // Compiles a .fspol file with the whole compiler front end (as `fsc
 // check`) and holds every rule against what the runtime applies. Errors
 // and warnings are rendered to `diagnostics`; a policy with errors, a
-// module, or a rule the runtime does not enforce yet (a located error
-// naming the rule) comes back as an Error, and must not be mounted. I/O
-// failures come back as Errors too.
+// module, a rule the runtime does not enforce yet, or a handler missing
+// from `handlers` (located errors naming the rule) comes back as an
+// Error, and must not be mounted. I/O failures come back as Errors too.
 Result<Policy> load_policy(const std::string& path, const CompileOptions& compile_options,
-                           std::ostream& diagnostics, const RenderOptions& render = {});
+                           std::ostream& diagnostics, const RenderOptions& render = {},
+                           const HandlerRegistry& handlers = HandlerRegistry::builtin());
 
 struct ServeHooks {
   // Called once the view is mounted and the kernel handshake is done (e.g.
