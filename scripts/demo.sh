@@ -188,7 +188,7 @@ ls "$work/view/app" | sed 's/^/  /'
 "$fsrun" umount "$work/view"
 
 step "fsrun never mounts a view that looks protected and is not"
-echo "Rules of the layers the daemon does not apply yet (names, placement)"
+echo "Rules of the layers the daemon does not apply yet (case folding, placement)"
 echo "refuse the mount, with the rule located."
 echo "\$ fsrun mount examples/case-insensitive.fspol lower/ view/"
 set +e

@@ -308,16 +308,18 @@ int FsState::op_lookup(const Call& call) {
     return strnlen(call.arg, call.arglen) > NAME_MAX ? ENAMETOOLONG : ENOENT;
   }
   Inode* parent = node(call.in->nodeid);
-  NodeState state;
-  if (!engine_->trivial()) {
-    Engine::Lookup l = engine_->lookup(parent->state, call.arg, caller_of(call));
-    if (l.error) return l.error;
-    state = l.node;
+  if (engine_->trivial()) {
+    UniqueFd holder;
+    int dirfd = open_dir_of(parent, holder);
+    if (dirfd < 0) return -dirfd;
+    return reply_entry(call, parent, call.arg, dirfd, NodeState{});
   }
+  Engine::Lookup l = engine_->lookup(parent->state, call.arg, caller_of(call));
+  if (l.error) return l.error;
   UniqueFd holder;
   int dirfd = open_dir_of(parent, holder);
   if (dirfd < 0) return -dirfd;
-  return reply_entry(call, parent, call.arg, dirfd, state);
+  return reply_entry(call, parent, l.lower_name, dirfd, l.node);
 }
 
 int FsState::op_forget(const Call& call) {
@@ -464,8 +466,9 @@ int FsState::create_entry(const Call& call, const char* name, Make make) {
   UniqueFd holder;
   int dirfd = open_dir_of(parent, holder);
   if (dirfd < 0) return -dirfd;
-  if (make(dirfd) != 0) return errno;
-  return reply_entry(call, parent, name, dirfd, state_of(parent, name, call));
+  std::string lower = lower_name(parent, name, call);
+  if (make(dirfd, lower.c_str()) != 0) return errno;
+  return reply_entry(call, parent, lower, dirfd, state_of(parent, name, call));
 }
 
 int FsState::op_symlink(const Call& call) {
@@ -475,7 +478,8 @@ int FsState::op_symlink(const Call& call) {
   if (name_len + 1 >= call.arglen) return EINVAL;
   const char* target = name + name_len + 1;
   if (!valid_name(name, call.arglen)) return EINVAL;
-  return create_entry(call, name, [&](int dirfd) { return ::symlinkat(target, dirfd, name); });
+  return create_entry(call, name,
+                      [&](int dirfd, const char* lower) { return ::symlinkat(target, dirfd, lower); });
 }
 
 int FsState::op_mknod(const Call& call) {
@@ -484,7 +488,7 @@ int FsState::op_mknod(const Call& call) {
   const char* name = call.tail<fuse_mknod_in>();
   if (!valid_name(name, call.tail_len<fuse_mknod_in>())) return EINVAL;
   return create_entry(call, name,
-                      [&](int dirfd) { return ::mknodat(dirfd, name, in->mode, in->rdev); });
+                      [&](int dirfd, const char* lower) { return ::mknodat(dirfd, lower, in->mode, in->rdev); });
 }
 
 int FsState::op_mkdir(const Call& call) {
@@ -493,7 +497,7 @@ int FsState::op_mkdir(const Call& call) {
   const char* name = call.tail<fuse_mkdir_in>();
   if (!valid_name(name, call.tail_len<fuse_mkdir_in>())) return EINVAL;
   return create_entry(call, name,
-                      [&](int dirfd) { return ::mkdirat(dirfd, name, in->mode & 07777); });
+                      [&](int dirfd, const char* lower) { return ::mkdirat(dirfd, lower, in->mode & 07777); });
 }
 
 int FsState::remove_entry(const Call& call, int unlink_flags) {
@@ -502,10 +506,11 @@ int FsState::remove_entry(const Call& call, int unlink_flags) {
   UniqueFd holder;
   int dirfd = open_dir_of(parent, holder);
   if (dirfd < 0) return -dirfd;
+  std::string name = lower_name(parent, call.arg, call);
   struct stat st{};
-  if (::fstatat(dirfd, call.arg, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
-  if (::unlinkat(dirfd, call.arg, unlink_flags) != 0) return errno;
-  inodes_->drop_link(parent, call.arg, st.st_dev, st.st_ino);
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  if (::unlinkat(dirfd, name.c_str(), unlink_flags) != 0) return errno;
+  inodes_->drop_link(parent, name, st.st_dev, st.st_ino);
   reply_data(call, nullptr, 0);
   return 0;
 }
@@ -517,20 +522,20 @@ int FsState::do_rename(const Call& call, uint64_t newdir, uint32_t flags, const 
                        size_t len) {
   size_t old_len = strnlen(names, len);
   if (old_len + 1 >= len) return EINVAL;
-  const char* oldname = names;
-  const char* newname = names + old_len + 1;
-  if (!valid_name(oldname, len) || !valid_name(newname, len - old_len - 1)) return EINVAL;
+  if (!valid_name(names, len) || !valid_name(names + old_len + 1, len - old_len - 1)) return EINVAL;
   Inode* op = node(call.in->nodeid);
   Inode* np = node(newdir);
+  std::string oldname = lower_name(op, names, call);
+  std::string newname = lower_name(np, names + old_len + 1, call);
   UniqueFd oh, nh;
   int odir = open_dir_of(op, oh);
   if (odir < 0) return -odir;
   int ndir = open_dir_of(np, nh);
   if (ndir < 0) return -ndir;
   struct stat ost{}, nst{};
-  if (::fstatat(odir, oldname, &ost, AT_SYMLINK_NOFOLLOW) != 0) return errno;
-  bool had_target = ::fstatat(ndir, newname, &nst, AT_SYMLINK_NOFOLLOW) == 0;
-  if (::renameat2(odir, oldname, ndir, newname, flags) != 0) return errno;
+  if (::fstatat(odir, oldname.c_str(), &ost, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  bool had_target = ::fstatat(ndir, newname.c_str(), &nst, AT_SYMLINK_NOFOLLOW) == 0;
+  if (::renameat2(odir, oldname.c_str(), ndir, newname.c_str(), flags) != 0) return errno;
   inodes_->move_link(op, oldname, np, newname, ost.st_dev, ost.st_ino,
                      (flags & RENAME_EXCHANGE) != 0, had_target, nst.st_dev, nst.st_ino);
   reply_data(call, nullptr, 0);
@@ -565,8 +570,9 @@ int FsState::op_link(const Call& call) {
   if (odir < 0) return -odir;
   int ndir = open_dir_of(parent, nh);
   if (ndir < 0) return -ndir;
-  if (::linkat(odir, oldname.c_str(), ndir, newname, 0) != 0) return errno;
-  return reply_entry(call, parent, newname, ndir, state_of(parent, newname, call));
+  std::string lower = lower_name(parent, newname, call);
+  if (::linkat(odir, oldname.c_str(), ndir, lower.c_str(), 0) != 0) return errno;
+  return reply_entry(call, parent, lower, ndir, state_of(parent, newname, call));
 }
 
 }  // namespace fspol::runtime

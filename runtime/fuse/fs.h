@@ -96,7 +96,13 @@ class FsState {
   int check_named(const Call& call, Inode* dir, const Caller& caller);
   int check_create(Inode* dir, const char* name, uint32_t flags, const Caller& caller);
   Caller caller_of(const Call& call) const;
+  // `name`: a view name, as requests carry them.
   NodeState state_of(Inode* parent, const std::string& name, const Call& call) const;
+  // The path of `inode` in the view ("/" for the root, "?" once unlinked).
+  std::string view_path(Inode* inode);
+  // The lower name of the view name `view` in `dir` (name maps); inodes,
+  // paths and every lower call use lower names.
+  std::string lower_name(Inode* dir, const char* view, const Call& call) const;
   // The handler serving the caller's reads of a node of `state` that is
   // the lower object `st` (rule id + 1, 0 for none): picks its view.
   uint32_t handler_of(const NodeState& state, const struct stat& st, const Call& call) const;
@@ -140,7 +146,9 @@ class FsState {
   int open_handle_fd(Inode* inode, UniqueFd& out);
   uint32_t open_flags_for();
   int readdir_common(const Call& call, bool plus);
-  bool listed(DirHandle* dh, unsigned char d_type, const char* name, const Call& call);
+  // Whether the lower entry `name` is listed for the caller, and as what.
+  bool listed(DirHandle* dh, unsigned char d_type, const char* name, const Call& call,
+              std::string& view);
   int lock_common(const Call& call, bool wait);
 
   const MountOptions& options_;
@@ -156,6 +164,7 @@ class FsState {
   uint64_t negative_valid_ns_ = 0;
   std::array<std::atomic<uint64_t>, 64> counters_{};
   std::atomic<uint64_t> errors_{0};
+  std::atomic<uint64_t> unnamed_{0};  // lower names without a view name, seen in listings
   std::atomic<uint64_t> open_files_{0};
   std::atomic<uint64_t> passthrough_opens_{0};
   std::atomic<bool> passthrough_failed_{false};

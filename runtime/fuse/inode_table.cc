@@ -246,6 +246,20 @@ bool InodeTable::path_of(Inode* inode, std::string& out) {
   return append_path(inode, out);
 }
 
+bool InodeTable::view_path(
+    Inode* inode, const std::function<std::string(const Inode*, const std::string&)>& view_name,
+    std::string& out) {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> names;
+  for (Inode* cur = inode; cur != &root_; cur = cur->links.front().parent) {
+    if (cur->links.empty() || names.size() > 4096) return false;
+    names.push_back(view_name(cur, cur->links.front().name));
+  }
+  out = names.empty() ? "/" : "";
+  for (size_t i = names.size(); i-- > 0;) out += "/" + names[i];
+  return true;
+}
+
 bool InodeTable::parent_and_name(Inode* inode, std::string& parent, std::string& name) {
   std::shared_lock lock(mu_);
   parent.clear();

@@ -28,6 +28,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -109,6 +110,11 @@ class InodeTable {
   // The path of `inode` relative to the lower root ("." for the root).
   // Returns false when the inode has no name any more.
   bool path_of(Inode* inode, std::string& out);
+  // The path of `inode` as the view shows it ("/a/b", "/" for the root):
+  // each link's lower name passed through `view_name(node, lower)`.
+  bool view_path(Inode* inode,
+                 const std::function<std::string(const Inode*, const std::string&)>& view_name,
+                 std::string& out);
   // The parent path and name of `inode`'s first link (root: "." and ".").
   bool parent_and_name(Inode* inode, std::string& parent, std::string& name);
   // Same, for a named child of a known directory.

@@ -14,6 +14,7 @@
 
 #include "fuse/fs.h"
 #include "fuse/proto.h"
+#include "log.h"
 
 namespace fspol::runtime {
 namespace {
@@ -50,8 +51,12 @@ int FsState::op_opendir(const Call& call) {
 // Whether the policy shows the lower entry `name` of `dh` to the caller
 // (name maps, which would show it under another name, are not applied
 // yet: the runtime refuses them).
-bool FsState::listed(DirHandle* dh, unsigned char d_type, const char* name, const Call& call) {
-  if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) return true;
+bool FsState::listed(DirHandle* dh, unsigned char d_type, const char* name, const Call& call,
+                     std::string& view) {
+  if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) {
+    view = name;
+    return true;
+  }
   uint8_t type = 0;
   switch (d_type) {
     case DT_DIR: type = syntax::kTypeDir; break;
@@ -67,8 +72,16 @@ bool FsState::listed(DirHandle* dh, unsigned char d_type, const char* name, cons
       type = type_bit(st.st_mode);
     }
   }
-  std::string view;
-  return engine_->dirent(dh->inode->state, name, type, caller_of(call), view);
+  bool unnamed = false;
+  if (engine_->dirent(dh->inode->state, name, type, caller_of(call), view, &unnamed)) return true;
+  if (unnamed && unnamed_.fetch_add(1, std::memory_order_relaxed) < 10) {
+    std::string dir;
+    inodes_->path_of(dh->inode, dir);
+    log_warn("%s/%s: no view name maps to this lower name (the policy's rename rules): not "
+             "listed, not reachable",
+             dir.c_str(), name);
+  }
+  return false;
 }
 
 int FsState::readdir_common(const Call& call, bool plus) {
@@ -98,12 +111,18 @@ int FsState::readdir_common(const Call& call, bool plus) {
     }
     const auto* d = reinterpret_cast<const LinuxDirent64*>(dh->buf.data() + dh->pos);
     const char* d_name = dh->buf.data() + dh->pos + kNameOffset;
-    size_t namelen = std::strlen(d_name);
-    if (!engine_->trivial() && !listed(dh, d->d_type, d_name, call)) {
-      dh->pos += d->d_reclen;  // hidden from this caller: offsets stay the lower ones
-      dh->offset = d->d_off;
-      continue;
+    // The name the view lists: the lower one, or its name map's.
+    thread_local std::string view;
+    const char* shown = d_name;
+    if (!engine_->trivial()) {
+      if (!listed(dh, d->d_type, d_name, call, view)) {
+        dh->pos += d->d_reclen;  // hidden from this caller: offsets stay the lower ones
+        dh->offset = d->d_off;
+        continue;
+      }
+      shown = view.c_str();
     }
+    size_t namelen = std::strlen(shown);
     size_t reclen = plus ? FUSE_REC_ALIGN(FUSE_NAME_OFFSET_DIRENTPLUS + namelen)
                          : FUSE_REC_ALIGN(FUSE_NAME_OFFSET + namelen);
     if (used + reclen > cap) break;
@@ -116,7 +135,7 @@ int FsState::readdir_common(const Call& call, bool plus) {
       if (!dot) {
         struct stat st{};
         if (::fstatat(dh->fd.get(), d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-          NodeState state = state_of(dh->inode, d_name, call);
+          NodeState state = state_of(dh->inode, shown, call);
           Inode* child =
               inodes_->learn(dh->inode, d_name, st, state, handler_of(state, st, call));
           // An object with too many views: the name goes out without
@@ -140,7 +159,7 @@ int FsState::readdir_common(const Call& call, bool plus) {
     de->off = static_cast<uint64_t>(d->d_off);
     de->namelen = static_cast<uint32_t>(namelen);
     de->type = d->d_type;
-    std::memcpy(de->name, d_name, namelen);
+    std::memcpy(de->name, shown, namelen);
     used += reclen;
     dh->pos += d->d_reclen;
     dh->offset = d->d_off;

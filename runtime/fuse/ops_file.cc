@@ -159,9 +159,7 @@ void FsState::detach_handle(FileHandle& fh) {
 
 int FsState::handled(Inode* inode, const struct stat& st, int fd,
                      std::shared_ptr<const std::string>& out) {
-  std::string path;
-  if (!inodes_->path_of(inode, path)) return ENOENT;
-  path = path == "." ? "/" : "/" + path;
+  std::string path = view_path(inode);
   auto contents = handled_.get(inode->handler, path, st, [&]() -> Result<std::string> {
     if (S_ISLNK(st.st_mode)) {
       UniqueFd holder;
@@ -291,16 +289,17 @@ int FsState::op_create(const Call& call) {
   UniqueFd holder;
   int dirfd = open_dir_of(parent, holder);
   if (dirfd < 0) return -dirfd;
+  std::string lower = lower_name(parent, name, call);
   int flags = lower_open_flags(in->flags, session_->conn().writeback) | O_CREAT;
   if (in->flags & O_EXCL) flags |= O_EXCL;
   // With a policy, a name checked as new must still be new when opened;
   // one that appeared meanwhile is checked again as an existing file.
   bool recheck = !engine_->trivial() && !(in->flags & O_EXCL);
-  int fd = open_beneath(dirfd, name, static_cast<uint64_t>(flags | (recheck ? O_EXCL : 0)),
-                        in->mode & 07777);
+  int fd = open_beneath(dirfd, lower.c_str(),
+                        static_cast<uint64_t>(flags | (recheck ? O_EXCL : 0)), in->mode & 07777);
   if (fd == -EEXIST && recheck) {
     if (int err = check_create(parent, name, in->flags, caller_of(call))) return err;
-    fd = open_beneath(dirfd, name, static_cast<uint64_t>(flags), in->mode & 07777);
+    fd = open_beneath(dirfd, lower.c_str(), static_cast<uint64_t>(flags), in->mode & 07777);
   }
   if (fd < 0) return -fd;
   if ((in->flags & O_TRUNC) && (in->open_flags & FUSE_OPEN_KILL_SUIDGID)) kill_suidgid(fd, *call.in);
@@ -309,7 +308,7 @@ int FsState::op_create(const Call& call) {
   struct stat st{};
   if (::fstat(fd, &st) != 0) return errno;
   NodeState state = state_of(parent, name, call);
-  Inode* inode = inodes_->learn(parent, name, st, state, handler_of(state, st, call));
+  Inode* inode = inodes_->learn(parent, lower, st, state, handler_of(state, st, call));
   if (inode == nullptr) return EACCES;  // too many views of one object (fh closes the fd)
   fh->inode = inode;
   struct {

@@ -44,6 +44,19 @@ NodeState FsState::state_of(Inode* parent, const std::string& name, const Call& 
   return engine_->lookup(parent->state, name, caller_of(call)).node;
 }
 
+std::string FsState::view_path(Inode* inode) {
+  std::string path;
+  auto view_name = [&](const Inode* node, const std::string& lower) {
+    return engine_->view_name(node->state, lower);
+  };
+  return inodes_->view_path(inode, view_name, path) ? path : "?";
+}
+
+std::string FsState::lower_name(Inode* dir, const char* view, const Call& call) const {
+  if (engine_->trivial() || !engine_->maps_names()) return view;
+  return engine_->lookup(dir->state, view, caller_of(call)).lower_name;
+}
+
 uint32_t FsState::handler_of(const NodeState& state, const struct stat& st,
                              const Call& call) const {
   // Handlers serve what a file holds and what a symlink points to.
@@ -73,7 +86,7 @@ int FsState::check_create(Inode* dir, const char* name, uint32_t flags, const Ca
       engine_->decides_nothing(child.node, opens | ir::bit(ir::Op::kCreate))) {
     return 0;
   }
-  uint8_t existing = lower_type(dir, name);
+  uint8_t existing = lower_type(dir, child.lower_name.c_str());
   bool hidden = child.error != 0 ||
                 engine_->lookup_type(child.node, existing ? existing : syntax::kTypeFile, caller) != 0;
   if (hidden || existing == 0) {
@@ -176,7 +189,7 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       // The lower file's type only where a rule looks at it (a missing
       // name: the handler answers ENOENT).
       uint8_t type = n.type;
-      if (engine_->type_matters(child.node)) type = lower_type(dir, name);
+      if (engine_->type_matters(child.node)) type = lower_type(dir, child.lower_name.c_str());
       if (type == 0) return 0;
       if (int err = engine_->lookup_type(child.node, type, caller)) return err;
       return engine_->check(child.node, ir::bit(Op::kDelete), type, caller);
@@ -191,7 +204,7 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       const char* to = call.arg + at;
       Engine::Lookup source = engine_->lookup(dir->state, from, caller);
       if (source.error) return source.error;
-      uint8_t type = lower_type(dir, from);
+      uint8_t type = lower_type(dir, source.lower_name.c_str());
       if (type == 0) return 0;
       if (int err = engine_->lookup_type(source.node, type, caller)) return err;
       if (int err = engine_->check(source.node, ir::bit(Op::kRename), type, caller)) return err;
@@ -229,11 +242,6 @@ std::vector<AuditRecord> FsState::audit_records(const Call& call) {
   if (source == AtomSource::kNone) return out;
   Caller caller = caller_of(call);
   Inode* inode = node(call.in->nodeid);
-  auto view_path = [&](Inode* of) {
-    std::string path;
-    if (!inodes_->path_of(of, path)) return std::string("?");
-    return path == "." ? std::string("/") : "/" + path;
-  };
   std::string path = view_path(inode);
   NodeState state = inode->state;
   uint8_t type = type_bit(inode->type);

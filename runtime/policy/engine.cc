@@ -53,6 +53,7 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
   };
   for (const ir::Rule& rule : p.rules) {
     audits_ = audits_ || rule.kind == RuleKind::kAudit;
+    maps_names_ = maps_names_ || rule.kind == RuleKind::kRename;
     uses_comm_ = uses_comm_ || (rule.condition && names_comm(*rule.condition));
     caller_independent_ = caller_independent_ && !rule.condition;
   }
@@ -145,14 +146,22 @@ Engine::Lookup Engine::lookup(const NodeState& parent, std::string_view name,
     }
   }
   // Name maps do not depend on the caller; one filtered on a file type
-  // would need the lower object before its name is known, so only maps
-  // for every type apply (TODO(rule engine): refuse typed maps at load).
+  // would need the lower object before its name is known, so the runtime
+  // refuses them at load (policy.cc) and only maps for every type apply.
   for (const ir::Entry& e : policy_->tables[out.node.cls].names) {
     if (e.types != 0) continue;
     out.lower_name = ir::lower_name(policy_->rules[e.rule], name);
     break;
   }
   return out;
+}
+
+std::string Engine::view_name(const NodeState& node, std::string_view lower) const {
+  if (trivial_ || !maps_names_) return std::string(lower);
+  for (const ir::Entry& e : policy_->tables[node.cls].names) {
+    if (e.types == 0) return ir::view_name(policy_->rules[e.rule], lower);
+  }
+  return std::string(lower);
 }
 
 int Engine::lookup_type(const NodeState& node, uint8_t type, const Caller& caller) const {
@@ -238,26 +247,33 @@ int Engine::lower_ids(const NodeState& node, uint8_t type, const Caller& caller,
 }
 
 bool Engine::dirent(const NodeState& dir, std::string_view lower, uint8_t type,
-                    const Caller& caller, std::string& view) const {
+                    const Caller& caller, std::string& view, bool* unnamed) const {
   view = std::string(lower);
   if (trivial_) return true;
-  // The view name whose lower name this is: the name itself when no map
-  // applies there (one lookup, the usual case), or a map's view name.
-  Lookup l = lookup(dir, view, caller);
-  if (l.lower_name != lower) {
-    bool found = false;
+  // The view name whose lower name this is: a map's view name when one
+  // maps back to it (a lower name the identity also reaches is listed
+  // under the map's name), else the name itself.
+  Lookup l;
+  bool found = false;
+  if (maps_names_) {
     for (const ir::Rule& rule : policy_->rules) {
       if (rule.kind != RuleKind::kRename) continue;
       std::string candidate = ir::view_name(rule, lower);
-      if (candidate == view) continue;
+      if (candidate == lower) continue;
       l = lookup(dir, candidate, caller);
       if (l.lower_name == lower) {
-        view = candidate;
+        view = std::move(candidate);
         found = true;
         break;
       }
     }
-    if (!found) return false;  // no view name reaches this lower name
+  }
+  if (!found) {
+    l = lookup(dir, view, caller);
+    if (l.lower_name != lower) {  // no view name reaches this lower name
+      if (unnamed != nullptr) *unnamed = true;
+      return false;
+    }
   }
   return l.error == 0 && lookup_type(l.node, type, caller) == 0;
 }

@@ -106,9 +106,10 @@ class Engine {
   int lower_ids(const NodeState& node, uint8_t type, const Caller& caller, bool set_uid,
                 uint32_t& uid, bool set_gid, uint32_t& gid) const;
   // A lower entry `lower_name` of `dir` in a listing: false when hidden
-  // from the caller; else `view_name` is how the view shows it.
+  // from the caller (`unnamed`, if given, says when because no view name
+  // maps to it); else `view_name` is how the view shows it.
   bool dirent(const NodeState& dir, std::string_view lower_name, uint8_t type,
-              const Caller& caller, std::string& view_name) const;
+              const Caller& caller, std::string& view_name, bool* unnamed = nullptr) const;
 
   // What the kernel may keep for a node: names when no rule deciding
   // there depends on the caller; attributes also only when no rule denies
@@ -118,6 +119,13 @@ class Engine {
     bool attr = true;
   };
   Cache cache(const NodeState& node) const;
+
+  // Whether a rename rule maps names somewhere (else view names are the
+  // lower names everywhere).
+  bool maps_names() const { return maps_names_; }
+  // The view name of the lower name `lower` of a node of `node`'s state
+  // (the inverse of lookup's lower_name; name maps are one-to-one).
+  std::string view_name(const NodeState& node, std::string_view lower) const;
 
   // Whether a rule's condition names a process (comm): the caller's name
   // must then be read for every request.
@@ -168,6 +176,7 @@ class Engine {
   std::vector<bool> class_typed_;         // per class: a hide or access entry has types
   bool listings_caller_independent_ = true;
   bool uses_comm_ = false;
+  bool maps_names_ = false;
   bool caller_independent_ = true;
   bool audits_ = false;
 };
