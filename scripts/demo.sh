@@ -188,10 +188,10 @@ ls "$work/view/app" | sed 's/^/  /'
 "$fsrun" umount "$work/view"
 
 step "fsrun never mounts a view that looks protected and is not"
-echo "Rules of the layers the daemon does not apply yet (case folding, placement)"
-echo "refuse the mount, with the rule located."
-echo "\$ fsrun mount examples/case-insensitive.fspol lower/ view/"
+echo "Rules of the layer the daemon does not apply yet (placement) refuse the"
+echo "mount, with the rule located."
+echo "\$ fsrun mount examples/redirect.fspol lower/ view/"
 set +e
-"$fsrun" mount examples/case-insensitive.fspol "$lower" "$work/view" 2>&1 | grep -A3 "'casefold'" | head -4 | sed 's/^/  /'
+"$fsrun" mount examples/redirect.fspol "$lower" "$work/view" 2>&1 | grep -A3 "'redirect'" | head -4 | sed 's/^/  /'
 set -e
 mountpoint -q "$work/view" || echo "  (nothing mounted)"

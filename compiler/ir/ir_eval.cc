@@ -48,25 +48,48 @@ bool equal_folded(std::string_view a, std::string_view b) {
   return true;
 }
 
-// Applies the first casefold root containing the path: its own components
-// take the root's spelling, the ones below it are lowercased (ASCII).
+// Case folding, component by component from the root (the way a stacked
+// file system meets a path): a component that equals, ignoring ASCII case,
+// the component at its depth of a casefold root whose earlier components
+// matched too takes the spelling of the first such root; once a root's
+// last component matched, every component below is lowercased. Returns
+// whether any component was folded.
 bool canonicalize(const Policy& policy, std::vector<std::string>& components) {
+  std::vector<std::vector<std::string>> roots;
+  bool inside = false;
   for (const std::string& root : policy.casefold_roots) {
     auto parts = split(root);
     if (!parts) continue;
-    if (parts->size() > components.size()) continue;
-    bool inside = true;
-    for (size_t i = 0; inside && i < parts->size(); ++i) {
-      inside = equal_folded((*parts)[i], components[i]);
-    }
-    if (!inside) continue;
-    for (size_t i = 0; i < parts->size(); ++i) components[i] = (*parts)[i];
-    for (size_t i = parts->size(); i < components.size(); ++i) {
-      for (char& c : components[i]) c = lower_ascii(c);
-    }
-    return true;
+    if (parts->empty()) inside = true;  // casefold "/**"
+    roots.push_back(std::move(*parts));
   }
-  return false;
+  std::vector<size_t> along;  // roots whose components matched so far
+  for (size_t r = 0; r < roots.size(); ++r) along.push_back(r);
+  bool folded = inside;
+  for (size_t i = 0; i < components.size(); ++i) {
+    std::string& c = components[i];
+    if (inside) {
+      for (char& ch : c) ch = lower_ascii(ch);
+      continue;
+    }
+    std::vector<size_t> next;
+    const std::string* spelling = nullptr;
+    for (size_t r : along) {
+      if (i >= roots[r].size() || !equal_folded(roots[r][i], c)) continue;
+      if (spelling == nullptr) spelling = &roots[r][i];
+      if (roots[r].size() == i + 1) {
+        inside = true;
+      } else {
+        next.push_back(r);
+      }
+    }
+    if (spelling != nullptr) {
+      c = *spelling;
+      folded = true;
+    }
+    along = std::move(next);
+  }
+  return folded;
 }
 
 class Evaluator {

@@ -68,6 +68,7 @@ Result<void> FsState::open_lower() {
   struct stat st{};
   if (::fstat(fd, &st) != 0) return Error{errno, "cannot stat " + options_.lower};
   inodes_ = std::make_unique<InodeTable>(st);
+  if (!engine_->trivial()) inodes_->root()->state = engine_->root();
   if (engine_->audits()) {
     auto log = AuditLog::open(options_.audit_log.empty() ? "syslog" : options_.audit_log);
     if (!log) return log.error();
@@ -319,7 +320,8 @@ int FsState::op_lookup(const Call& call) {
   UniqueFd holder;
   int dirfd = open_dir_of(parent, holder);
   if (dirfd < 0) return -dirfd;
-  return reply_entry(call, parent, l.lower_name, dirfd, l.node);
+  return reply_entry(call, parent, l.folded ? stored_name(dirfd, l.lower_name) : l.lower_name,
+                     dirfd, l.node);
 }
 
 int FsState::op_forget(const Call& call) {

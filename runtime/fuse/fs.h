@@ -102,7 +102,14 @@ class FsState {
   std::string view_path(Inode* inode);
   // The lower name of the view name `view` in `dir` (name maps); inodes,
   // paths and every lower call use lower names.
-  std::string lower_name(Inode* dir, const char* view, const Call& call) const;
+  std::string lower_name(Inode* dir, const char* view, const Call& call);
+  // The lower name an engine lookup in `dir` found: its lower_name, or for
+  // a name matched ignoring case the spelling the lower directory has.
+  std::string stored(Inode* dir, const Engine::Lookup& lookup);
+  // In a case-insensitive directory: `name` if it exists, else its
+  // lower-case spelling if that exists, else the first entry in byte
+  // order equal to it ignoring ASCII case, else `name`.
+  static std::string stored_name(int dirfd, const std::string& name);
   // The handler serving the caller's reads of a node of `state` that is
   // the lower object `st` (rule id + 1, 0 for none): picks its view.
   uint32_t handler_of(const NodeState& state, const struct stat& st, const Call& call) const;

@@ -3,8 +3,10 @@
 // node, or on the child it names, through the engine seam. Replies carry
 // the engine's attributes and cache answers (fs.cc); lookups give every
 // node its state (Inode::state).
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -52,9 +54,44 @@ std::string FsState::view_path(Inode* inode) {
   return inodes_->view_path(inode, view_name, path) ? path : "?";
 }
 
-std::string FsState::lower_name(Inode* dir, const char* view, const Call& call) const {
-  if (engine_->trivial() || !engine_->maps_names()) return view;
-  return engine_->lookup(dir->state, view, caller_of(call)).lower_name;
+std::string FsState::lower_name(Inode* dir, const char* view, const Call& call) {
+  if (engine_->trivial() || !(engine_->maps_names() || engine_->folds())) return view;
+  return stored(dir, engine_->lookup(dir->state, view, caller_of(call)));
+}
+
+std::string FsState::stored(Inode* dir, const Engine::Lookup& lookup) {
+  if (!lookup.folded) return lookup.lower_name;
+  UniqueFd holder;
+  int dirfd = open_dir_of(dir, holder);
+  return dirfd < 0 ? lookup.lower_name : stored_name(dirfd, lookup.lower_name);
+}
+
+std::string FsState::stored_name(int dirfd, const std::string& name) {
+  struct stat st{};
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return name;
+  std::string lower = name;
+  for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  if (lower != name && ::fstatat(dirfd, lower.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return lower;
+  int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return name;
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    return name;
+  }
+  std::string best;
+  while (const dirent* e = ::readdir(d)) {
+    std::string_view candidate(e->d_name);
+    if (candidate.size() != lower.size()) continue;
+    bool same = true;
+    for (size_t i = 0; same && i < lower.size(); ++i) {
+      char c = candidate[i];
+      same = ((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c) == lower[i];
+    }
+    if (same && (best.empty() || candidate < best)) best = candidate;
+  }
+  ::closedir(d);
+  return best.empty() ? name : best;
 }
 
 uint32_t FsState::handler_of(const NodeState& state, const struct stat& st,
@@ -86,7 +123,7 @@ int FsState::check_create(Inode* dir, const char* name, uint32_t flags, const Ca
       engine_->decides_nothing(child.node, opens | ir::bit(ir::Op::kCreate))) {
     return 0;
   }
-  uint8_t existing = lower_type(dir, child.lower_name.c_str());
+  uint8_t existing = lower_type(dir, stored(dir, child).c_str());
   bool hidden = child.error != 0 ||
                 engine_->lookup_type(child.node, existing ? existing : syntax::kTypeFile, caller) != 0;
   if (hidden || existing == 0) {
@@ -189,7 +226,7 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       // The lower file's type only where a rule looks at it (a missing
       // name: the handler answers ENOENT).
       uint8_t type = n.type;
-      if (engine_->type_matters(child.node)) type = lower_type(dir, child.lower_name.c_str());
+      if (engine_->type_matters(child.node)) type = lower_type(dir, stored(dir, child).c_str());
       if (type == 0) return 0;
       if (int err = engine_->lookup_type(child.node, type, caller)) return err;
       return engine_->check(child.node, ir::bit(Op::kDelete), type, caller);
@@ -204,7 +241,7 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       const char* to = call.arg + at;
       Engine::Lookup source = engine_->lookup(dir->state, from, caller);
       if (source.error) return source.error;
-      uint8_t type = lower_type(dir, source.lower_name.c_str());
+      uint8_t type = lower_type(dir, stored(dir, source).c_str());
       if (type == 0) return 0;
       if (int err = engine_->lookup_type(source.node, type, caller)) return err;
       if (int err = engine_->check(source.node, ir::bit(Op::kRename), type, caller)) return err;

@@ -17,10 +17,36 @@ constexpr uint8_t kDir = syntax::kTypeDir;
 
 bool applies_to(const ir::Entry& e, uint8_t type) { return e.types == 0 || (e.types & type); }
 
+char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool equal_folded(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower_ascii(a[i]) != lower_ascii(b[i])) return false;
+  }
+  return true;
+}
+
+std::vector<std::string> components(const std::string& path) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < path.size()) {
+    size_t slash = path.find('/', at);
+    if (slash == std::string::npos) slash = path.size();
+    if (slash > at) out.push_back(path.substr(at, slash - at));
+    at = slash + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const ir::Policy> policy) {
   std::unique_ptr<Engine> engine(new Engine(std::move(policy)));
+  if (engine->fold_roots_.size() > 64) {
+    return Error{E2BIG, "the policy has " + std::to_string(engine->fold_roots_.size()) +
+                            " casefold subtrees; the runtime tracks at most 64"};
+  }
   if (engine->ancestor_hides_.size() > 64) {
     return Error{E2BIG, "the policy has " + std::to_string(engine->ancestor_hides_.size()) +
                             " hide rules that depend on the caller and can hide a directory; "
@@ -33,6 +59,12 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
   const ir::Policy& p = *policy_;
   trivial_ = p.rules.empty();
   hide_bit_.assign(p.rules.size(), -1);
+  for (const std::string& root : p.casefold_roots) {
+    fold_roots_.push_back(components(root));
+    if (fold_roots_.back().empty()) root_.folded = true;  // casefold "/**"
+    if (fold_roots_.size() <= 64) root_.fold_along |= uint64_t{1} << (fold_roots_.size() - 1);
+  }
+  if (root_.folded) root_.fold_along = 0;
   for (const ir::Rule& rule : p.rules) {
     if (rule.kind != RuleKind::kHide || !rule.condition) continue;
     listings_caller_independent_ = false;
@@ -131,7 +163,38 @@ Engine::Lookup Engine::lookup(const NodeState& parent, std::string_view name,
     }
     out.node.hidden_above |= uint64_t{1} << hide_bit_[e.rule];
   }
-  out.node.cls = child_class(parent.cls, name);
+  // The name the rules see: folded where a casefold root says so
+  // (ir_eval.cc, canonicalize), matched in the lower directory ignoring
+  // case.
+  std::string canonical;
+  std::string_view matched = name;
+  if (parent.folded) {
+    canonical.assign(name);
+    for (char& c : canonical) c = lower_ascii(c);
+    matched = canonical;
+    out.node.folded = true;
+    out.folded = true;
+  } else if (parent.fold_along != 0) {
+    const std::string* spelling = nullptr;
+    for (uint64_t bits = parent.fold_along; bits != 0; bits &= bits - 1) {
+      size_t r = static_cast<size_t>(__builtin_ctzll(bits));
+      const std::vector<std::string>& parts = fold_roots_[r];
+      if (parent.fold_depth >= parts.size() || !equal_folded(parts[parent.fold_depth], name)) continue;
+      if (spelling == nullptr) spelling = &parts[parent.fold_depth];
+      if (parts.size() == parent.fold_depth + 1u) {
+        out.node.folded = true;
+      } else {
+        out.node.fold_along |= uint64_t{1} << r;
+      }
+    }
+    if (spelling != nullptr) {
+      matched = *spelling;
+      out.folded = true;
+    }
+    if (out.node.folded) out.node.fold_along = 0;
+    if (out.node.fold_along != 0) out.node.fold_depth = static_cast<uint16_t>(parent.fold_depth + 1);
+  }
+  out.node.cls = child_class(parent.cls, matched);
   // Hides that hold whatever the child's type is.
   for (uint64_t bits = out.node.hidden_above; bits != 0; bits &= bits - 1) {
     if (holds(ancestor_hides_[static_cast<size_t>(__builtin_ctzll(bits))], caller)) {
@@ -279,7 +342,11 @@ bool Engine::dirent(const NodeState& dir, std::string_view lower, uint8_t type,
 }
 
 Engine::Cache Engine::cache(const NodeState& node) const {
-  bool entry = class_caller_free_[node.cls] && node.hidden_above == 0;
+  // A name matched ignoring case stands for every spelling: the kernel
+  // keeps one per spelling, which a change through another would leave
+  // stale.
+  bool entry = class_caller_free_[node.cls] && node.hidden_above == 0 && !node.folded &&
+               node.fold_along == 0;
   return Cache{entry, entry && class_stat_free_[node.cls]};
 }
 

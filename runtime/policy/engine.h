@@ -34,8 +34,8 @@
 //   if (child.error) return child.error;
 //   if (int err = engine.check(child.node, atoms, S_IFREG, caller)) return err;
 //
-// Case folding (casefold rules) and placement (redirect rules) are not
-// executed yet: the runtime refuses policies with them (policy.cc).
+// Placement (redirect rules) is not executed yet: the runtime refuses
+// policies with it (policy.cc).
 
 #include <cstdint>
 #include <memory>
@@ -55,9 +55,18 @@ using Caller = ir::Caller;
 // What a node remembers. Below a directory that a conditional hide rule
 // hides, everything is hidden from the callers the rule applies to:
 // `hidden_above` holds those rules (bit i: Engine::ancestor_hides()[i]).
+//
+// Case folding: `folded` says the node is inside a casefold subtree (its
+// children's names are matched ignoring case, in lower case); on the way
+// to one, `fold_along` holds the casefold roots (bit i:
+// Policy::casefold_roots[i]) whose first `fold_depth` components the
+// node's path matched, ignoring case.
 struct NodeState {
   uint32_t cls = 0;
   uint64_t hidden_above = 0;
+  uint64_t fold_along = 0;
+  uint16_t fold_depth = 0;
+  bool folded = false;
   bool operator==(const NodeState&) const = default;
 };
 
@@ -72,19 +81,22 @@ struct Attr {
 
 class Engine {
  public:
-  // Fails when the policy has more conditional directory hides than a
-  // node can track (64).
+  // Fails when the policy has more conditional directory hides, or more
+  // casefold roots, than a node can track (64 each).
   static Result<std::unique_ptr<Engine>> create(std::shared_ptr<const ir::Policy> policy);
 
   // True for a policy without rules: nothing to decide anywhere.
   bool trivial() const { return trivial_; }
   const ir::Policy& policy() const { return *policy_; }
-  NodeState root() const { return NodeState{0, 0}; }
+  NodeState root() const { return root_; }
 
   struct Lookup {
     int error = 0;  // ENOENT: hidden
     NodeState node;
     std::string lower_name;  // the name on the lower side
+    // The name is matched ignoring ASCII case (casefold): the lower
+    // directory may spell it otherwise.
+    bool folded = false;
   };
   Lookup lookup(const NodeState& parent, std::string_view name, const Caller& caller) const;
   // 0, or ENOENT when a hide rule filtered on this type hides the node.
@@ -123,6 +135,8 @@ class Engine {
   // Whether a rename rule maps names somewhere (else view names are the
   // lower names everywhere).
   bool maps_names() const { return maps_names_; }
+  // Whether a casefold rule folds names somewhere.
+  bool folds() const { return !fold_roots_.empty(); }
   // The view name of the lower name `lower` of a node of `node`'s state
   // (the inverse of lookup's lower_name; name maps are one-to-one).
   std::string view_name(const NodeState& node, std::string_view lower) const;
@@ -169,6 +183,8 @@ class Engine {
 
   std::shared_ptr<const ir::Policy> policy_;
   bool trivial_ = true;
+  NodeState root_;
+  std::vector<std::vector<std::string>> fold_roots_;  // casefold roots, by component
   std::vector<uint32_t> ancestor_hides_;  // rule ids
   std::vector<int> hide_bit_;             // per rule: its bit, or -1
   std::vector<bool> class_caller_free_;   // per class: no conditional rule decides there

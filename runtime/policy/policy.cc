@@ -21,7 +21,8 @@ namespace {
 constexpr std::array kEnforced = {syntax::RuleKind::kHide,     syntax::RuleKind::kDeny,
                                    syntax::RuleKind::kAllow,    syntax::RuleKind::kReadonly,
                                    syntax::RuleKind::kAttr,     syntax::RuleKind::kAudit,
-                                   syntax::RuleKind::kHandle,   syntax::RuleKind::kRename};
+                                   syntax::RuleKind::kHandle,   syntax::RuleKind::kRename,
+                                   syntax::RuleKind::kCasefold};
 
 bool enforced(syntax::RuleKind kind) {
   for (syntax::RuleKind k : kEnforced) {

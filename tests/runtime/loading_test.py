@@ -3,7 +3,7 @@
 refuses what it cannot apply, before anything is mounted.
 
 - a policy with errors prints fsc's located diagnostics and mounts nothing;
-- a rule the runtime does not enforce yet (casefold, rename, ...) is a located
+- a rule the runtime does not enforce yet (redirect) is a located
   error naming the rule, also when it comes from an imported module (with
   a note at the `use`), and so is a deny of `lock` alone; a module is not
   a policy;
@@ -63,15 +63,15 @@ def main():
             "                                  ^~~~~~~~~~\n")
 
     # Rules not enforced yet, with the rule's location.
-    write(os.path.join(work, "folded.fspol"), """
-        policy folded {
-          allow read on "/**";
-          casefold "/games/**";
+    write(os.path.join(work, "placed.fspol"), """
+        policy placed {
+          lower store = "/srv/store";
+          redirect "/objects/**" to store;
         }
         """)
-    refused("casefold", mount("folded.fspol", "lower", "view"),
-            "folded.fspol:3:3: error: 'casefold' rules are not enforced by fsrun yet: refusing to "
-            "mount a view that would ignore this rule\n  casefold \"/games/**\";\n"
+    refused("redirect", mount("placed.fspol", "lower", "view"),
+            "placed.fspol:3:3: error: 'redirect' rules are not enforced by fsrun yet: refusing to "
+            "mount a view that would ignore this rule\n  redirect \"/objects/**\" to store;\n"
             "  ^~~~~~~~\n")
     write(os.path.join(work, "lock.fspol"), """
         policy nolock {
@@ -84,7 +84,7 @@ def main():
     os.mkdir(mods)
     write(os.path.join(mods, "owners.fspol"), """
         module owners {
-          casefold "/**";
+          redirect "/a/**" to main "/b";
         }
         """)
     write(os.path.join(work, "imported.fspol"), """
@@ -93,8 +93,8 @@ def main():
           use owners;
         }
         """)
-    refused("imported casefold", mount("-I", "mods", "imported.fspol", "lower", "view"),
-            "owners.fspol:2:3: error: 'casefold' rules are not enforced by fsrun yet",
+    refused("imported redirect", mount("-I", "mods", "imported.fspol", "lower", "view"),
+            "owners.fspol:2:3: error: 'redirect' rules are not enforced by fsrun yet",
             "imported.fspol:3:3: note: rule used here")
     mod_dir = mods
     write(os.path.join(mod_dir, "lib.fspol"), """
