@@ -98,6 +98,12 @@ std::string status_text(const Policy& policy, const MountOptions& o, FsState& fs
   out << "inodes: " << fs.inode_count() << ", open files: " << fs.open_files()
       << ", passthrough opens: " << fs.passthrough_opens()
       << ", directory chunks read ahead: " << fs.readahead_chunks() << "\n";
+  if (policy.rule_count != 0) {
+    FsState::PolicyCounts c = fs.policy_counts();
+    out << "policy decisions: " << c.hidden << " hidden, " << c.denied << " denied, "
+        << c.rewritten << " attribute replies rewritten, " << c.handled
+        << " contents from handlers, " << c.unnamed << " lower names without a view name\n";
+  }
   if (const AuditLog* log = fs.audit_log()) {
     out << "audit: " << log->written() << " records to " << log->where() << ", " << log->dropped()
         << " dropped\n";

@@ -116,7 +116,7 @@ int FsState::run(const Call& call) {
   // a reply may reuse the request's buffer.
   std::vector<AuditRecord> audited;
   if (audit_) audited = audit_records(call);
-  int result = engine_->trivial() ? 0 : apply_policy(call);
+  int result = engine_->trivial() ? 0 : refused(apply_policy(call));
   if (result == 0) {
     switch (opcode) {
 #define FSPOL_FUSE_OP(opcode, name, as_caller) \
@@ -225,6 +225,10 @@ void FsState::fill_attr(fuse_attr& attr, const struct stat& st, const Inode* ino
   a.uid = attr.uid;
   a.gid = attr.gid;
   engine_->attr(inode->state, type_bit(st.st_mode), caller_of(call), a);
+  if (a.mode != attr.mode || a.uid != attr.uid || a.gid != attr.gid || a.atime_set ||
+      a.mtime_set || a.ctime_set) {
+    rewritten_.fetch_add(1, std::memory_order_relaxed);
+  }
   attr.mode = a.mode;
   attr.uid = a.uid;
   attr.gid = a.gid;
@@ -269,8 +273,8 @@ int FsState::reply_entry(const Call& call, Inode* parent, const std::string& nam
   if (call.in->opcode == FUSE_LOOKUP && !engine_->trivial()) {
     Caller caller = caller_of(call);
     uint8_t type = type_bit(st.st_mode);
-    if (int err = engine_->lookup_type(state, type, caller)) return err;
-    if (int err = engine_->check(state, ir::bit(ir::Op::kLookup), type, caller)) return err;
+    if (int err = engine_->lookup_type(state, type, caller)) return refused(err);
+    if (int err = engine_->check(state, ir::bit(ir::Op::kLookup), type, caller)) return refused(err);
   }
   Inode* inode = inodes_->learn(parent, name, st, state, handler_of(state, st, call));
   if (inode == nullptr) {
@@ -316,7 +320,7 @@ int FsState::op_lookup(const Call& call) {
     return reply_entry(call, parent, call.arg, dirfd, NodeState{});
   }
   Engine::Lookup l = engine_->lookup(parent->state, call.arg, caller_of(call));
-  if (l.error) return l.error;
+  if (l.error) return refused(l.error);
   UniqueFd holder;
   int dirfd = open_dir_of(parent, holder);
   if (dirfd < 0) return -dirfd;

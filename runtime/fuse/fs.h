@@ -12,6 +12,7 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -70,6 +71,16 @@ class FsState {
     return opcode < counters_.size() ? counters_[opcode].load(std::memory_order_relaxed) : 0;
   }
   uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
+  // What the policy did: requests refused as hidden (ENOENT) and with
+  // another errno, replies whose attributes it rewrote, contents served
+  // by handlers, lower names listings left out for want of a view name.
+  struct PolicyCounts {
+    uint64_t hidden, denied, rewritten, handled, unnamed;
+  };
+  PolicyCounts policy_counts() const {
+    auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    return {get(hidden_), get(denied_), get(rewritten_), get(handled_count_), get(unnamed_)};
+  }
   size_t inode_count() { return inodes_ ? inodes_->size() : 0; }
   uint64_t open_files() const { return open_files_.load(std::memory_order_relaxed); }
   uint64_t passthrough_opens() const { return passthrough_opens_.load(); }
@@ -89,6 +100,11 @@ class FsState {
 
   // Takes the caller's credentials, asks the policy, runs the handler.
   int run(const Call& call);
+  // Counts a refusal by the policy (0 passes); returns `err`.
+  int refused(int err) {
+    if (err != 0) (err == ENOENT ? hidden_ : denied_).fetch_add(1, std::memory_order_relaxed);
+    return err;
+  }
   // The policy's part (ops_policy.cc): 0 or the errno that ends the request.
   int apply_policy(const Call& call);
   // The audit records of a request (audit rules), its result still open.
@@ -172,6 +188,10 @@ class FsState {
   std::array<std::atomic<uint64_t>, 64> counters_{};
   std::atomic<uint64_t> errors_{0};
   std::atomic<uint64_t> unnamed_{0};  // lower names without a view name, seen in listings
+  std::atomic<uint64_t> hidden_{0};
+  std::atomic<uint64_t> denied_{0};
+  std::atomic<uint64_t> rewritten_{0};
+  std::atomic<uint64_t> handled_count_{0};
   std::atomic<uint64_t> open_files_{0};
   std::atomic<uint64_t> passthrough_opens_{0};
   std::atomic<bool> passthrough_failed_{false};

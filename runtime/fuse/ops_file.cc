@@ -181,6 +181,7 @@ int FsState::handled(Inode* inode, const struct stat& st, int fd,
   });
   if (!contents) return contents.error().code;
   out = std::move(*contents);
+  handled_count_.fetch_add(1, std::memory_order_relaxed);
   return 0;
 }
 

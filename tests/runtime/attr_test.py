@@ -19,6 +19,7 @@ for some callers only) over a tree with known owners and modes:
 argv[1] adds mount options."""
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -184,6 +185,9 @@ def main():
     check.equal(stat.S_IMODE(lstat("public/f").st_mode), 0o777, "chmod sets the lower mode")
     check.equal(stat.S_IMODE(os.lstat(os.path.join(mnt, "public/f")).st_mode), 0o644,
                 "the view shows it masked")
+    status = env.status(mnt)
+    check.check(re.search(r"denied, [1-9]\d* attribute replies rewritten", status) is not None,
+                f"fsrun status counts rewritten replies: {status}")
     # One lower file under two names with different rules: each name is
     # its own node with its own attributes, also while both are open.
     os.link(os.path.join(lower, "public/f"), os.path.join(lower, "container/hl"))

@@ -17,6 +17,7 @@ import gzip
 import json
 import mmap
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -161,6 +162,13 @@ def main():
     reads = {(r["uid"], r["path"]) for r in records if r["tag"] == "log-read"}
     check.equal(reads, {(1000, "/app/app.log"), (1000, "/app/app.log.1.gz")},
                 "log-read records: the served caller's reads only")
+    # fsrun status counts what the policy did: five looks at the hidden
+    # core dump, five refused writes, handled contents.
+    status = env.status(mnt)
+    m = re.search(r"policy decisions: (\d+) hidden, (\d+) denied, (\d+) attribute replies "
+                  r"rewritten, (\d+) contents from handlers", status)
+    check.check(m is not None and int(m[1]) >= 5 and int(m[2]) >= 5 and int(m[4]) >= 2,
+                f"fsrun status counts hidden, denied and handled: {status}")
     env.umount(mnt, proc)
 
     # A handled symlink: its target is what the handler makes of it; a
