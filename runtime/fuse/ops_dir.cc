@@ -136,10 +136,15 @@ int FsState::readdir_common(const Call& call, bool plus) {
         struct stat st{};
         if (::fstatat(dh->fd.get(), d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
           NodeState state = state_of(dh->inode, shown, call);
-          Inode* child =
-              inodes_->learn(dh->inode, d_name, st, state, handler_of(state, st, call));
-          // An object with too many views: the name goes out without
-          // attributes; its LOOKUP is refused.
+          // An entry is a lookup the kernel need not make: one the policy
+          // refuses goes out as a name only, and its LOOKUP is refused.
+          bool looks_up = engine_->trivial() ||
+                          engine_->check(state, ir::bit(ir::Op::kLookup), type_bit(st.st_mode),
+                                         caller_of(call)) == 0;
+          Inode* child = looks_up ? inodes_->learn(dh->inode, d_name, st, state,
+                                                   handler_of(state, st, call))
+                                  : nullptr;
+          // An object with too many views: likewise.
           if (child != nullptr) fill_entry(dp->entry_out, child, st, call);
         } else if (errno == ENOENT) {
           // Gone since getdents: skip it, as a later readdir would.
