@@ -36,6 +36,22 @@ std::vector<ClassTable> decide(const Policy& policy);
 // target, link's new name): link creates a name; rename is rename on both.
 inline Op destination_op(Op op) { return op == Op::kLink ? Op::kCreate : op; }
 
+// Case folding (casefold rules): ASCII only, so that it is the same in
+// every locale and on every byte string.
+inline char fold_case(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+inline std::string folded(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) c = fold_case(c);
+  return out;
+}
+inline bool equal_folded(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (fold_case(a[i]) != fold_case(b[i])) return false;
+  }
+  return true;
+}
+
 // A rename rule's maps: the lower name of a view name, and back (the
 // first suffix map and the first prefix map that fit apply).
 std::string lower_name(const Rule& rename_rule, std::string_view view);

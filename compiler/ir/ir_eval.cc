@@ -38,15 +38,6 @@ std::string join(const std::vector<std::string>& components, size_t n) {
   return out;
 }
 
-char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equal_folded(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower_ascii(a[i]) != lower_ascii(b[i])) return false;
-  }
-  return true;
-}
 
 // Case folding, component by component from the root (the way a stacked
 // file system meets a path): a component that equals, ignoring ASCII case,
@@ -69,7 +60,7 @@ bool canonicalize(const Policy& policy, std::vector<std::string>& components) {
   for (size_t i = 0; i < components.size(); ++i) {
     std::string& c = components[i];
     if (inside) {
-      for (char& ch : c) ch = lower_ascii(ch);
+      c = ir::folded(c);
       continue;
     }
     std::vector<size_t> next;

@@ -13,6 +13,7 @@
 
 #include "fuse/credentials.h"
 #include "fuse/fs.h"
+#include "ir/decide.h"
 #include "policy/atoms.h"
 
 namespace fspol::runtime {
@@ -69,8 +70,7 @@ std::string FsState::stored(Inode* dir, const Engine::Lookup& lookup) {
 std::string FsState::stored_name(int dirfd, const std::string& name) {
   struct stat st{};
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return name;
-  std::string lower = name;
-  for (char& c : lower) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  std::string lower = ir::folded(name);
   if (lower != name && ::fstatat(dirfd, lower.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return lower;
   int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return name;
@@ -82,13 +82,7 @@ std::string FsState::stored_name(int dirfd, const std::string& name) {
   std::string best;
   while (const dirent* e = ::readdir(d)) {
     std::string_view candidate(e->d_name);
-    if (candidate.size() != lower.size()) continue;
-    bool same = true;
-    for (size_t i = 0; same && i < lower.size(); ++i) {
-      char c = candidate[i];
-      same = ((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c) == lower[i];
-    }
-    if (same && (best.empty() || candidate < best)) best = candidate;
+    if (ir::equal_folded(candidate, lower) && (best.empty() || candidate < best)) best = candidate;
   }
   ::closedir(d);
   return best.empty() ? name : best;

@@ -17,15 +17,7 @@ constexpr uint8_t kDir = syntax::kTypeDir;
 
 bool applies_to(const ir::Entry& e, uint8_t type) { return e.types == 0 || (e.types & type); }
 
-char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equal_folded(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower_ascii(a[i]) != lower_ascii(b[i])) return false;
-  }
-  return true;
-}
+using ir::equal_folded;
 
 std::vector<std::string> components(const std::string& path) {
   std::vector<std::string> out;
@@ -169,8 +161,7 @@ Engine::Lookup Engine::lookup(const NodeState& parent, std::string_view name,
   std::string canonical;
   std::string_view matched = name;
   if (parent.folded) {
-    canonical.assign(name);
-    for (char& c : canonical) c = lower_ascii(c);
+    canonical = ir::folded(name);
     matched = canonical;
     out.node.folded = true;
     out.folded = true;
