@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <vector>
 
 namespace fspol::runtime {

@@ -171,6 +171,25 @@ def main():
                 f"fsrun status counts hidden, denied and handled: {status}")
     env.umount(mnt, proc)
 
+    # A gzip log that is cut short cannot be redacted: served callers get
+    # EIO (and the daemon a log line), root still reads the raw bytes.
+    whole = gzip.compress(RAW.encode(), mtime=0)
+    broken = whole[:len(whole) // 2]
+    with open(os.path.join(lower, "app", "app.log.2.gz"), "wb") as f:
+        f.write(broken)
+    os.chmod(os.path.join(lower, "app", "app.log.2.gz"), 0o666)
+    proc = env.mount(lower, mnt, extra or None, policy=policy)
+    r = subprocess.run(["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", "cat",
+                        os.path.join(mnt, "app", "app.log.2.gz")], capture_output=True)
+    check.check(r.returncode != 0 and b"Input/output error" in r.stderr,
+                f"a broken gzip log fails with EIO for a served caller: {r.stderr!r}")
+    with open(os.path.join(mnt, "app", "app.log.2.gz"), "rb") as f:
+        check.check(f.read() == broken, "root reads the broken file as it is")
+    env.umount(mnt, proc)
+    logs = "".join(open(os.path.join(env.logs, f)).read() for f in os.listdir(env.logs))
+    check.check("app.log.2.gz: the handler failed: not a complete gzip file" in logs,
+                "the handler's failure is logged with the path")
+
     # A handled symlink: its target is what the handler makes of it; a
     # copy_file_range from a handled file copies what the caller reads.
     os.symlink("mailto:dave@example.com", os.path.join(lower, "contact"))
