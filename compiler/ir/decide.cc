@@ -2,6 +2,10 @@
 // path class, in resolution order.
 #include "ir/decide.h"
 
+#include <algorithm>
+
+#include "syntax/path.h"
+
 namespace fspol::ir {
 
 namespace {
@@ -56,6 +60,21 @@ ClassTable table_of(const Policy& policy, const PathClass& pc) {
 }
 
 }  // namespace
+
+std::vector<std::string> redirect_target(const Policy& policy, const Rule& rule,
+                                         const std::vector<std::string>& view,
+                                         const std::vector<std::string>& lower) {
+  size_t keep = 0;
+  for (uint32_t s : rule.selectors) {
+    std::vector<std::string> prefix = syntax::path_components(policy.selectors[s].literal_prefix);
+    if (prefix.size() > view.size()) continue;
+    if (std::equal(prefix.begin(), prefix.end(), view.begin())) keep = std::max(keep, prefix.size());
+  }
+  std::vector<std::string> out = syntax::path_components(rule.target_path);
+  out.insert(out.end(), lower.begin() + static_cast<ptrdiff_t>(std::min(keep, lower.size())),
+             lower.end());
+  return out;
+}
 
 std::string_view attr_field_name(AttrField field) {
   static constexpr std::string_view kNames[] = {"mode", "uid", "gid", "atime", "mtime", "ctime"};

@@ -57,6 +57,15 @@ inline bool equal_folded(std::string_view a, std::string_view b) {
 std::string lower_name(const Rule& rename_rule, std::string_view view);
 std::string view_name(const Rule& rename_rule, std::string_view lower);
 
+// Where a redirect rule serves a path from, inside its target root: its
+// target path, then the path's lower names below the rule's literal prefix
+// (the longest leading literal components of its selectors that the path
+// starts with). `view` and `lower`: the path's view and lower names, from
+// the root down to the component where the rule first matches.
+std::vector<std::string> redirect_target(const Policy& policy, const Rule& rule,
+                                         const std::vector<std::string>& view,
+                                         const std::vector<std::string>& lower);
+
 // An attr rule's rewrite of one field: the mode keeps its file-type bits;
 // an id shifted out of range shows as the overflow id 65534, as the
 // kernel shows unmapped ids; ids outside a map stay.

@@ -253,19 +253,8 @@ class Evaluator {
 
   void redirect(const Rule& rule, size_t depth, const std::vector<std::string>& names,
                 std::vector<std::string>& lower) {
-    // The literal prefix of the rule's selector that covers this path.
-    size_t keep = 0;
-    for (uint32_t s : rule.selectors) {
-      auto prefix = split(p_.selectors[s].literal_prefix);
-      if (!prefix || prefix->size() > depth) continue;
-      bool covers = true;
-      for (size_t i = 0; covers && i < prefix->size(); ++i) covers = (*prefix)[i] == path_[i];
-      if (covers) keep = std::max(keep, prefix->size());
-    }
-    std::vector<std::string> moved;
-    if (auto target = split(rule.target_path)) moved = *target;
-    for (size_t i = keep; i < names.size(); ++i) moved.push_back(names[i]);
-    lower = std::move(moved);
+    std::vector<std::string> view(path_.begin(), path_.begin() + static_cast<ptrdiff_t>(depth));
+    lower = redirect_target(p_, rule, view, names);
     v_.lower_root = rule.target_root;
     v_.steps.push_back(Step{"placement", rule.id, join(path_, depth) + " is served from " +
                                                       rule.target_root + ":" + rule.target_path});

@@ -36,6 +36,12 @@ long DirHandle::next_chunk() {
 }
 
 int DirHandle::seek(int64_t to) {
+  if (merged) {
+    if (to < 0 || static_cast<size_t>(to) > starts.size()) return EINVAL;
+    pos = static_cast<size_t>(to) == starts.size() ? end : starts[static_cast<size_t>(to)];
+    offset = to;
+    return 0;
+  }
   if (::lseek(fd.get(), static_cast<off_t>(to), SEEK_SET) < 0) return errno;
   offset = to;
   pos = end = 0;

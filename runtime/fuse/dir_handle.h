@@ -42,6 +42,11 @@ struct DirHandle {
   size_t ahead_len = 0;
   bool ahead_ready = false;   // `ahead` holds the chunk after buf
   bool ahead_queued = false;  // waiting for the read-ahead thread
+  // A listing merged from several lower directories (redirects bring
+  // names in): `buf` holds all of it, read at opendir, with offsets
+  // 1, 2, ... (the record at `starts[k]` comes after offset k).
+  bool merged = false;
+  std::vector<size_t> starts;
 
   // mu held. Makes the next chunk current (the read-ahead one when ready);
   // returns its size, 0 at the end of the directory, or -errno.

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -59,12 +60,37 @@ FsState::FsState(const MountOptions& options, const Policy* policy)
 FsState::~FsState() = default;
 
 Result<void> FsState::open_lower() {
-  int fd = ::open(options_.lower.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    return Error{errno, "cannot open lower directory " + options_.lower + ": " +
-                            std::strerror(errno)};
+  // The main root, then every root the policy declares, each where -o
+  // lower.NAME=PATH says or else where the policy says.
+  std::vector<std::pair<std::string, std::string>> roots = {{"main", options_.lower}};
+  for (const ir::Lower& l : engine_->policy().lowers) {
+    if (l.name != "main") roots.emplace_back(l.name, l.path);
   }
-  root_.reset(fd);
+  for (const auto& [name, path] : options_.lower_roots) {
+    auto it = std::find_if(roots.begin(), roots.end(), [&](const auto& r) { return r.first == name; });
+    if (it == roots.end() || name == "main") {
+      std::string declared;
+      for (size_t i = 1; i < roots.size(); ++i) declared += (i > 1 ? ", " : "") + roots[i].first;
+      return Error{EINVAL, "-o lower." + name + "=" + path + ": " +
+                               (name == "main" ? std::string("the main lower root is the LOWER argument")
+                                               : "the policy declares no lower root '" + name + "'" +
+                                                     (declared.empty() ? std::string(" (it declares none)")
+                                                                       : " (it declares " + declared + ")"))};
+    }
+    it->second = path;
+  }
+  for (const auto& [name, path] : roots) {
+    int fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      std::string which = name == "main" ? "lower directory " : "lower root '" + name + "' (";
+      return Error{err, "cannot open " + which + path + (name == "main" ? "" : ")") + ": " +
+                            std::strerror(err)};
+    }
+    roots_.emplace_back(fd);
+    root_names_.push_back(name);
+  }
+  int fd = roots_[0].get();
   struct stat st{};
   if (::fstat(fd, &st) != 0) return Error{errno, "cannot stat " + options_.lower};
   inodes_ = std::make_unique<InodeTable>(st);
@@ -138,10 +164,12 @@ int FsState::run(const Call& call) {
 // ---- helpers --------------------------------------------------------------
 
 int FsState::open_dir_of(Inode* inode, UniqueFd& out) {
-  if (inode == inodes_->root()) return root_.get();
+  if (inode == inodes_->root()) return roots_[0].get();
   std::string path;
-  if (!inodes_->path_of(inode, path)) return -ENOENT;
-  int fd = open_beneath(root_.get(), path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  uint8_t root = 0;
+  if (!inodes_->path_of(inode, path, root)) return -ENOENT;
+  if (path == ".") return roots_[root].get();
+  int fd = open_beneath(roots_[root].get(), path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW);
   if (fd < 0) return fd;
   out.reset(fd);
   return fd;
@@ -149,9 +177,10 @@ int FsState::open_dir_of(Inode* inode, UniqueFd& out) {
 
 int FsState::open_parent(Inode* inode, UniqueFd& dirfd, std::string& name) {
   std::string parent;
-  if (!inodes_->parent_and_name(inode, parent, name)) return -ENOENT;
-  if (parent == ".") return root_.get();
-  int fd = open_beneath(root_.get(), parent.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  uint8_t root = 0;
+  if (!inodes_->parent_and_name(inode, parent, name, root)) return -ENOENT;
+  if (parent == ".") return roots_[root].get();
+  int fd = open_beneath(roots_[root].get(), parent.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW);
   if (fd < 0) return fd;
   dirfd.reset(fd);
   return fd;
@@ -159,8 +188,9 @@ int FsState::open_parent(Inode* inode, UniqueFd& dirfd, std::string& name) {
 
 int FsState::open_node(Inode* inode, int flags, UniqueFd& out) {
   std::string path;
-  if (!inodes_->path_of(inode, path)) return -ENOENT;
-  int fd = open_beneath(root_.get(), path.c_str(), static_cast<uint64_t>(flags | O_NOFOLLOW));
+  uint8_t root = 0;
+  if (!inodes_->path_of(inode, path, root)) return -ENOENT;
+  int fd = open_beneath(roots_[root].get(), path.c_str(), static_cast<uint64_t>(flags | O_NOFOLLOW));
   if (fd < 0) return fd;
   out.reset(fd);
   return fd;
@@ -252,22 +282,22 @@ void FsState::fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& s
   fill_attr(out.attr, st, inode, call);
 }
 
-int FsState::reply_entry(const Call& call, Inode* parent, const std::string& name, int dirfd,
-                         const NodeState& state) {
+int FsState::reply_absent(const Call& call, Inode* parent) {
+  if (call.in->opcode != FUSE_LOOKUP || negative_valid_ns_ == 0 || !cacheable(parent)) return ENOENT;
+  // A negative entry: the kernel caches the absence of the name.
+  fuse_entry_out out{};
+  out.entry_valid = negative_valid_ns_ / 1000000000;
+  out.entry_valid_nsec = static_cast<uint32_t>(negative_valid_ns_ % 1000000000);
+  reply(call, out);
+  return 0;
+}
+
+int FsState::reply_entry(const Call& call, Inode* parent, const Place& place) {
   struct stat st{};
-  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    int err = errno;
-    if (err == ENOENT && call.in->opcode == FUSE_LOOKUP && negative_valid_ns_ != 0 &&
-        cacheable(parent)) {
-      // A negative entry: the kernel caches the absence of the name.
-      fuse_entry_out out{};
-      out.entry_valid = negative_valid_ns_ / 1000000000;
-      out.entry_valid_nsec = static_cast<uint32_t>(negative_valid_ns_ % 1000000000);
-      reply(call, out);
-      return 0;
-    }
-    return err;
+  if (::fstatat(place.dirfd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno == ENOENT ? reply_absent(call, parent) : errno;
   }
+  const NodeState& state = place.state;
   // A hide filtered on the file type applies once the type is known;
   // then the lookup itself may be denied.
   if (call.in->opcode == FUSE_LOOKUP && !engine_->trivial()) {
@@ -276,10 +306,11 @@ int FsState::reply_entry(const Call& call, Inode* parent, const std::string& nam
     if (int err = engine_->lookup_type(state, type, caller)) return refused(err);
     if (int err = engine_->check(state, ir::bit(ir::Op::kLookup), type, caller)) return refused(err);
   }
-  Inode* inode = inodes_->learn(parent, name, st, state, handler_of(state, st, call));
+  Inode* inode =
+      inodes_->learn(parent, place.link, st, state, handler_of(state, st, call), place.anchor);
   if (inode == nullptr) {
     log_warn("%s: an object known under too many names the policy treats differently: refused",
-             name.c_str());
+             place.link.c_str());
     return EACCES;
   }
   fuse_entry_out out{};
@@ -313,19 +344,13 @@ int FsState::op_lookup(const Call& call) {
     return strnlen(call.arg, call.arglen) > NAME_MAX ? ENAMETOOLONG : ENOENT;
   }
   Inode* parent = node(call.in->nodeid);
-  if (engine_->trivial()) {
-    UniqueFd holder;
-    int dirfd = open_dir_of(parent, holder);
-    if (dirfd < 0) return -dirfd;
-    return reply_entry(call, parent, call.arg, dirfd, NodeState{});
-  }
   Engine::Lookup l = engine_->lookup(parent->state, call.arg, caller_of(call));
   if (l.error) return refused(l.error);
-  UniqueFd holder;
-  int dirfd = open_dir_of(parent, holder);
-  if (dirfd < 0) return -dirfd;
-  return reply_entry(call, parent, l.folded ? stored_name(dirfd, l.lower_name) : l.lower_name,
-                     dirfd, l.node);
+  Place place;
+  if (int err = locate(parent, call.arg, l, 0, place)) {
+    return err == ENOENT ? reply_absent(call, parent) : err;
+  }
+  return reply_entry(call, parent, place);
 }
 
 int FsState::op_forget(const Call& call) {
@@ -467,14 +492,12 @@ int FsState::op_readlink(const Call& call) {
 }
 
 template <typename Make>
-int FsState::create_entry(const Call& call, const char* name, Make make) {
+int FsState::create_entry(const Call& call, const char* name, uint32_t mode, Make make) {
   Inode* parent = node(call.in->nodeid);
-  UniqueFd holder;
-  int dirfd = open_dir_of(parent, holder);
-  if (dirfd < 0) return -dirfd;
-  std::string lower = lower_name(parent, name, call);
-  if (make(dirfd, lower.c_str()) != 0) return errno;
-  return reply_entry(call, parent, lower, dirfd, state_of(parent, name, call));
+  Place place;
+  if (int err = locate(parent, name, type_bit(mode), call, place)) return err;
+  if (make(place.dirfd, place.name.c_str()) != 0) return errno;
+  return reply_entry(call, parent, place);
 }
 
 int FsState::op_symlink(const Call& call) {
@@ -484,7 +507,7 @@ int FsState::op_symlink(const Call& call) {
   if (name_len + 1 >= call.arglen) return EINVAL;
   const char* target = name + name_len + 1;
   if (!valid_name(name, call.arglen)) return EINVAL;
-  return create_entry(call, name,
+  return create_entry(call, name, S_IFLNK,
                       [&](int dirfd, const char* lower) { return ::symlinkat(target, dirfd, lower); });
 }
 
@@ -493,7 +516,7 @@ int FsState::op_mknod(const Call& call) {
   if (in == nullptr) return EINVAL;
   const char* name = call.tail<fuse_mknod_in>();
   if (!valid_name(name, call.tail_len<fuse_mknod_in>())) return EINVAL;
-  return create_entry(call, name,
+  return create_entry(call, name, in->mode,
                       [&](int dirfd, const char* lower) { return ::mknodat(dirfd, lower, in->mode, in->rdev); });
 }
 
@@ -502,21 +525,19 @@ int FsState::op_mkdir(const Call& call) {
   if (in == nullptr) return EINVAL;
   const char* name = call.tail<fuse_mkdir_in>();
   if (!valid_name(name, call.tail_len<fuse_mkdir_in>())) return EINVAL;
-  return create_entry(call, name,
+  return create_entry(call, name, S_IFDIR,
                       [&](int dirfd, const char* lower) { return ::mkdirat(dirfd, lower, in->mode & 07777); });
 }
 
 int FsState::remove_entry(const Call& call, int unlink_flags) {
   if (!valid_name(call.arg, call.arglen)) return EINVAL;
   Inode* parent = node(call.in->nodeid);
-  UniqueFd holder;
-  int dirfd = open_dir_of(parent, holder);
-  if (dirfd < 0) return -dirfd;
-  std::string name = lower_name(parent, call.arg, call);
+  Place place;
+  if (int err = locate(parent, call.arg, 0, call, place)) return err;
   struct stat st{};
-  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
-  if (::unlinkat(dirfd, name.c_str(), unlink_flags) != 0) return errno;
-  inodes_->drop_link(parent, name, st.st_dev, st.st_ino);
+  if (::fstatat(place.dirfd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  if (::unlinkat(place.dirfd, place.name.c_str(), unlink_flags) != 0) return errno;
+  inodes_->drop_link(parent, place.link, st.st_dev, st.st_ino);
   reply_data(call, nullptr, 0);
   return 0;
 }
@@ -531,19 +552,21 @@ int FsState::do_rename(const Call& call, uint64_t newdir, uint32_t flags, const 
   if (!valid_name(names, len) || !valid_name(names + old_len + 1, len - old_len - 1)) return EINVAL;
   Inode* op = node(call.in->nodeid);
   Inode* np = node(newdir);
-  std::string oldname = lower_name(op, names, call);
-  std::string newname = lower_name(np, names + old_len + 1, call);
-  UniqueFd oh, nh;
-  int odir = open_dir_of(op, oh);
-  if (odir < 0) return -odir;
-  int ndir = open_dir_of(np, nh);
-  if (ndir < 0) return -ndir;
+  Place from, to;
+  if (int err = locate(op, names, 0, call, from)) return err;
   struct stat ost{}, nst{};
-  if (::fstatat(odir, oldname.c_str(), &ost, AT_SYMLINK_NOFOLLOW) != 0) return errno;
-  bool had_target = ::fstatat(ndir, newname.c_str(), &nst, AT_SYMLINK_NOFOLLOW) == 0;
-  if (::renameat2(odir, oldname.c_str(), ndir, newname.c_str(), flags) != 0) return errno;
-  inodes_->move_link(op, oldname, np, newname, ost.st_dev, ost.st_ino,
-                     (flags & RENAME_EXCHANGE) != 0, had_target, nst.st_dev, nst.st_ino);
+  if (::fstatat(from.dirfd, from.name.c_str(), &ost, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  if (int err = locate(np, names + old_len + 1, type_bit(ost.st_mode), call, to)) return err;
+  // Each lower root keeps its own objects: a rename between two is one
+  // across file systems.
+  if ((from.anchor ? from.anchor->root : root_of(op)) != (to.anchor ? to.anchor->root : root_of(np))) {
+    return EXDEV;
+  }
+  bool had_target = ::fstatat(to.dirfd, to.name.c_str(), &nst, AT_SYMLINK_NOFOLLOW) == 0;
+  if (::renameat2(from.dirfd, from.name.c_str(), to.dirfd, to.name.c_str(), flags) != 0) return errno;
+  inodes_->move_link(op, from.link, np, to.link, ost.st_dev, ost.st_ino,
+                     (flags & RENAME_EXCHANGE) != 0, had_target, nst.st_dev, nst.st_ino, to.anchor,
+                     from.anchor);
   reply_data(call, nullptr, 0);
   return 0;
 }
@@ -570,15 +593,15 @@ int FsState::op_link(const Call& call) {
   if (!valid_name(newname, call.tail_len<fuse_link_in>())) return EINVAL;
   Inode* target = node(in->oldnodeid);
   Inode* parent = node(call.in->nodeid);
-  UniqueFd oh, nh;
+  UniqueFd oh;
   std::string oldname;
   int odir = open_parent(target, oh, oldname);
   if (odir < 0) return -odir;
-  int ndir = open_dir_of(parent, nh);
-  if (ndir < 0) return -ndir;
-  std::string lower = lower_name(parent, newname, call);
-  if (::linkat(odir, oldname.c_str(), ndir, lower.c_str(), 0) != 0) return errno;
-  return reply_entry(call, parent, lower, ndir, state_of(parent, newname, call));
+  Place place;
+  if (int err = locate(parent, newname, type_bit(target->type), call, place)) return err;
+  if (root_of(target) != (place.anchor ? place.anchor->root : root_of(parent))) return EXDEV;
+  if (::linkat(odir, oldname.c_str(), place.dirfd, place.name.c_str(), 0) != 0) return errno;
+  return reply_entry(call, parent, place);
 }
 
 }  // namespace fspol::runtime

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,16 @@ int sync_and_reply(const Call& call, int fd, uint32_t fsync_flags);
 // an open lower file (FUSE_HANDLE_KILLPRIV_V2).
 void kill_suidgid(int fd, const fuse_in_header& caller);
 
+// Where a name of the view is on the lower side (FsState::locate).
+struct Place {
+  UniqueFd holder;
+  int dirfd = -1;     // the lower directory holding it
+  std::string name;   // its name in dirfd
+  std::string link;   // the name the inode's link records (its lower name in the view's directory)
+  std::optional<Anchor> anchor;  // set where a redirect starts
+  NodeState state;    // the name's state, `placed` included
+};
+
 // An open regular file.
 struct FileHandle {
   UniqueFd fd;
@@ -60,7 +71,9 @@ class FsState {
   FsState(const FsState&) = delete;
   FsState& operator=(const FsState&) = delete;
 
-  // Opens the lower root. Must succeed before mounting.
+  // Opens the lower roots: the main one and those the policy declares
+  // (`lower NAME = "PATH"`, or -o lower.NAME=PATH). Must succeed before
+  // mounting.
   Result<void> open_lower();
   void attach(Session* session) { session_ = session; }
 
@@ -116,12 +129,29 @@ class FsState {
   NodeState state_of(Inode* parent, const std::string& name, const Call& call) const;
   // The path of `inode` in the view ("/" for the root, "?" once unlinked).
   std::string view_path(Inode* inode);
-  // The lower name of the view name `view` in `dir` (name maps); inodes,
-  // paths and every lower call use lower names.
-  std::string lower_name(Inode* dir, const char* view, const Call& call);
-  // The lower name an engine lookup in `dir` found: its lower_name, or for
-  // a name matched ignoring case the spelling the lower directory has.
-  std::string stored(Inode* dir, const Engine::Lookup& lookup);
+  // Where the view name `view` of `dir`, which the engine's `lookup`
+  // resolved, is on the lower side (placement.cc): its name map's lower
+  // name (in the stored spelling, for a name matched ignoring case), in
+  // the directory a redirect gives it or its parent's. `type`: the type
+  // of the object a request makes there; 0 to find the object the name
+  // shows (ENOENT when none: a redirect filtered on types may put the
+  // name elsewhere for the type found). 0 or an errno.
+  int locate(Inode* dir, std::string_view view, const Engine::Lookup& lookup, uint8_t type,
+             Place& out);
+  // The same, with the engine's lookup made here (after apply_policy).
+  int locate(Inode* dir, const char* view, uint8_t type, const Call& call, Place& out);
+  // The type of what the view shows at `view` in `dir` (0: nothing).
+  uint8_t view_type(Inode* dir, std::string_view view, const Engine::Lookup& lookup);
+  // One placement of a name: where `placed` (Engine::placement) puts it.
+  int place_at(Inode* dir, std::string_view view, const Engine::Lookup& lookup, uint32_t placed,
+               Place& out);
+  // The lower root a node is in (0: main).
+  uint8_t root_of(Inode* inode);
+  // Reads the listing of `dh` merged from its lower directory and those
+  // redirects bring names from: every name as a lookup places it.
+  int merge_listing(DirHandle* dh, const Call& call);
+  // The index of the lower root named `name` (0: main).
+  uint8_t root_index(const std::string& name) const;
   // In a case-insensitive directory: `name` if it exists, else its
   // lower-case spelling if that exists, else the first entry in byte
   // order equal to it ignoring ASCII case, else `name`.
@@ -134,7 +164,6 @@ class FsState {
   // 0 or an errno.
   int handled(Inode* inode, const struct stat& st, int fd,
               std::shared_ptr<const std::string>& out);
-  uint8_t lower_type(Inode* dir, const char* name);
   bool cacheable(const Inode* inode) const;       // names (entry timeouts)
   bool attr_cacheable(const Inode* inode) const;  // attributes
   // Helpers shared by the handlers (ops_*.cc).
@@ -145,16 +174,19 @@ class FsState {
   int open_for_exec(Inode* inode, UniqueFd& out);
   bool may_write(int fd, int dirfd, const std::string& name);
   int stat_node(Inode* inode, struct stat& st);
-  // `state`: the policy's state of the name (state_of, or the LOOKUP's).
-  int reply_entry(const Call& call, Inode* parent, const std::string& name, int dirfd,
-                  const NodeState& state);
+  // The entry of `place` (a name of `parent`) as the reply.
+  int reply_entry(const Call& call, Inode* parent, const Place& place);
+  // A LOOKUP of a name that is not there: a negative entry where the
+  // kernel may keep one.
+  int reply_absent(const Call& call, Inode* parent);
   void fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& st, const Call& call);
   void fill_attr(fuse_attr& attr, const struct stat& st, const Inode* inode, const Call& call);
   int reply_attr(const Call& call, const struct stat& st);
-  // symlink, mknod, mkdir: `make(dirfd)` creates `name` in the request's
-  // directory (0, or -1 with errno), as the caller; its entry is the reply.
+  // symlink, mknod, mkdir: `make(dirfd, lower)` creates the view name
+  // `name` (an object of `mode`'s type) where the policy places it (0, or
+  // -1 with errno), as the caller; its entry is the reply.
   template <typename Make>
-  int create_entry(const Call& call, const char* name, Make make);
+  int create_entry(const Call& call, const char* name, uint32_t mode, Make make);
   // unlink (0) and rmdir (AT_REMOVEDIR) of the request's name.
   int remove_entry(const Call& call, int unlink_flags);
   int do_rename(const Call& call, uint64_t newdir, uint32_t flags, const char* names,
@@ -177,7 +209,8 @@ class FsState {
   const MountOptions& options_;
   const Engine* engine_;
   Session* session_ = nullptr;
-  UniqueFd root_;
+  std::vector<UniqueFd> roots_;  // the lower roots: main first, then the policy's in order
+  std::vector<std::string> root_names_;
   std::unique_ptr<InodeTable> inodes_;
   std::unique_ptr<AuditLog> audit_;
   HandledContents handled_;

@@ -75,11 +75,15 @@ void InodeTable::unchain(Inode* inode) {
   }
 }
 
-void InodeTable::add_link(Inode* inode, Inode* parent, const std::string& name) {
-  for (const Link& l : inode->links) {
-    if (l.parent == parent && l.name == name) return;
+void InodeTable::add_link(Inode* inode, Inode* parent, const std::string& name,
+                          const std::optional<Anchor>& anchor) {
+  for (Link& l : inode->links) {
+    if (l.parent == parent && l.name == name) {
+      l.anchor = anchor;
+      return;
+    }
   }
-  inode->links.push_back(Link{parent, name});
+  inode->links.push_back(Link{parent, name, anchor});
   parent->children++;
 }
 
@@ -109,7 +113,8 @@ void InodeTable::maybe_free(Inode* inode) {
 }
 
 Inode* InodeTable::learn(Inode* parent, const std::string& name, const struct stat& st,
-                         const NodeState& state, uint32_t handler) {
+                         const NodeState& state, uint32_t handler,
+                         const std::optional<Anchor>& anchor) {
   std::unique_lock lock(mu_);
   if (st.st_dev == root_.dev && st.st_ino == root_.ino) {
     root_.nlookup++;
@@ -150,7 +155,7 @@ Inode* InodeTable::learn(Inode* parent, const std::string& name, const struct st
       it->second->next_view = inode;
     }
   }
-  add_link(inode, parent, name);
+  add_link(inode, parent, name, anchor);
   inode->nlookup++;
   return inode;
 }
@@ -178,7 +183,8 @@ void InodeTable::drop_link(Inode* parent, const std::string& name, dev_t dev, in
 
 void InodeTable::move_link(Inode* op, const std::string& on, Inode* np, const std::string& nn,
                            dev_t dev, ino_t ino, bool exchange, bool had_target, dev_t xdev,
-                           ino_t xino) {
+                           ino_t xino, const std::optional<Anchor>& at_new,
+                           const std::optional<Anchor>& at_old) {
   std::unique_lock lock(mu_);
   std::array<Inode*, kMaxViews> moved{};
   std::array<Inode*, kMaxViews> other{};
@@ -197,13 +203,13 @@ void InodeTable::move_link(Inode* op, const std::string& on, Inode* np, const st
   for (size_t i = 0; i < pinned; ++i) pins[i]->nlookup++;
   for (size_t i = 0; i < moved_n; ++i) {
     remove_link(moved[i], op, on);
-    add_link(moved[i], np, nn);
+    add_link(moved[i], np, nn, at_new);
   }
   for (size_t i = 0; i < other_n; ++i) {
     // Exchange: the target moved to the source name. Plain rename: the
     // object the target name held is no longer reachable by it.
     remove_link(other[i], np, nn);
-    if (exchange) add_link(other[i], op, on);
+    if (exchange) add_link(other[i], op, on, at_old);
   }
   for (size_t i = 0; i < pinned; ++i) {
     pins[i]->nlookup--;
@@ -211,14 +217,22 @@ void InodeTable::move_link(Inode* op, const std::string& on, Inode* np, const st
   }
 }
 
-bool InodeTable::append_path(Inode* inode, std::string& out) {
-  // Collect names from the inode up to the root, then write them in order.
+bool InodeTable::append_path(Inode* inode, std::string& out, uint8_t& root) {
+  // Collect names from the inode up to the root (or an anchored link),
+  // then write them in order.
   std::array<const std::string*, 64> small{};
   std::vector<const std::string*> names;
   size_t count = 0;
+  root = 0;
+  const Anchor* anchor = nullptr;
   for (Inode* cur = inode; cur != &root_;) {
     if (cur->links.empty()) return false;
     const Link& l = cur->links.front();
+    if (l.anchor) {
+      anchor = &*l.anchor;
+      root = anchor->root;
+      break;
+    }
     if (count < small.size()) {
       small[count] = &l.name;
     } else {
@@ -229,8 +243,12 @@ bool InodeTable::append_path(Inode* inode, std::string& out) {
     if (count > 4096) return false;  // a cycle would be a bug; refuse, never loop
     cur = l.parent;
   }
+  if (anchor != nullptr && (anchor->path != "." || count == 0)) {
+    out += anchor->path;
+    if (count != 0) out += '/';
+  }
   if (count == 0) {
-    out += '.';
+    if (anchor == nullptr) out += '.';
     return true;
   }
   for (size_t i = count; i-- > 0;) {
@@ -240,10 +258,21 @@ bool InodeTable::append_path(Inode* inode, std::string& out) {
   return true;
 }
 
-bool InodeTable::path_of(Inode* inode, std::string& out) {
+bool InodeTable::path_of(Inode* inode, std::string& out, uint8_t& root) {
   std::shared_lock lock(mu_);
   out.clear();
-  return append_path(inode, out);
+  return append_path(inode, out, root);
+}
+
+bool InodeTable::links_of(Inode* inode, std::vector<Link>& out) {
+  std::shared_lock lock(mu_);
+  out.clear();
+  for (Inode* cur = inode; cur != &root_; cur = cur->links.front().parent) {
+    if (cur->links.empty() || out.size() > 4096) return false;
+    out.push_back(cur->links.front());
+  }
+  std::reverse(out.begin(), out.end());
+  return true;
 }
 
 bool InodeTable::view_path(
@@ -260,9 +289,11 @@ bool InodeTable::view_path(
   return true;
 }
 
-bool InodeTable::parent_and_name(Inode* inode, std::string& parent, std::string& name) {
+bool InodeTable::parent_and_name(Inode* inode, std::string& parent, std::string& name,
+                                 uint8_t& root) {
   std::shared_lock lock(mu_);
   parent.clear();
+  root = 0;
   if (inode == &root_) {
     parent = ".";
     name = ".";
@@ -270,19 +301,16 @@ bool InodeTable::parent_and_name(Inode* inode, std::string& parent, std::string&
   }
   if (inode->links.empty()) return false;
   const Link& l = inode->links.front();
-  name = l.name;
-  return append_path(l.parent, parent);
-}
-
-bool InodeTable::child_path(Inode* parent, const std::string& name, std::string& out) {
-  std::shared_lock lock(mu_);
-  out.clear();
-  if (parent != &root_) {
-    if (!append_path(parent, out)) return false;
-    out += '/';
+  if (l.anchor) {
+    // A redirect's target: its lower parent is in the target's root.
+    root = l.anchor->root;
+    size_t slash = l.anchor->path.rfind('/');
+    parent = slash == std::string::npos ? "." : l.anchor->path.substr(0, slash);
+    name = slash == std::string::npos ? l.anchor->path : l.anchor->path.substr(slash + 1);
+    return true;
   }
-  out += name;
-  return true;
+  name = l.name;
+  return append_path(l.parent, parent, root);
 }
 
 size_t InodeTable::size() {

@@ -31,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -43,9 +44,19 @@ namespace fspol::runtime {
 struct Inode;
 struct FileHandle;
 
+// Where a redirect places a name: a path beneath one of the lower roots
+// (by index; 0 is the main root), "." for the root itself.
+struct Anchor {
+  uint8_t root = 0;
+  std::string path;
+};
+
 struct Link {
   Inode* parent = nullptr;
-  std::string name;
+  std::string name;  // the lower name of the view's component
+  // Set where a redirect starts: the link's object is there, not at
+  // `name` in the parent's lower directory.
+  std::optional<Anchor> anchor;
 };
 
 struct Inode {
@@ -93,9 +104,9 @@ class InodeTable {
   // inode, adds the link, and counts one lookup.
   // `state` is the policy's state of the name (Engine::lookup), `handler`
   // the handler serving its reads for the caller (Engine::handler); they
-  // pick the view of the object.
+  // pick the view of the object. `anchor`: where a redirect put it.
   Inode* learn(Inode* parent, const std::string& name, const struct stat& st,
-               const NodeState& state, uint32_t handler);
+               const NodeState& state, uint32_t handler, const std::optional<Anchor>& anchor);
   // FORGET: drops `n` lookups.
   void forget(Inode* inode, uint64_t n);
   // The name `name` in `parent` is gone (unlink, rmdir) or now names
@@ -103,22 +114,26 @@ class InodeTable {
   void drop_link(Inode* parent, const std::string& name, dev_t dev, ino_t ino);
   // A successful rename moved the object `dev`/`ino` (every view of it)
   // from (op, on) to (np, nn). `had_target`: the target name held the object `xdev`/`xino`,
-  // which moved the other way (`exchange`) or lost that name.
+  // which moved the other way (`exchange`) or lost that name. `at_new`,
+  // `at_old`: the anchors of the new and the old name (redirects).
   void move_link(Inode* op, const std::string& on, Inode* np, const std::string& nn, dev_t dev,
-                 ino_t ino, bool exchange, bool had_target, dev_t xdev, ino_t xino);
+                 ino_t ino, bool exchange, bool had_target, dev_t xdev, ino_t xino,
+                 const std::optional<Anchor>& at_new, const std::optional<Anchor>& at_old);
 
-  // The path of `inode` relative to the lower root ("." for the root).
-  // Returns false when the inode has no name any more.
-  bool path_of(Inode* inode, std::string& out);
+  // The path of `inode` relative to the lower root `root` ("." for the
+  // root). Returns false when the inode has no name any more.
+  bool path_of(Inode* inode, std::string& out, uint8_t& root);
+  // The links from the root down to `inode` (first links), for the view
+  // and lower names of its path. False when the inode has no name.
+  bool links_of(Inode* inode, std::vector<Link>& out);
   // The path of `inode` as the view shows it ("/a/b", "/" for the root):
   // each link's lower name passed through `view_name(node, lower)`.
   bool view_path(Inode* inode,
                  const std::function<std::string(const Inode*, const std::string&)>& view_name,
                  std::string& out);
-  // The parent path and name of `inode`'s first link (root: "." and ".").
-  bool parent_and_name(Inode* inode, std::string& parent, std::string& name);
-  // Same, for a named child of a known directory.
-  bool child_path(Inode* parent, const std::string& name, std::string& out);
+  // The parent path and name of `inode`'s first link in the lower root
+  // `root` (root: "." and ".").
+  bool parent_and_name(Inode* inode, std::string& parent, std::string& name, uint8_t& root);
 
   size_t size();
   static std::mutex& open_lock(const Inode* inode);
@@ -135,8 +150,9 @@ class InodeTable {
     }
   };
 
-  bool append_path(Inode* inode, std::string& out);  // table lock held
-  void add_link(Inode* inode, Inode* parent, const std::string& name);
+  bool append_path(Inode* inode, std::string& out, uint8_t& root);  // table lock held
+  void add_link(Inode* inode, Inode* parent, const std::string& name,
+                const std::optional<Anchor>& anchor);
   void remove_link(Inode* inode, Inode* parent, const std::string& name);
   void maybe_free(Inode* inode);
   void unchain(Inode* inode);  // takes a freed inode out of its object's views

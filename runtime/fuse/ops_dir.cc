@@ -38,6 +38,9 @@ int FsState::op_opendir(const Call& call) {
   dh->inode = inode;
   int r = open_node(inode, O_RDONLY | O_DIRECTORY, dh->fd);
   if (r < 0) return -r;
+  if (engine_->places()) {
+    if (int err = merge_listing(dh.get(), call)) return err;
+  }
   proto::OpenOut out{};
   out.fh = reinterpret_cast<uintptr_t>(dh.release());
   // A kept listing would show one caller's view to the next.
@@ -75,8 +78,7 @@ bool FsState::listed(DirHandle* dh, unsigned char d_type, const char* name, cons
   bool unnamed = false;
   if (engine_->dirent(dh->inode->state, name, type, caller_of(call), view, &unnamed)) return true;
   if (unnamed && unnamed_.fetch_add(1, std::memory_order_relaxed) < 10) {
-    std::string dir;
-    inodes_->path_of(dh->inode, dir);
+    std::string dir = view_path(dh->inode);
     log_warn("%s/%s: no view name maps to this lower name (the policy's rename rules): not "
              "listed, not reachable",
              dir.c_str(), name);
@@ -132,7 +134,9 @@ int FsState::readdir_common(const Call& call, bool plus) {
     if (plus) {
       auto* dp = reinterpret_cast<fuse_direntplus*>(rec);
       bool dot = std::strcmp(d_name, ".") == 0 || std::strcmp(d_name, "..") == 0;
-      if (!dot) {
+      // A merged listing's names may live elsewhere: the kernel looks
+      // them up.
+      if (!dot && !dh->merged) {
         struct stat st{};
         if (::fstatat(dh->fd.get(), d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
           NodeState state = state_of(dh->inode, shown, call);
@@ -142,7 +146,7 @@ int FsState::readdir_common(const Call& call, bool plus) {
                           engine_->check(state, ir::bit(ir::Op::kLookup), type_bit(st.st_mode),
                                          caller_of(call)) == 0;
           Inode* child = looks_up ? inodes_->learn(dh->inode, d_name, st, state,
-                                                   handler_of(state, st, call))
+                                                   handler_of(state, st, call), std::nullopt)
                                   : nullptr;
           // An object with too many views: likewise.
           if (child != nullptr) fill_entry(dp->entry_out, child, st, call);

@@ -287,10 +287,10 @@ int FsState::op_create(const Call& call) {
   size_t nlen = strnlen(name, len);
   if (nlen == 0 || nlen == len || std::strchr(name, '/') != nullptr) return EINVAL;
   Inode* parent = node(call.in->nodeid);
-  UniqueFd holder;
-  int dirfd = open_dir_of(parent, holder);
-  if (dirfd < 0) return -dirfd;
-  std::string lower = lower_name(parent, name, call);
+  Place place;
+  if (int err = locate(parent, name, syntax::kTypeFile, call, place)) return err;
+  int dirfd = place.dirfd;
+  const std::string& lower = place.name;
   int flags = lower_open_flags(in->flags, session_->conn().writeback) | O_CREAT;
   if (in->flags & O_EXCL) flags |= O_EXCL;
   // With a policy, a name checked as new must still be new when opened;
@@ -308,8 +308,9 @@ int FsState::op_create(const Call& call) {
   fh->fd.reset(fd);
   struct stat st{};
   if (::fstat(fd, &st) != 0) return errno;
-  NodeState state = state_of(parent, name, call);
-  Inode* inode = inodes_->learn(parent, lower, st, state, handler_of(state, st, call));
+  const NodeState& state = place.state;
+  Inode* inode = inodes_->learn(parent, place.link, st, state, handler_of(state, st, call),
+                                place.anchor);
   if (inode == nullptr) return EACCES;  // too many views of one object (fh closes the fd)
   fh->inode = inode;
   struct {
@@ -520,7 +521,7 @@ int FsState::op_interrupt(const Call& call) {
 
 int FsState::op_statfs(const Call& call) {
   struct statfs st{};
-  if (::fstatfs(root_.get(), &st) != 0) return errno;
+  if (::fstatfs(roots_[0].get(), &st) != 0) return errno;
   fuse_statfs_out out{};
   out.st.blocks = st.f_blocks;
   out.st.bfree = st.f_bfree;
@@ -535,7 +536,7 @@ int FsState::op_statfs(const Call& call) {
 }
 
 int FsState::op_syncfs(const Call& call) {
-  if (::syncfs(root_.get()) != 0) return errno;
+  if (::syncfs(roots_[0].get()) != 0) return errno;
   reply_data(call, nullptr, 0);
   return 0;
 }

@@ -136,7 +136,7 @@ int FsState::op_access(const Call& call) {
   if (in == nullptr) return EINVAL;
   Inode* inode = node(call.in->nodeid);
   UniqueFd holder;
-  int fd = inode == inodes_->root() ? root_.get() : open_node(inode, O_PATH, holder);
+  int fd = inode == inodes_->root() ? roots_[0].get() : open_node(inode, O_PATH, holder);
   if (fd < 0) return -fd;
   if (::faccessat(fd, "", static_cast<int>(in->mask & 7), AT_EACCESS | AT_EMPTY_PATH) != 0) {
     return errno;

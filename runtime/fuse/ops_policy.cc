@@ -55,18 +55,6 @@ std::string FsState::view_path(Inode* inode) {
   return inodes_->view_path(inode, view_name, path) ? path : "?";
 }
 
-std::string FsState::lower_name(Inode* dir, const char* view, const Call& call) {
-  if (engine_->trivial() || !(engine_->maps_names() || engine_->folds())) return view;
-  return stored(dir, engine_->lookup(dir->state, view, caller_of(call)));
-}
-
-std::string FsState::stored(Inode* dir, const Engine::Lookup& lookup) {
-  if (!lookup.folded) return lookup.lower_name;
-  UniqueFd holder;
-  int dirfd = open_dir_of(dir, holder);
-  return dirfd < 0 ? lookup.lower_name : stored_name(dirfd, lookup.lower_name);
-}
-
 std::string FsState::stored_name(int dirfd, const std::string& name) {
   struct stat st{};
   if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return name;
@@ -95,15 +83,6 @@ uint32_t FsState::handler_of(const NodeState& state, const struct stat& st,
   return engine_->handler(state, ir::Op::kRead, type_bit(st.st_mode), caller_of(call));
 }
 
-// The type of `name` in `dir` on the lower side (0 when it is not there).
-uint8_t FsState::lower_type(Inode* dir, const char* name) {
-  UniqueFd holder;
-  int dirfd = open_dir_of(dir, holder);
-  struct stat st{};
-  if (dirfd < 0 || ::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
-  return type_bit(st.st_mode);
-}
-
 // open(2) with O_CREAT: a hidden name is refused as a create would be
 // (EACCES); an existing file is an open of it (read, write, truncate);
 // only a new name is a create. op_create opens new names with O_EXCL and
@@ -117,7 +96,7 @@ int FsState::check_create(Inode* dir, const char* name, uint32_t flags, const Ca
       engine_->decides_nothing(child.node, opens | ir::bit(ir::Op::kCreate))) {
     return 0;
   }
-  uint8_t existing = lower_type(dir, stored(dir, child).c_str());
+  uint8_t existing = child.error ? 0 : view_type(dir, name, child);
   bool hidden = child.error != 0 ||
                 engine_->lookup_type(child.node, existing ? existing : syntax::kTypeFile, caller) != 0;
   if (hidden || existing == 0) {
@@ -220,7 +199,7 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       // The lower file's type only where a rule looks at it (a missing
       // name: the handler answers ENOENT).
       uint8_t type = n.type;
-      if (engine_->type_matters(child.node)) type = lower_type(dir, stored(dir, child).c_str());
+      if (engine_->type_matters(child.node) || engine_->places()) type = view_type(dir, name, child);
       if (type == 0) return 0;
       if (int err = engine_->lookup_type(child.node, type, caller)) return err;
       return engine_->check(child.node, ir::bit(Op::kDelete), type, caller);
@@ -235,7 +214,7 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       const char* to = call.arg + at;
       Engine::Lookup source = engine_->lookup(dir->state, from, caller);
       if (source.error) return source.error;
-      uint8_t type = lower_type(dir, stored(dir, source).c_str());
+      uint8_t type = view_type(dir, from, source);
       if (type == 0) return 0;
       if (int err = engine_->lookup_type(source.node, type, caller)) return err;
       if (int err = engine_->check(source.node, ir::bit(Op::kRename), type, caller)) return err;

@@ -1,11 +1,13 @@
 // The engine seam (engine.h): the decision tables, executed per request.
 #include "policy/engine.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <functional>
 #include <tuple>
 
 #include "ir/decide.h"
+#include "syntax/path.h"
 
 namespace fspol::runtime {
 
@@ -78,6 +80,7 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
   for (const ir::Rule& rule : p.rules) {
     audits_ = audits_ || rule.kind == RuleKind::kAudit;
     maps_names_ = maps_names_ || rule.kind == RuleKind::kRename;
+    places_ = places_ || rule.kind == RuleKind::kRedirect;
     uses_comm_ = uses_comm_ || (rule.condition && names_comm(*rule.condition));
     caller_independent_ = caller_independent_ && !rule.condition;
   }
@@ -147,6 +150,7 @@ Engine::Lookup Engine::lookup(const NodeState& parent, std::string_view name,
   if (trivial_) return out;
   // The parent's own directory hides cover its children.
   out.node.hidden_above = parent.hidden_above;
+  out.node.placed = parent.placed;
   for (const ir::Entry& e : policy_->tables[parent.cls].hidden) {
     if (!applies_to(e, kDir)) continue;
     if (!e.conditional) {
@@ -206,6 +210,66 @@ Engine::Lookup Engine::lookup(const NodeState& parent, std::string_view name,
     if (e.types != 0) continue;
     out.lower_name = ir::lower_name(policy_->rules[e.rule], name);
     break;
+  }
+  return out;
+}
+
+uint32_t Engine::placement(const NodeState& child, uint8_t type) const {
+  if (!places_) return 0;
+  // Redirects take no condition (sema): the first entry for the type decides.
+  const ir::Entry* e = ir::first(policy_->tables[child.cls].placement, type, [](uint32_t) { return true; });
+  if (e == nullptr || e->rule + 1 == child.placed) return 0;
+  return e->rule + 1;
+}
+
+std::vector<uint32_t> Engine::placements(const NodeState& child) const {
+  std::vector<uint32_t> out;
+  if (!places_) return {0};
+  bool stays = true;  // some type keeps the parent's placement
+  for (const ir::Entry& e : policy_->tables[child.cls].placement) {
+    uint32_t placed = e.rule + 1 == child.placed ? 0 : e.rule + 1;
+    if (std::find(out.begin(), out.end(), placed) == out.end()) out.push_back(placed);
+    if (e.types == 0) {
+      stays = false;
+      break;
+    }
+  }
+  if (stays && std::find(out.begin(), out.end(), 0u) == out.end()) out.push_back(0);
+  return out;
+}
+
+std::vector<std::string> Engine::target(uint32_t placed, const std::vector<std::string>& view,
+                                        const std::vector<std::string>& lower) const {
+  return ir::redirect_target(*policy_, policy_->rules[placed - 1], view, lower);
+}
+
+std::vector<Engine::Feed> Engine::feeds(const NodeState& dir, const std::vector<std::string>& view,
+                                        const std::vector<std::string>& lower) const {
+  std::vector<Feed> out;
+  if (!places_) return out;
+  for (const ir::Rule& rule : policy_->rules) {
+    if (rule.kind != RuleKind::kRedirect || rule.id + 1 == dir.placed) continue;
+    for (uint32_t s : rule.selectors) {
+      std::vector<std::string> prefix = syntax::path_components(policy_->selectors[s].literal_prefix);
+      if (prefix.size() > view.size() + 1) continue;
+      size_t common = std::min(prefix.size(), view.size());
+      if (!std::equal(prefix.begin(), prefix.begin() + static_cast<ptrdiff_t>(common), view.begin())) {
+        continue;
+      }
+      Feed feed{rule.id + 1, {}, {}};
+      if (prefix.size() == view.size() + 1) {
+        feed.name = prefix.back();
+      } else {
+        // A child no literal component spells: the target of "" (which no
+        // path component is), less that name.
+        std::vector<std::string> v = view, l = lower;
+        v.emplace_back();
+        l.emplace_back();
+        feed.dir = ir::redirect_target(*policy_, rule, v, l);
+        feed.dir.pop_back();
+      }
+      if (std::find(out.begin(), out.end(), feed) == out.end()) out.push_back(std::move(feed));
+    }
   }
   return out;
 }

@@ -34,8 +34,9 @@
 //   if (child.error) return child.error;
 //   if (int err = engine.check(child.node, atoms, S_IFREG, caller)) return err;
 //
-// Placement (redirect rules) is not executed yet: the runtime refuses
-// policies with it (policy.cc).
+// Placement (redirect rules) is decided per name, by the file type found
+// there: `placements` lists where a name may live, `placement` says which
+// of them holds an object of a given type (fs.h, FsState::locate).
 
 #include <cstdint>
 #include <memory>
@@ -61,8 +62,12 @@ using Caller = ir::Caller;
 // to one, `fold_along` holds the casefold roots (bit i:
 // Policy::casefold_roots[i]) whose first `fold_depth` components the
 // node's path matched, ignoring case.
+//
+// Placement: `placed` is the redirect serving the node's subtree (rule id
+// + 1; 0: the main lower root, where no redirect applies).
 struct NodeState {
   uint32_t cls = 0;
+  uint32_t placed = 0;
   uint64_t hidden_above = 0;
   uint64_t fold_along = 0;
   uint16_t fold_depth = 0;
@@ -141,6 +146,37 @@ class Engine {
   // (the inverse of lookup's lower_name; name maps are one-to-one).
   std::string view_name(const NodeState& node, std::string_view lower) const;
 
+  // Whether a redirect rule places something somewhere.
+  bool places() const { return places_; }
+  // The redirect that starts at a node of `child`'s state (from lookup,
+  // `placed` still its parent's) for an object of `type`: its rule id + 1,
+  // or 0 when the node stays where its parent's names are.
+  uint32_t placement(const NodeState& child, uint8_t type) const;
+  // Every value placement() can take for `child` over all types, in the
+  // order a lookup tries them (redirects in rule order, then 0).
+  std::vector<uint32_t> placements(const NodeState& child) const;
+  // Where the redirect `placed` (rule id + 1) serves a path from: the
+  // lower root's name and the path's components beneath it
+  // (ir::redirect_target).
+  const std::string& target_root(uint32_t placed) const {
+    return policy_->rules[placed - 1].target_root;
+  }
+  std::vector<std::string> target(uint32_t placed, const std::vector<std::string>& view,
+                                  const std::vector<std::string>& lower) const;
+  // Where redirects can bring the children of a directory from (its path:
+  // view and lower names), for its listing: a redirect (rule id + 1) and
+  // either the target directory whose entries may show there, or the one
+  // name its selectors spell out at that depth. Candidates only: each
+  // name is then placed as a lookup places it.
+  struct Feed {
+    uint32_t placed = 0;
+    std::vector<std::string> dir;
+    std::string name;
+    bool operator==(const Feed&) const = default;
+  };
+  std::vector<Feed> feeds(const NodeState& dir, const std::vector<std::string>& view,
+                          const std::vector<std::string>& lower) const;
+
   // Whether a rule's condition names a process (comm): the caller's name
   // must then be read for every request.
   bool uses_comm() const { return uses_comm_; }
@@ -193,6 +229,7 @@ class Engine {
   bool listings_caller_independent_ = true;
   bool uses_comm_ = false;
   bool maps_names_ = false;
+  bool places_ = false;
   bool caller_independent_ = true;
   bool audits_ = false;
 };

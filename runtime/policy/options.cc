@@ -179,6 +179,13 @@ std::string apply_one(MountOptions& o, const std::string& key, const std::string
     o.max_write = static_cast<uint32_t>(n);
     return "";
   }
+  if (key.rfind("lower.", 0) == 0) {
+    if (key.size() == 6 || !has_value || value.empty()) {
+      return "option 'lower.NAME' takes a directory (-o lower.objects=/srv/objects)";
+    }
+    o.lower_roots.emplace_back(key.substr(6), value);
+    return "";
+  }
   if (key == "policy") {
     o.policy_path = value;
     return "";

@@ -22,7 +22,7 @@ constexpr std::array kEnforced = {syntax::RuleKind::kHide,     syntax::RuleKind:
                                    syntax::RuleKind::kAllow,    syntax::RuleKind::kReadonly,
                                    syntax::RuleKind::kAttr,     syntax::RuleKind::kAudit,
                                    syntax::RuleKind::kHandle,   syntax::RuleKind::kRename,
-                                   syntax::RuleKind::kCasefold};
+                                   syntax::RuleKind::kCasefold, syntax::RuleKind::kRedirect};
 
 bool enforced(syntax::RuleKind kind) {
   for (syntax::RuleKind k : kEnforced) {

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fspol::runtime {
@@ -34,6 +35,9 @@ enum class UringMode : uint8_t { kAuto, kOn, kOff };
 struct MountOptions {
   std::string policy_path;  // the .fspol file
   std::string lower;        // the lower directory
+  // Lower roots for redirects by name (-o lower.NAME=PATH), over the
+  // policy's `lower NAME = "PATH";`.
+  std::vector<std::pair<std::string, std::string>> lower_roots;
   std::string mountpoint;
 
   CacheMode cache = CacheMode::kAuto;
