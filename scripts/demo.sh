@@ -187,11 +187,31 @@ echo "\$ ls view/app   (core is hidden)"
 ls "$work/view/app" | sed 's/^/  /'
 "$fsrun" umount "$work/view"
 
-step "fsrun never mounts a view that looks protected and is not"
-echo "Rules of the layer the daemon does not apply yet (placement) refuse the"
-echo "mount, with the rule located."
-echo "\$ fsrun mount examples/redirect.fspol lower/ view/"
+step "A subtree served from another lower root (examples/redirect.fspol)"
+echo "Object files come from a content-addressed store, locale data from a"
+echo "shared root; the image's own tree holds names and directories."
+mkdir -p "$work/image/objects/ab" "$work/image/usr/share" "$work/store/ab" "$work/shared/common/de"
+echo "object cd01 from the store" > "$work/store/ab/cd01"
+echo "a stale copy in the image" > "$work/image/objects/ab/cd01"
+echo "de translations" > "$work/shared/common/de/app.mo"
+echo "\$ fsrun mount -o lower.objects=store/,lower.shared=shared/ examples/redirect.fspol image/ view/"
+"$fsrun" mount -o "lower.objects=$work/store,lower.shared=$work/shared" examples/redirect.fspol \
+  "$work/image" "$work/view"
+echo "\$ cat view/objects/ab/cd01; ls view/usr/share view/usr/share/locale/de"
+sed 's/^/  /' "$work/view/objects/ab/cd01"
+(cd "$work" && ls view/usr/share view/usr/share/locale/de) | sed 's/^/  /'
+echo "\$ echo x >> view/objects/ab/cd01   (the image is read-only)"
 set +e
-"$fsrun" mount examples/redirect.fspol "$lower" "$work/view" 2>&1 | grep -A3 "'redirect'" | head -4 | sed 's/^/  /'
+(cd "$work" && sh -c 'echo x >> view/objects/ab/cd01') 2>&1 | sed 's/^/  /'
+set -e
+"$fsrun" umount "$work/view"
+
+step "fsrun never mounts a view that looks protected and is not"
+echo "A rule the daemon cannot apply as written refuses the mount, located:"
+echo "fcntl locks stay in the kernel, so a deny of lock alone cannot hold."
+printf 'policy nolock {\n  deny lock on "/**";\n}\n' > "$work/nolock.fspol"
+echo "\$ fsrun mount nolock.fspol lower/ view/"
+set +e
+"$fsrun" mount "$work/nolock.fspol" "$lower" "$work/view" 2>&1 | grep -A3 "error:" | head -4 | sed 's/^/  /'
 set -e
 mountpoint -q "$work/view" || echo "  (nothing mounted)"

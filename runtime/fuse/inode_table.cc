@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_set>
 
 namespace fspol::runtime {
 
@@ -22,6 +23,7 @@ InodeTable::~InodeTable() {
       inode = next;
     }
   }
+  for (Inode* inode : orphans_) delete inode;
 }
 
 uint64_t InodeTable::node_id(Inode* inode) const {
@@ -56,7 +58,10 @@ size_t InodeTable::views_named(dev_t dev, ino_t ino, Inode* parent, const std::s
 }
 
 void InodeTable::unchain(Inode* inode) {
-  if (!inode->in_map) return;
+  if (!inode->in_map) {
+    orphans_.erase(std::find(orphans_.begin(), orphans_.end(), inode));
+    return;
+  }
   auto it = map_.find(Key{inode->dev, inode->ino});
   if (it == map_.end()) return;
   if (it->second == inode) {
@@ -126,7 +131,10 @@ Inode* InodeTable::learn(Inode* parent, const std::string& name, const struct st
   if (it != map_.end() && it->second->type != type) {
     // The lower inode number was reused for an object of another type while
     // the kernel still holds the old nodes: give the new object its own.
-    for (Inode* v = it->second; v != nullptr; v = v->next_view) v->in_map = false;
+    for (Inode* v = it->second; v != nullptr; v = v->next_view) {
+      v->in_map = false;
+      orphans_.push_back(v);
+    }
     map_.erase(it);
     it = map_.end();
   }
@@ -311,6 +319,30 @@ bool InodeTable::parent_and_name(Inode* inode, std::string& parent, std::string&
   }
   name = l.name;
   return append_path(l.parent, parent, root);
+}
+
+void InodeTable::each_parent_first(const std::function<void(Inode*)>& fn) {
+  std::unique_lock lock(mu_);
+  std::unordered_set<const Inode*> done = {&root_};
+  fn(&root_);
+  std::vector<Inode*> chain;
+  std::vector<Inode*> all = orphans_;
+  for (auto& [key, first] : map_) {
+    for (Inode* view = first; view != nullptr; view = view->next_view) all.push_back(view);
+  }
+  {
+    for (Inode* view : all) {
+      chain.clear();
+      for (Inode* cur = view; cur != nullptr && !done.count(cur);
+           cur = cur->links.empty() ? nullptr : cur->links.front().parent) {
+        chain.push_back(cur);
+      }
+      for (size_t i = chain.size(); i-- > 0;) {
+        fn(chain[i]);
+        done.insert(chain[i]);
+      }
+    }
+  }
 }
 
 size_t InodeTable::size() {

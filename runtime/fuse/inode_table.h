@@ -137,6 +137,9 @@ class InodeTable {
 
   size_t size();
   static std::mutex& open_lock(const Inode* inode);
+  // Calls `fn` on every inode, the root first and each after the parent
+  // of its first link, with the table lock held (a reload's new states).
+  void each_parent_first(const std::function<void(Inode*)>& fn);
 
  private:
   struct Key {
@@ -165,6 +168,9 @@ class InodeTable {
   std::shared_mutex mu_;
   Inode root_;
   std::unordered_map<Key, Inode*, KeyHash> map_;  // the first view of each object
+  // Inodes whose lower number another object took while the kernel held
+  // them: out of the map, still served.
+  std::vector<Inode*> orphans_;
 };
 
 }  // namespace fspol::runtime

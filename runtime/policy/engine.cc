@@ -137,6 +137,7 @@ uint32_t Engine::child_class(uint32_t cls, std::string_view name) const {
 // ENOENT when an ancestor's conditional hide applies to the caller, or
 // the node's own hide (for its type) does; 0 otherwise.
 int Engine::hidden(const NodeState& node, uint8_t type, const Caller& caller) const {
+  if (node.gone) return ENOENT;
   for (uint64_t bits = node.hidden_above; bits != 0; bits &= bits - 1) {
     if (holds(ancestor_hides_[static_cast<size_t>(__builtin_ctzll(bits))], caller)) return ENOENT;
   }
@@ -145,17 +146,38 @@ int Engine::hidden(const NodeState& node, uint8_t type, const Caller& caller) co
 
 Engine::Lookup Engine::lookup(const NodeState& parent, std::string_view name,
                               const Caller& caller) const {
+  return walk(parent, name, &caller);
+}
+
+NodeState Engine::restate(const NodeState& parent, std::string_view name, uint8_t type) const {
+  if (trivial_) return NodeState{};
+  NodeState node = walk(parent, name, nullptr).node;
+  for (const ir::Entry& e : policy_->tables[node.cls].hidden) {
+    if (!e.conditional && applies_to(e, type)) node.gone = true;
+  }
+  return node;
+}
+
+Engine::Lookup Engine::walk(const NodeState& parent, std::string_view name,
+                            const Caller* caller) const {
   Lookup out;
   out.lower_name = std::string(name);
   if (trivial_) return out;
+  // A caller-free walk (restate) marks what a hide hides as gone.
+  auto hide = [&] {
+    if (caller != nullptr) out.error = ENOENT;
+    out.node.gone = true;
+    return caller != nullptr;
+  };
+  if (parent.gone && hide()) return out;
   // The parent's own directory hides cover its children.
   out.node.hidden_above = parent.hidden_above;
   out.node.placed = parent.placed;
   for (const ir::Entry& e : policy_->tables[parent.cls].hidden) {
     if (!applies_to(e, kDir)) continue;
     if (!e.conditional) {
-      out.error = ENOENT;
-      return out;
+      if (hide()) return out;
+      continue;
     }
     out.node.hidden_above |= uint64_t{1} << hide_bit_[e.rule];
   }
@@ -191,16 +213,17 @@ Engine::Lookup Engine::lookup(const NodeState& parent, std::string_view name,
   }
   out.node.cls = child_class(parent.cls, matched);
   // Hides that hold whatever the child's type is.
-  for (uint64_t bits = out.node.hidden_above; bits != 0; bits &= bits - 1) {
-    if (holds(ancestor_hides_[static_cast<size_t>(__builtin_ctzll(bits))], caller)) {
-      out.error = ENOENT;
-      return out;
+  if (caller != nullptr) {
+    for (uint64_t bits = out.node.hidden_above; bits != 0; bits &= bits - 1) {
+      if (holds(ancestor_hides_[static_cast<size_t>(__builtin_ctzll(bits))], *caller)) {
+        out.error = ENOENT;
+        return out;
+      }
     }
   }
   for (const ir::Entry& e : policy_->tables[out.node.cls].hidden) {
-    if (e.types == 0 && (!e.conditional || holds(e.rule, caller))) {
-      out.error = ENOENT;
-      return out;
+    if (e.types == 0 && (!e.conditional || (caller != nullptr && holds(e.rule, *caller)))) {
+      if (hide()) return out;
     }
   }
   // Name maps do not depend on the caller; one filtered on a file type
@@ -284,6 +307,7 @@ std::string Engine::view_name(const NodeState& node, std::string_view lower) con
 
 int Engine::lookup_type(const NodeState& node, uint8_t type, const Caller& caller) const {
   if (trivial_) return 0;
+  if (node.gone) return ENOENT;
   return first(policy_->tables[node.cls].hidden, type, caller) != nullptr ? ENOENT : 0;
 }
 
@@ -400,7 +424,7 @@ Engine::Cache Engine::cache(const NodeState& node) const {
   // A name matched ignoring case stands for every spelling: the kernel
   // keeps one per spelling, which a change through another would leave
   // stale.
-  bool entry = class_caller_free_[node.cls] && node.hidden_above == 0 && !node.folded &&
+  bool entry = class_caller_free_[node.cls] && node.hidden_above == 0 && !node.folded && !node.gone &&
                node.fold_along == 0;
   return Cache{entry, entry && class_stat_free_[node.cls]};
 }

@@ -65,9 +65,13 @@ using Caller = ir::Caller;
 //
 // Placement: `placed` is the redirect serving the node's subtree (rule id
 // + 1; 0: the main lower root, where no redirect applies).
+//
+// `gone`: hidden from every caller, below too. Only a reload sets it (on
+// a node the kernel still holds that the new policy hides).
 struct NodeState {
   uint32_t cls = 0;
   uint32_t placed = 0;
+  bool gone = false;
   uint64_t hidden_above = 0;
   uint64_t fold_along = 0;
   uint16_t fold_depth = 0;
@@ -104,6 +108,11 @@ class Engine {
     bool folded = false;
   };
   Lookup lookup(const NodeState& parent, std::string_view name, const Caller& caller) const;
+  // The state of the child `name` (a view name) of `parent` for a node
+  // of `type` the kernel already holds, whoever asks: what a reload gives
+  // the nodes it keeps. Hides that hold for every caller make it `gone`;
+  // the others stay conditions, checked per request.
+  NodeState restate(const NodeState& parent, std::string_view name, uint8_t type) const;
   // 0, or ENOENT when a hide rule filtered on this type hides the node.
   int lookup_type(const NodeState& node, uint8_t type, const Caller& caller) const;
 
@@ -215,6 +224,9 @@ class Engine {
   const ir::Entry* first(const std::vector<ir::Entry>& list, uint8_t type,
                          const Caller& caller) const;
   uint32_t child_class(uint32_t cls, std::string_view name) const;
+  // lookup(); without a caller (restate), hides mark the node gone
+  // instead of ending the lookup, and conditions are left to requests.
+  Lookup walk(const NodeState& parent, std::string_view name, const Caller* caller) const;
   int hidden(const NodeState& node, uint8_t type, const Caller& caller) const;
 
   std::shared_ptr<const ir::Policy> policy_;

@@ -1,8 +1,8 @@
 // Loading a policy: the whole compiler front end (fspol/compiler.h) checks
 // it exactly as `fsc check` does, then every rule is held against what the
-// daemon applies today. A rule the daemon would ignore refuses the mount:
-// a view that looks protected and is not is worse than no view.
-#include <array>
+// daemon can apply. The daemon applies every rule kind; a rule it cannot
+// apply as written refuses the mount: a view that looks protected and is
+// not is worse than no view.
 #include <ostream>
 
 #include "fspol/compiler.h"
@@ -15,21 +15,6 @@
 
 namespace fspol::runtime {
 namespace {
-
-// Rule kinds the daemon applies: visibility and access. The rule engine
-// adds the other layers here as it applies them.
-constexpr std::array kEnforced = {syntax::RuleKind::kHide,     syntax::RuleKind::kDeny,
-                                   syntax::RuleKind::kAllow,    syntax::RuleKind::kReadonly,
-                                   syntax::RuleKind::kAttr,     syntax::RuleKind::kAudit,
-                                   syntax::RuleKind::kHandle,   syntax::RuleKind::kRename,
-                                   syntax::RuleKind::kCasefold, syntax::RuleKind::kRedirect};
-
-bool enforced(syntax::RuleKind kind) {
-  for (syntax::RuleKind k : kEnforced) {
-    if (k == kind) return true;
-  }
-  return false;
-}
 
 // Resolves each `handle` rule's handler in `registry` (by rule id, into
 // `out`); a missing one, or an operation a handler cannot serve, is a
@@ -81,14 +66,6 @@ Result<Policy> load_policy(const std::string& path, const CompileOptions& compil
                                      "and uses it");
   }
   if (unit != nullptr && unit->policy) {
-    for (const ir::Rule& rule : unit->policy->rules) {
-      if (enforced(rule.kind)) continue;
-      Diagnostic& d = compiler.diagnostics().error(
-          rule.range, "'" + std::string(syntax::rule_keyword(rule.kind)) +
-                          "' rules are not enforced by fsrun yet: refusing to mount a view "
-                          "that would ignore this rule");
-      for (const SourceRange& use : rule.via_ranges) d.note(use, "rule used here");
-    }
     // A name is mapped before the lower object, and so its type, is known.
     for (const ir::Rule& rule : unit->policy->rules) {
       if (rule.kind != syntax::RuleKind::kRename) continue;

@@ -3,10 +3,10 @@
 refuses what it cannot apply, before anything is mounted.
 
 - a policy with errors prints fsc's located diagnostics and mounts nothing;
-- a rule the runtime does not enforce yet (redirect) is a located
-  error naming the rule, also when it comes from an imported module (with
-  a note at the `use`), and so is a deny of `lock` alone; a module is not
-  a policy;
+- a rule the runtime cannot apply as written (a deny of `lock` alone, a
+  rename filtered on a file type) is a located error naming the rule, also
+  when it comes from an imported module (with a note at the `use`); a
+  module is not a policy;
 - warnings print and the view mounts; -I and --users work as in fsc;
 - relative LOWER and MNT name directories from the caller's working
   directory; -o cache=never wins over the policy's timeouts;
@@ -62,17 +62,7 @@ def main():
             "  allow read on \"/**\" when uid == nosuchuser;\n"
             "                                  ^~~~~~~~~~\n")
 
-    # Rules not enforced yet, with the rule's location.
-    write(os.path.join(work, "placed.fspol"), """
-        policy placed {
-          lower store = "/srv/store";
-          redirect "/objects/**" to store;
-        }
-        """)
-    refused("redirect", mount("placed.fspol", "lower", "view"),
-            "placed.fspol:3:3: error: 'redirect' rules are not enforced by fsrun yet: refusing to "
-            "mount a view that would ignore this rule\n  redirect \"/objects/**\" to store;\n"
-            "  ^~~~~~~~\n")
+    # Rules the runtime cannot apply as written, with the rule's location.
     write(os.path.join(work, "lock.fspol"), """
         policy nolock {
           deny lock on "/**";
@@ -84,7 +74,7 @@ def main():
     os.mkdir(mods)
     write(os.path.join(mods, "owners.fspol"), """
         module owners {
-          redirect "/a/**" to main "/b";
+          rename file "/a/*" { suffix ".x" -> ".y"; suffix ".y" -> ".x"; }
         }
         """)
     write(os.path.join(work, "imported.fspol"), """
@@ -93,8 +83,8 @@ def main():
           use owners;
         }
         """)
-    refused("imported redirect", mount("-I", "mods", "imported.fspol", "lower", "view"),
-            "owners.fspol:2:3: error: 'redirect' rules are not enforced by fsrun yet",
+    refused("imported typed rename", mount("-I", "mods", "imported.fspol", "lower", "view"),
+            "owners.fspol:2:3: error: fsrun maps names before it knows what they name",
             "imported.fspol:3:3: note: rule used here")
     mod_dir = mods
     write(os.path.join(mod_dir, "lib.fspol"), """

@@ -41,13 +41,6 @@ Loaded load(const fs::path& file) {
 }
 
 // Rules the engine does not execute yet (the runtime refuses them).
-bool unsupported(const ir::Policy& policy) {
-  for (const ir::Rule& r : policy.rules) {
-    if (r.kind == syntax::RuleKind::kCasefold || r.kind == syntax::RuleKind::kRedirect) return true;
-  }
-  return false;
-}
-
 std::vector<std::string> components(const std::string& path) {
   std::vector<std::string> out;
   std::istringstream in(path);
@@ -116,7 +109,7 @@ uint8_t type_of(const std::string& name) {
 }
 
 TEST(Engine, AnswersEveryEvalTableRowAsTheTableSays) {
-  int rows = 0, skipped = 0;
+  int rows = 0;
   for (const auto& entry : fs::directory_iterator(fs::path(FSPOL_SOURCE_DIR) / "tests/eval")) {
     if (entry.path().extension() != ".eval") continue;
     std::ifstream in(entry.path());
@@ -154,25 +147,12 @@ TEST(Engine, AnswersEveryEvalTableRowAsTheTableSays) {
         if (w.rfind("to=", 0) == 0) to = value;
       }
       caller.comm = comm;
-      // Rows that need case folding or placement wait for the rule engine.
-      ir::Request request{path, op, caller, type, std::nullopt};
-      if (!to.empty()) request.new_path = to;
-      auto verdict = ir::evaluate(*loaded.policy, request);
-      ASSERT_TRUE(verdict.ok());
-      bool placed = verdict->casefolded || verdict->lower_root != "main";
-      for (const ir::Step& step : verdict->steps) placed = placed || step.layer == "placement";
-      if (placed) {
-        ++skipped;
-        continue;
-      }
       int got = serve(*loaded.engine, path, op, type, caller, to);
       EXPECT_EQ(errno_text(got), expect) << entry.path().filename().string() << ":" << number
                                          << ": " << line;
       ++rows;
     }
   }
-  std::cout << "note: " << skipped << " rows with case folding or redirects skipped (not "
-               "executed by the engine yet)\n";
   EXPECT_GT(rows, 30);
 }
 
@@ -180,7 +160,7 @@ TEST(Engine, AgreesWithTheEvaluatorOnEveryClassOfEveryPolicy) {
   int checked = 0;
   for (const fs::path& file : testing::policy_files_in_tree()) {
     Loaded loaded = load(file);
-    if (!loaded.engine || unsupported(*loaded.policy)) continue;  // casefold, redirect: later
+    if (!loaded.engine) continue;
     const ir::Policy& policy = *loaded.policy;
     std::set<uint32_t> uids = {0, 1000, 10057, 65534};
     for (const ir::Rule& r : policy.rules) {
