@@ -75,13 +75,14 @@ std::string mode_text(const ConnInfo& conn) {
   return s;
 }
 
-std::string status_text(const Policy& policy, const MountOptions& o, FsState& fs,
-                        const Session& session, unsigned threads) {
+std::string status_text(const MountOptions& o, FsState& fs, const Session& session,
+                        unsigned threads) {
+  const Policy& policy = fs.policy();
   std::ostringstream out;
   out << "mountpoint: " << o.mountpoint << "\n";
   out << "lower: " << o.lower << "\n";
   out << "policy: " << policy.name << " (" << policy.path << "), " << policy.rule_count
-      << " rules\n";
+      << " rules, " << fs.path_classes() << " path classes\n";
   out << "mode: " << mode_text(session.conn()) << "\n";
   out << "pid: " << ::getpid() << "\n";
   out << "callers: " << (can_act_as_callers() ? "lower operations run as the caller"
@@ -122,11 +123,67 @@ std::string status_text(const Policy& policy, const MountOptions& o, FsState& fs
   return out.str();
 }
 
-// Listens on the control socket; answers every connection with the status.
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// The same facts as status_text, as one JSON object (docs/runtime.md,
+// "fsrun status --json").
+std::string status_json(const MountOptions& o, FsState& fs, const Session& session) {
+  const Policy& policy = fs.policy();
+  std::ostringstream out;
+  FsState::PolicyCounts c = fs.policy_counts();
+  out << "{\"mountpoint\": " << json_string(o.mountpoint) << ", \"lower\": " << json_string(o.lower)
+      << ", \"policy\": {\"name\": " << json_string(policy.name) << ", \"path\": "
+      << json_string(policy.path) << ", \"rules\": " << policy.rule_count
+      << ", \"path_classes\": " << fs.path_classes() << "}, \"mode\": "
+      << json_string(mode_text(session.conn())) << ", \"pid\": " << ::getpid()
+      << ", \"workers\": " << session.workers() << ", \"inodes\": " << fs.inode_count()
+      << ", \"open_files\": " << fs.open_files()
+      << ", \"passthrough_opens\": " << fs.passthrough_opens() << ", \"decisions\": {\"hidden\": "
+      << c.hidden << ", \"denied\": " << c.denied << ", \"rewritten\": " << c.rewritten
+      << ", \"handled\": " << c.handled << ", \"unnamed\": " << c.unnamed << "}, \"audit\": ";
+  if (const AuditLog* log = fs.audit_log()) {
+    out << "{\"to\": " << json_string(log->where()) << ", \"written\": " << log->written()
+        << ", \"dropped\": " << log->dropped() << "}";
+  } else {
+    out << "null";
+  }
+  uint64_t total = 0;
+  std::string per_op;
+  for (uint32_t op = 0; op < 64; ++op) {
+    uint64_t n = fs.count(op);
+    if (n == 0) continue;
+    total += n;
+    const char* name = FsState::opcode_name(op);
+    per_op += (per_op.empty() ? "" : ", ") +
+              json_string(name ? name : "opcode_" + std::to_string(op)) + ": " + std::to_string(n);
+  }
+  out << ", \"requests\": {\"total\": " << total << ", \"errors\": " << fs.errors()
+      << ", \"by_opcode\": {" << per_op << "}}}\n";
+  return out.str();
+}
+
+// Listens on the control socket; answers each connection's one request
+// (a line: "status", "status json", "reload PATH").
 class ControlServer {
  public:
-  ControlServer(std::string path, std::function<std::string()> report)
-      : path_(std::move(path)), report_(std::move(report)) {}
+  ControlServer(std::string path, std::function<std::string(const std::string&)> answer)
+      : path_(std::move(path)), answer_(std::move(answer)) {}
   ~ControlServer() { stop(); }
 
   bool start() {
@@ -163,7 +220,12 @@ class ControlServer {
         if (errno == EINTR) continue;
         break;
       }
-      std::string text = report_();
+      timeval timeout{2, 0};
+      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+      std::string request;
+      char ch;
+      while (request.size() < 8192 && ::recv(c, &ch, 1, 0) == 1 && ch != '\n') request += ch;
+      std::string text = answer_(request);
       size_t done = 0;
       while (done < text.size()) {
         ssize_t n = ::send(c, text.data() + done, text.size() - done, MSG_NOSIGNAL);
@@ -175,7 +237,7 @@ class ControlServer {
   }
 
   std::string path_;
-  std::function<std::string()> report_;
+  std::function<std::string(const std::string&)> answer_;
   int fd_ = -1;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
@@ -254,8 +316,22 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   std::string mode = mode_text(session.conn());
   log_debug("%s on %s: %s", policy.name.c_str(), o.mountpoint.c_str(), mode.c_str());
 
-  ControlServer control(control_socket_path(o.mountpoint),
-                        [&] { return status_text(policy, o, fs, session, threads); });
+  auto answer = [&](const std::string& request) -> std::string {
+    if (request == "status json") return status_json(o, fs, session);
+    if (request.rfind("reload ", 0) != 0) return status_text(o, fs, session, threads);
+    // A reload: compiled here as at mount, swapped in by the file system.
+    std::string path = request.substr(7);
+    if (path.empty()) path = fs.policy().path;
+    std::ostringstream diagnostics;
+    if (!hooks.load) return "error\nthis daemon was started without a way to load policies\n";
+    auto next = hooks.load(path, diagnostics);
+    if (!next) return "error\n" + diagnostics.str() + next.error().message + "\n";
+    next->path = path;
+    auto report = fs.reload(std::make_shared<Policy>(std::move(*next)));
+    if (!report) return "error\n" + diagnostics.str() + report.error().message + "\n";
+    return "ok\n" + diagnostics.str() + *report;
+  };
+  ControlServer control(control_socket_path(o.mountpoint), answer);
   if (!control.start()) log_warn("no control socket: `fsrun status` will not see this mount");
 
   std::atomic<bool> done{false};
@@ -279,7 +355,10 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   return {};
 }
 
-Result<std::string> query_status(const std::string& mountpoint) {
+namespace {
+
+// Sends one request line to the daemon of `mountpoint`; its answer.
+Result<std::string> ask(const std::string& mountpoint, const std::string& request) {
   std::string path = control_socket_path(mountpoint);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Error{errno, "socket: " + std::string(std::strerror(errno))};
@@ -291,10 +370,26 @@ Result<std::string> query_status(const std::string& mountpoint) {
     ::close(fd);
     return Error{err, "no fsrun daemon answers for " + mountpoint + " (" + std::strerror(err) + ")"};
   }
+  std::string line = request + "\n";
+  (void)!::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
   std::string text;
   read_all(fd, text);
   ::close(fd);
   return text;
+}
+
+}  // namespace
+
+Result<std::string> query_status(const std::string& mountpoint, bool json) {
+  return ask(mountpoint, json ? "status json" : "status");
+}
+
+Result<std::string> reload_policy(const std::string& mountpoint, const std::string& policy_path) {
+  auto answer = ask(mountpoint, "reload " + policy_path);
+  if (!answer) return answer.error();
+  if (answer->rfind("ok\n", 0) == 0) return answer->substr(3);
+  std::string text = answer->rfind("error\n", 0) == 0 ? answer->substr(6) : *answer;
+  return Error{EINVAL, text};
 }
 
 namespace {

@@ -50,14 +50,19 @@ bool runs_as_caller(uint32_t opcode) {
 }  // namespace
 
 FsState::FsState(const MountOptions& options, const Policy* policy)
-    : options_(options), engine_(policy->engine.get()), handled_(policy->handlers) {
+    : options_(options), policy_(policy), engine_(policy->engine.get()), handled_(policy->handlers) {
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&policy_lock_, &attr);
+  pthread_rwlockattr_destroy(&attr);
   bool cache = options.cache != CacheMode::kNever;
   entry_valid_ns_ = cache ? to_ns(options.entry_timeout) : 0;
   attr_valid_ns_ = cache ? to_ns(options.attr_timeout) : 0;
   negative_valid_ns_ = cache ? to_ns(options.negative_timeout) : 0;
 }
 
-FsState::~FsState() = default;
+FsState::~FsState() { pthread_rwlock_destroy(&policy_lock_); }
 
 Result<void> FsState::open_lower() {
   // The main root, then every root the policy declares, each where -o
@@ -118,11 +123,13 @@ void FsState::dispatch(const Call& call) noexcept {
   uint32_t opcode = call.in->opcode;
   if (opcode < counters_.size()) counters_[opcode].fetch_add(1, std::memory_order_relaxed);
   int err = ENOSYS;
+  pthread_rwlock_rdlock(&policy_lock_);
   try {
     err = run(call);
   } catch (const std::bad_alloc&) {
     err = ENOMEM;
   }
+  pthread_rwlock_unlock(&policy_lock_);
   if (err != 0) {
     if (err != ENOENT && err != ENOSYS && err != ENODATA) errors_.fetch_add(1, std::memory_order_relaxed);
     if (opcode != FUSE_FORGET && opcode != FUSE_BATCH_FORGET && opcode != FUSE_INTERRUPT) {

@@ -8,6 +8,7 @@
 // (policy/engine.h) check the request (ops_policy.cc); replies carry the
 // engine's attributes and cache answers.
 
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <array>
@@ -79,6 +80,16 @@ class FsState {
 
   void dispatch(const Call& call) noexcept;
 
+  // The policy serving now (the mount's, or the last one reloaded).
+  const Policy& policy() const { return *policy_; }
+  // `fsrun reload` (reload.cc): swaps in `next` between requests, gives
+  // every node the kernel holds its state under it, and invalidates what
+  // the kernel cached. Returns the report, or an Error (the old policy
+  // keeps serving): a policy whose redirect or handle rules differ from
+  // the old one's, requests that do not finish within 5 s (a lock
+  // waited for).
+  Result<std::string> reload(std::shared_ptr<const Policy> next);
+
   // Counters for `fsrun status`.
   uint64_t count(uint32_t opcode) const {
     return opcode < counters_.size() ? counters_[opcode].load(std::memory_order_relaxed) : 0;
@@ -95,6 +106,7 @@ class FsState {
     return {get(hidden_), get(denied_), get(rewritten_), get(handled_count_), get(unnamed_)};
   }
   size_t inode_count() { return inodes_ ? inodes_->size() : 0; }
+  size_t path_classes() const { return engine_->trivial() ? 1 : engine_->policy().classes.size(); }
   uint64_t open_files() const { return open_files_.load(std::memory_order_relaxed); }
   uint64_t passthrough_opens() const { return passthrough_opens_.load(); }
   uint64_t readahead_chunks() const { return readahead_.chunks(); }
@@ -207,6 +219,11 @@ class FsState {
   int lock_common(const Call& call, bool wait);
 
   const MountOptions& options_;
+  // Requests hold the policy lock shared; a reload takes it exclusively
+  // (writers first, so a stream of requests cannot starve it).
+  pthread_rwlock_t policy_lock_;
+  const Policy* policy_;
+  std::vector<std::shared_ptr<const Policy>> reloaded_;  // kept for the daemon's life
   const Engine* engine_;
   Session* session_ = nullptr;
   std::vector<UniqueFd> roots_;  // the lower roots: main first, then the policy's in order

@@ -7,7 +7,8 @@ namespace fsrun {
 const char* help_text() {
   return R"(usage: fsrun mount POLICY LOWER MNT [-o OPTIONS] [-f] [-d]
        fsrun umount MNT
-       fsrun status [MNT]
+       fsrun status [--json] [MNT]
+       fsrun reload MNT [POLICY]
        mount.fspol LOWER MNT -o policy=POLICY[,OPTIONS]   (mount -t fspol, fstab)
 
 Mounts the view of the lower directory LOWER that the policy POLICY (a
@@ -17,6 +18,10 @@ Commands:
   mount     mount a view; returns once it is usable
   umount    unmount a view (also after its daemon died)
   status    mode, policy and request counters of one or every fspol mount
+            (--json: one JSON object per mount, one per line)
+  reload    compile POLICY (default: the serving policy's file again) as at
+            mount and swap it in between requests; a policy with errors
+            leaves the old one serving
 
 Options:
   -o LIST   comma-separated mount options (below); may repeat
@@ -99,6 +104,8 @@ std::string scan(int argc, char** argv, int first, Args& args, std::vector<std::
       args.foreground = true;
     } else if (a == "-d") {
       args.debug = true;
+    } else if (a == "--json") {
+      args.json = true;
     } else if (helper && (a == "-s" || a == "-n" || a == "-v")) {
       // mount(8) helper flags: sloppy, no mtab, verbose; nothing to do.
     } else if (a.size() > 1 && a[0] == '-') {
@@ -152,6 +159,11 @@ std::string parse_args(int argc, char** argv, Args& args) {
     args.command = Command::kUmount;
     if (pos.size() != 1) return "umount needs MNT";
     args.mountpoint = pos[0];
+  } else if (cmd == "reload") {
+    args.command = Command::kReload;
+    if (pos.empty() || pos.size() > 2) return "reload needs MNT [POLICY]";
+    args.mountpoint = pos[0];
+    if (pos.size() == 2) args.policy = pos[1];
   } else if (cmd == "status") {
     args.command = Command::kStatus;
     if (pos.size() > 1) return "status takes at most one MNT";

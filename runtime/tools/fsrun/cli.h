@@ -11,7 +11,7 @@
 
 namespace fsrun {
 
-enum class Command { kHelp, kMount, kUmount, kStatus };
+enum class Command { kHelp, kMount, kUmount, kStatus, kReload };
 
 struct Args {
   Command command = Command::kHelp;
@@ -23,6 +23,7 @@ struct Args {
   // for fsc.
   fspol::CompileOptions compile;
   bool foreground = false;
+  bool json = false;  // status --json
   bool debug = false;
   bool help = false;  // -h anywhere
 };

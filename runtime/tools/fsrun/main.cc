@@ -33,7 +33,8 @@ int usage_error(const std::string& message) {
 // Forks the daemon. The child serves; the parent waits until the view is
 // mounted (or failed) and reports, so `fsrun mount` returns only when the
 // view is usable, like mount(8).
-int mount_background(const Policy& policy, const MountOptions& options) {
+int mount_background(const Policy& policy, const MountOptions& options,
+                     const ServeHooks& base) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) {
     std::perror("fsrun: pipe");
@@ -52,7 +53,7 @@ int mount_background(const Policy& policy, const MountOptions& options) {
     ::dup2(devnull, 1);
     ::dup2(pipefd[1], 2);  // startup messages reach the parent
     if (::chdir("/") != 0) ::_exit(kExitFail);
-    ServeHooks hooks;
+    ServeHooks hooks = base;
     hooks.ready = [&](const std::string& mode) {
       std::string line = "\x01" "READY " + mode + "\n";
       (void)!::write(pipefd[1], line.data(), line.size());
@@ -124,8 +125,12 @@ int cmd_mount(const fsrun::Args& args) {
     std::cerr << "fsrun: error: lower directory " << options.lower << " is not a directory\n";
     return kExitFail;
   }
-  if (!options.foreground) return mount_background(*policy, options);
   ServeHooks hooks;
+  // `fsrun reload` compiles with the mount's -I, --stdlib, --users, -W.
+  hooks.load = [compile = args.compile](const std::string& path, std::ostream& diagnostics) {
+    return load_policy(path, compile, diagnostics);
+  };
+  if (!options.foreground) return mount_background(*policy, options, hooks);
   hooks.ready = [&](const std::string& mode) {
     std::cerr << "fsrun: " << options.mountpoint << ": " << mode << "\n";
   };
@@ -159,8 +164,13 @@ int cmd_status(const fsrun::Args& args) {
   }
   int rc = kExitOk;
   for (size_t i = 0; i < mounts.size(); ++i) {
-    auto text = query_status(mounts[i]);
-    if (i != 0) std::cout << "\n";
+    auto text = query_status(mounts[i], args.json);
+    if (i != 0 && !args.json) std::cout << "\n";
+    if (!text && args.json) {
+      std::cout << "{\"mountpoint\": \"" << mounts[i] << "\", \"state\": \"no daemon\"}\n";
+      rc = kExitFail;
+      continue;
+    }
     if (!text) {
       std::cout << "mountpoint: " << mounts[i] << "\nstate: no daemon (" << text.error().message
                 << "); `fsrun umount " << mounts[i] << "` cleans up\n";
@@ -170,6 +180,18 @@ int cmd_status(const fsrun::Args& args) {
     std::cout << *text;
   }
   return rc;
+}
+
+int cmd_reload(const fsrun::Args& args) {
+  std::string policy = args.policy.empty() ? "" : absolute(args.policy);
+  auto report = reload_policy(absolute(args.mountpoint), policy);
+  if (!report) {
+    std::cerr << report.error().message << "fsrun: error: " << args.mountpoint
+              << ": not reloaded; the old policy keeps serving\n";
+    return kExitFail;
+  }
+  std::cout << *report;
+  return kExitOk;
 }
 
 }  // namespace
@@ -189,6 +211,8 @@ int main(int argc, char** argv) {
         return cmd_umount(args);
       case fsrun::Command::kStatus:
         return cmd_status(args);
+      case fsrun::Command::kReload:
+        return cmd_reload(args);
     }
   } catch (const std::exception& e) {
     std::cerr << "fsrun: fatal: " << e.what() << "\n";

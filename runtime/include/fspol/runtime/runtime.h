@@ -11,7 +11,8 @@
 //
 // serve() mounts, runs the daemon until the view is unmounted (or SIGINT/
 // SIGTERM arrive, when it unmounts itself) and returns. The daemon answers
-// `fsrun status` through a control socket (control_socket_path()).
+// `fsrun status` and `fsrun reload` through a control socket
+// (control_socket_path()).
 
 #include <functional>
 #include <iosfwd>
@@ -57,6 +58,9 @@ struct ServeHooks {
   // Called once the view is mounted and the kernel handshake is done (e.g.
   // to let a parent process exit). The string describes the mode.
   std::function<void(const std::string& mode)> ready;
+  // How `fsrun reload` compiles a policy (the mount's compile options and
+  // handlers; load_policy, diagnostics to the stream). Unset: no reload.
+  std::function<Result<Policy>(const std::string& path, std::ostream& diagnostics)> load;
 };
 
 // Mounts and serves until unmounted. Installs SIGINT/SIGTERM/SIGHUP
@@ -65,8 +69,14 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
 
 // Where the daemon of `mountpoint` listens for status queries.
 std::string control_socket_path(const std::string& mountpoint);
-// Asks the daemon of `mountpoint` for its status report (text).
-Result<std::string> query_status(const std::string& mountpoint);
+// Asks the daemon of `mountpoint` for its status report (text, or one
+// JSON object).
+Result<std::string> query_status(const std::string& mountpoint, bool json = false);
+// Has the daemon of `mountpoint` compile `policy_path` (absolute; empty:
+// the serving policy's file again) and swap it in between requests
+// (FsState::reload). The report, or an Error whose message holds the
+// diagnostics and the reason; then the old policy keeps serving.
+Result<std::string> reload_policy(const std::string& mountpoint, const std::string& policy_path);
 // fspol mounts of this machine (from /proc/self/mountinfo).
 std::vector<std::string> list_mounts();
 // Unmounts `mountpoint` (umount2 as root, fusermount3 -u otherwise); works
