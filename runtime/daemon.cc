@@ -75,6 +75,18 @@ std::string mode_text(const ConnInfo& conn) {
   return s;
 }
 
+// The requests served so far, by opcode name (those with any).
+std::vector<std::pair<std::string, uint64_t>> opcode_counts(const FsState& fs) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (uint32_t op = 0; op < 64; ++op) {
+    uint64_t n = fs.count(op);
+    if (n == 0) continue;
+    const char* name = FsState::opcode_name(op);
+    out.emplace_back(name ? name : "opcode_" + std::to_string(op), n);
+  }
+  return out;
+}
+
 std::string status_text(const MountOptions& o, FsState& fs, const Session& session,
                         unsigned threads) {
   const Policy& policy = fs.policy();
@@ -111,13 +123,9 @@ std::string status_text(const MountOptions& o, FsState& fs, const Session& sessi
   }
   uint64_t total = 0;
   std::ostringstream per_op;
-  for (uint32_t op = 0; op < 64; ++op) {
-    uint64_t n = fs.count(op);
-    if (n == 0) continue;
+  for (const auto& [name, n] : opcode_counts(fs)) {
     total += n;
-    const char* name = FsState::opcode_name(op);
-    per_op << "  " << (name ? name : ("opcode_" + std::to_string(op)).c_str()) << " " << n
-           << "\n";
+    per_op << "  " << name << " " << n << "\n";
   }
   out << "requests: " << total << ", errors: " << fs.errors() << "\n" << per_op.str();
   return out.str();
@@ -165,13 +173,9 @@ std::string status_json(const MountOptions& o, FsState& fs, const Session& sessi
   }
   uint64_t total = 0;
   std::string per_op;
-  for (uint32_t op = 0; op < 64; ++op) {
-    uint64_t n = fs.count(op);
-    if (n == 0) continue;
+  for (const auto& [name, n] : opcode_counts(fs)) {
     total += n;
-    const char* name = FsState::opcode_name(op);
-    per_op += (per_op.empty() ? "" : ", ") +
-              json_string(name ? name : "opcode_" + std::to_string(op)) + ": " + std::to_string(n);
+    per_op += (per_op.empty() ? "" : ", ") + json_string(name) + ": " + std::to_string(n);
   }
   out << ", \"requests\": {\"total\": " << total << ", \"errors\": " << fs.errors()
       << ", \"by_opcode\": {" << per_op << "}}}\n";

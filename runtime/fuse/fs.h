@@ -157,6 +157,8 @@ class FsState {
   // One placement of a name: where `placed` (Engine::placement) puts it.
   int place_at(Inode* dir, std::string_view view, const Engine::Lookup& lookup, uint32_t placed,
                Place& out);
+  // The view and the lower names of the path of `node`, root down.
+  bool path_names(Inode* node, std::vector<std::string>& views, std::vector<std::string>& lowers);
   // The lower root a node is in (0: main).
   uint8_t root_of(Inode* inode);
   // Reads the listing of `dh` merged from its lower directory and those

@@ -31,6 +31,18 @@ uint8_t FsState::root_index(const std::string& name) const {
   return 0;  // sema checks every target names a declared root
 }
 
+bool FsState::path_names(Inode* node, std::vector<std::string>& views,
+                         std::vector<std::string>& lowers) {
+  std::vector<Link> links;
+  if (!inodes_->links_of(node, links)) return false;
+  for (size_t i = 0; i < links.size(); ++i) {
+    const Inode* self = i + 1 < links.size() ? links[i + 1].parent : node;
+    views.push_back(engine_->view_name(self->state, links[i].name));
+    lowers.push_back(links[i].name);
+  }
+  return true;
+}
+
 int FsState::place_at(Inode* dir, std::string_view view, const Engine::Lookup& lookup,
                       uint32_t placed, Place& out) {
   out.state = lookup.node;
@@ -43,15 +55,8 @@ int FsState::place_at(Inode* dir, std::string_view view, const Engine::Lookup& l
     out.link = out.name;
     return 0;
   }
-  // The view and lower names of the path down to the name.
-  std::vector<Link> links;
-  if (!inodes_->links_of(dir, links)) return ENOENT;
   std::vector<std::string> views, lowers;
-  for (size_t i = 0; i < links.size(); ++i) {
-    const Inode* self = i + 1 < links.size() ? links[i + 1].parent : dir;
-    views.push_back(engine_->view_name(self->state, links[i].name));
-    lowers.push_back(links[i].name);
-  }
+  if (!path_names(dir, views, lowers)) return ENOENT;
   views.emplace_back(view);
   lowers.push_back(lookup.lower_name);
   std::vector<std::string> target = engine_->target(placed, views, lowers);
@@ -148,14 +153,8 @@ unsigned char dirent_type(mode_t mode) {
 
 int FsState::merge_listing(DirHandle* dh, const Call& call) {
   Inode* dir = dh->inode;
-  std::vector<Link> links;
-  if (!inodes_->links_of(dir, links)) return ENOENT;
   std::vector<std::string> views, lowers;
-  for (size_t i = 0; i < links.size(); ++i) {
-    const Inode* self = i + 1 < links.size() ? links[i + 1].parent : dir;
-    views.push_back(engine_->view_name(self->state, links[i].name));
-    lowers.push_back(links[i].name);
-  }
+  if (!path_names(dir, views, lowers)) return ENOENT;
   // Candidates: the directory's own names, then what redirects bring.
   std::vector<std::string> names = {".", ".."};
   list_names(dh->fd.get(), names);
