@@ -86,8 +86,7 @@ class FsState {
   // every node the kernel holds its state under it, and invalidates what
   // the kernel cached. Returns the report, or an Error (the old policy
   // keeps serving): a policy whose redirect or handle rules differ from
-  // the old one's, requests that do not finish within 5 s (a lock
-  // waited for).
+  // the old one's, requests that do not finish within 5 s.
   Result<std::string> reload(std::shared_ptr<const Policy> next);
 
   // Counters for `fsrun status`.

@@ -378,8 +378,12 @@ int FsState::op_release(const Call& call) {
   const auto* in = call.args<fuse_release_in>();
   if (in == nullptr) return EINVAL;
   FileHandle* fh = handle_of(in->fh);
+  // Closing the lower fd drops its flock locks only when nothing else
+  // holds its open file description: a passthrough backing file shared
+  // with other opens of the inode may, and would keep the lock forever.
+  if (in->release_flags & FUSE_RELEASE_FLOCK_UNLOCK) ::flock(fh->fd.get(), LOCK_UN);
   detach_handle(*fh);
-  delete fh;  // closes the lower fd, which also drops its flock locks
+  delete fh;
   open_files_.fetch_sub(1, std::memory_order_relaxed);
   reply_data(call, nullptr, 0);
   return 0;
@@ -482,8 +486,11 @@ int FsState::lock_common(const Call& call, bool wait) {
   if (call.slot != nullptr) {
     Ring::add_spare_for_current_thread();
     session_->begin_blocking(call.in->unique);
+    // The wait decides nothing: a reload may swap the policy meanwhile.
+    pthread_rwlock_unlock(&policy_lock_);
     int rc = ::flock(fd, op);
     int err = rc == 0 ? 0 : errno;
+    pthread_rwlock_rdlock(&policy_lock_);
     session_->end_blocking(call.in->unique);
     if (err != 0) return err;
     reply_data(call, nullptr, 0);

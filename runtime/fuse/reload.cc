@@ -64,8 +64,8 @@ Result<std::string> FsState::reload(std::shared_ptr<const Policy> next) {
   deadline.tv_sec += 5;
   if (int err = pthread_rwlock_timedwrlock(&policy_lock_, &deadline); err != 0) {
     return Error{err == ETIMEDOUT ? EBUSY : err,
-                 "requests in flight did not finish within 5 s (a process waiting for a lock?); "
-                 "the old policy keeps serving"};
+                 "requests in flight did not finish within 5 s (a lower file system that does not "
+                 "answer?); the old policy keeps serving"};
   }
   // Between requests: no handler runs, none starts.
   struct Name {

@@ -7,6 +7,8 @@ show a change) under policy v1, then reloaded:
     cached under v1: a hidden directory shows, a denied write passes, a
     name v2 hides is gone, a mode v2 rewrites shows rewritten;
   - a process whose working directory v2 hides reaches nothing through it;
+  - a process waiting for a lock (flock) through the view does not hold a
+    reload up;
   - a policy with errors prints its located diagnostics, exits 1, and the
     old policy keeps serving; so does one whose redirect or handle rules
     differ (a remount is needed for those);
@@ -134,6 +136,34 @@ def main():
     check.check(r.returncode == 0 and "reloaded v2" in r.stdout, f"reload of the serving file: {r.stdout}{r.stderr}")
     r = reload(paths["v1"])
     check.equal(result(lambda: os.stat(at("private"))), "ENOENT", "v1 again")
+
+    # A process waiting for a lock through the view does not hold a reload up.
+    locker = textwrap.dedent("""
+        import fcntl, sys, time
+        f = open(sys.argv[1])
+        fcntl.flock(f, fcntl.LOCK_EX)
+        print("locked", flush=True)
+        sys.stdin.readline()
+        """)
+    holder_lock = subprocess.Popen([sys.executable, "-c", locker, at("docs/a.txt")],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    env.procs.append(holder_lock)
+    holder_lock.stdout.readline()
+    waiter = subprocess.Popen([sys.executable, "-c", locker, at("docs/a.txt")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    env.procs.append(waiter)
+    time.sleep(0.3)
+    started = time.time()
+    r = reload(paths["v1"])
+    took = time.time() - started
+    check.check(r.returncode == 0 and took < 3, f"reload while a lock is waited for: {took:.1f} s {r.stderr}")
+    holder_lock.stdin.write("\n")
+    holder_lock.stdin.flush()
+    check.equal(waiter.stdout.readline().strip(), "locked", "the waiter gets the lock afterwards")
+    waiter.stdin.write("\n")
+    waiter.stdin.flush()
+    holder_lock.wait(timeout=10)
+    waiter.wait(timeout=10)
 
     # Under load: two callers read, stat, list and append while the policy
     # flips 20 times.
