@@ -31,6 +31,14 @@ Result<std::string> HandledContents::read_file(int fd) {
   }
 }
 
+void HandledContents::reset(std::vector<std::shared_ptr<const Handler>> handlers) {
+  std::lock_guard lock(mu_);
+  handlers_ = std::move(handlers);
+  lru_.clear();
+  index_.clear();
+  used_ = 0;
+}
+
 Result<std::shared_ptr<const std::string>> HandledContents::get(
     uint32_t handler, const std::string& path, const struct stat& st,
     const std::function<Result<std::string>()>& read_lower) {

@@ -28,6 +28,10 @@ class HandledContents {
                            size_t budget = size_t{64} << 20)
       : handlers_(std::move(handlers)), budget_(budget) {}
 
+  // A reloaded policy's handlers (the same ones, under its rule ids):
+  // forgets what was kept under the old ids.
+  void reset(std::vector<std::shared_ptr<const Handler>> handlers);
+
   // What the handler of rule `handler` - 1 serves for the lower object
   // `st` at view path `path`, whose contents `read_lower` reads (called
   // only when this version is not kept). Errors carry an errno.

@@ -43,6 +43,25 @@ std::string identity_rules(const ir::Policy& policy) {
   return out;
 }
 
+// Rule id + 1 of each redirect and handle rule in `from`, to that of the
+// same rule in `to` (their texts are equal: the same rules in the same
+// order, other rules may sit between them); 0 stays 0.
+std::vector<uint32_t> identity_ids(const ir::Policy& from, const ir::Policy& to) {
+  auto ids = [](const ir::Policy& p) {
+    std::vector<uint32_t> out;
+    for (const ir::Rule& r : p.rules) {
+      if (r.kind == syntax::RuleKind::kRedirect || r.kind == syntax::RuleKind::kHandle) {
+        out.push_back(r.id + 1);
+      }
+    }
+    return out;
+  };
+  std::vector<uint32_t> old_ids = ids(from), new_ids = ids(to);
+  std::vector<uint32_t> map(from.rules.size() + 1, 0);
+  for (size_t i = 0; i < old_ids.size() && i < new_ids.size(); ++i) map[old_ids[i]] = new_ids[i];
+  return map;
+}
+
 }  // namespace
 
 Result<std::string> FsState::reload(std::shared_ptr<const Policy> next) {
@@ -76,6 +95,7 @@ Result<std::string> FsState::reload(std::shared_ptr<const Policy> next) {
   std::vector<uint64_t> nodes;
   size_t restated = 0, gone = 0;
   Caller anyone{0, 0, {}};
+  std::vector<uint32_t> same_rule = identity_ids(now.policy(), after.policy());
   inodes_->each_parent_first([&](Inode* node) {
     if (node == inodes_->root()) {
       node->state = after.trivial() ? NodeState{} : after.root();
@@ -95,15 +115,17 @@ Result<std::string> FsState::reload(std::shared_ptr<const Policy> next) {
       const Link& l = node->links.front();
       std::string view;
       after.dirent(l.parent->state, l.name, type_bit(node->type), anyone, view);
-      NodeState placed = node->state;
+      uint32_t placed = node->state.placed;
       node->state = after.restate(l.parent->state, view, type_bit(node->type));
-      node->state.placed = placed.placed;
+      node->state.placed = same_rule[placed];
     }
+    node->handler = same_rule[node->handler];
     if (node->state.gone) ++gone;
   });
   size_t rules_before = policy_->rule_count, classes_before = now.policy().classes.size();
   policy_ = next.get();
   engine_ = next->engine.get();
+  handled_.reset(next->handlers);
   reloaded_.push_back(std::move(next));
   Result<void> audit_opened;
   if (engine_->audits() && !audit_) {

@@ -45,6 +45,10 @@ V2 = textwrap.dedent("""
 
 BROKEN = "policy v3 {\n  hide \"/docs\" when uid == nosuchuser;\n}\n"
 HANDLED = "policy v4 {\n  handle read on \"/docs/**\" with redact_secrets;\n}\n"
+# The same handler with rules before it (its rule id moves).
+H1 = "policy h1 {\n  handle read on \"/logs/**\" with redact_secrets;\n}\n"
+H2 = ("policy h2 {\n  hide \"/logs/core\";\n  deny write on \"/x\" errno EPERM;\n"
+      "  handle read on \"/logs/**\" with redact_secrets;\n}\n")
 
 
 def main():
@@ -52,7 +56,8 @@ def main():
     check = Checker(env)
     extra = sys.argv[1] if len(sys.argv) > 1 else ""
     paths = {}
-    for name, text in [("v1", V1), ("v2", V2), ("broken", BROKEN), ("handled", HANDLED)]:
+    for name, text in [("v1", V1), ("v2", V2), ("broken", BROKEN), ("handled", HANDLED),
+                       ("h1", H1), ("h2", H2)]:
         paths[name] = os.path.join(env.work, name + ".fspol")
         with open(paths[name], "w") as f:
             f.write(text)
@@ -227,6 +232,24 @@ def main():
     holder.wait(timeout=10)
     env.umount(mnt, proc)
     print(f"reload under load: {counts[0]} operations by 2 callers through {flips} reloads")
+
+    # Handlers keep serving when the handle rule's id moves.
+    logs = env.path("logs")
+    os.makedirs(os.path.join(logs, "logs"))
+    with open(os.path.join(logs, "logs/app.log"), "w") as f:
+        f.write("login password=hunter2\n")
+    with open(os.path.join(logs, "logs/core"), "w") as f:
+        f.write("core")
+    mnt2 = os.path.join(env.work, "mnt2")
+    proc2 = env.mount(logs, mnt2, extra or None, policy=paths["h1"])
+    log = os.path.join(mnt2, "logs/app.log")
+    check.equal(open(log).read(), "login password=[redacted]\n", "h1 redacts")
+    r = subprocess.run([env.fsrun, "reload", mnt2, paths["h2"]], capture_output=True, text=True, timeout=60)
+    check.check(r.returncode == 0, f"reload to h2 (same handler, new rules before it): {r.stderr}")
+    check.equal(open(log).read(), "login password=[redacted]\n", "h2 redacts through the node h1 made")
+    check.equal(os.stat(log).st_size, len("login password=[redacted]\n"), "h2's handled size")
+    check.equal(result(lambda: os.stat(os.path.join(mnt2, "logs/core"))), "ENOENT", "h2 hides core")
+    env.umount(mnt2, proc2)
     check.finish()
 
 
