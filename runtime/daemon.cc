@@ -156,15 +156,16 @@ std::string status_json(const MountOptions& o, FsState& fs, const Session& sessi
   std::ostringstream out;
   FsState::PolicyCounts c = fs.policy_counts();
   out << "{\"mountpoint\": " << json_string(o.mountpoint) << ", \"lower\": " << json_string(o.lower)
-      << ", \"policy\": {\"name\": " << json_string(policy.name) << ", \"path\": "
-      << json_string(policy.path) << ", \"rules\": " << policy.rule_count
-      << ", \"path_classes\": " << fs.path_classes() << "}, \"mode\": "
-      << json_string(mode_text(session.conn())) << ", \"pid\": " << ::getpid()
+      << ", \"policy\": {\"name\": " << json_string(policy.name)
+      << ", \"path\": " << json_string(policy.path) << ", \"rules\": " << policy.rule_count
+      << ", \"path_classes\": " << fs.path_classes()
+      << "}, \"mode\": " << json_string(mode_text(session.conn())) << ", \"pid\": " << ::getpid()
       << ", \"workers\": " << session.workers() << ", \"inodes\": " << fs.inode_count()
       << ", \"open_files\": " << fs.open_files()
-      << ", \"passthrough_opens\": " << fs.passthrough_opens() << ", \"decisions\": {\"hidden\": "
-      << c.hidden << ", \"denied\": " << c.denied << ", \"rewritten\": " << c.rewritten
-      << ", \"handled\": " << c.handled << ", \"unnamed\": " << c.unnamed << "}, \"audit\": ";
+      << ", \"passthrough_opens\": " << fs.passthrough_opens()
+      << ", \"decisions\": {\"hidden\": " << c.hidden << ", \"denied\": " << c.denied
+      << ", \"rewritten\": " << c.rewritten << ", \"handled\": " << c.handled
+      << ", \"unnamed\": " << c.unnamed << "}, \"audit\": ";
   if (const AuditLog* log = fs.audit_log()) {
     out << "{\"to\": " << json_string(log->where()) << ", \"written\": " << log->written()
         << ", \"dropped\": " << log->dropped() << "}";

@@ -68,7 +68,8 @@ std::vector<std::string> redirect_target(const Policy& policy, const Rule& rule,
   for (uint32_t s : rule.selectors) {
     std::vector<std::string> prefix = syntax::path_components(policy.selectors[s].literal_prefix);
     if (prefix.size() > view.size()) continue;
-    if (std::equal(prefix.begin(), prefix.end(), view.begin())) keep = std::max(keep, prefix.size());
+    if (std::equal(prefix.begin(), prefix.end(), view.begin()))
+      keep = std::max(keep, prefix.size());
   }
   std::vector<std::string> out = syntax::path_components(rule.target_path);
   out.insert(out.end(), lower.begin() + static_cast<ptrdiff_t>(std::min(keep, lower.size())),

@@ -50,7 +50,10 @@ bool runs_as_caller(uint32_t opcode) {
 }  // namespace
 
 FsState::FsState(const MountOptions& options, const Policy* policy)
-    : options_(options), policy_(policy), engine_(policy->engine.get()), handled_(policy->handlers) {
+    : options_(options),
+      policy_(policy),
+      engine_(policy->engine.get()),
+      handled_(policy->handlers) {
   pthread_rwlockattr_t attr;
   pthread_rwlockattr_init(&attr);
   pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -72,15 +75,17 @@ Result<void> FsState::open_lower() {
     if (l.name != "main") roots.emplace_back(l.name, l.path);
   }
   for (const auto& [name, path] : options_.lower_roots) {
-    auto it = std::find_if(roots.begin(), roots.end(), [&](const auto& r) { return r.first == name; });
+    auto it =
+        std::find_if(roots.begin(), roots.end(), [&](const auto& r) { return r.first == name; });
     if (it == roots.end() || name == "main") {
       std::string declared;
       for (size_t i = 1; i < roots.size(); ++i) declared += (i > 1 ? ", " : "") + roots[i].first;
       return Error{EINVAL, "-o lower." + name + "=" + path + ": " +
-                               (name == "main" ? std::string("the main lower root is the LOWER argument")
-                                               : "the policy declares no lower root '" + name + "'" +
-                                                     (declared.empty() ? std::string(" (it declares none)")
-                                                                       : " (it declares " + declared + ")"))};
+                               (name == "main"
+                                    ? std::string("the main lower root is the LOWER argument")
+                                    : "the policy declares no lower root '" + name + "'" +
+                                          (declared.empty() ? std::string(" (it declares none)")
+                                                            : " (it declares " + declared + ")"))};
     }
     it->second = path;
   }
@@ -197,7 +202,8 @@ int FsState::open_node(Inode* inode, int flags, UniqueFd& out) {
   std::string path;
   uint8_t root = 0;
   if (!inodes_->path_of(inode, path, root)) return -ENOENT;
-  int fd = open_beneath(roots_[root].get(), path.c_str(), static_cast<uint64_t>(flags | O_NOFOLLOW));
+  int fd =
+      open_beneath(roots_[root].get(), path.c_str(), static_cast<uint64_t>(flags | O_NOFOLLOW));
   if (fd < 0) return fd;
   out.reset(fd);
   return fd;
@@ -290,7 +296,8 @@ void FsState::fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& s
 }
 
 int FsState::reply_absent(const Call& call, Inode* parent) {
-  if (call.in->opcode != FUSE_LOOKUP || negative_valid_ns_ == 0 || !cacheable(parent)) return ENOENT;
+  if (call.in->opcode != FUSE_LOOKUP || negative_valid_ns_ == 0 || !cacheable(parent))
+    return ENOENT;
   // A negative entry: the kernel caches the absence of the name.
   fuse_entry_out out{};
   out.entry_valid = negative_valid_ns_ / 1000000000;
@@ -514,8 +521,9 @@ int FsState::op_symlink(const Call& call) {
   if (name_len + 1 >= call.arglen) return EINVAL;
   const char* target = name + name_len + 1;
   if (!valid_name(name, call.arglen)) return EINVAL;
-  return create_entry(call, name, S_IFLNK,
-                      [&](int dirfd, const char* lower) { return ::symlinkat(target, dirfd, lower); });
+  return create_entry(call, name, S_IFLNK, [&](int dirfd, const char* lower) {
+    return ::symlinkat(target, dirfd, lower);
+  });
 }
 
 int FsState::op_mknod(const Call& call) {
@@ -523,8 +531,9 @@ int FsState::op_mknod(const Call& call) {
   if (in == nullptr) return EINVAL;
   const char* name = call.tail<fuse_mknod_in>();
   if (!valid_name(name, call.tail_len<fuse_mknod_in>())) return EINVAL;
-  return create_entry(call, name, in->mode,
-                      [&](int dirfd, const char* lower) { return ::mknodat(dirfd, lower, in->mode, in->rdev); });
+  return create_entry(call, name, in->mode, [&](int dirfd, const char* lower) {
+    return ::mknodat(dirfd, lower, in->mode, in->rdev);
+  });
 }
 
 int FsState::op_mkdir(const Call& call) {
@@ -532,8 +541,9 @@ int FsState::op_mkdir(const Call& call) {
   if (in == nullptr) return EINVAL;
   const char* name = call.tail<fuse_mkdir_in>();
   if (!valid_name(name, call.tail_len<fuse_mkdir_in>())) return EINVAL;
-  return create_entry(call, name, S_IFDIR,
-                      [&](int dirfd, const char* lower) { return ::mkdirat(dirfd, lower, in->mode & 07777); });
+  return create_entry(call, name, S_IFDIR, [&](int dirfd, const char* lower) {
+    return ::mkdirat(dirfd, lower, in->mode & 07777);
+  });
 }
 
 int FsState::remove_entry(const Call& call, int unlink_flags) {
@@ -566,11 +576,13 @@ int FsState::do_rename(const Call& call, uint64_t newdir, uint32_t flags, const 
   if (int err = locate(np, names + old_len + 1, type_bit(ost.st_mode), call, to)) return err;
   // Each lower root keeps its own objects: a rename between two is one
   // across file systems.
-  if ((from.anchor ? from.anchor->root : root_of(op)) != (to.anchor ? to.anchor->root : root_of(np))) {
+  if ((from.anchor ? from.anchor->root : root_of(op)) !=
+      (to.anchor ? to.anchor->root : root_of(np))) {
     return EXDEV;
   }
   bool had_target = ::fstatat(to.dirfd, to.name.c_str(), &nst, AT_SYMLINK_NOFOLLOW) == 0;
-  if (::renameat2(from.dirfd, from.name.c_str(), to.dirfd, to.name.c_str(), flags) != 0) return errno;
+  if (::renameat2(from.dirfd, from.name.c_str(), to.dirfd, to.name.c_str(), flags) != 0)
+    return errno;
   inodes_->move_link(op, from.link, np, to.link, ost.st_dev, ost.st_ino,
                      (flags & RENAME_EXCHANGE) != 0, had_target, nst.st_dev, nst.st_ino, to.anchor,
                      from.anchor);

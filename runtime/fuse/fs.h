@@ -47,11 +47,11 @@ void kill_suidgid(int fd, const fuse_in_header& caller);
 // Where a name of the view is on the lower side (FsState::locate).
 struct Place {
   UniqueFd holder;
-  int dirfd = -1;     // the lower directory holding it
-  std::string name;   // its name in dirfd
-  std::string link;   // the name the inode's link records (its lower name in the view's directory)
+  int dirfd = -1;    // the lower directory holding it
+  std::string name;  // its name in dirfd
+  std::string link;  // the name the inode's link records (its lower name in the view's directory)
   std::optional<Anchor> anchor;  // set where a redirect starts
-  NodeState state;    // the name's state, `placed` included
+  NodeState state;               // the name's state, `placed` included
 };
 
 // An open regular file.
@@ -175,8 +175,7 @@ class FsState {
   // What the handler of `inode` serves for its lower object `st` (a
   // regular file read through `fd`, or -1 to open it; a symlink's target).
   // 0 or an errno.
-  int handled(Inode* inode, const struct stat& st, int fd,
-              std::shared_ptr<const std::string>& out);
+  int handled(Inode* inode, const struct stat& st, int fd, std::shared_ptr<const std::string>& out);
   bool cacheable(const Inode* inode) const;       // names (entry timeouts)
   bool attr_cacheable(const Inode* inode) const;  // attributes
   // Helpers shared by the handlers (ops_*.cc).

@@ -309,8 +309,8 @@ int FsState::op_create(const Call& call) {
   struct stat st{};
   if (::fstat(fd, &st) != 0) return errno;
   const NodeState& state = place.state;
-  Inode* inode = inodes_->learn(parent, place.link, st, state, handler_of(state, st, call),
-                                place.anchor);
+  Inode* inode =
+      inodes_->learn(parent, place.link, st, state, handler_of(state, st, call), place.anchor);
   if (inode == nullptr) return EACCES;  // too many views of one object (fh closes the fd)
   fh->inode = inode;
   struct {

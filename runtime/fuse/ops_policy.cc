@@ -199,7 +199,8 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       // The lower file's type only where a rule looks at it (a missing
       // name: the handler answers ENOENT).
       uint8_t type = n.type;
-      if (engine_->type_matters(child.node) || engine_->places()) type = view_type(dir, name, child);
+      if (engine_->type_matters(child.node) || engine_->places())
+        type = view_type(dir, name, child);
       if (type == 0) return 0;
       if (int err = engine_->lookup_type(child.node, type, caller)) return err;
       return engine_->check(child.node, ir::bit(Op::kDelete), type, caller);

@@ -82,15 +82,15 @@ int FsState::place_at(Inode* dir, std::string_view view, const Engine::Lookup& l
   return 0;
 }
 
-int FsState::locate(Inode* dir, std::string_view view, const Engine::Lookup& lookup,
-                    uint8_t type, Place& out) {
+int FsState::locate(Inode* dir, std::string_view view, const Engine::Lookup& lookup, uint8_t type,
+                    Place& out) {
   if (!engine_->places()) return place_at(dir, view, lookup, 0, out);
   if (type != 0) return place_at(dir, view, lookup, engine_->placement(lookup.node, type), out);
   std::vector<uint32_t> candidates = engine_->placements(lookup.node);
   if (candidates.size() == 1) return place_at(dir, view, lookup, candidates[0], out);
   for (uint32_t placed : candidates) {
     Place p;
-    struct stat st{};
+    struct stat st {};
     if (place_at(dir, view, lookup, placed, p) != 0) continue;
     if (::fstatat(p.dirfd, p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (engine_->placement(lookup.node, type_bit(st.st_mode)) != placed) continue;
@@ -106,7 +106,7 @@ int FsState::locate(Inode* dir, const char* view, uint8_t type, const Call& call
 
 uint8_t FsState::view_type(Inode* dir, std::string_view view, const Engine::Lookup& lookup) {
   Place place;
-  struct stat st{};
+  struct stat st {};
   if (locate(dir, view, lookup, 0, place) != 0) return 0;
   if (::fstatat(place.dirfd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
   return type_bit(st.st_mode);
@@ -132,20 +132,28 @@ void list_names(int fd, std::vector<std::string>& out) {
     return;
   }
   while (const dirent* e = ::readdir(d)) {
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) out.emplace_back(e->d_name);
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      out.emplace_back(e->d_name);
   }
   ::closedir(d);
 }
 
 unsigned char dirent_type(mode_t mode) {
   switch (mode & S_IFMT) {
-    case S_IFDIR: return DT_DIR;
-    case S_IFLNK: return DT_LNK;
-    case S_IFIFO: return DT_FIFO;
-    case S_IFSOCK: return DT_SOCK;
-    case S_IFCHR: return DT_CHR;
-    case S_IFBLK: return DT_BLK;
-    default: return DT_REG;
+    case S_IFDIR:
+      return DT_DIR;
+    case S_IFLNK:
+      return DT_LNK;
+    case S_IFIFO:
+      return DT_FIFO;
+    case S_IFSOCK:
+      return DT_SOCK;
+    case S_IFCHR:
+      return DT_CHR;
+    case S_IFBLK:
+      return DT_BLK;
+    default:
+      return DT_REG;
   }
 }
 
@@ -166,8 +174,9 @@ int FsState::merge_listing(DirHandle* dh, const Call& call) {
     std::string path;
     for (const std::string& c : feed.dir) path += (path.empty() ? "" : "/") + c;
     const UniqueFd& root = roots_[root_index(engine_->target_root(feed.placed))];
-    int fd = path.empty() ? ::dup(root.get())
-                          : open_beneath(root.get(), path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    int fd = path.empty()
+                 ? ::dup(root.get())
+                 : open_beneath(root.get(), path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     if (fd < 0) continue;  // nothing there: it brings nothing
     UniqueFd holder(fd);
     list_names(fd, names);
@@ -178,7 +187,7 @@ int FsState::merge_listing(DirHandle* dh, const Call& call) {
   for (const std::string& lower : names) {
     if (std::find(seen.begin(), seen.end(), lower) != seen.end()) continue;
     seen.push_back(lower);
-    struct stat st{};
+    struct stat st {};
     std::string shown = lower;
     if (lower != "." && lower != "..") {
       std::string view;

@@ -68,15 +68,17 @@ Result<std::string> FsState::reload(std::shared_ptr<const Policy> next) {
   const Engine& now = *engine_;
   const Engine& after = *next->engine;
   if (identity_rules(now.policy()) != identity_rules(after.policy())) {
-    return Error{EINVAL, "the new policy's redirect or handle rules (or lower roots) differ from "
-                         "the mounted one's; they decide what a node stands for, so changing them "
-                         "needs a remount"};
+    return Error{EINVAL,
+                 "the new policy's redirect or handle rules (or lower roots) differ from "
+                 "the mounted one's; they decide what a node stands for, so changing them "
+                 "needs a remount"};
   }
-  if (session_ != nullptr && (session_->conn().flags & FUSE_CACHE_SYMLINKS) && !after.caller_independent() &&
-      !after.trivial()) {
-    return Error{EINVAL, "the view was mounted with a policy that decides the same for every "
-                         "caller, so the kernel keeps symlink targets for all of them; a policy "
-                         "with conditions needs a remount"};
+  bool keeps_symlinks = session_ != nullptr && (session_->conn().flags & FUSE_CACHE_SYMLINKS);
+  if (keeps_symlinks && !after.caller_independent() && !after.trivial()) {
+    return Error{EINVAL,
+                 "the view was mounted with a policy that decides the same for every "
+                 "caller, so the kernel keeps symlink targets for all of them; a policy "
+                 "with conditions needs a remount"};
   }
   timespec deadline{};
   clock_gettime(CLOCK_REALTIME, &deadline);
@@ -147,8 +149,8 @@ Result<std::string> FsState::reload(std::shared_ptr<const Policy> next) {
     for (const Name& n : names) invalidated += session_->notify_inval_entry(n.parent, n.name) == 0;
     for (uint64_t node : nodes) session_->notify_inval_inode(node, -1, 0);
   }
-  std::string report = "reloaded " + policy_->name + " (" + policy_->path + "): " +
-                       std::to_string(policy_->rule_count) + " rules (were " +
+  std::string report = "reloaded " + policy_->name + " (" + policy_->path +
+                       "): " + std::to_string(policy_->rule_count) + " rules (were " +
                        std::to_string(rules_before) + "), " +
                        std::to_string(engine_->policy().classes.size()) + " path classes (were " +
                        std::to_string(classes_before) + "); " + std::to_string(restated) +

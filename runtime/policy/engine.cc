@@ -240,7 +240,8 @@ Engine::Lookup Engine::walk(const NodeState& parent, std::string_view name,
 uint32_t Engine::placement(const NodeState& child, uint8_t type) const {
   if (!places_) return 0;
   // Redirects take no condition (sema): the first entry for the type decides.
-  const ir::Entry* e = ir::first(policy_->tables[child.cls].placement, type, [](uint32_t) { return true; });
+  const ir::Entry* e =
+      ir::first(policy_->tables[child.cls].placement, type, [](uint32_t) { return true; });
   if (e == nullptr || e->rule + 1 == child.placed) return 0;
   return e->rule + 1;
 }
@@ -273,10 +274,12 @@ std::vector<Engine::Feed> Engine::feeds(const NodeState& dir, const std::vector<
   for (const ir::Rule& rule : policy_->rules) {
     if (rule.kind != RuleKind::kRedirect || rule.id + 1 == dir.placed) continue;
     for (uint32_t s : rule.selectors) {
-      std::vector<std::string> prefix = syntax::path_components(policy_->selectors[s].literal_prefix);
+      std::vector<std::string> prefix =
+          syntax::path_components(policy_->selectors[s].literal_prefix);
       if (prefix.size() > view.size() + 1) continue;
       size_t common = std::min(prefix.size(), view.size());
-      if (!std::equal(prefix.begin(), prefix.begin() + static_cast<ptrdiff_t>(common), view.begin())) {
+      if (!std::equal(prefix.begin(), prefix.begin() + static_cast<ptrdiff_t>(common),
+                      view.begin())) {
         continue;
       }
       Feed feed{rule.id + 1, {}, {}};
@@ -424,8 +427,8 @@ Engine::Cache Engine::cache(const NodeState& node) const {
   // A name matched ignoring case stands for every spelling: the kernel
   // keeps one per spelling, which a change through another would leave
   // stale.
-  bool entry = class_caller_free_[node.cls] && node.hidden_above == 0 && !node.folded && !node.gone &&
-               node.fold_along == 0;
+  bool entry = class_caller_free_[node.cls] && node.hidden_above == 0 && !node.folded &&
+               !node.gone && node.fold_along == 0;
   return Cache{entry, entry && class_stat_free_[node.cls]};
 }
 

@@ -33,8 +33,7 @@ int usage_error(const std::string& message) {
 // Forks the daemon. The child serves; the parent waits until the view is
 // mounted (or failed) and reports, so `fsrun mount` returns only when the
 // view is usable, like mount(8).
-int mount_background(const Policy& policy, const MountOptions& options,
-                     const ServeHooks& base) {
+int mount_background(const Policy& policy, const MountOptions& options, const ServeHooks& base) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) {
     std::perror("fsrun: pipe");
