@@ -400,6 +400,13 @@ class Resolver {
             d.note(l.range, "declared here");
           }
         }
+        if (lower->path.value.empty() || lower->path.value[0] != '/') {
+          // Relative to what? Not the daemon's working directory ("/"),
+          // not the policy file's: the mount names its roots.
+          ctx_.diags.error(lower->path.range, "a lower root's path must be absolute")
+              .note(lower->path.range, "fsrun mount -o lower." + lower->name.name +
+                                           "=PATH sets it for one mount");
+        }
         if (!duplicate) {
           program_.lowers.push_back(Lower{lower->name.name, lower->path.value, lower->name.range});
         }

@@ -15,7 +15,9 @@ subtree, over three lower roots whose every file holds its own lower path:
     answers EXDEV, and mv falls back to copying through the view;
   - a symlink in a target root that points out of it is not followed out;
   - bad input: a lower root that is missing or a file, an undeclared
-    -o lower.NAME, each refuses the mount naming it; a redirect target
+    -o lower.NAME, a relative root in the policy, each refuses the mount
+    naming it; a relative -o lower.NAME is taken from the working
+    directory; a redirect target
     removed at run time answers ENOENT and the view keeps serving.
 argv[1] adds mount options."""
 import errno
@@ -208,6 +210,24 @@ def main():
             f"cannot open lower root 'objects' ({roots['main']}/usr/bin/env): Not a directory")
     refused(opts + ",lower.other=/tmp", "-o lower.other=/tmp: the policy declares no lower root "
             "'other' (it declares objects, shared)")
+    rel = os.path.join(env.work, "relative.fspol")
+    with open(rel, "w") as f:
+        f.write('policy rel {\n  lower o = "objects";\n  redirect "/o/**" to o;\n}\n')
+    r = subprocess.run([env.fsrun, "mount", rel, roots["main"], mnt], capture_output=True, text=True,
+                       timeout=30)
+    check.check(r.returncode != 0 and "relative.fspol:2:13: error: a lower root's path must be "
+                "absolute" in r.stderr, f"a relative lower root in a policy: {r.stderr}")
+
+    # Relative -o lower.NAME paths name directories from the caller's
+    # working directory, as LOWER does (the daemon runs in /).
+    r = subprocess.run([env.fsrun, "mount", policy, "main", mnt, "-o",
+                        "lower.objects=objects,lower.shared=shared"], cwd=env.fs, capture_output=True,
+                       text=True, timeout=30)
+    check.check(r.returncode == 0, f"relative lower roots mount: {r.stderr}")
+    if r.returncode == 0:
+        env.mounts.append(mnt)
+        check.equal(read("objects/ab/cd01"), "objects:/ab/cd01", "a relative lower root")
+        env.umount(mnt)
     check.finish()
 
 

@@ -132,6 +132,9 @@ def main():
     check.check(r.returncode == 1 and "broken.fspol:2:28: error: unknown user 'nosuchuser'" in r.stderr
                 and "not reloaded; the old policy keeps serving" in r.stderr,
                 f"a broken policy is not loaded: {r.returncode} {r.stderr}")
+    r = subprocess.run([env.fsrun, "reload", env.work], capture_output=True, text=True, timeout=30)
+    check.check(r.returncode == 1 and "no fsrun daemon answers for" in r.stderr and
+                "\nfsrun: error: " in r.stderr, f"reload of what is not a view: {r.stderr}")
     r = reload(paths["handled"])
     check.check(r.returncode == 1 and "needs a remount" in r.stderr, f"a new handler: {r.stderr}")
     check.equal(result(lambda: os.stat(at("docs/draft.txt"))), "ENOENT", "v2 still serves")

@@ -54,6 +54,8 @@ Mount options (the policy's `option`s are the defaults):
   threads=N                 worker threads (0: sized for the machine)
   max_write=BYTES           largest write request (4096..1048576)
   fsname=NAME               source shown in /proc/mounts
+  lower.NAME=DIR            where the policy's `lower NAME` root is, for
+                            its redirects (instead of the policy's path)
   log=FILE                  daemon log after startup
   ro, nosuid, nodev, noexec, noatime, ...   passed to the kernel
 Exit status: 0 success, 1 failure, 2 usage error.

@@ -119,6 +119,7 @@ int cmd_mount(const fsrun::Args& args) {
   }
   if (args.debug) options.debug = true;
   options.log_file = absolute(options.log_file);
+  for (auto& root : options.lower_roots) root.second = absolute(root.second);
   struct stat st{};
   if (::stat(options.lower.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     std::cerr << "fsrun: error: lower directory " << options.lower << " is not a directory\n";
@@ -185,7 +186,9 @@ int cmd_reload(const fsrun::Args& args) {
   std::string policy = args.policy.empty() ? "" : absolute(args.policy);
   auto report = reload_policy(absolute(args.mountpoint), policy);
   if (!report) {
-    std::cerr << report.error().message << "fsrun: error: " << args.mountpoint
+    std::string why = report.error().message;
+    if (!why.empty() && why.back() != '\n') why += '\n';
+    std::cerr << why << "fsrun: error: " << args.mountpoint
               << ": not reloaded; the old policy keeps serving\n";
     return kExitFail;
   }
