@@ -81,6 +81,12 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
     audits_ = audits_ || rule.kind == RuleKind::kAudit;
     maps_names_ = maps_names_ || rule.kind == RuleKind::kRename;
     places_ = places_ || rule.kind == RuleKind::kRedirect;
+    if (rule.kind == RuleKind::kRedirect) {
+      for (uint32_t s : rule.selectors) {
+        redirect_prefixes_.emplace_back(rule.id,
+                                        syntax::path_components(p.selectors[s].literal_prefix));
+      }
+    }
     uses_comm_ = uses_comm_ || (rule.condition && names_comm(*rule.condition));
     caller_independent_ = caller_independent_ && !rule.condition;
   }
@@ -270,32 +276,26 @@ std::vector<std::string> Engine::target(uint32_t placed, const std::vector<std::
 std::vector<Engine::Feed> Engine::feeds(const NodeState& dir, const std::vector<std::string>& view,
                                         const std::vector<std::string>& lower) const {
   std::vector<Feed> out;
-  if (!places_) return out;
-  for (const ir::Rule& rule : policy_->rules) {
-    if (rule.kind != RuleKind::kRedirect || rule.id + 1 == dir.placed) continue;
-    for (uint32_t s : rule.selectors) {
-      std::vector<std::string> prefix =
-          syntax::path_components(policy_->selectors[s].literal_prefix);
-      if (prefix.size() > view.size() + 1) continue;
-      size_t common = std::min(prefix.size(), view.size());
-      if (!std::equal(prefix.begin(), prefix.begin() + static_cast<ptrdiff_t>(common),
-                      view.begin())) {
-        continue;
-      }
-      Feed feed{rule.id + 1, {}, {}};
-      if (prefix.size() == view.size() + 1) {
-        feed.name = prefix.back();
-      } else {
-        // A child no literal component spells: the target of "" (which no
-        // path component is), less that name.
-        std::vector<std::string> v = view, l = lower;
-        v.emplace_back();
-        l.emplace_back();
-        feed.dir = ir::redirect_target(*policy_, rule, v, l);
-        feed.dir.pop_back();
-      }
-      if (std::find(out.begin(), out.end(), feed) == out.end()) out.push_back(std::move(feed));
+  for (const auto& [rule_id, prefix] : redirect_prefixes_) {
+    if (rule_id + 1 == dir.placed || prefix.size() > view.size() + 1) continue;
+    size_t common = std::min(prefix.size(), view.size());
+    if (!std::equal(prefix.begin(), prefix.begin() + static_cast<ptrdiff_t>(common),
+                    view.begin())) {
+      continue;
     }
+    Feed feed{rule_id + 1, {}, {}};
+    if (prefix.size() == view.size() + 1) {
+      feed.name = prefix.back();
+    } else {
+      // A child no literal component spells: the target of "" (which no
+      // path component is), less that name.
+      std::vector<std::string> v = view, l = lower;
+      v.emplace_back();
+      l.emplace_back();
+      feed.dir = ir::redirect_target(*policy_, policy_->rules[rule_id], v, l);
+      feed.dir.pop_back();
+    }
+    if (std::find(out.begin(), out.end(), feed) == out.end()) out.push_back(std::move(feed));
   }
   return out;
 }

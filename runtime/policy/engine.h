@@ -242,6 +242,8 @@ class Engine {
   bool uses_comm_ = false;
   bool maps_names_ = false;
   bool places_ = false;
+  // Each redirect selector's leading literal components, by rule id.
+  std::vector<std::pair<uint32_t, std::vector<std::string>>> redirect_prefixes_;
   bool caller_independent_ = true;
   bool audits_ = false;
 };
