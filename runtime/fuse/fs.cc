@@ -99,6 +99,16 @@ Result<void> FsState::open_lower() {
     }
     roots_.emplace_back(fd);
     root_names_.push_back(name);
+    std::string kind;
+    bool aliases = may_alias_names(fd, kind);
+    root_aliases_.push_back(aliases);
+    aliases_ = aliases_ || aliases;
+    if (aliases && !engine_->trivial()) {
+      log_info(
+          "lower %s (%s) is on %s, which may resolve other bytes to a stored name: "
+          "names are reached only as stored",
+          name.c_str(), path.c_str(), kind.c_str());
+    }
   }
   int fd = roots_[0].get();
   struct stat st{};
@@ -254,6 +264,10 @@ void FsState::fill_attr(fuse_attr& attr, const struct stat& st, const Inode* ino
   attr.rdev = static_cast<uint32_t>(st.st_rdev);
   attr.blksize = static_cast<uint32_t>(st.st_blksize);
   if (engine_->trivial()) return;
+  // A directory's link count is 2 + its subdirectories, hidden ones too:
+  // where listings are reshaped it shows 1, "not counted", as on file
+  // systems that do not count (find and fts then read every entry).
+  if (S_ISDIR(st.st_mode) && engine_->reshapes_listings()) attr.nlink = 1;
   if (inode->handler != 0) {
     // A handled node shows the size of what its readers get, so tools
     // that trust st_size (tail, mmap) see the whole of it.

@@ -155,7 +155,11 @@ class FsState {
   uint8_t view_type(Inode* dir, std::string_view view, const Engine::Lookup& lookup);
   // One placement of a name: where `placed` (Engine::placement) puts it.
   int place_at(Inode* dir, std::string_view view, const Engine::Lookup& lookup, uint32_t placed,
-               Place& out);
+               uint8_t type, Place& out);
+  // On a lower root that may resolve other bytes to a stored name: ENOENT
+  // (`type` 0: finding) or EACCES (making an object of `type`) when `name`
+  // reaches an entry stored under other bytes; else 0.
+  int refuse_alias(uint8_t root, int dirfd, const std::string& name, uint8_t type);
   // The view and the lower names of the path of `node`, root down.
   bool path_names(Inode* node, std::vector<std::string>& views, std::vector<std::string>& lowers);
   // The lower root a node is in (0: main).
@@ -228,6 +232,8 @@ class FsState {
   Session* session_ = nullptr;
   std::vector<UniqueFd> roots_;  // the lower roots: main first, then the policy's in order
   std::vector<std::string> root_names_;
+  std::vector<bool> root_aliases_;  // may resolve other bytes to a stored name (lower.h)
+  bool aliases_ = false;            // some root does
   std::unique_ptr<InodeTable> inodes_;
   std::unique_ptr<AuditLog> audit_;
   HandledContents handled_;

@@ -1,7 +1,10 @@
 #include "fuse/lower.h"
 
 #include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #include <cerrno>
 #include <cstring>
@@ -32,6 +35,68 @@ void read_all(int fd, std::string& out) {
     if (n <= 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
+}
+
+namespace {
+
+// ext4's superblock says whether it was made with casefolding (`mkfs.ext4
+// -O casefold`): s_magic at 0x38, s_feature_incompat at 0x60, 1024 bytes
+// into the device. Unreadable: assume it may.
+bool ext4_casefolds(dev_t dev) {
+  std::string device =
+      "/dev/block/" + std::to_string(major(dev)) + ":" + std::to_string(minor(dev));
+  UniqueFd fd(::open(device.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return true;
+  uint16_t magic = 0;
+  uint32_t incompat = 0;
+  if (::pread(fd.get(), &magic, sizeof magic, 1024 + 0x38) != sizeof magic ||
+      ::pread(fd.get(), &incompat, sizeof incompat, 1024 + 0x60) != sizeof incompat ||
+      magic != 0xEF53) {
+    return true;
+  }
+  constexpr uint32_t kIncompatCasefold = 0x20000;
+  return (incompat & kIncompatCasefold) != 0;
+}
+
+bool kernel_casefolds(const char* fs) {
+  return ::access((std::string("/sys/fs/") + fs + "/features/casefold").c_str(), F_OK) == 0;
+}
+
+}  // namespace
+
+bool may_alias_names(int dirfd, std::string& kind) {
+  struct statfs fs {};
+  if (::fstatfs(dirfd, &fs) != 0) return false;
+  struct Folding {
+    unsigned long magic;
+    const char* name;
+  };
+  static constexpr Folding kFolding[] = {
+      {0x65735546, "fuse"},  {0x4d44, "vfat"},    {0x2011BAB0, "exfat"}, {0x5346544e, "ntfs"},
+      {0x7366746e, "ntfs3"}, {0x482b, "hfsplus"}, {0x4244, "hfs"},       {0xFF534D42, "cifs"},
+      {0xFE534D42, "smb2"},  {0x9660, "iso9660"}, {0x15013346, "udf"},
+  };
+  auto magic = static_cast<unsigned long>(fs.f_type);
+  for (const Folding& f : kFolding) {
+    if (f.magic == magic) {
+      kind = f.name;
+      return true;
+    }
+  }
+  if (magic == 0xEF53) {
+    struct stat st {};
+    kind = "ext4 with casefolding";
+    return kernel_casefolds("ext4") && ::fstat(dirfd, &st) == 0 && ext4_casefolds(st.st_dev);
+  }
+  static constexpr Folding kMayFold[] = {
+      {0xF2F52010, "f2fs"}, {0x01021994, "tmpfs"}, {0xca451a4e, "bcachefs"}};
+  for (const Folding& f : kMayFold) {
+    if (f.magic == magic && kernel_casefolds(f.name)) {
+      kind = std::string(f.name) + " with casefolding";
+      return true;
+    }
+  }
+  return false;
 }
 
 int chmod_nofollow(int dirfd, const char* name, mode_t mode) {

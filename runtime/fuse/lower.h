@@ -58,6 +58,13 @@ std::string proc_fd_path(int fd);
 // error other than EINTR).
 void read_all(int fd, std::string& out);
 
+// Whether the file system holding `dirfd` may resolve names whose bytes
+// differ to one entry (case-insensitive or normalising: FAT, exFAT, NTFS,
+// HFS+, SMB, ISO 9660, any FUSE file system such as another view, and
+// ext4, f2fs, tmpfs or bcachefs when they can hold casefold directories).
+// `kind` names the file system for the log.
+bool may_alias_names(int dirfd, std::string& kind);
+
 // chmod of `name` in `dirfd` without following a final symlink
 // (fchmodat2 on Linux >= 6.6, an O_PATH fd otherwise). Returns 0 or -errno.
 int chmod_nofollow(int dirfd, const char* name, mode_t mode);

@@ -232,10 +232,11 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
       Inode* target = node(in->oldnodeid);
       uint8_t type = type_bit(target->type);
       if (int err = engine_->check(target->state, ir::bit(Op::kLink), type, caller)) return err;
+      if (int err = engine_->check_new(dir->state, name, Op::kLink, type, caller)) return err;
       // One node carries one set of rules: a link under a name the
       // policy treats otherwise is refused, as across file systems.
       if (!(engine_->lookup(dir->state, name, caller).node == target->state)) return EXDEV;
-      return engine_->check_new(dir->state, name, Op::kLink, type, caller);
+      return 0;
     }
     default:
       return 0;

@@ -44,7 +44,7 @@ bool FsState::path_names(Inode* node, std::vector<std::string>& views,
 }
 
 int FsState::place_at(Inode* dir, std::string_view view, const Engine::Lookup& lookup,
-                      uint32_t placed, Place& out) {
+                      uint32_t placed, uint8_t type, Place& out) {
   out.state = lookup.node;
   out.link = lookup.lower_name;
   if (placed == 0) {
@@ -53,7 +53,7 @@ int FsState::place_at(Inode* dir, std::string_view view, const Engine::Lookup& l
     out.dirfd = dirfd;
     out.name = lookup.folded ? stored_name(dirfd, lookup.lower_name) : lookup.lower_name;
     out.link = out.name;
-    return 0;
+    return aliases_ && !engine_->trivial() ? refuse_alias(root_of(dir), dirfd, out.name, type) : 0;
   }
   std::vector<std::string> views, lowers;
   if (!path_names(dir, views, lowers)) return ENOENT;
@@ -79,19 +79,49 @@ int FsState::place_at(Inode* dir, std::string_view view, const Engine::Lookup& l
   }
   out.name = lookup.folded ? stored_name(out.dirfd, target.back()) : target.back();
   out.anchor = Anchor{root, parent.empty() ? out.name : parent + "/" + out.name};
-  return 0;
+  return aliases_ && !engine_->trivial() ? refuse_alias(root, out.dirfd, out.name, type) : 0;
+}
+
+// A lower directory that resolves other bytes to a stored name would let
+// "SECRET" reach what `hide "/secret"` hides: there, the view is exact
+// and a name reaches an entry only spelled as stored (a scan of the
+// directory). A spelling that would reach another is absent (ENOENT), and
+// making it is refused (EACCES) as making a hidden name is.
+int FsState::refuse_alias(uint8_t root, int dirfd, const std::string& name, uint8_t type) {
+  struct stat st {};
+  if (!root_aliases_[root] || ::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return 0;
+  }
+  int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* d = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (d == nullptr) {
+    if (fd >= 0) ::close(fd);
+    return type == 0 ? ENOENT : EACCES;  // unverifiable: not reached
+  }
+  bool stored = false;
+  while (const dirent* e = ::readdir(d)) {
+    if (name == e->d_name) {
+      stored = true;
+      break;
+    }
+  }
+  ::closedir(d);
+  if (stored) return 0;
+  return type == 0 ? ENOENT : EACCES;
 }
 
 int FsState::locate(Inode* dir, std::string_view view, const Engine::Lookup& lookup, uint8_t type,
                     Place& out) {
-  if (!engine_->places()) return place_at(dir, view, lookup, 0, out);
-  if (type != 0) return place_at(dir, view, lookup, engine_->placement(lookup.node, type), out);
+  if (!engine_->places()) return place_at(dir, view, lookup, 0, type, out);
+  if (type != 0) {
+    return place_at(dir, view, lookup, engine_->placement(lookup.node, type), type, out);
+  }
   std::vector<uint32_t> candidates = engine_->placements(lookup.node);
-  if (candidates.size() == 1) return place_at(dir, view, lookup, candidates[0], out);
+  if (candidates.size() == 1) return place_at(dir, view, lookup, candidates[0], 0, out);
   for (uint32_t placed : candidates) {
     Place p;
     struct stat st {};
-    if (place_at(dir, view, lookup, placed, p) != 0) continue;
+    if (place_at(dir, view, lookup, placed, 0, p) != 0) continue;
     if (::fstatat(p.dirfd, p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (engine_->placement(lookup.node, type_bit(st.st_mode)) != placed) continue;
     out = std::move(p);

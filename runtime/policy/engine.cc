@@ -81,6 +81,9 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
     audits_ = audits_ || rule.kind == RuleKind::kAudit;
     maps_names_ = maps_names_ || rule.kind == RuleKind::kRename;
     places_ = places_ || rule.kind == RuleKind::kRedirect;
+    reshapes_listings_ = reshapes_listings_ || rule.kind == RuleKind::kHide ||
+                         rule.kind == RuleKind::kRename || rule.kind == RuleKind::kRedirect ||
+                         rule.kind == RuleKind::kCasefold;
     if (rule.kind == RuleKind::kRedirect) {
       for (uint32_t s : rule.selectors) {
         redirect_prefixes_.emplace_back(rule.id,

@@ -155,6 +155,10 @@ class Engine {
   // (the inverse of lookup's lower_name; name maps are one-to-one).
   std::string view_name(const NodeState& node, std::string_view lower) const;
 
+  // Whether a listing may differ from its lower directory's (a hide, a
+  // name map, a casefold or a redirect rule): then a directory's st_nlink
+  // would count subdirectories the view does not show.
+  bool reshapes_listings() const { return reshapes_listings_; }
   // Whether a redirect rule places something somewhere.
   bool places() const { return places_; }
   // The redirect that starts at a node of `child`'s state (from lookup,
@@ -242,6 +246,7 @@ class Engine {
   bool uses_comm_ = false;
   bool maps_names_ = false;
   bool places_ = false;
+  bool reshapes_listings_ = false;
   // Each redirect selector's leading literal components, by rule id.
   std::vector<std::pair<uint32_t, std::vector<std::string>>> redirect_prefixes_;
   bool caller_independent_ = true;

@@ -22,11 +22,18 @@ import sys
 import urllib.parse
 
 
-def run(fsc, table):
+class TableError(Exception):
+    pass
+
+
+def read_table(table):
+    """The table's policy (an absolute path) and its requests, each a dict:
+    number (the line), raw, expect, op, path, args (uid, gid, comm, type,
+    to: fsc explain's options) and checks (at: [@LINE...], lower, handler,
+    audit, attr)."""
     base = os.path.dirname(os.path.abspath(table))
     policy = None
-    failures = 0
-    rows = 0
+    rows = []
     with open(table, encoding="utf-8") as f:
         lines = f.read().split("\n")
     for number, raw in enumerate(lines, 1):
@@ -38,23 +45,38 @@ def run(fsc, table):
             continue
         words = [urllib.parse.unquote(w) for w in line.split()]
         if policy is None or len(words) < 3:
-            print("%s:%d: expected 'policy: PATH' first, then 'EXPECT OP PATH ...'" % (table, number))
-            return 1, 0
-        expect, op, path = words[0], words[1], words[2]
-        args = [fsc, "explain", policy, path, "--op", op, "--json"]
-        checks = {}
+            raise TableError("%s:%d: expected 'policy: PATH' first, then 'EXPECT OP PATH ...'"
+                             % (table, number))
+        row = {"number": number, "raw": raw.strip(), "expect": words[0], "op": words[1],
+               "path": words[2], "args": {}, "checks": {}}
         for w in words[3:]:
             if w.startswith("@"):
-                checks.setdefault("at", []).append(w[1:])
+                row["checks"].setdefault("at", []).append(w[1:])
             elif "=" in w:
                 key, value = w.split("=", 1)
                 if key in ("uid", "gid", "comm", "type", "to"):
-                    args += ["--" + key, value]
+                    row["args"][key] = value
                 else:
-                    checks[key] = value
+                    row["checks"][key] = value
             else:
-                print("%s:%d: cannot read '%s'" % (table, number, w))
-                return 1, rows
+                raise TableError("%s:%d: cannot read '%s'" % (table, number, w))
+        rows.append(row)
+    return policy, rows
+
+
+def run(fsc, table):
+    failures = 0
+    try:
+        policy, requests = read_table(table)
+    except TableError as e:
+        print(e)
+        return 1, 0
+    rows = 0
+    for request in requests:
+        raw, expect, checks = request["raw"], request["expect"], request["checks"]
+        args = [fsc, "explain", policy, request["path"], "--op", request["op"], "--json"]
+        for key, value in request["args"].items():
+            args += ["--" + key, value]
         rows += 1
         proc = subprocess.run(args, capture_output=True, timeout=60)
         problems = []
@@ -81,7 +103,7 @@ def run(fsc, table):
                 problems.append("attr '%s', expected '%s'" % (v["attr"], checks["attr"]))
         if problems:
             failures += 1
-            print("FAIL %s:%d: %s" % (table, number, raw.strip()))
+            print("FAIL %s:%d: %s" % (table, request["number"], raw))
             for p in problems:
                 print("     " + p)
     return failures, rows
