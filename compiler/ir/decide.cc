@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "syntax/path.h"
-
 namespace fspol::ir {
 
 namespace {
@@ -66,12 +64,12 @@ std::vector<std::string> redirect_target(const Policy& policy, const Rule& rule,
                                          const std::vector<std::string>& lower) {
   size_t keep = 0;
   for (uint32_t s : rule.selectors) {
-    std::vector<std::string> prefix = syntax::path_components(policy.selectors[s].literal_prefix);
+    const std::vector<std::string>& prefix = policy.selectors[s].literal_components;
     if (prefix.size() > view.size()) continue;
     if (std::equal(prefix.begin(), prefix.end(), view.begin()))
       keep = std::max(keep, prefix.size());
   }
-  std::vector<std::string> out = syntax::path_components(rule.target_path);
+  std::vector<std::string> out = rule.target_components;
   out.insert(out.end(), lower.begin() + static_cast<ptrdiff_t>(std::min(keep, lower.size())),
              lower.end());
   return out;

@@ -41,6 +41,7 @@ struct Rule {
   std::vector<NameMap> names;
   std::string target_root;
   std::string target_path;
+  std::vector<std::string> target_components;  // target_path, split
   std::string handler;
   std::string tag;
   std::vector<uint32_t> selectors;  // indexes into Policy::selectors
@@ -58,6 +59,7 @@ struct Selector {
   uint8_t types = 0;  // 0: any
   std::string pattern;
   std::string literal_prefix;  // leading literal components ("/" if none)
+  std::vector<std::string> literal_components;  // the same, split (none for "/")
   SourceRef where;
   SourceRange range;
 };

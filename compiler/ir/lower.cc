@@ -7,6 +7,7 @@
 #include "ir/decide.h"
 #include "ir/ir_verify.h"
 #include "sema/check.h"
+#include "syntax/path.h"
 
 namespace fspol::ir {
 
@@ -60,6 +61,7 @@ std::optional<Policy> run_lower(const sema::Program& program, const SourceManage
     rule.names = r.names;
     rule.target_root = r.target_root;
     rule.target_path = r.target_path;
+    rule.target_components = syntax::path_components(r.target_path);
     rule.handler = r.handler;
     rule.tag = r.tag;
     rule.where = source_ref(sources, r.where());
@@ -69,8 +71,11 @@ std::optional<Policy> run_lower(const sema::Program& program, const SourceManage
     if (r.ast->condition) rule.condition_range = r.ast->condition->range;
     for (const sema::Selector& s : r.selectors) {
       rule.selectors.push_back(static_cast<uint32_t>(policy.selectors.size()));
-      policy.selectors.push_back(Selector{rule.id, s.types, s.pattern, sema::literal_prefix(s),
-                                          source_ref(sources, s.range), s.range});
+      std::string prefix = sema::literal_prefix(s);
+      std::vector<std::string> components = syntax::path_components(prefix);
+      policy.selectors.push_back(Selector{rule.id, s.types, s.pattern, std::move(prefix),
+                                          std::move(components), source_ref(sources, s.range),
+                                          s.range});
       globs.push_back(&s.glob);
       if (r.kind == syntax::RuleKind::kCasefold) {
         std::string root;

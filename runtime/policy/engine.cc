@@ -21,18 +21,6 @@ bool applies_to(const ir::Entry& e, uint8_t type) { return e.types == 0 || (e.ty
 
 using ir::equal_folded;
 
-std::vector<std::string> components(const std::string& path) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at < path.size()) {
-    size_t slash = path.find('/', at);
-    if (slash == std::string::npos) slash = path.size();
-    if (slash > at) out.push_back(path.substr(at, slash - at));
-    at = slash + 1;
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(std::shared_ptr<const ir::Policy> policy) {
@@ -54,7 +42,7 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
   trivial_ = p.rules.empty();
   hide_bit_.assign(p.rules.size(), -1);
   for (const std::string& root : p.casefold_roots) {
-    fold_roots_.push_back(components(root));
+    fold_roots_.push_back(syntax::path_components(root));
     if (fold_roots_.back().empty()) root_.folded = true;  // casefold "/**"
     if (fold_roots_.size() <= 64) root_.fold_along |= uint64_t{1} << (fold_roots_.size() - 1);
   }
@@ -85,10 +73,7 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
                          rule.kind == RuleKind::kRename || rule.kind == RuleKind::kRedirect ||
                          rule.kind == RuleKind::kCasefold;
     if (rule.kind == RuleKind::kRedirect) {
-      for (uint32_t s : rule.selectors) {
-        redirect_prefixes_.emplace_back(rule.id,
-                                        syntax::path_components(p.selectors[s].literal_prefix));
-      }
+      for (uint32_t s : rule.selectors) redirect_selectors_.push_back(s);
     }
     uses_comm_ = uses_comm_ || (rule.condition && names_comm(*rule.condition));
     caller_independent_ = caller_independent_ && !rule.condition;
@@ -279,7 +264,9 @@ std::vector<std::string> Engine::target(uint32_t placed, const std::vector<std::
 std::vector<Engine::Feed> Engine::feeds(const NodeState& dir, const std::vector<std::string>& view,
                                         const std::vector<std::string>& lower) const {
   std::vector<Feed> out;
-  for (const auto& [rule_id, prefix] : redirect_prefixes_) {
+  for (uint32_t s : redirect_selectors_) {
+    uint32_t rule_id = policy_->selectors[s].rule;
+    const std::vector<std::string>& prefix = policy_->selectors[s].literal_components;
     if (rule_id + 1 == dir.placed || prefix.size() > view.size() + 1) continue;
     size_t common = std::min(prefix.size(), view.size());
     if (!std::equal(prefix.begin(), prefix.begin() + static_cast<ptrdiff_t>(common),

@@ -247,8 +247,7 @@ class Engine {
   bool maps_names_ = false;
   bool places_ = false;
   bool reshapes_listings_ = false;
-  // Each redirect selector's leading literal components, by rule id.
-  std::vector<std::pair<uint32_t, std::vector<std::string>>> redirect_prefixes_;
+  std::vector<uint32_t> redirect_selectors_;  // the selectors of redirect rules
   bool caller_independent_ = true;
   bool audits_ = false;
 };
