@@ -149,6 +149,9 @@ class FsState {
   // name elsewhere for the type found). 0 or an errno.
   int locate(Inode* dir, std::string_view view, const Engine::Lookup& lookup, uint8_t type,
              Place& out);
+  // locate for the lower name `lookup` gives (name maps settled).
+  int locate_named(Inode* dir, std::string_view view, const Engine::Lookup& lookup, uint8_t type,
+                   Place& out);
   // The same, with the engine's lookup made here (after apply_policy).
   int locate(Inode* dir, const char* view, uint8_t type, const Call& call, Place& out);
   // The type of what the view shows at `view` in `dir` (0: nothing).

@@ -50,7 +50,7 @@ NodeState FsState::state_of(Inode* parent, const std::string& name, const Call& 
 std::string FsState::view_path(Inode* inode) {
   std::string path;
   auto view_name = [&](const Inode* node, const std::string& lower) {
-    return engine_->view_name(node->state, lower);
+    return engine_->view_name(node->state, lower, type_bit(node->type));
   };
   return inodes_->view_path(inode, view_name, path) ? path : "?";
 }

@@ -37,7 +37,7 @@ bool FsState::path_names(Inode* node, std::vector<std::string>& views,
   if (!inodes_->links_of(node, links)) return false;
   for (size_t i = 0; i < links.size(); ++i) {
     const Inode* self = i + 1 < links.size() ? links[i + 1].parent : node;
-    views.push_back(engine_->view_name(self->state, links[i].name));
+    views.push_back(engine_->view_name(self->state, links[i].name, type_bit(self->type)));
     lowers.push_back(links[i].name);
   }
   return true;
@@ -112,6 +112,32 @@ int FsState::refuse_alias(uint8_t root, int dirfd, const std::string& name, uint
 
 int FsState::locate(Inode* dir, std::string_view view, const Engine::Lookup& lookup, uint8_t type,
                     Place& out) {
+  if (engine_->trivial() || !engine_->names_typed(lookup.node)) {
+    return locate_named(dir, view, lookup, type, out);
+  }
+  // Name maps filtered on types: the lower name for the type made, or,
+  // to find what is there, each lower name the view name may have,
+  // counting an object only where its own type puts it.
+  Engine::Lookup named = lookup;
+  if (type != 0) {
+    named.lower_name = engine_->lower_name(lookup.node, view, type);
+    return locate_named(dir, view, named, type, out);
+  }
+  for (auto& [lower, types] : engine_->lower_names(lookup.node, view)) {
+    named.lower_name = std::move(lower);
+    Place p;
+    struct stat st {};
+    if (locate_named(dir, view, named, 0, p) != 0) continue;
+    if (::fstatat(p.dirfd, p.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!(types & type_bit(st.st_mode))) continue;
+    out = std::move(p);
+    return 0;
+  }
+  return ENOENT;
+}
+
+int FsState::locate_named(Inode* dir, std::string_view view, const Engine::Lookup& lookup,
+                          uint8_t type, Place& out) {
   if (!engine_->places()) return place_at(dir, view, lookup, 0, type, out);
   if (type != 0) {
     return place_at(dir, view, lookup, engine_->placement(lookup.node, type), type, out);
@@ -226,7 +252,7 @@ int FsState::merge_listing(DirHandle* dh, const Call& call) {
       if (unnamed) continue;
       Engine::Lookup l = engine_->lookup(dir->state, view, caller);
       Place place;
-      if (l.lower_name != lower || locate(dir, view, l, 0, place) != 0) continue;
+      if (locate(dir, view, l, 0, place) != 0 || place.link != lower) continue;
       if (::fstatat(place.dirfd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       shown = place.link;
     } else if (::fstat(dh->fd.get(), &st) != 0) {  // readdir(3) skips inode 0

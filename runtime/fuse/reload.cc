@@ -104,7 +104,8 @@ Result<std::string> FsState::reload(std::shared_ptr<const Policy> next) {
       return;
     }
     for (const Link& l : node->links) {
-      names.push_back(Name{inodes_->node_id(l.parent), now.view_name(node->state, l.name)});
+      names.push_back(Name{inodes_->node_id(l.parent),
+                           now.view_name(node->state, l.name, type_bit(node->type))});
     }
     nodes.push_back(inodes_->node_id(node));
     ++restated;

@@ -16,6 +16,7 @@ namespace {
 using syntax::RuleKind;
 
 constexpr uint8_t kDir = syntax::kTypeDir;
+constexpr uint8_t kAnyType = 0x7f;  // every syntax::kType* bit
 
 bool applies_to(const ir::Entry& e, uint8_t type) { return e.types == 0 || (e.types & type); }
 
@@ -101,6 +102,7 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
     bool by_type = typed(t.hidden);
     for (const auto& list : t.access) by_type = by_type || typed(list);
     class_typed_.push_back(by_type);
+    class_typed_names_.push_back(typed(t.names));
     bool stat_denied = false;
     for (const ir::Entry& e : t.access[static_cast<size_t>(ir::Op::kStat)]) {
       stat_denied = stat_denied || p.rules[e.rule].kind != RuleKind::kAllow;
@@ -220,14 +222,40 @@ Engine::Lookup Engine::walk(const NodeState& parent, std::string_view name,
       if (hide()) return out;
     }
   }
-  // Name maps do not depend on the caller; one filtered on a file type
-  // would need the lower object before its name is known, so the runtime
-  // refuses them at load (policy.cc) and only maps for every type apply.
-  for (const ir::Entry& e : policy_->tables[out.node.cls].names) {
-    if (e.types != 0) continue;
-    out.lower_name = ir::lower_name(policy_->rules[e.rule], name);
-    break;
+  // Name maps do not depend on the caller. Filtered on file types, they
+  // give a name one lower name per type (lower_names); this is the one of
+  // a directory, as every ancestor of a path is.
+  out.lower_name = lower_name(out.node, name, kDir);
+  return out;
+}
+
+std::string Engine::lower_name(const NodeState& node, std::string_view view, uint8_t type) const {
+  for (const ir::Entry& e : policy_->tables[node.cls].names) {
+    if (applies_to(e, type)) return ir::lower_name(policy_->rules[e.rule], view);
   }
+  return std::string(view);
+}
+
+std::vector<std::pair<std::string, uint8_t>> Engine::lower_names(const NodeState& node,
+                                                                 std::string_view view) const {
+  std::vector<std::pair<std::string, uint8_t>> out;
+  auto add = [&](std::string lower, uint8_t types) {
+    for (auto& [name, served] : out) {
+      if (name == lower) {
+        served |= types;
+        return;
+      }
+    }
+    out.emplace_back(std::move(lower), types);
+  };
+  uint8_t covered = 0;
+  for (const ir::Entry& e : policy_->tables[node.cls].names) {
+    uint8_t types = e.types == 0 ? kAnyType : e.types;
+    if ((types & ~covered) != 0)
+      add(ir::lower_name(policy_->rules[e.rule], view), types & ~covered);
+    covered |= types;
+  }
+  if (covered != kAnyType) add(std::string(view), static_cast<uint8_t>(kAnyType & ~covered));
   return out;
 }
 
@@ -290,10 +318,10 @@ std::vector<Engine::Feed> Engine::feeds(const NodeState& dir, const std::vector<
   return out;
 }
 
-std::string Engine::view_name(const NodeState& node, std::string_view lower) const {
+std::string Engine::view_name(const NodeState& node, std::string_view lower, uint8_t type) const {
   if (trivial_ || !maps_names_) return std::string(lower);
   for (const ir::Entry& e : policy_->tables[node.cls].names) {
-    if (e.types == 0) return ir::view_name(policy_->rules[e.rule], lower);
+    if (applies_to(e, type)) return ir::view_name(policy_->rules[e.rule], lower);
   }
   return std::string(lower);
 }
@@ -390,13 +418,17 @@ bool Engine::dirent(const NodeState& dir, std::string_view lower, uint8_t type,
   // under the map's name), else the name itself.
   Lookup l;
   bool found = false;
+  // The lower name a lookup of `view` gives an object of this type.
+  auto lower_of = [&](const Lookup& at, std::string_view view_name) {
+    return class_typed_names_[at.node.cls] ? lower_name(at.node, view_name, type) : at.lower_name;
+  };
   if (maps_names_) {
     for (const ir::Rule& rule : policy_->rules) {
       if (rule.kind != RuleKind::kRename) continue;
       std::string candidate = ir::view_name(rule, lower);
       if (candidate == lower) continue;
       l = lookup(dir, candidate, caller);
-      if (l.lower_name == lower) {
+      if (lower_of(l, candidate) == lower) {
         view = std::move(candidate);
         found = true;
         break;
@@ -405,7 +437,7 @@ bool Engine::dirent(const NodeState& dir, std::string_view lower, uint8_t type,
   }
   if (!found) {
     l = lookup(dir, view, caller);
-    if (l.lower_name != lower) {  // no view name reaches this lower name
+    if (lower_of(l, view) != lower) {  // no view name reaches this lower name
       if (unnamed != nullptr) *unnamed = true;
       return false;
     }

@@ -102,7 +102,8 @@ class Engine {
   struct Lookup {
     int error = 0;  // ENOENT: hidden
     NodeState node;
-    std::string lower_name;  // the name on the lower side
+    std::string lower_name;  // the name on the lower side (of a directory, where
+                             // names_typed: see lower_names)
     // The name is matched ignoring ASCII case (casefold): the lower
     // directory may spell it otherwise.
     bool folded = false;
@@ -152,8 +153,18 @@ class Engine {
   // Whether a casefold rule folds names somewhere.
   bool folds() const { return !fold_roots_.empty(); }
   // The view name of the lower name `lower` of a node of `node`'s state
-  // (the inverse of lookup's lower_name; name maps are one-to-one).
-  std::string view_name(const NodeState& node, std::string_view lower) const;
+  // and `type` (the inverse of lower_name; name maps are one-to-one).
+  std::string view_name(const NodeState& node, std::string_view lower, uint8_t type) const;
+  // Whether a name map of the node's class is filtered on file types: the
+  // lower name of a view name then depends on what it names.
+  bool names_typed(const NodeState& node) const { return class_typed_names_[node.cls]; }
+  // The lower name of the view name `view` for an object of `type` (the
+  // first name map for that type, as ir_eval maps it).
+  std::string lower_name(const NodeState& node, std::string_view view, uint8_t type) const;
+  // Every lower name `view` may have, with the types each serves: an
+  // object found under one counts only if its type is among them.
+  std::vector<std::pair<std::string, uint8_t>> lower_names(const NodeState& node,
+                                                           std::string_view view) const;
 
   // Whether a listing may differ from its lower directory's (a hide, a
   // name map, a casefold or a redirect rule): then a directory's st_nlink
@@ -242,6 +253,7 @@ class Engine {
   std::vector<bool> class_caller_free_;   // per class: no conditional rule decides there
   std::vector<bool> class_stat_free_;     // per class: no rule denies stat
   std::vector<bool> class_typed_;         // per class: a hide or access entry has types
+  std::vector<bool> class_typed_names_;   // per class: a name map has types
   bool listings_caller_independent_ = true;
   bool uses_comm_ = false;
   bool maps_names_ = false;

@@ -66,18 +66,6 @@ Result<Policy> load_policy(const std::string& path, const CompileOptions& compil
                                      "and uses it");
   }
   if (unit != nullptr && unit->policy) {
-    // A name is mapped before the lower object, and so its type, is known.
-    for (const ir::Rule& rule : unit->policy->rules) {
-      if (rule.kind != syntax::RuleKind::kRename) continue;
-      for (uint32_t s : rule.selectors) {
-        if (unit->policy->selectors[s].types == 0) continue;
-        Diagnostic& d = compiler.diagnostics().error(
-            rule.range, "fsrun maps names before it knows what they name: a 'rename' rule "
-                        "cannot be filtered on a file type");
-        for (const SourceRange& use : rule.via_ranges) d.note(use, "rule used here");
-        break;
-      }
-    }
     // fcntl(2) locks stay in the kernel in daemon mode (FUSE_POSIX_LOCKS
     // is not negotiated): a lock can only be refused by refusing the open.
     constexpr ir::OpSet kOpens = ir::bit(ir::Op::kRead) | ir::bit(ir::Op::kWrite);

@@ -94,25 +94,33 @@ class Model:
         v = self.explain(self.policy, path, op, type_, caller)
         return "ok" if v["allowed"] else v["errno_name"]
 
-    def place(self, path):
-        """The lower object a view path names (names live alike for every
-        caller: the layout policy says where)."""
-        v = self.explain(self.layout, path, "lookup", "file", (0, 0))
+    def place(self, path, type_):
+        """Where a view path puts an object of type_ (names live alike for
+        every caller: the layout policy says where)."""
+        v = self.explain(self.layout, path, "lookup", type_, (0, 0))
         return os.path.join(self.roots[v["lower_root"]], v["lower_path"].lstrip("/"))
+
+    def find(self, path):
+        """The lower object a view path names and its type: one found where
+        its own type puts it (a map may be filtered on types)."""
+        for type_ in ("file", "dir"):
+            real = self.place(path, type_)
+            if os.path.lexists(real) and os.path.isdir(real) == (type_ == "dir"):
+                return real, type_
+        return None, None
 
     def expect(self, op, path, caller):
         parts = [c for c in path.split("/") if c]
         for i in range(1, len(parts) + 1):
             q = "/" + "/".join(parts[:i])
-            real = self.place(q)
-            if not os.path.lexists(real):
+            real, type_ = self.find(q)
+            if real is None:
                 return "ENOENT"
-            type_ = "dir" if os.path.isdir(real) else "file"
-            if i < len(parts) and type_ != "dir":
-                return "ENOTDIR"
             r = self.verdict(q, "lookup", type_, caller)
             if r != "ok":
                 return r
+            if i < len(parts) and type_ != "dir":
+                return "ENOTDIR"
         if op == "read" and type_ == "dir":
             r = self.verdict(path, "readdir", type_, caller)  # open(2) of a directory
             return r if r != "ok" else "EISDIR"

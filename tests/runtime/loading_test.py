@@ -3,8 +3,8 @@
 refuses what it cannot apply, before anything is mounted.
 
 - a policy with errors prints fsc's located diagnostics and mounts nothing;
-- a rule the runtime cannot apply as written (a deny of `lock` alone, a
-  rename filtered on a file type) is a located error naming the rule, also
+- a rule the runtime cannot apply as written (a deny of `lock` alone) is
+  a located error naming the rule, also
   when it comes from an imported module (with a note at the `use`); a
   module is not a policy;
 - warnings print and the view mounts; -I and --users work as in fsc;
@@ -74,7 +74,7 @@ def main():
     os.mkdir(mods)
     write(os.path.join(mods, "owners.fspol"), """
         module owners {
-          rename file "/a/*" { suffix ".x" -> ".y"; suffix ".y" -> ".x"; }
+          deny lock on "/a/*";
         }
         """)
     write(os.path.join(work, "imported.fspol"), """
@@ -83,8 +83,8 @@ def main():
           use owners;
         }
         """)
-    refused("imported typed rename", mount("-I", "mods", "imported.fspol", "lower", "view"),
-            "owners.fspol:2:3: error: fsrun maps names before it knows what they name",
+    refused("imported deny lock", mount("-I", "mods", "imported.fspol", "lower", "view"),
+            "owners.fspol:2:3: error: fsrun cannot deny 'lock' alone",
             "imported.fspol:3:3: note: rule used here")
     mod_dir = mods
     write(os.path.join(mod_dir, "lib.fspol"), """

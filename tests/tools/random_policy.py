@@ -54,7 +54,8 @@ LAYER_DIRS = ["a", "b", "data", "tmp"]
 def random_layers_policy(rng, index):
     """A policy with a few visibility and access rules and rules of every
     other layer over LAYER_DIRS: attributes (masks, ids, offsets, with
-    conditions), a name map (.log <-> .txt), a casefold subtree, a
+    conditions), a name map (.log <-> .txt, for files only or for every
+    type), a casefold subtree, a
     redirect of a subtree to the lower root `other` ("/t"), a handler
     (redact_secrets) for some callers. Returns (policy, layout), layout
     being the same policy with its rename, casefold and redirect rules
@@ -76,7 +77,8 @@ def random_layers_policy(rng, index):
         layout.append(f'casefold "/{dirs[1]}/**";')
     if rng.random() < 0.6:  # a name map where names are folded is an error
         where = rng.choice(([] if folds else ["/**"]) + [f"/{dirs[2]}/**", f"/{dirs[2]}/*"])
-        layout.append(f'rename "{where}" {{ suffix ".log" -> ".txt"; suffix ".txt" -> ".log"; }}')
+        kind = rng.choice(["", "", "file "])
+        layout.append(f'rename {kind}"{where}" {{ suffix ".log" -> ".txt"; suffix ".txt" -> ".log"; }}')
     rules = []
     for _ in range(rng.randint(1, 3)):
         stmts = []
