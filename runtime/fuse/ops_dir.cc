@@ -44,16 +44,16 @@ int FsState::op_opendir(const Call& call) {
   proto::OpenOut out{};
   out.fh = reinterpret_cast<uintptr_t>(dh.release());
   // A kept listing would show one caller's view to the next.
-  if (options_.cache == CacheMode::kAlways && engine_->listings_caller_independent()) {
+  if (options_.cache == CacheMode::kAlways &&
+      (engine_->listings_caller_independent() || engine_->lists_as_is(inode->state))) {
     out.open_flags = proto::kOpenKeepCache | proto::kOpenCacheDir;
   }
   reply(call, out);
   return 0;
 }
 
-// Whether the policy shows the lower entry `name` of `dh` to the caller
-// (name maps, which would show it under another name, are not applied
-// yet: the runtime refuses them).
+// Whether the policy shows the lower entry `name` of `dh` to the caller,
+// and under which name (`view`).
 bool FsState::listed(DirHandle* dh, unsigned char d_type, const char* name, const Call& call,
                      std::string& view) {
   if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) {
@@ -97,6 +97,7 @@ int FsState::readdir_common(const Call& call, bool plus) {
   if (static_cast<int64_t>(in->offset) != dh->offset) {
     if (int r = dh->seek(static_cast<int64_t>(in->offset)); r != 0) return r;
   }
+  bool as_is = engine_->lists_as_is(dh->inode->state);
   thread_local std::vector<char> out;
   size_t cap = in->size;
   if (out.size() < cap) out.resize(cap);
@@ -116,7 +117,7 @@ int FsState::readdir_common(const Call& call, bool plus) {
     // The name the view lists: the lower one, or its name map's.
     thread_local std::string view;
     const char* shown = d_name;
-    if (!engine_->trivial()) {
+    if (!as_is) {
       if (!listed(dh, d->d_type, d_name, call, view)) {
         dh->pos += d->d_reclen;  // hidden from this caller: offsets stay the lower ones
         dh->offset = d->d_off;

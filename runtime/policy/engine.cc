@@ -103,6 +103,11 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
     for (const auto& list : t.access) by_type = by_type || typed(list);
     class_typed_.push_back(by_type);
     class_typed_names_.push_back(typed(t.names));
+    bool as_is = t.hidden.empty();
+    for (uint32_t child : p.classes[c].children) {
+      as_is = as_is && p.tables[child].hidden.empty() && p.tables[child].names.empty();
+    }
+    class_lists_as_is_.push_back(as_is);
     bool stat_denied = false;
     for (const ir::Entry& e : t.access[static_cast<size_t>(ir::Op::kStat)]) {
       stat_denied = stat_denied || p.rules[e.rule].kind != RuleKind::kAllow;

@@ -166,6 +166,13 @@ class Engine {
   std::vector<std::pair<std::string, uint8_t>> lower_names(const NodeState& node,
                                                            std::string_view view) const;
 
+  // Whether a directory of this state lists its lower entries as they are
+  // for every caller: no rule can hide or rename one of its children, nor
+  // hide the directory itself, and no name in it is folded.
+  bool lists_as_is(const NodeState& dir) const {
+    return trivial_ || (class_lists_as_is_[dir.cls] && dir.hidden_above == 0 && !dir.gone &&
+                        !dir.folded && dir.fold_along == 0);
+  }
   // Whether a listing may differ from its lower directory's (a hide, a
   // name map, a casefold or a redirect rule): then a directory's st_nlink
   // would count subdirectories the view does not show.
@@ -254,6 +261,7 @@ class Engine {
   std::vector<bool> class_stat_free_;     // per class: no rule denies stat
   std::vector<bool> class_typed_;         // per class: a hide or access entry has types
   std::vector<bool> class_typed_names_;   // per class: a name map has types
+  std::vector<bool> class_lists_as_is_;   // per class: see lists_as_is
   bool listings_caller_independent_ = true;
   bool uses_comm_ = false;
   bool maps_names_ = false;

@@ -40,7 +40,6 @@ Loaded load(const fs::path& file) {
   return out;
 }
 
-// Rules the engine does not execute yet (the runtime refuses them).
 std::vector<std::string> components(const std::string& path) {
   std::vector<std::string> out;
   std::istringstream in(path);
@@ -194,6 +193,47 @@ TEST(Engine, AgreesWithTheEvaluatorOnEveryClassOfEveryPolicy) {
     }
   }
   EXPECT_GT(checked, 1000);
+}
+
+// A directory the engine lists as it is (no per-entry decision) must be
+// one where every entry would be shown under its own name: for every
+// policy, every visible class example that is a directory, every child
+// class's example name, type and caller.
+TEST(Engine, ListsAsIsOnlyWhereNoEntryIsHiddenOrRenamed) {
+  int as_is = 0, filtered = 0;
+  for (const fs::path& file : testing::policy_files_in_tree()) {
+    Loaded loaded = load(file);
+    if (!loaded.engine) continue;
+    const ir::Policy& policy = *loaded.policy;
+    const Engine& engine = *loaded.engine;
+    for (const ir::PathClass& pc : policy.classes) {
+      if (!pc.visible) continue;
+      NodeState dir;
+      std::vector<std::string> parts = components(pc.example);
+      parts.emplace_back("child");
+      if (walk_parent(engine, parts, Caller{0, 0, ""}, dir) != 0) continue;
+      if (!engine.lists_as_is(dir)) {
+        ++filtered;
+        continue;
+      }
+      ++as_is;
+      for (uint32_t child : pc.children) {
+        std::vector<std::string> names = components(policy.classes[child].example);
+        if (names.empty()) continue;
+        const std::string& name = names.back();
+        for (uint8_t type : {syntax::kTypeFile, syntax::kTypeDir, syntax::kTypeSymlink}) {
+          for (uint32_t uid : {0u, 1000u, 10057u, 65534u}) {
+            std::string view;
+            EXPECT_TRUE(engine.dirent(dir, name, type, Caller{uid, uid, ""}, view))
+                << file.filename().string() << ": " << pc.example << " lists " << name;
+            EXPECT_EQ(view, name) << file.filename().string() << ": " << pc.example;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(as_is, 10);
+  EXPECT_GT(filtered, 10);
 }
 
 }  // namespace
