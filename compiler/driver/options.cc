@@ -180,8 +180,10 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
         size_t comma = std::min(list.find(',', start), list.size());
         std::string kind = list.substr(start, comma - start);
         if (!is_artifact_kind(kind)) {
-          return usage("--emit takes ir, plan, bpf-c, harness-c, bpf-obj, harness-obj, skeleton or all, not '" +
-                       kind + "'");
+          return usage(
+              "--emit takes ir, plan, bpf-c, harness-c, bpf-obj, harness-obj, skeleton, stub or "
+              "all, not '" +
+              kind + "'");
         }
         options.emit.push_back(kind);
         start = comma + 1;

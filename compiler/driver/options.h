@@ -47,8 +47,8 @@ struct Options {
 Result<Options> parse_options(const std::vector<std::string>& args);
 
 // What `fsc compile --emit=` can produce (and "all": every one of them).
-inline constexpr std::string_view kArtifactKinds[] = {"ir",     "plan",        "bpf-c",   "harness-c",
-                                                      "bpf-obj", "harness-obj", "skeleton"};
+inline constexpr std::string_view kArtifactKinds[] = {
+    "ir", "plan", "bpf-c", "harness-c", "bpf-obj", "harness-obj", "skeleton", "stub"};
 bool is_artifact_kind(std::string_view kind);
 
 // The text of `fsc --help`.

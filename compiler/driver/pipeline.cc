@@ -13,20 +13,21 @@
 #include <tuple>
 #include <ostream>
 
-#include "fspol/compiler.h"
-#include "fspol/diagnostics.h"
 #include "codegen/bpf_c.h"
 #include "codegen/skeleton.h"
+#include "codegen/stub.h"
 #include "driver/explain.h"
-#include "plan/plan.h"
+#include "fspol/compiler.h"
+#include "fspol/diagnostics.h"
 #include "ir/ir_eval.h"
 #include "ir/ir_printer.h"
 #include "ir/lower.h"
+#include "plan/plan.h"
 #include "sema/check.h"
 #include "sema/resolve.h"
-#include "verify/verify_policy.h"
 #include "syntax/parser.h"
 #include "syntax/printer.h"
+#include "verify/verify_policy.h"
 
 namespace fspol::driver {
 
@@ -172,6 +173,7 @@ std::string artifact_file(const std::string& stem, std::string_view kind, bool j
   if (kind == "harness-c") return stem + ".harness.bpf.c";
   if (kind == "bpf-obj") return stem + ".bpf.o";
   if (kind == "skeleton") return stem + ".skel.h";
+  if (kind == "stub") return stem + "_stub.cc";
   return stem + ".harness.bpf.o";
 }
 
@@ -270,6 +272,19 @@ int run_compile(const Options& options, Streams streams, const Backends& backend
       text = c_files->bpf_c;
     } else if (kind == "harness-c") {
       text = c_files->harness_c;
+    } else if (kind == "stub") {
+      if (!to_dir) {
+        session.fail_io("--emit=stub writes two files (" + policy.name + "_stub.h and " +
+                        policy.name + "_stub.cc): -o must name a directory");
+        return session.finish();
+      }
+      codegen::StubFiles stub =
+          codegen::emit_stub(policy, *planned, artifact_file(policy.name, "skeleton", false));
+      if (!write_output(options.output + "/" + policy.name + "_stub.h", stub.header, streams.out,
+                        session)) {
+        return session.finish();
+      }
+      text = std::move(stub.source);
     } else if (kind == "skeleton") {
       if (!ops_object) ops_object = build_object(session, backends, policy.name + ".bpf.c", c_files->bpf_c, streams.err);
       if (!ops_object) return session.finish();

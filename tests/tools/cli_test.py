@@ -243,7 +243,12 @@ class Cli(unittest.TestCase):
         self.assertEqual((code, err), (0, ""))
         self.assertEqual(sorted(os.listdir(out_dir)),
                          ["fsp_harness.h", "fuse_bpf_abi.h", "fuse_bpf_ops.def", "p.bpf.c", "p.bpf.o",
-                          "p.harness.bpf.c", "p.harness.bpf.o", "p.ir", "p.plan", "p.skel.h"])
+                          "p.harness.bpf.c", "p.harness.bpf.o", "p.ir", "p.plan", "p.skel.h",
+                          "p_stub.cc", "p_stub.h"])
+        code, _, err = fsc("compile", "--emit=stub", pol)
+        self.assertEqual(code, 3)
+        self.assertIn("--emit=stub writes two files (p_stub.h and p_stub.cc): -o must name a directory",
+                      err)
 
     @unittest.skipUnless(shutil.which("gcc"), "needs gcc")
     def test_skeleton_builds_and_opens(self):

@@ -18,6 +18,7 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fspol/compiler.h"
@@ -53,6 +54,14 @@ struct Policy {
 Result<Policy> load_policy(const std::string& path, const CompileOptions& compile_options,
                            std::ostream& diagnostics, const RenderOptions& render = {},
                            const HandlerRegistry& handlers = HandlerRegistry::builtin());
+
+// A policy fsc compiled (the bytes `fsc compile --emit=stub` embeds,
+// ir/codec.h), ready to serve: nothing is compiled again, and what fsrun
+// cannot apply is refused as load_policy refuses it, in the message, each
+// located at its rule ("file:line:col: error: ..."). `name` names the
+// policy in messages and in `fsrun status`.
+Result<Policy> load_compiled_policy(std::string_view compiled, const std::string& name,
+                                    const HandlerRegistry& handlers = HandlerRegistry::builtin());
 
 struct ServeHooks {
   // Called once the view is mounted and the kernel handshake is done (e.g.
