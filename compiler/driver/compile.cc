@@ -1,5 +1,6 @@
 // The compiler's one list of stages (fspol/compiler.h).
 #include <cstdlib>
+#include <filesystem>
 #include <ostream>
 
 #include "fspol/compiler.h"
@@ -14,8 +15,29 @@
 #ifndef FSPOL_STDLIB_DIR
 #define FSPOL_STDLIB_DIR "stdlib/policies"
 #endif
+#ifndef FSPOL_INSTALLED_STDLIB
+#define FSPOL_INSTALLED_STDLIB "../share/fspol/policies"
+#endif
 
 namespace fspol {
+namespace {
+
+// The stdlib: --stdlib, else $FSPOL_STDLIB_DIR, else the one installed
+// with the running program (PREFIX/bin/fsc -> PREFIX/share/fspol/...),
+// else the source tree's.
+std::string stdlib_dir(const std::string& given) {
+  if (!given.empty()) return given;
+  if (const char* env = std::getenv("FSPOL_STDLIB_DIR")) return env;
+  std::error_code ec;
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    std::filesystem::path installed = exe.parent_path() / FSPOL_INSTALLED_STDLIB;
+    if (std::filesystem::is_directory(installed, ec)) return installed.lexically_normal().string();
+  }
+  return FSPOL_STDLIB_DIR;
+}
+
+}  // namespace
 
 Unit::~Unit() = default;
 
@@ -24,10 +46,7 @@ struct Compiler::State {
       : options(std::move(o)), diags(options.error_limit), ctx{sources, diags, {}, {}} {
     diags.set_warning_options(options.warnings);
     ctx.import_dirs = options.import_dirs;
-    std::string stdlib = options.stdlib_dir;
-    if (stdlib.empty() && std::getenv("FSPOL_STDLIB_DIR")) stdlib = std::getenv("FSPOL_STDLIB_DIR");
-    if (stdlib.empty()) stdlib = FSPOL_STDLIB_DIR;
-    ctx.import_dirs.push_back(stdlib);
+    ctx.import_dirs.push_back(stdlib_dir(options.stdlib_dir));
     ctx.last_dir_is_stdlib = true;
     for (const std::string& f : options.user_files) {
       if (auto loaded = ctx.ids.load_users(f); !loaded) io_errors.push_back(loaded.error().message);

@@ -26,12 +26,18 @@ commands:
                        fuse_ops programs), harness-c (the same filters as
                        test programs), bpf-obj, harness-obj (built in
                        process), skeleton (a C header embedding bpf-obj,
-                       with libbpf load/attach helpers), or all
+                       with libbpf load/attach helpers), stub (C++ stubs
+                       for libfspol_runtime: POLICY-NAME_stub.h and .cc),
+                       or all
       -o FILE|DIR      write to FILE instead of stdout; with several kinds,
                        all, or an existing directory: POLICY-NAME.* in DIR
       --target=T       the kernel profile: fspol-6.1 (default) or rfc-v3
       --json           the plan as JSON
       --stats          print automaton and path-class statistics
+      --name=NAME      fail unless the policy is named NAME (build rules
+                       that name the artefacts before compiling)
+      --depfile=FILE   write the policy and every module it imports, as
+                       a make rule for the artefacts written
   verify POLICY [--target=T] [--random-names=N]
                        load the policy's filters into the running kernel:
                        the test harness with BPF_PROG_TEST_RUN, compared
@@ -202,6 +208,10 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
     } else if (options.command == Command::kCompile && arg == "-o") {
       if (i + 1 >= args.size()) return usage("-o needs a file");
       options.output = args[++i];
+    } else if (options.command == Command::kCompile && value("--name")) {
+      options.expect_name = *value("--name");
+    } else if (options.command == Command::kCompile && value("--depfile")) {
+      options.depfile = *value("--depfile");
     } else if (options.command == Command::kCompile && arg == "--stats") {
       options.stats = true;
     } else if (options.command == Command::kExplain && arg == "--json") {

@@ -30,6 +30,8 @@ struct Options {
   std::vector<std::string> emit;    // --emit=KIND[,KIND]: artefact kinds (empty: ir, or all
                                     // for -o DIR)
   std::string output;               // -o FILE or DIR ("" or "-": stdout)
+  std::string expect_name;          // compile --name: the policy must be named so
+  std::string depfile;              // compile --depfile: the files read, for make
   bool stats = false;               // --stats
   std::string target = "fspol-6.1";  // --target: the kernel profile (plan/profiles.def)
   uint32_t random_names = 32;        // verify --random-names=N per program set

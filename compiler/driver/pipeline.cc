@@ -65,6 +65,8 @@ class Session {
   const Unit* analyze(const std::string& path) { return compiler_.compile(path); }
   void fail_io(const std::string& message) { io_messages_.push_back(message); }
   void fail_policy() { policy_failed_ = true; }
+  void wrote(const std::string& path) { written_.push_back(path); }
+  const std::vector<std::string>& written() const { return written_; }
 
   int finish() {
     for (const std::string& m : compiler_.io_errors()) streams_.err << "fsc: error: " << m << '\n';
@@ -81,6 +83,7 @@ class Session {
   Compiler compiler_;
   std::vector<std::string> io_messages_;
   bool policy_failed_ = false;
+  std::vector<std::string> written_;
 };
 
 // Replaces `path` with `text` atomically: a reader sees the old or the new
@@ -145,19 +148,53 @@ bool write_output(const std::string& path, const std::string& text, std::ostream
   }
   auto written = write_atomically(path, text);
   if (!written) session.fail_io(written.error().message);
+  if (written) session.wrote(path);
   return written.ok();
+}
+
+// `path` with spaces and '#' escaped for make.
+std::string make_escaped(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == ' ' || c == '#') out += '\\';
+    if (c == '$') out += '$';
+    out += c;
+  }
+  return out;
+}
+
+// The artefacts written depend on the policy and every module it read.
+bool write_depfile(const std::string& depfile, Session& session, std::ostream& out) {
+  std::string rule;
+  for (const std::string& target : session.written())
+    rule += (rule.empty() ? "" : " ") + make_escaped(target);
+  if (rule.empty()) rule = "-";
+  rule += ":";
+  const SourceManager& sources = session.sources();
+  for (FileId id = 1; id <= sources.count(); ++id) {
+    const std::string& path = sources.file(id).disk_path();
+    if (!path.empty()) rule += " " + make_escaped(path);
+  }
+  return write_output(depfile, rule + "\n", out, session);
 }
 
 }  // namespace
 
 // Every stage for a policy; a module (which has no IR) is a usage mistake.
-const ir::Policy* analyze_policy(Session& session, const std::string& path, const char* verb) {
+const ir::Policy* analyze_policy(Session& session, const std::string& path, const char* verb,
+                                 const std::string& expect_name) {
   const Unit* unit = session.analyze(path);
   if (unit == nullptr) return nullptr;
   if (!unit->program->is_policy) {
     session.compiler().diagnostics().error(
         unit->parsed->ast.header, "'" + unit->program->name + "' is a module, not a policy; " +
                                       verb + " a policy that imports and uses it");
+    return nullptr;
+  }
+  if (!expect_name.empty() && unit->program->name != expect_name) {
+    session.compiler().diagnostics().error(
+        unit->parsed->ast.header, "the policy is named '" + unit->program->name + "', not '" +
+                                      expect_name + "' (--name: the name its artefacts carry)");
     return nullptr;
   }
   return unit->policy.get();
@@ -228,7 +265,8 @@ std::optional<plan::Plan> plan_policy(Session& session, const ir::Policy& policy
 
 int run_compile(const Options& options, Streams streams, const Backends& backends) {
   Session session(options, streams);
-  const ir::Policy* analyzed = analyze_policy(session, options.files[0], "compile");
+  const ir::Policy* analyzed =
+      analyze_policy(session, options.files[0], "compile", options.expect_name);
   if (analyzed == nullptr) return session.finish();
   const ir::Policy& policy = *analyzed;
   if (options.stats) {
@@ -307,12 +345,13 @@ int run_compile(const Options& options, Streams streams, const Backends& backend
       if (!write_output(options.output + "/" + name, text, streams.out, session)) break;
     }
   }
+  if (!options.depfile.empty()) write_depfile(options.depfile, session, streams.out);
   return session.finish();
 }
 
 int run_verify(const Options& options, Streams streams, const Backends& backends) {
   Session session(options, streams);
-  const ir::Policy* analyzed = analyze_policy(session, options.files[0], "verify");
+  const ir::Policy* analyzed = analyze_policy(session, options.files[0], "verify", "");
   if (analyzed == nullptr) return session.finish();
   const ir::Policy& policy = *analyzed;
   auto planned = plan_policy(session, policy, options.target);
@@ -401,7 +440,7 @@ int run_explain(const Options& options, Streams streams) {
   request.caller.comm = options.comm;
   if (!options.to.empty()) request.new_path = options.to;
 
-  const ir::Policy* analyzed = analyze_policy(session, options.files[0], "explain");
+  const ir::Policy* analyzed = analyze_policy(session, options.files[0], "explain", "");
   if (analyzed == nullptr) return session.finish();
   const ir::Policy& policy = *analyzed;
   auto verdict = ir::evaluate(policy, request);

@@ -99,7 +99,9 @@ Result<FileId> SourceManager::load(const std::string& path, const std::string& s
   auto text = read_all(fd, path);
   ::close(fd);
   if (!text) return text.error();
-  return add(shown.empty() ? path : shown, std::move(*text));
+  FileId id = add(shown.empty() ? path : shown, std::move(*text));
+  files_.back()->set_disk_path(path);
+  return id;
 }
 
 }  // namespace fspol

@@ -39,6 +39,9 @@ class SourceFile {
   SourceFile(std::string path, std::string text);
 
   const std::string& path() const { return path_; }
+  // The file it was read from ("" for text added, or read from stdin).
+  const std::string& disk_path() const { return disk_path_; }
+  void set_disk_path(std::string path) { disk_path_ = std::move(path); }
   std::string_view text() const { return text_; }
   LineCol line_col(uint32_t offset) const;
   // The text of a 1-based line, without its line terminator.
@@ -47,6 +50,7 @@ class SourceFile {
 
  private:
   std::string path_;
+  std::string disk_path_;
   std::string text_;
   std::vector<uint32_t> line_starts_;
 };
@@ -65,6 +69,8 @@ class SourceManager {
   // if given, is the name diagnostics use instead of `path`.
   Result<FileId> load(const std::string& path, const std::string& shown = "");
   const SourceFile& file(FileId id) const { return *files_.at(id - 1); }
+  // Ids run from 1 to count(), in the order files were added.
+  FileId count() const { return static_cast<FileId>(files_.size()); }
 
  private:
   std::vector<std::unique_ptr<SourceFile>> files_;
