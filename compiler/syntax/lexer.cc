@@ -97,9 +97,10 @@ class Lexer {
       } else if (c == '#') {
         size_t begin = pos_;
         while (pos_ < text_.size() && text_[pos_] != '\n') ++pos_;
-        // A trailing \r belongs to the line ending, not the comment.
+        // Trailing \r's belong to the line ending (CRLF, or stray ones
+        // before it), not the comment: formatting drops them all at once.
         size_t end = pos_;
-        if (end > begin && text_[end - 1] == '\r') --end;
+        while (end > begin && text_[end - 1] == '\r') --end;
         out_.comments.push_back(
             Comment{static_cast<uint32_t>(begin), static_cast<uint32_t>(end), false});
       } else if (c == '/' && peek(1) == '*') {

@@ -69,6 +69,14 @@ TEST(Printer, CommentsStayWhereTheyBelong) {
             "# after\n");
 }
 
+// Found by the fuzzer: each pass dropped one of a comment's trailing
+// carriage returns, so formatting was not a fixed point.
+TEST(Printer, CarriageReturnsEndingACommentGoAtOnce) {
+  std::string once = fmt("# note\r\r\r\r\npolicy p {\r\n  hide \"/x\";\r\n}\r\n");
+  EXPECT_EQ(once, "# note\npolicy p {\n  hide \"/x\";\n}\n");
+  EXPECT_EQ(fmt(once), once);
+}
+
 TEST(Printer, CommentInsideARuleMovesBelowIt) {
   std::string out = fmt("policy p {\n  hide \"/a\", # why a\n    \"/b\";\n  hide \"/c\";\n}\n");
   EXPECT_EQ(out, "policy p {\n  hide \"/a\", \"/b\";\n  # why a\n  hide \"/c\";\n}\n");
