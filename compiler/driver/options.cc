@@ -64,6 +64,9 @@ options:
   -Werror              treat warnings as errors
   -Wno-NAME            turn off warning NAME (as shown after a warning)
   --color=WHEN         colour diagnostics: auto (on a terminal), always, never
+  --diagnostics-format=text|json
+                       diagnostics as text (default) or as one JSON
+                       document on stderr (docs/fsc.md)
   --error-limit=N      stop after N errors (0: no limit; default 50)
   -h, --help           show this text
   --version            show the version
@@ -173,6 +176,12 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
       } else {
         return usage("--color takes auto, always or never, not '" + when + "'");
       }
+    } else if (arg.rfind("--diagnostics-format=", 0) == 0) {
+      std::string format = arg.substr(21);
+      if (format != "text" && format != "json") {
+        return usage("--diagnostics-format takes text or json, not '" + format + "'");
+      }
+      options.diagnostics_json = format == "json";
     } else if (arg.rfind("--error-limit=", 0) == 0) {
       std::string n = arg.substr(14);
       auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), options.compile.error_limit);

@@ -20,6 +20,7 @@ struct Options {
   Command command = Command::kNone;
   std::vector<std::string> files;
   ColorMode color = ColorMode::kAuto;
+  bool diagnostics_json = false;  // --diagnostics-format=json
   // -I, --stdlib, --users, --groups, -W..., --error-limit: how policies
   // are compiled (fspol/compiler.h).
   CompileOptions compile;

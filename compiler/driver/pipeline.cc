@@ -69,9 +69,16 @@ class Session {
   const std::vector<std::string>& written() const { return written_; }
 
   int finish() {
-    for (const std::string& m : compiler_.io_errors()) streams_.err << "fsc: error: " << m << '\n';
-    for (const std::string& m : io_messages_) streams_.err << "fsc: error: " << m << '\n';
-    compiler_.render(streams_.err, RenderOptions{use_color(options_, streams_)});
+    bool json = options_.diagnostics_json;
+    const std::vector<std::string>* lists[] = {&compiler_.io_errors(), &io_messages_};
+    for (const std::vector<std::string>* list : lists) {
+      for (const std::string& m : *list) {
+        // As JSON, an I/O error is a diagnostic without a location.
+        if (json) compiler_.diagnostics().error(SourceRange{}, m);
+        if (!json) streams_.err << "fsc: error: " << m << '\n';
+      }
+    }
+    compiler_.render(streams_.err, RenderOptions{!json && use_color(options_, streams_), json});
     if (compiler_.io_failed() || !io_messages_.empty()) return kExitIo;
     if (compiler_.diagnostics().has_errors() || policy_failed_) return kExitPolicyError;
     return kExitOk;

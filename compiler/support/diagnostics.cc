@@ -4,6 +4,8 @@
 #include <string>
 #include <tuple>
 
+#include "support/json.h"
+
 namespace fspol {
 
 Diagnostic& Diagnostic::note(SourceRange where, std::string text) {
@@ -197,9 +199,48 @@ std::string plural(uint32_t n, const char* word) {
 
 }  // namespace
 
+namespace {
+
+// "file", line, column, end line and column of a range, as JSON members.
+std::string json_location(const SourceManager& sources, SourceRange range) {
+  if (!range.valid()) return "\"file\": null";
+  const SourceFile& file = sources.file(range.file);
+  LineCol begin = file.line_col(range.begin);
+  LineCol end = file.line_col(std::max(range.end, range.begin));
+  return "\"file\": " + json_quote(file.path()) + ", \"line\": " + std::to_string(begin.line) +
+         ", \"column\": " + std::to_string(begin.col) +
+         ", \"end_line\": " + std::to_string(end.line) +
+         ", \"end_column\": " + std::to_string(end.col);
+}
+
+}  // namespace
+
+void Diagnostics::render_json(std::ostream& out, const SourceManager& sources) const {
+  out << "{\"diagnostics\": [";
+  for (size_t i = 0; i < diags_.size(); ++i) {
+    const Diagnostic& d = diags_[i];
+    out << (i ? ",\n  " : "\n  ") << "{\"severity\": \"" << severity_name(d.severity) << "\", "
+        << json_location(sources, d.range) << ", \"message\": " << json_quote(d.message)
+        << ", \"flag\": " << (d.flag.empty() ? "null" : json_quote("-W" + d.flag))
+        << ", \"notes\": [";
+    for (size_t n = 0; n < d.notes.size(); ++n) {
+      const Note& note = d.notes[n];
+      out << (n ? ", " : "") << "{"
+          << json_location(sources, note.range.valid() ? note.range : d.range)
+          << ", \"message\": " << json_quote(note.message) << "}";
+    }
+    out << "]}";
+  }
+  out << (diags_.empty() ? "" : "\n") << "], \"errors\": " << error_count_
+      << ", \"warnings\": " << warning_count_
+      << ", \"truncated\": " << (overflowed_ ? "true" : "false") << "}\n";
+  out.flush();
+}
+
 void Diagnostics::render(std::ostream& out, const SourceManager& sources,
                          const RenderOptions& options) {
   sort();
+  if (options.json) return render_json(out, sources);
   for (const Diagnostic& d : diags_) render_one(out, sources, d, options.color);
   if (overflowed_) {
     out << "fsc: fatal error: too many errors emitted (" << error_limit_

@@ -3,6 +3,7 @@
 fmt modes, and hostile inputs (huge, deep, binary, unreadable)."""
 
 import argparse
+import json
 import os
 import shutil
 import stat
@@ -157,6 +158,30 @@ class Cli(unittest.TestCase):
         bad = self.write("bad.fspol", "policy p { hid; }")
         self.assertIn("\033[", fsc("check", "--color=always", bad)[2])
         self.assertNotIn("\033[", fsc("check", bad)[2])  # stderr is a pipe
+
+    def test_diagnostics_as_json(self):
+        bad = self.write("bad.fspol", 'policy p {\n  hide "/a"\n}\n')
+        warn = self.write("warn.fspol", 'policy w {\n  hide "/a";\n  hide "/a/b";\n}\n')
+        code, out, err = fsc("check", "--diagnostics-format=json", "--color=always", bad, warn,
+                             os.path.join(self.tmp, "missing.fspol"))
+        self.assertEqual((code, out), (3, ""))
+        doc = json.loads(err)  # one document, no colour, nothing else
+        self.assertEqual((doc["errors"], doc["warnings"], doc["truncated"]), (2, 1, False))
+        by_message = {d["message"]: d for d in doc["diagnostics"]}
+        syntax = by_message["expected ';' after the hide rule"]
+        self.assertEqual((syntax["severity"], syntax["file"], syntax["line"], syntax["column"]),
+                         ("error", bad, 2, 12))
+        self.assertTrue(any(d["file"] is None and "missing.fspol" in d["message"]
+                            for d in doc["diagnostics"]), "the I/O error is a diagnostic too")
+        warning = [d for d in doc["diagnostics"] if d["severity"] == "warning"][0]
+        self.assertEqual((warning["file"], warning["line"], warning["flag"]), (warn, 3, "-Wunreachable"))
+        self.assertTrue(warning["notes"] and warning["notes"][0]["line"] == 3)
+        code, _, err = fsc("check", "--diagnostics-format=json", warn)
+        self.assertEqual(code, 0)
+        self.assertEqual(json.loads(err)["warnings"], 1)
+        code, _, err = fsc("check", "--diagnostics-format=xml", warn)
+        self.assertEqual(code, 2)
+        self.assertIn("--diagnostics-format takes text or json, not 'xml'", err)
 
     def test_ten_megabyte_policy(self):
         rule = '  deny write, create on "/data/{}/**" errno EPERM when uid in {{1000..1999}};\n'

@@ -43,6 +43,8 @@ struct Diagnostic {
 
 struct RenderOptions {
   bool color = false;
+  // One JSON document instead of text (docs/fsc.md, "Diagnostics as JSON").
+  bool json = false;
 };
 
 // -W options: which named warnings are off, and whether warnings are errors.
@@ -77,6 +79,7 @@ class Diagnostics {
   // Prints every diagnostic, sorted, then the "N errors generated." summary
   // (nothing when there is nothing to say).
   void render(std::ostream& out, const SourceManager& sources, const RenderOptions& options);
+  void render_json(std::ostream& out, const SourceManager& sources) const;
 
  private:
   std::vector<Diagnostic> diags_;
