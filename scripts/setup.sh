@@ -14,6 +14,8 @@ packages=(
   libfuse3-dev liburing-dev fuse3 zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev fio bindfs dbench
+  # the man pages' lint and the shell completions' test
+  man-db bash-completion
 )
 
 missing=()

@@ -78,7 +78,10 @@ def main():
                      "include/fspol/version.h", "include/fspol/kernel/fuse_bpf_abi.h",
                      "share/fspol/policies/hide_secrets.fspol", "lib/cmake/fspol/fspolConfig.cmake",
                      "lib/cmake/fspol/fspolConfigVersion.cmake", "lib/cmake/fspol/fspolPolicy.cmake",
-                     "lib/cmake/fspol/fspolTargets.cmake", "lib/pkgconfig/fspol-runtime.pc"):
+                     "lib/cmake/fspol/fspolTargets.cmake", "lib/pkgconfig/fspol-runtime.pc",
+                     "share/man/man1/fsc.1", "share/man/man5/fspol.5", "share/man/man8/fsrun.8",
+                     "share/man/man8/mount.fspol.8", "share/bash-completion/completions/fsc",
+                     "share/bash-completion/completions/fsrun"):
             check(want in files, f"installed: {want}")
         check(os.readlink(os.path.join(prefix, "sbin/mount.fspol")) == "../bin/fsrun",
               "mount.fspol links the installed fsrun")
