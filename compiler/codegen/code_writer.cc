@@ -24,6 +24,21 @@ void CodeWriter::back() {
   line("#line " + std::to_string(lines_ + 2) + " " + c_string(file_));
 }
 
+void CodeWriter::bytes(std::string_view declaration, std::string_view data) {
+  open(std::string(declaration) + " = {");
+  std::string row;
+  char hex[8];
+  for (size_t i = 0; i < data.size(); ++i) {
+    std::snprintf(hex, sizeof hex, "0x%02x,", static_cast<unsigned char>(data[i]));
+    row += hex;
+    if (row.size() >= 72 || i + 1 == data.size()) {
+      line(row);
+      row.clear();
+    }
+  }
+  close("};");
+}
+
 std::string c_string(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {

@@ -43,6 +43,8 @@ class CodeWriter {
   void from(const ir::SourceRef& where);
   // Back to the generated file's own numbering, if `from` moved it.
   void back();
+  // `declaration = { 0x.., ... };`: bytes as an array initialiser.
+  void bytes(std::string_view declaration, std::string_view data);
 
   const std::string& text() const { return out_; }
 

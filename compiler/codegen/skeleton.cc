@@ -1,7 +1,5 @@
 #include "codegen/skeleton.h"
 
-#include <cstdio>
-
 #include "codegen/code_writer.h"
 #include "fspol/version.h"
 
@@ -37,18 +35,7 @@ std::string emit_skeleton(const ir::Policy& policy, const plan::Plan& plan, std:
   if (sets == 0) w.line("0,");
   w.close("};");
   w.blank();
-  w.open("static const unsigned char " + p + "_object[] = {");
-  std::string row;
-  char hex[8];
-  for (size_t i = 0; i < object.size(); ++i) {
-    std::snprintf(hex, sizeof hex, "0x%02x,", static_cast<unsigned char>(object[i]));
-    row += hex;
-    if (row.size() >= 72 || i + 1 == object.size()) {
-      w.line(row);
-      row.clear();
-    }
-  }
-  w.close("};");
+  w.bytes("static const unsigned char " + p + "_object[]", object);
   w.blank();
   w.open("struct " + p + " {");
   w.line("struct bpf_object *obj;");

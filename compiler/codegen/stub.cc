@@ -1,28 +1,11 @@
 #include "codegen/stub.h"
 
-#include <cstdio>
-
 #include "codegen/code_writer.h"
 #include "fspol/version.h"
 #include "ir/codec.h"
 
 namespace fspol::codegen {
 namespace {
-
-void bytes_array(CodeWriter& w, const std::string& name, const std::string& bytes) {
-  w.open("const unsigned char " + name + "[] = {");
-  std::string row;
-  char hex[8];
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    std::snprintf(hex, sizeof hex, "0x%02x,", static_cast<unsigned char>(bytes[i]));
-    row += hex;
-    if (row.size() >= 72 || i + 1 == bytes.size()) {
-      w.line(row);
-      row.clear();
-    }
-  }
-  w.close("};");
-}
 
 void banner(CodeWriter& w, const ir::Policy& policy, const plan::Plan& plan) {
   w.line("// The C++ stubs of policy '" + policy.name + "' (" +
@@ -103,7 +86,7 @@ StubFiles emit_stub(const ir::Policy& policy, const plan::Plan& plan, const std:
   c.line("namespace " + ns + " {");
   c.line("namespace {");
   c.blank();
-  bytes_array(c, "kCompiled", ir::encode(policy));
+  c.bytes("const unsigned char kCompiled[]", ir::encode(policy));
   c.blank();
   c.line("}  // namespace");
   c.blank();
