@@ -150,6 +150,9 @@ void condition(S& s, Condition& c, int depth) {
   s.seq(c.operands, [&](Condition& o) { condition(s, o, depth + 1); });
   s.seq(c.ids, [&](Interval& i) { interval(s, i); });
   s.seq(c.names, [&](std::string& n) { s.str(n); });
+  if (c.kind == Condition::Kind::kNot && c.operands.size() != 1) {
+    return s.fail("a 'not' without exactly one operand");
+  }
 }
 
 template <typename S>
@@ -284,6 +287,76 @@ void fields(S& s, Policy& p) {
   s.num(p.stats.path_classes);
 }
 
+// Every path component leads from a class to a class: the states a real
+// name's bytes reach from a class state (neither "." nor "..", which
+// never come, and no NUL), followed by '/', are classes. ir_eval and the
+// engine step from class to class.
+const char* check_components(const Policy& p) {
+  const automata::Dfa& d = p.dfa;
+  if (p.class_of_state[d.start] != 0) return "the root is not class 0";
+  for (size_t s = 0; s < p.class_of_state.size(); ++s) {
+    int32_t c = p.class_of_state[s];
+    if (c >= 0 && p.classes[static_cast<size_t>(c)].state != s)
+      return "a class and its state disagree";
+  }
+  // One byte of each input class ('.' on its own: it may begin "." or "..").
+  std::vector<uint8_t> bytes = {'.'};
+  std::vector<char> covered(d.class_count, 0);
+  for (size_t b = 1; b < 256; ++b) {
+    if (b == '/' || b == '.' || covered[d.byte_class[b]]) continue;
+    covered[d.byte_class[b]] = 1;
+    bytes.push_back(static_cast<uint8_t>(b));
+  }
+  // (state, what the component is so far: nothing, ".", "..", a real name)
+  enum Seen : uint8_t { kEmpty, kDot, kDotDot, kName };
+  std::vector<char> visited(d.accepts.size() * 4, 0);
+  std::vector<std::pair<uint32_t, Seen>> work;
+  for (const PathClass& c : p.classes) work.emplace_back(c.state, kEmpty);
+  while (!work.empty()) {
+    auto [s, seen] = work.back();
+    work.pop_back();
+    char& mark = visited[size_t{s} * 4 + seen];
+    if (mark) continue;
+    mark = 1;
+    if (seen == kName && p.class_of_state[d.step(s, '/')] < 0) {
+      return "a component ends outside every class";
+    }
+    for (uint8_t b : bytes) {
+      Seen after = b == '.' && seen == kEmpty ? kDot : b == '.' && seen == kDot ? kDotDot : kName;
+      work.emplace_back(d.step(s, b), after);
+    }
+  }
+  return nullptr;
+}
+
+// Each decision list holds rules of its layer; an attribute list, rules
+// that set its field.
+const char* check_tables(const Policy& p) {
+  using syntax::Layer;
+  auto layer = [&](uint32_t rule) { return syntax::rule_kind_info(p.rules[rule].kind).layer; };
+  auto all_in = [&](const std::vector<Entry>& list, Layer want) {
+    for (const Entry& e : list) {
+      if (layer(e.rule) != want) return false;
+    }
+    return true;
+  };
+  for (const ClassTable& t : p.tables) {
+    bool ok = all_in(t.hidden, Layer::kVisibility) && all_in(t.names, Layer::kNames) &&
+              all_in(t.placement, Layer::kPlacement);
+    for (const auto& list : t.access) ok = ok && all_in(list, Layer::kAccess);
+    for (const auto& list : t.handler) ok = ok && all_in(list, Layer::kUserspace);
+    for (const auto& list : t.audit) ok = ok && all_in(list, Layer::kAudit);
+    for (size_t f = 0; f < kAttrFieldCount; ++f) {
+      for (const Entry& e : t.attr[f]) {
+        ok = ok && layer(e.rule) == Layer::kAttributes &&
+             sets(p.rules[e.rule].attr, static_cast<AttrField>(f));
+      }
+    }
+    if (!ok) return "a decision table holds a rule of another kind";
+  }
+  return nullptr;
+}
+
 // What the engine and ir_eval index without checking.
 const char* check_indices(const Policy& p) {
   size_t rules = p.rules.size(), selectors = p.selectors.size(), classes = p.classes.size();
@@ -373,7 +446,10 @@ Result<Policy> decode(std::string_view bytes) {
   fields(in, policy);
   if (in.ok && in.at != bytes.size()) in.fail("bytes follow the policy");
   if (!in.ok) return Error{EINVAL, "a damaged compiled fspol policy: " + in.why};
-  if (const char* why = check_indices(policy)) {
+  const char* why = check_indices(policy);
+  if (why == nullptr) why = check_components(policy);
+  if (why == nullptr) why = check_tables(policy);
+  if (why != nullptr) {
     return Error{EINVAL, std::string("a damaged compiled fspol policy: ") + why};
   }
   return policy;

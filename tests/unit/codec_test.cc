@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
 
 #include "fspol/compiler.h"
@@ -76,11 +77,13 @@ TEST(Codec, RefusesWhatIsNotAnEncodedPolicy) {
   EXPECT_FALSE(decode(bytes + "x").ok());
   // Damage anywhere: refused, or a policy whose indices hold (the
   // evaluator then runs without reading out of bounds).
-  std::mt19937 rng(20261130);
+  // FSPOL_CODEC_SEED varies the damage (the tree's file order varies it too).
+  const char* seed = std::getenv("FSPOL_CODEC_SEED");
+  std::mt19937 rng(seed ? static_cast<uint32_t>(std::strtoul(seed, nullptr, 10)) : 20261130u);
   int refused_count = 0;
   for (const auto& [name, policy] : policies) {
     std::string clean = encode(policy);
-    for (int i = 0; i < 300; ++i) {
+    for (int i = 0; i < 150; ++i) {
       std::string damaged = clean;
       size_t at = 12 + rng() % (damaged.size() - 12);
       damaged[at] = static_cast<char>(damaged[at] ^ (1 + rng() % 255));
@@ -95,7 +98,7 @@ TEST(Codec, RefusesWhatIsNotAnEncodedPolicy) {
       }
     }
   }
-  EXPECT_GT(refused_count, 100);
+  EXPECT_GT(refused_count, 50);
 }
 
 }  // namespace
