@@ -26,7 +26,7 @@ using ir::Op;
 using syntax::RuleKind;
 
 constexpr uint8_t kDir = syntax::kTypeDir;
-constexpr uint8_t kAllTypes = 0x7f;
+constexpr uint8_t kAllTypes = syntax::kTypeAny;
 constexpr uint8_t kNonDir = kAllTypes & ~kDir;
 constexpr uint8_t kMknodTypes = syntax::kTypeFile | syntax::kTypeFifo | syntax::kTypeSocket |
                                 syntax::kTypeChardev | syntax::kTypeBlockdev;

@@ -13,7 +13,7 @@ namespace {
 std::string types_text(uint8_t types) {
   static constexpr std::string_view kNames[] = {"file", "dir",     "symlink", "fifo",
                                                 "socket", "chardev", "blockdev"};
-  if (types == 0x7f) return "any";
+  if (types == syntax::kTypeAny) return "any";
   std::string out;
   for (int b = 0; b < 7; ++b) {
     if (types & (1u << b)) out += (out.empty() ? "" : "|") + std::string(kNames[b]);

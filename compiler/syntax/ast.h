@@ -48,6 +48,7 @@ enum FileTypeBit : uint8_t {
   kTypeSocket = 1 << 4,
   kTypeChardev = 1 << 5,
   kTypeBlockdev = 1 << 6,
+  kTypeAny = (1 << 7) - 1,  // every type
 };
 
 struct Ident {

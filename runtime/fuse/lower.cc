@@ -1,5 +1,6 @@
 #include "fuse/lower.h"
 
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -51,7 +52,7 @@ bool ext4_casefolds(dev_t dev) {
   uint32_t incompat = 0;
   if (::pread(fd.get(), &magic, sizeof magic, 1024 + 0x38) != sizeof magic ||
       ::pread(fd.get(), &incompat, sizeof incompat, 1024 + 0x60) != sizeof incompat ||
-      magic != 0xEF53) {
+      magic != EXT4_SUPER_MAGIC) {
     return true;
   }
   constexpr uint32_t kIncompatCasefold = 0x20000;
@@ -71,10 +72,19 @@ bool may_alias_names(int dirfd, std::string& kind) {
     unsigned long magic;
     const char* name;
   };
+  // NTFS, HFS and bcachefs have no constant in <linux/magic.h>.
   static constexpr Folding kFolding[] = {
-      {0x65735546, "fuse"},  {0x4d44, "vfat"},    {0x2011BAB0, "exfat"}, {0x5346544e, "ntfs"},
-      {0x7366746e, "ntfs3"}, {0x482b, "hfsplus"}, {0x4244, "hfs"},       {0xFF534D42, "cifs"},
-      {0xFE534D42, "smb2"},  {0x9660, "iso9660"}, {0x15013346, "udf"},
+      {FUSE_SUPER_MAGIC, "fuse"},
+      {MSDOS_SUPER_MAGIC, "vfat"},
+      {EXFAT_SUPER_MAGIC, "exfat"},
+      {0x5346544e, "ntfs"},
+      {0x7366746e, "ntfs3"},
+      {0x482b, "hfsplus"},
+      {0x4244, "hfs"},
+      {CIFS_SUPER_MAGIC, "cifs"},
+      {SMB2_SUPER_MAGIC, "smb2"},
+      {ISOFS_SUPER_MAGIC, "iso9660"},
+      {UDF_SUPER_MAGIC, "udf"},
   };
   auto magic = static_cast<unsigned long>(fs.f_type);
   for (const Folding& f : kFolding) {
@@ -83,13 +93,13 @@ bool may_alias_names(int dirfd, std::string& kind) {
       return true;
     }
   }
-  if (magic == 0xEF53) {
+  if (magic == EXT4_SUPER_MAGIC) {
     struct stat st {};
     kind = "ext4 with casefolding";
     return kernel_casefolds("ext4") && ::fstat(dirfd, &st) == 0 && ext4_casefolds(st.st_dev);
   }
   static constexpr Folding kMayFold[] = {
-      {0xF2F52010, "f2fs"}, {0x01021994, "tmpfs"}, {0xca451a4e, "bcachefs"}};
+      {F2FS_SUPER_MAGIC, "f2fs"}, {TMPFS_MAGIC, "tmpfs"}, {0xca451a4e, "bcachefs"}};
   for (const Folding& f : kMayFold) {
     if (f.magic == magic && kernel_casefolds(f.name)) {
       kind = std::string(f.name) + " with casefolding";

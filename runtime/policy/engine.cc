@@ -16,7 +16,7 @@ namespace {
 using syntax::RuleKind;
 
 constexpr uint8_t kDir = syntax::kTypeDir;
-constexpr uint8_t kAnyType = 0x7f;  // every syntax::kType* bit
+constexpr uint8_t kAnyType = syntax::kTypeAny;
 
 bool applies_to(const ir::Entry& e, uint8_t type) { return e.types == 0 || (e.types & type); }
 
@@ -70,9 +70,10 @@ Engine::Engine(std::shared_ptr<const ir::Policy> policy) : policy_(std::move(pol
     audits_ = audits_ || rule.kind == RuleKind::kAudit;
     maps_names_ = maps_names_ || rule.kind == RuleKind::kRename;
     places_ = places_ || rule.kind == RuleKind::kRedirect;
-    reshapes_listings_ = reshapes_listings_ || rule.kind == RuleKind::kHide ||
-                         rule.kind == RuleKind::kRename || rule.kind == RuleKind::kRedirect ||
-                         rule.kind == RuleKind::kCasefold;
+    // Hides, name maps, case folding and redirects: what a listing shows.
+    syntax::Layer layer = syntax::rule_kind_info(rule.kind).layer;
+    reshapes_listings_ = reshapes_listings_ || layer == syntax::Layer::kVisibility ||
+                         layer == syntax::Layer::kNames || layer == syntax::Layer::kPlacement;
     if (rule.kind == RuleKind::kRedirect) {
       for (uint32_t s : rule.selectors) redirect_selectors_.push_back(s);
     }
