@@ -30,7 +30,7 @@ Options:
   -h, --help
 
 The policy is compiled and checked as `fsc check` does it; errors (and a
-rule fsrun cannot enforce yet) print as fsc prints them and nothing is
+rule fsrun cannot apply as written) print as fsc prints them and nothing is
 mounted. As for fsc:
   -I DIR              look for imported modules in DIR (before the stdlib)
   --stdlib=DIR        the stdlib modules directory
