@@ -1,10 +1,12 @@
 #!/bin/bash
 # run-vm.sh [--timeout SEC] [--log FILE] [--keep-log] [--add HOST:GUEST]...
-#           -- COMMAND [ARGS...]
+#           [--add-exe HOST:GUEST]... -- COMMAND [ARGS...]
 # Boot $FSPOL_KERNEL_BUILD_DIR/bzImage under qemu-system-x86_64 -accel tcg
 # with the selftest initramfs, run COMMAND inside (PATH has /tests), and exit
 # with its status.  --add copies a host file into the guest for this run
-# (repeatable; GUEST is an absolute path).  The serial log is kept on
+# (repeatable; GUEST is an absolute path); --add-exe copies a program
+# without its debug information, with the shared libraries it needs.
+# The serial log is kept on
 # failure (path printed).
 # Exit 77 if qemu or the built kernel is missing; 124 on timeout.
 set -uo pipefail
@@ -13,9 +15,11 @@ TIMEOUT=300
 LOG=
 KEEP=0
 ADD=()
+EXES=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--add) ADD+=("$2"); shift 2 ;;
+	--add-exe) EXES+=("$2"); shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--log) LOG=$2; shift 2 ;;
 	--keep-log) KEEP=1; shift ;;
@@ -59,6 +63,25 @@ for pair in "${ADD[@]}"; do
 	fi
 	mkdir -p "$WORK/root$(dirname "$guest")"
 	cp "$host" "$WORK/root$guest"
+done
+for pair in "${EXES[@]}"; do
+	host=${pair%%:*}
+	guest=${pair#*:}
+	case $guest in
+	/*) ;;
+	*) echo "run-vm: --add-exe $pair: the guest path must be absolute" >&2; exit 2 ;;
+	esac
+	if [ ! -x "$host" ]; then
+		echo "run-vm: --add-exe $pair: not an executable: $host" >&2
+		exit 2
+	fi
+	mkdir -p "$WORK/root$(dirname "$guest")"
+	objcopy --strip-debug "$host" "$WORK/root$guest"
+	for lib in $(ldd "$host" 2>/dev/null | grep -o '/[^ ]*' || true); do
+		[ -e "$WORK/root$lib" ] && continue
+		mkdir -p "$WORK/root$(dirname "$lib")"
+		cp -L "$lib" "$WORK/root$lib"
+	done
 done
 (cd "$WORK/root" && find . -mindepth 1 | sed 's|^\./||' | cpio -o -H newc --quiet | gzip -1) \
 	>"$WORK/cmd.cpio.gz"

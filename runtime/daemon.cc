@@ -21,12 +21,15 @@
 #include <sstream>
 #include <thread>
 
+#include "bpf/program_sets.h"
 #include "fspol/runtime/runtime.h"
 #include "fuse/credentials.h"
 #include "fuse/fs.h"
 #include "fuse/lower.h"
 #include "fuse/session.h"
 #include "log.h"
+#include "plan/plan.h"
+#include "policy/engine.h"
 
 namespace fspol::runtime {
 namespace {
@@ -66,8 +69,29 @@ const char* cache_text(CacheMode c) {
   return c == CacheMode::kAlways ? "always" : c == CacheMode::kNever ? "never" : "auto";
 }
 
-std::string mode_text(const ConnInfo& conn) {
+// fuse-bpf mode: the profile and the program sets the kernel runs; empty
+// `profile` in daemon mode, with `why` saying why not fuse-bpf.
+struct KernelPart {
+  std::string profile;
+  std::vector<std::string> sets;
+  std::string why;
+};
+
+std::string mode_text(const ConnInfo& conn, const KernelPart& kernel) {
+  if (!kernel.profile.empty()) {
+    std::string s = "fuse-bpf (profile " + kernel.profile + ", ";
+    if (kernel.sets.empty()) {
+      s += "no program set: plain fuse-bpf passthrough";
+    } else {
+      std::string first = kernel.sets.front();
+      s += std::to_string(kernel.sets.size()) + " program sets registered as " +
+           first.substr(0, first.rfind('_') + 1) + "0.." + std::to_string(kernel.sets.size() - 1);
+    }
+    return s + "; the daemon serves what the plan leaves to it, protocol 7." +
+           std::to_string(conn.minor) + ")";
+  }
   std::string s = "daemon (userspace FUSE, protocol 7." + std::to_string(conn.minor) + ")";
+  if (!kernel.why.empty()) s += " (not fuse-bpf: " + kernel.why + ")";
   s += conn.passthrough ? ", kernel passthrough on" : ", kernel passthrough off";
   if (!conn.passthrough && !conn.passthrough_note.empty()) s += " (" + conn.passthrough_note + ")";
   if (conn.writeback) s += ", writeback cache";
@@ -75,27 +99,32 @@ std::string mode_text(const ConnInfo& conn) {
   return s;
 }
 
-// The requests served so far, by opcode name (those with any).
+// The requests served so far, by opcode name (those with any); fuse-bpf
+// mode's filter requests as "<name> prefilter" and "<name> postfilter".
 std::vector<std::pair<std::string, uint64_t>> opcode_counts(const FsState& fs) {
   std::vector<std::pair<std::string, uint64_t>> out;
-  for (uint32_t op = 0; op < 64; ++op) {
-    uint64_t n = fs.count(op);
-    if (n == 0) continue;
-    const char* name = FsState::opcode_name(op);
-    out.emplace_back(name ? name : "opcode_" + std::to_string(op), n);
+  for (int kind = 0; kind < 3; ++kind) {
+    for (uint32_t op = 0; op < 64; ++op) {
+      uint64_t n = kind == 0 ? fs.count(op) : fs.filter_count(op, kind == 2);
+      if (n == 0) continue;
+      const char* name = FsState::opcode_name(op);
+      std::string text = name ? name : "opcode_" + std::to_string(op);
+      if (kind != 0) text += kind == 1 ? " prefilter" : " postfilter";
+      out.emplace_back(text, n);
+    }
   }
   return out;
 }
 
 std::string status_text(const MountOptions& o, FsState& fs, const Session& session,
-                        unsigned threads) {
+                        const KernelPart& kernel, unsigned threads) {
   const Policy& policy = fs.policy();
   std::ostringstream out;
   out << "mountpoint: " << o.mountpoint << "\n";
   out << "lower: " << o.lower << "\n";
   out << "policy: " << policy.name << " (" << policy.path << "), " << policy.rule_count
       << " rules, " << fs.path_classes() << " path classes\n";
-  out << "mode: " << mode_text(session.conn()) << "\n";
+  out << "mode: " << mode_text(session.conn(), kernel) << "\n";
   out << "pid: " << ::getpid() << "\n";
   out << "callers: " << (can_act_as_callers() ? "lower operations run as the caller"
                                                : "lower operations run as the daemon's user")
@@ -151,7 +180,8 @@ std::string json_string(const std::string& s) {
 
 // The same facts as status_text, as one JSON object (docs/runtime.md,
 // "fsrun status --json").
-std::string status_json(const MountOptions& o, FsState& fs, const Session& session) {
+std::string status_json(const MountOptions& o, FsState& fs, const Session& session,
+                        const KernelPart& kernel) {
   const Policy& policy = fs.policy();
   std::ostringstream out;
   FsState::PolicyCounts c = fs.policy_counts();
@@ -159,7 +189,16 @@ std::string status_json(const MountOptions& o, FsState& fs, const Session& sessi
       << ", \"policy\": {\"name\": " << json_string(policy.name)
       << ", \"path\": " << json_string(policy.path) << ", \"rules\": " << policy.rule_count
       << ", \"path_classes\": " << fs.path_classes()
-      << "}, \"mode\": " << json_string(mode_text(session.conn())) << ", \"pid\": " << ::getpid()
+      << "}, \"mode\": " << json_string(mode_text(session.conn(), kernel))
+      << ", \"fuse_bpf\": ";
+  if (kernel.profile.empty()) {
+    out << "null";
+  } else {
+    out << "{\"profile\": " << json_string(kernel.profile) << ", \"sets\": [";
+    for (size_t i = 0; i < kernel.sets.size(); ++i) out << (i ? ", " : "") << json_string(kernel.sets[i]);
+    out << "]}";
+  }
+  out << ", \"pid\": " << ::getpid()
       << ", \"workers\": " << session.workers() << ", \"inodes\": " << fs.inode_count()
       << ", \"open_files\": " << fs.open_files()
       << ", \"passthrough_opens\": " << fs.passthrough_opens()
@@ -248,6 +287,71 @@ class ControlServer {
   std::thread thread_;
 };
 
+// Where a mount records the program sets it registered (ProgramSets).
+std::string sets_file_path(const std::string& mountpoint);
+
+// Decides the mode and, for fuse-bpf, registers the policy's program sets.
+Result<void> load_programs(const Policy& policy, const MountOptions& o, const ServeHooks& hooks,
+                           KernelPart& kernel, std::unique_ptr<ProgramSets>& sets) {
+  if (o.mode == RunMode::kDaemon) {
+    kernel.why = "-o mode=daemon";
+    return {};
+  }
+  FuseBpfSupport support = probe_fuse_bpf();
+  if (!support.present) {
+    if (o.mode == RunMode::kFuseBpf) {
+      return Error{ENOTSUP, "-o mode=fuse-bpf: " + support.why +
+                                "; mount with -o mode=daemon (or mode=auto) to serve it from "
+                                "the daemon"};
+    }
+    kernel.why = support.why;
+    return {};
+  }
+  auto profile = plan::profile_from_name(support.profile);
+  if (!profile) return Error{EINVAL, "unknown kernel profile " + support.profile};
+  const ir::Policy& ir = policy.engine->policy();
+  plan::Plan plan = plan::make_plan(ir, *profile);
+  if (!plan.problems.empty()) {
+    std::string text;
+    for (const plan::Plan::Problem& p : plan.problems) {
+      text += "\n  " + ir.rules[p.rule].where.str() + ": " + p.message;
+    }
+    if (o.mode == RunMode::kFuseBpf) {
+      return Error{EINVAL, "-o mode=fuse-bpf: rules the kernel cannot run as written:" + text};
+    }
+    kernel.why = "rules the kernel cannot run as written:" + text;
+    log_info("serving from the daemon: %s", kernel.why.c_str());
+    return {};
+  }
+  std::string object;
+  if (!o.bpf_object.empty()) {
+    int fd = ::open(o.bpf_object.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Error{errno, "-o bpf=" + o.bpf_object + ": " + std::strerror(errno)};
+    read_all(fd, object);
+    ::close(fd);
+  } else if (hooks.compile_programs) {
+    auto built = hooks.compile_programs(support.profile);
+    if (!built) return built.error();
+    object = std::move(*built);
+  } else {
+    return Error{EINVAL, "fuse-bpf mode needs the policy's programs: -o bpf=FILE (fsc compile "
+                         "--target=" + support.profile + " --emit=bpf-obj)"};
+  }
+  std::string state = sets_file_path(o.mountpoint);
+  if (size_t n = unregister_stale_sets(state)) {
+    log_info("unregistered %zu program sets a previous daemon of %s left", n, o.mountpoint.c_str());
+  }
+  auto loaded = ProgramSets::load(object, plan::policy_digest(ir, *profile), plan.sets.size(), state);
+  if (!loaded) {
+    std::string from = o.bpf_object.empty() ? "the compiled programs" : o.bpf_object;
+    return Error{loaded.error().code, from + ": " + loaded.error().message};
+  }
+  sets = std::move(*loaded);
+  kernel.profile = support.profile;
+  kernel.sets = sets->names();
+  return {};
+}
+
 }  // namespace
 
 std::string control_socket_path(const std::string& mountpoint) {
@@ -263,6 +367,16 @@ std::string control_socket_path(const std::string& mountpoint) {
   std::snprintf(name, sizeof name, "%016zx.sock", std::hash<std::string>()(real_path(mountpoint)));
   return dir + "/" + name;
 }
+
+namespace {
+
+std::string sets_file_path(const std::string& mountpoint) {
+  std::string sock = control_socket_path(mountpoint);
+  ::mkdir(sock.substr(0, sock.rfind('/')).c_str(), 0700);
+  return sock.substr(0, sock.size() - 5) + ".sets";
+}
+
+}  // namespace
 
 Result<void> serve(const Policy& policy, const MountOptions& options, const ServeHooks& hooks) {
   // No fastbins: after the kernel forgets thousands of inodes at once
@@ -294,6 +408,9 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   ::umask(0);  // the kernel already applied the caller's umask to modes
   FsState fs(o, &policy);
   if (auto r = fs.open_lower(); !r) return r.error();
+  KernelPart kernel;
+  std::unique_ptr<ProgramSets> sets;  // outlives the session: unregistered after the unmount
+  if (auto r = load_programs(policy, o, hooks, kernel, sets); !r) return r.error();
 
   // Signals are taken by one thread (sigwait) and turned into an unmount;
   // every other thread inherits the blocked mask.
@@ -312,18 +429,26 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
 
   Session session(fs, o);
   fs.attach(&session);
-  if (auto r = session.mount(); !r) return r.error();
+  if (kernel.profile.empty()) {
+    if (auto r = session.mount(); !r) return r.error();
+  } else {
+    fs.serve_filters();
+    UniqueFd lower(::open(o.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (lower.get() < 0) return Error{errno, "cannot open " + o.lower + ": " + std::strerror(errno)};
+    auto r = session.mount_backed(lower.get(), kernel.sets.empty() ? "" : kernel.sets.front());
+    if (!r) return r.error();
+  }
   if (auto r = session.handshake(); !r) {
     session.stop();
     return r.error();
   }
   unsigned threads = o.threads != 0 ? o.threads : default_threads();
-  std::string mode = mode_text(session.conn());
+  std::string mode = mode_text(session.conn(), kernel);
   log_debug("%s on %s: %s", policy.name.c_str(), o.mountpoint.c_str(), mode.c_str());
 
   auto answer = [&](const std::string& request) -> std::string {
-    if (request == "status json") return status_json(o, fs, session);
-    if (request.rfind("reload ", 0) != 0) return status_text(o, fs, session, threads);
+    if (request == "status json") return status_json(o, fs, session, kernel);
+    if (request.rfind("reload ", 0) != 0) return status_text(o, fs, session, kernel, threads);
     // A reload: compiled here as at mount, swapped in by the file system.
     std::string path = request.substr(7);
     if (path.empty()) path = fs.policy().path;
@@ -468,6 +593,10 @@ Result<void> unmount(const std::string& mountpoint) {
       break;
     }
     ::usleep(100 * 1000);
+  }
+  // fuse-bpf mode: a daemon that died left its program sets registered.
+  if (size_t n = unregister_stale_sets(sets_file_path(mnt))) {
+    log_info("unregistered %zu program sets the daemon of %s left", n, mnt.c_str());
   }
   return {};
 }

@@ -16,6 +16,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev fio bindfs dbench
   # the man pages' lint and the shell completions' test
   man-db bash-completion
+  # the Debian package: its dependencies (dpkg-shlibdeps) and its lint
+  dpkg-dev lintian
 )
 
 missing=()

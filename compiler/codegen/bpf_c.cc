@@ -303,7 +303,14 @@ class Emitter {
     array(w, "__u32", "fsp_set_class", set_class);
     array(w, "__u8", "fsp_set_passthrough", passthrough);
     array(w, "__u8", "fsp_set_tracked", tracked);
-    w.line("/* The names the program sets are registered under */");
+    char digest[32];
+    std::snprintf(digest, sizeof digest, "0x%016llx",
+                  static_cast<unsigned long long>(plan::policy_digest(p_, plan_.profile)));
+    w.line("/* The policy and profile these programs decide (plan::policy_digest): fsrun");
+    w.line(" * checks it before it registers the sets. */");
+    w.line("const volatile __u64 fsp_policy_digest = " + std::string(digest) + "ULL;");
+    w.line("/* The names the program sets are registered under (fsrun gives each mount");
+    w.line(" * names of its own, of the same length) */");
     w.open("static const volatile char fsp_set_names[FSP_SETS][16] = {");
     for (const ProgramSet& set : plan_.sets) w.line(c_string(set.name) + ",");
     w.close("};");

@@ -11,6 +11,7 @@
 #include <map>
 #include <tuple>
 
+#include "ir/codec.h"
 #include "ir/decide.h"
 #include "ir/request_atoms.h"
 
@@ -729,6 +730,26 @@ std::string_view where_name(Where where) {
 }
 
 Plan make_plan(const ir::Policy& policy, Profile profile) { return Planner(policy, profile).run(); }
+
+uint64_t policy_digest(const ir::Policy& policy, Profile profile) {
+  // FNV-1a, 64 bits: a check that an object belongs to a policy, not a
+  // defence against someone forging objects (who could load their own).
+  uint64_t hash = 14695981039346656037ull;
+  auto mix = [&](std::string_view bytes) {
+    for (char c : bytes) hash = (hash ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+  };
+  // Where the sources were (a stdlib installed elsewhere, a checkout in
+  // another directory) does not change what the programs decide.
+  ir::Policy located = policy;
+  for (ir::Rule& r : located.rules) {
+    r.where.file.clear();
+    for (ir::SourceRef& v : r.via) v.file.clear();
+  }
+  for (ir::Selector& s : located.selectors) s.where.file.clear();
+  mix(ir::encode(located));
+  mix(profile_info(profile).name);
+  return hash;
+}
 
 std::string name_into(const ir::Policy& policy, uint32_t from, uint32_t to) {
   const automata::Dfa& dfa = policy.dfa;

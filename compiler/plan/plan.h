@@ -150,6 +150,12 @@ std::string name_into(const ir::Policy& policy, uint32_t from, uint32_t to);
 // Plans `policy` for `profile`. Deterministic.
 Plan make_plan(const ir::Policy& policy, Profile profile);
 
+// What identifies the programs of `policy` for `profile`: a 64-bit hash of
+// the encoded IR (ir/codec.h) and the profile's name. fsc writes it into
+// every fuse_ops object (`fsp_policy_digest`); fsrun loads an object only
+// when it is the digest of the policy it serves.
+uint64_t policy_digest(const ir::Policy& policy, Profile profile);
+
 // `fsc compile --emit=plan`: every set, every filter, every daemon
 // placement with its reason; text or JSON.
 std::string print_plan(const ir::Policy& policy, const Plan& plan);

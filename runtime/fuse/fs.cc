@@ -16,6 +16,7 @@
 
 #include "fspol/runtime/runtime.h"
 #include "fuse/credentials.h"
+#include "fuse_bpf_abi.h"
 #include "log.h"
 
 namespace fspol::runtime {
@@ -136,11 +137,16 @@ const char* FsState::opcode_name(uint32_t opcode) {
 
 void FsState::dispatch(const Call& call) noexcept {
   uint32_t opcode = call.in->opcode;
-  if (opcode < counters_.size()) counters_[opcode].fetch_add(1, std::memory_order_relaxed);
+  bool is_filter = (opcode & ~static_cast<uint32_t>(FUSE_OPCODE_FILTER)) != 0;
+  if (!is_filter && opcode < counters_.size()) counters_[opcode].fetch_add(1, std::memory_order_relaxed);
   int err = ENOSYS;
   pthread_rwlock_rdlock(&policy_lock_);
   try {
-    err = run(call);
+    if (is_filter) {
+      err = filters_ ? filter(call) : ENOSYS;
+    } else {
+      err = filters_ && !ids_known(call) ? EIO : run(call);
+    }
   } catch (const std::bad_alloc&) {
     err = ENOMEM;
   }
@@ -264,10 +270,6 @@ void FsState::fill_attr(fuse_attr& attr, const struct stat& st, const Inode* ino
   attr.rdev = static_cast<uint32_t>(st.st_rdev);
   attr.blksize = static_cast<uint32_t>(st.st_blksize);
   if (engine_->trivial()) return;
-  // A directory's link count is 2 + its subdirectories, hidden ones too:
-  // where listings are reshaped it shows 1, "not counted", as on file
-  // systems that do not count (find and fts then read every entry).
-  if (S_ISDIR(st.st_mode) && engine_->reshapes_listings()) attr.nlink = 1;
   if (inode->handler != 0) {
     // A handled node shows the size of what its readers get, so tools
     // that trust st_size (tail, mmap) see the whole of it.
@@ -277,11 +279,20 @@ void FsState::fill_attr(fuse_attr& attr, const struct stat& st, const Inode* ino
       attr.blocks = (contents->size() + 511) / 512;
     }
   }
+  apply_attr_rules(attr, inode, call);
+}
+
+void FsState::apply_attr_rules(fuse_attr& attr, const Inode* inode, const Call& call) {
+  if (engine_->trivial()) return;
+  // A directory's link count is 2 + its subdirectories, hidden ones too:
+  // where listings are reshaped it shows 1, "not counted", as on file
+  // systems that do not count (find and fts then read every entry).
+  if (S_ISDIR(attr.mode) && engine_->reshapes_listings()) attr.nlink = 1;
   Attr a;
   a.mode = attr.mode;
   a.uid = attr.uid;
   a.gid = attr.gid;
-  engine_->attr(inode->state, type_bit(st.st_mode), caller_of(call), a);
+  engine_->attr(inode->state, type_bit(attr.mode), caller_of(call), a);
   if (a.mode != attr.mode || a.uid != attr.uid || a.gid != attr.gid || a.atime_set ||
       a.mtime_set || a.ctime_set) {
     rewritten_.fetch_add(1, std::memory_order_relaxed);

@@ -77,6 +77,11 @@ class FsState {
   // mounting.
   Result<void> open_lower();
   void attach(Session* session) { session_ = session; }
+  // fuse-bpf mode: the kernel runs the policy's programs and sends the
+  // daemon FUSE_PREFILTER / FUSE_POSTFILTER requests (filters.cc) besides
+  // the ordinary ones its programs leave to it.
+  void serve_filters() { filters_ = true; }
+  bool serves_filters() const { return filters_; }
 
   void dispatch(const Call& call) noexcept;
 
@@ -94,6 +99,11 @@ class FsState {
     return opcode < counters_.size() ? counters_[opcode].load(std::memory_order_relaxed) : 0;
   }
   uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
+  // fuse-bpf mode: the filter requests answered, by the plain opcode.
+  uint64_t filter_count(uint32_t opcode, bool post) const {
+    const auto& c = post ? post_counters_ : pre_counters_;
+    return opcode < c.size() ? c[opcode].load(std::memory_order_relaxed) : 0;
+  }
   // What the policy did: requests refused as hidden (ENOENT) and with
   // another errno, replies whose attributes it rewrote, contents served
   // by handlers, lower names listings left out for want of a view name.
@@ -131,6 +141,20 @@ class FsState {
   }
   // The policy's part (ops_policy.cc): 0 or the errno that ends the request.
   int apply_policy(const Call& call);
+  // fuse-bpf mode (filters.cc): a FUSE_PREFILTER or FUSE_POSTFILTER
+  // request; 0 once answered, or the errno that ends the operation.
+  int filter(const Call& call);
+  int prefilter(const Call& call, const Call& plain);
+  int postfilter(const Call& call, const Call& plain, const char* outputs, size_t outputs_len,
+                 int32_t error_in);
+  // A lookup the kernel made in a backed directory whose child the daemon
+  // must know: the daemon's own lookup gives it a node id.
+  int track_lookup(const Call& call, const Call& plain, const char* outputs, size_t outputs_len);
+  // A listing the kernel read from the lower directory, as the policy shows it.
+  int filter_listing(const Call& call, const char* outputs, size_t outputs_len);
+  // Whether every node id a request names is one of the daemon's (not
+  // one the kernel made for a node it never told the daemon about).
+  bool ids_known(const Call& call) const;
   // The audit records of a request (audit rules), its result still open.
   std::vector<AuditRecord> audit_records(const Call& call);
   int check_named(const Call& call, Inode* dir, const Caller& caller);
@@ -200,6 +224,8 @@ class FsState {
   int reply_absent(const Call& call, Inode* parent);
   void fill_entry(fuse_entry_out& out, Inode* inode, const struct stat& st, const Call& call);
   void fill_attr(fuse_attr& attr, const struct stat& st, const Inode* inode, const Call& call);
+  // The policy's part of fill_attr: its attr rules, its link count.
+  void apply_attr_rules(fuse_attr& attr, const Inode* inode, const Call& call);
   int reply_attr(const Call& call, const struct stat& st);
   // symlink, mknod, mkdir: `make(dirfd, lower)` creates the view name
   // `name` (an object of `mode`'s type) where the policy places it (0, or
@@ -221,7 +247,8 @@ class FsState {
   uint32_t open_flags_for();
   int readdir_common(const Call& call, bool plus);
   // Whether the lower entry `name` is listed for the caller, and as what.
-  bool listed(DirHandle* dh, unsigned char d_type, const char* name, const Call& call,
+  // `dirfd`: the directory, for the types getdents does not give.
+  bool listed(Inode* dir, int dirfd, unsigned char d_type, const char* name, const Call& call,
               std::string& view);
   int lock_common(const Call& call, bool wait);
 
@@ -245,6 +272,9 @@ class FsState {
   uint64_t attr_valid_ns_ = 0;
   uint64_t negative_valid_ns_ = 0;
   std::array<std::atomic<uint64_t>, 64> counters_{};
+  std::array<std::atomic<uint64_t>, 64> pre_counters_{};
+  std::array<std::atomic<uint64_t>, 64> post_counters_{};
+  bool filters_ = false;
   std::atomic<uint64_t> errors_{0};
   std::atomic<uint64_t> unnamed_{0};  // lower names without a view name, seen in listings
   std::atomic<uint64_t> hidden_{0};

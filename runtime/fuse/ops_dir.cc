@@ -54,8 +54,8 @@ int FsState::op_opendir(const Call& call) {
 
 // Whether the policy shows the lower entry `name` of `dh` to the caller,
 // and under which name (`view`).
-bool FsState::listed(DirHandle* dh, unsigned char d_type, const char* name, const Call& call,
-                     std::string& view) {
+bool FsState::listed(Inode* dir, int dirfd, unsigned char d_type, const char* name,
+                     const Call& call, std::string& view) {
   if (std::strcmp(name, ".") == 0 || std::strcmp(name, "..") == 0) {
     view = name;
     return true;
@@ -71,17 +71,17 @@ bool FsState::listed(DirHandle* dh, unsigned char d_type, const char* name, cons
     case DT_REG: type = syntax::kTypeFile; break;
     default: {
       struct stat st{};
-      if (::fstatat(dh->fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) return true;
+      if (::fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return true;
       type = type_bit(st.st_mode);
     }
   }
   bool unnamed = false;
-  if (engine_->dirent(dh->inode->state, name, type, caller_of(call), view, &unnamed)) return true;
+  if (engine_->dirent(dir->state, name, type, caller_of(call), view, &unnamed)) return true;
   if (unnamed && unnamed_.fetch_add(1, std::memory_order_relaxed) < 10) {
-    std::string dir = view_path(dh->inode);
+    std::string path = view_path(dir);
     log_warn("%s/%s: no view name maps to this lower name (the policy's rename rules): not "
              "listed, not reachable",
-             dir.c_str(), name);
+             path.c_str(), name);
   }
   return false;
 }
@@ -118,7 +118,7 @@ int FsState::readdir_common(const Call& call, bool plus) {
     thread_local std::string view;
     const char* shown = d_name;
     if (!as_is) {
-      if (!listed(dh, d->d_type, d_name, call, view)) {
+      if (!listed(dh->inode, dh->fd.get(), d->d_type, d_name, call, view)) {
         dh->pos += d->d_reclen;  // hidden from this caller: offsets stay the lower ones
         dh->offset = d->d_off;
         continue;

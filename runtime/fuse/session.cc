@@ -4,6 +4,7 @@
 #include <fuse3/fuse_lowlevel.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -80,6 +81,10 @@ Session::Session(FsState& fs, const MountOptions& options) : fs_(fs), options_(o
 Session::~Session() {
   ring_.reset();
   for (int fd : clone_fds_) ::close(fd);
+  if (own_mount_) {
+    if (mounted_) ::umount2(options_.mountpoint.c_str(), MNT_DETACH);
+    if (fd_ >= 0) ::close(fd_);
+  }
   if (se_ != nullptr) {
     if (mounted_) fuse_session_unmount(se_);
     fuse_session_destroy(se_);
@@ -111,6 +116,54 @@ Result<void> Session::mount() {
   }
   mounted_ = true;
   fd_ = fuse_session_fd(se_);
+  return {};
+}
+
+namespace {
+
+// mount(8)'s words for the mount flags (the rest of -o went elsewhere).
+struct MountFlag {
+  const char* word;
+  unsigned long set;
+  unsigned long clear;
+};
+constexpr MountFlag kMountFlags[] = {
+    {"ro", MS_RDONLY, 0},         {"rw", 0, MS_RDONLY},           {"nosuid", MS_NOSUID, 0},
+    {"suid", 0, MS_NOSUID},       {"nodev", MS_NODEV, 0},         {"dev", 0, MS_NODEV},
+    {"noexec", MS_NOEXEC, 0},     {"exec", 0, MS_NOEXEC},         {"sync", MS_SYNCHRONOUS, 0},
+    {"async", 0, MS_SYNCHRONOUS}, {"dirsync", MS_DIRSYNC, 0},     {"noatime", MS_NOATIME, 0},
+    {"atime", 0, MS_NOATIME},     {"nodiratime", MS_NODIRATIME, 0}, {"relatime", MS_RELATIME, 0},
+    {"strictatime", MS_STRICTATIME, 0}, {"lazytime", MS_LAZYTIME, 0}, {"nolazytime", 0, MS_LAZYTIME},
+};
+
+}  // namespace
+
+Result<void> Session::mount_backed(int lower_fd, const std::string& root_set) {
+  int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Error{errno, std::string("cannot open /dev/fuse: ") + std::strerror(errno)};
+  // As libfuse mounts as root: nosuid and nodev unless asked otherwise.
+  unsigned long flags = MS_NOSUID | MS_NODEV;
+  for (const std::string& o : options_.kernel_options) {
+    for (const MountFlag& f : kMountFlags) {
+      if (o == f.word) flags = (flags | f.set) & ~f.clear;
+    }
+  }
+  std::string data = "fd=" + std::to_string(fd) + ",rootmode=40000,user_id=" +
+                     std::to_string(::getuid()) + ",group_id=" + std::to_string(::getgid()) +
+                     ",root_dir=" + std::to_string(lower_fd);
+  if (!root_set.empty()) data += ",root_bpf=" + root_set;
+  if (options_.default_permissions) data += ",default_permissions";
+  if (options_.allow_other) data += ",allow_other";
+  std::string source = options_.fsname.empty() ? options_.lower : options_.fsname;
+  if (::mount(source.c_str(), options_.mountpoint.c_str(), "fuse.fspol", flags, data.c_str()) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Error{err, "cannot mount on " + options_.mountpoint + " with fuse-bpf (" + data +
+                          "): " + std::strerror(err)};
+  }
+  fd_ = fd;
+  mounted_ = true;
+  own_mount_ = true;
   return {};
 }
 
@@ -340,7 +393,10 @@ void Session::worker(int fd) {
 }
 
 void Session::stop() {
-  if (mounted_ && se_ != nullptr) {
+  if (mounted_ && own_mount_) {
+    mounted_ = false;
+    ::umount2(options_.mountpoint.c_str(), MNT_DETACH);
+  } else if (mounted_ && se_ != nullptr) {
     mounted_ = false;
     fuse_session_unmount(se_);
     fd_ = -1;

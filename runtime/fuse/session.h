@@ -97,6 +97,11 @@ class Session {
 
   // Mounts the view (libfuse: fuse_session_new + fuse_session_mount).
   Result<void> mount();
+  // fuse-bpf mode: mounts the view with mount(2) itself (libfuse does not
+  // know the options), backed by the lower directory `lower_fd` and run by
+  // the program set `root_set` (none when empty: plain fuse-bpf
+  // passthrough).
+  Result<void> mount_backed(int lower_fd, const std::string& root_set);
   // Reads INIT and answers it; after this conn() is settled.
   Result<void> handshake();
   // Runs workers until the file system is unmounted or stop() is called;
@@ -137,6 +142,7 @@ class Session {
   int fd_ = -1;
   int ioctl_fd_ = -1;
   bool mounted_ = false;
+  bool own_mount_ = false;  // mount_backed: unmounted with umount2, not libfuse
   ConnInfo conn_;
   size_t bufsize_ = 0;
   std::atomic<bool> stopping_{false};

@@ -169,6 +169,23 @@ std::string apply_one(MountOptions& o, const std::string& key, const std::string
     }
     return "";
   }
+  if (key == "mode") {
+    if (value == "auto") {
+      o.mode = RunMode::kAuto;
+    } else if (value == "fuse-bpf") {
+      o.mode = RunMode::kFuseBpf;
+    } else if (value == "daemon") {
+      o.mode = RunMode::kDaemon;
+    } else {
+      return "option 'mode' takes auto, fuse-bpf or daemon";
+    }
+    return "";
+  }
+  if (key == "bpf") {
+    if (!has_value || value.empty()) return "option 'bpf' takes a file (fsc compile --emit=bpf-obj)";
+    o.bpf_object = value;
+    return "";
+  }
   if (key == "debug") return want_bool(o.debug);
   if (key == "max_write") {
     char* end = nullptr;

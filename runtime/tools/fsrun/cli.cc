@@ -24,6 +24,12 @@ Commands:
             leaves the old one serving
 
 Options:
+  --mode auto|fuse-bpf|daemon
+            who runs the policy (same as -o mode=): fuse-bpf runs its
+            compiled programs in the kernel (a fuse-bpf kernel, see
+            kernel/README.md) and the daemon only what the plan leaves to
+            it; daemon serves everything from the daemon; auto (default)
+            uses fuse-bpf where the kernel has it and says which it chose
   -o LIST   comma-separated mount options (below); may repeat
   -f        stay in the foreground (SIGINT/SIGTERM unmount cleanly)
   -d        debug: log the negotiated mode
@@ -56,6 +62,11 @@ Mount options (the policy's `option`s are the defaults):
   fsname=NAME               source shown in /proc/mounts
   lower.NAME=DIR            where the policy's `lower NAME` root is, for
                             its redirects (instead of the policy's path)
+  mode=auto|fuse-bpf|daemon as --mode
+  bpf=FILE                  fuse-bpf mode: the policy's programs as
+                            `fsc compile --target=PROFILE --emit=bpf-obj`
+                            built them (default: fsrun runs fsc, found next
+                            to fsrun or on PATH, with the -I/--stdlib above)
   log=FILE                  daemon log after startup
   ro, nosuid, nodev, noexec, noatime, ...   passed to the kernel
 Exit status: 0 success, 1 failure, 2 usage error.
@@ -102,6 +113,9 @@ std::string scan(int argc, char** argv, int first, Args& args, std::vector<std::
       args.compile.warnings.as_errors = true;
     } else if (a.rfind("-Wno-", 0) == 0 && a.size() > 5) {
       args.compile.warnings.disabled.push_back(a.substr(5));
+    } else if (a == "--mode" || a.rfind("--mode=", 0) == 0) {
+      if (a == "--mode" && i + 1 >= argc) return "--mode needs auto, fuse-bpf or daemon";
+      args.option_lists.push_back("mode=" + (a == "--mode" ? std::string(argv[++i]) : a.substr(7)));
     } else if (a == "-f") {
       args.foreground = true;
     } else if (a == "-d") {

@@ -2,6 +2,7 @@
 // libfspol_runtime; also answers as mount.fspol (fstab and mount(8)).
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -101,6 +102,61 @@ std::string absolute(const std::string& path) {
   return ec ? path : p.lexically_normal().string();
 }
 
+// fsc: next to this fsrun (a build or an install tree), else on PATH.
+std::string find_fsc() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    std::filesystem::path next = self.parent_path() / "fsc";
+    if (::access(next.c_str(), X_OK) == 0) return next.string();
+  }
+  return "fsc";
+}
+
+// The policy's fuse_ops object for `profile`, built by fsc (its messages
+// go to our stderr).
+fspol::Result<std::string> compile_programs(const fsrun::Args& args, const std::string& policy,
+                                            const std::string& profile) {
+  char path[] = "/tmp/fsrun-XXXXXX.bpf.o";
+  int fd = ::mkstemps(path, 6);
+  if (fd < 0) return fspol::Error{errno, std::string("mkstemps: ") + std::strerror(errno)};
+  ::close(fd);
+  std::vector<std::string> argv_s = {find_fsc(), "compile", "--target=" + profile,
+                                     "--emit=bpf-obj", "-o", path};
+  for (const std::string& dir : args.compile.import_dirs) argv_s.push_back("-I" + dir);
+  if (!args.compile.stdlib_dir.empty()) argv_s.push_back("--stdlib=" + args.compile.stdlib_dir);
+  for (const std::string& f : args.compile.user_files) argv_s.push_back("--users=" + f);
+  for (const std::string& f : args.compile.group_files) argv_s.push_back("--groups=" + f);
+  argv_s.push_back(policy);
+  std::vector<char*> argv;
+  for (std::string& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "fsrun: cannot run %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    ::unlink(path);
+    return fspol::Error{EINVAL, "fsc could not compile the policy's programs for " + profile +
+                                    (WIFEXITED(status) && WEXITSTATUS(status) == 127
+                                         ? " (no fsc next to fsrun nor on PATH: give -o bpf=FILE)"
+                                         : "")};
+  }
+  std::string object;
+  fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) object.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+  }
+  ::unlink(path);
+  return object;
+}
+
 int cmd_mount(const fsrun::Args& args) {
   auto policy = load_policy(args.policy, args.compile, std::cerr, render_options());
   if (!policy) {
@@ -129,6 +185,9 @@ int cmd_mount(const fsrun::Args& args) {
   // `fsrun reload` compiles with the mount's -I, --stdlib, --users, -W.
   hooks.load = [compile = args.compile](const std::string& path, std::ostream& diagnostics) {
     return load_policy(path, compile, diagnostics);
+  };
+  hooks.compile_programs = [&args, path = policy->path](const std::string& profile) {
+    return compile_programs(args, path, profile);
   };
   if (!options.foreground) return mount_background(*policy, options, hooks);
   hooks.ready = [&](const std::string& mode) {

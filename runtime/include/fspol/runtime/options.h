@@ -32,6 +32,11 @@ enum class CacheMode : uint8_t { kAuto, kNever, kAlways };
 // on (root only), `off` stays on /dev/fuse reads and writes.
 enum class UringMode : uint8_t { kAuto, kOn, kOff };
 
+// Who runs the policy: `fuse-bpf` its compiled programs in the kernel
+// (the daemon serves what the plan leaves to it), `daemon` the daemon
+// alone; `auto` fuse-bpf where the kernel has it.
+enum class RunMode : uint8_t { kAuto, kFuseBpf, kDaemon };
+
 struct MountOptions {
   std::string policy_path;  // the .fspol file
   std::string lower;        // the lower directory
@@ -47,6 +52,10 @@ struct MountOptions {
   bool writeback = false;
   bool passthrough = true;
   UringMode uring = UringMode::kAuto;
+  RunMode mode = RunMode::kAuto;
+  // fuse-bpf mode: the policy's programs as `fsc compile --emit=bpf-obj`
+  // built them (-o bpf=FILE); empty: fsrun has fsc compile them.
+  std::string bpf_object;
   bool allow_other = false;  // default: on when the daemon can act as each caller (root)
   bool allow_other_set = false;
   bool default_permissions = true;

@@ -70,6 +70,11 @@ struct ServeHooks {
   // How `fsrun reload` compiles a policy (the mount's compile options and
   // handlers; load_policy, diagnostics to the stream). Unset: no reload.
   std::function<Result<Policy>(const std::string& path, std::ostream& diagnostics)> load;
+  // fuse-bpf mode without -o bpf=FILE: compiles the serving policy's
+  // programs for the kernel profile `profile` (as `fsc compile
+  // --target=PROFILE --emit=bpf-obj`) and returns the object. Unset: such
+  // a mount needs -o bpf=FILE.
+  std::function<Result<std::string>(const std::string& profile)> compile_programs;
 };
 
 // Mounts and serves until unmounted. Installs SIGINT/SIGTERM/SIGHUP

@@ -1,0 +1,66 @@
+#pragma once
+// fuse-bpf mode: what the running kernel offers, and a policy's fuse_ops
+// program sets registered in it for one mount.
+//
+// fsc compiles a policy into one object with a program set per node state
+// (docs/bpf.md), each registered under a name of at most 14 characters in
+// the kernel's one global table. Two mounts of the same policy must not
+// share names (unmounting one would pull the sets from under the other),
+// so each mount renames the sets before it registers them: the object's
+// names are "fspXXXX_<n>", a mount's "f<6 hex digits>_<n>", the same
+// length, written into the struct_ops values and the table the lookup
+// postfilters attach children from. The sets stay registered while the
+// ProgramSets lives; a state file records them so that `fsrun umount`
+// can unregister what a killed daemon left behind.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fspol/result.h"
+
+struct bpf_object;
+struct bpf_link;
+
+namespace fspol::runtime {
+
+// What the running kernel offers (kernel/README.md, "Extension").
+struct FuseBpfSupport {
+  bool present = false;
+  std::string profile;  // the fsc target profile it matches: fspol-6.1 or rfc-v3
+  std::string why;      // when absent: why not, for messages
+};
+FuseBpfSupport probe_fuse_bpf();
+
+class ProgramSets {
+ public:
+  // Checks that `object` (an fsc-compiled fuse_ops object) was compiled
+  // from the policy whose digest is `digest` (plan::policy_digest) into
+  // `set_count` sets, renames its sets for this mount, loads it (the
+  // kernel verifies every program) and registers every set. The names go
+  // to `state_file` (when not empty) until the sets are unregistered.
+  static Result<std::unique_ptr<ProgramSets>> load(std::string_view object, uint64_t digest,
+                                                   size_t set_count,
+                                                   const std::string& state_file);
+  ~ProgramSets();
+  ProgramSets(const ProgramSets&) = delete;
+  ProgramSets& operator=(const ProgramSets&) = delete;
+
+  // The registered names, set 0 (the root's) first.
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  ProgramSets() = default;
+  bpf_object* obj_ = nullptr;
+  std::vector<bpf_link*> links_;
+  std::vector<std::string> names_;
+  std::string state_file_;
+};
+
+// Unregisters the sets `state_file` records (a daemon that died without
+// unregistering them) and removes the file. Returns how many it removed.
+size_t unregister_stale_sets(const std::string& state_file);
+
+}  // namespace fspol::runtime
