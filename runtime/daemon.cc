@@ -73,7 +73,8 @@ const char* cache_text(CacheMode c) {
 // `profile` in daemon mode, with `why` saying why not fuse-bpf.
 struct KernelPart {
   std::string profile;
-  std::vector<std::string> sets;
+  std::vector<std::string> sets;  // registered
+  std::string root_set;           // empty: the root runs as plain passthrough
   std::string why;
 };
 
@@ -85,7 +86,7 @@ std::string mode_text(const ConnInfo& conn, const KernelPart& kernel) {
     } else {
       std::string first = kernel.sets.front();
       s += std::to_string(kernel.sets.size()) + " program sets registered as " +
-           first.substr(0, first.rfind('_') + 1) + "0.." + std::to_string(kernel.sets.size() - 1);
+           first.substr(0, first.rfind('_') + 1) + "*";
     }
     return s + "; the daemon serves what the plan leaves to it, protocol 7." +
            std::to_string(conn.minor) + ")";
@@ -341,14 +342,19 @@ Result<void> load_programs(const Policy& policy, const MountOptions& o, const Se
   if (size_t n = unregister_stale_sets(state)) {
     log_info("unregistered %zu program sets a previous daemon of %s left", n, o.mountpoint.c_str());
   }
-  auto loaded = ProgramSets::load(object, plan::policy_digest(ir, *profile), plan.sets.size(), state);
+  std::vector<bool> passthrough;
+  for (const plan::ProgramSet& set : plan.sets) passthrough.push_back(set.passthrough);
+  auto loaded = ProgramSets::load(object, plan::policy_digest(ir, *profile), passthrough, state);
   if (!loaded) {
     std::string from = o.bpf_object.empty() ? "the compiled programs" : o.bpf_object;
     return Error{loaded.error().code, from + ": " + loaded.error().message};
   }
   sets = std::move(*loaded);
   kernel.profile = support.profile;
-  kernel.sets = sets->names();
+  kernel.root_set = sets->names().empty() ? "" : sets->names().front();
+  for (const std::string& name : sets->names()) {
+    if (!name.empty()) kernel.sets.push_back(name);
+  }
   return {};
 }
 
@@ -435,7 +441,7 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
     fs.serve_filters();
     UniqueFd lower(::open(o.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (lower.get() < 0) return Error{errno, "cannot open " + o.lower + ": " + std::strerror(errno)};
-    auto r = session.mount_backed(lower.get(), kernel.sets.empty() ? "" : kernel.sets.front());
+    auto r = session.mount_backed(lower.get(), kernel.root_set);
     if (!r) return r.error();
   }
   if (auto r = session.handshake(); !r) {

@@ -732,8 +732,11 @@ class Emitter {
     if (cb == Callback::lookup && post) {
       // The compiler knows the set's range and may drop the bound check:
       // the barrier keeps it, for the verifier.
-      w.line("if (ret < 0 || child_set < 0)");
+      w.line("if (ret < 0)");
       w.line("\treturn ret;");
+      w.line("if (child_set < 0) /* the child keeps this set */");
+      w.line("\treturn fsp_set_tracked[" + std::to_string(s) +
+             "] ? BPF_FUSE_USER_POSTFILTER : ret;");
       w.line("cs = (__u32)child_set;");
       w.line("barrier_var(cs);");
       w.line("if (cs >= FSP_SETS)");

@@ -116,6 +116,7 @@ class Planner {
     mark_passthrough();
     for (uint32_t s = 0; s < plan_.sets.size(); ++s) plan_lookup_post(s);
     mark_tracked();
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) route_tracked_lookups(s);
     return std::move(plan_);
   }
 
@@ -565,7 +566,15 @@ class Planner {
   void plan_lookup_post(uint32_t s) {
     ProgramSet& set = plan_.sets[s];
     Filters& fs = set.filters[static_cast<size_t>(Callback::lookup)];
-    if (set.passthrough || fs.pre.where == Where::kDaemon) return;
+    // After a daemon prefilter no postfilter runs: the child would keep
+    // this set and the daemon would never learn it. The daemon serves the
+    // whole lookup, and the child is its node (served by it, as in daemon
+    // mode).
+    if (fs.pre.where == Where::kDaemon) {
+      fs.pre.daemon_result = kUser;
+      return;
+    }
+    if (set.passthrough) return;
     if (!(set.types & kDir) || hides_children(set)) return;
     Filter& f = fs.post;
     f.by_name = true;
@@ -595,8 +604,12 @@ class Planner {
       any = any || need;
     }
     if (!rules.empty()) {
-      for (auto& [cls, need] : needs) need = true;
-      to_daemon(f, condition_reason(rules), rules);
+      // A daemon postfilter cannot attach the children's sets: the daemon
+      // serves the lookups, and their nodes are its own.
+      f = Filter{};
+      to_daemon(fs.pre, condition_reason(rules), rules);
+      fs.pre.daemon_result = kUser;
+      return;
     } else if (!any) {
       f = Filter{};
       return;
@@ -671,6 +684,42 @@ class Planner {
         }
       }
     }
+  }
+
+  // The daemon learns a tracked node when it is looked up: the lookup of
+  // a child whose set is tracked ends with the daemon's postfilter (the
+  // BPF postfilter returns USER_POSTFILTER for it, or the prefilter asks
+  // for the daemon's directly).
+  void route_tracked_lookups(uint32_t s) {
+    ProgramSet& set = plan_.sets[s];
+    Filters& fs = set.filters[static_cast<size_t>(Callback::lookup)];
+    if (fs.pre.where == Where::kDaemon || set.passthrough || !(set.types & kDir) ||
+        hides_children(set)) {
+      return;
+    }
+    std::vector<uint32_t> above = child_hidden_above(set);
+    Filter& pre = fs.pre;
+    for (uint32_t child : p_.classes[set.cls].children) {
+      bool tracked = false;
+      for (uint8_t group : type_groups(table(child))) {
+        if (always_hidden(child, group)) continue;
+        tracked = tracked || plan_.sets[index_.at(Key{child, above, group})].tracked;
+      }
+      if (!tracked) continue;
+      auto it = std::find_if(pre.children.begin(), pre.children.end(),
+                             [&](const Filter::Child& c) { return c.cls == child; });
+      if (it == pre.children.end()) {
+        pre.children.push_back(Filter::Child{child, 0, Decision{}});
+        it = pre.children.end() - 1;
+      }
+      if (it->decision.then == kContinue) {
+        it->decision.then = fs.post.where == Where::kKernel ? kPostfilter : kUserPostfilter;
+      }
+    }
+    std::sort(pre.children.begin(), pre.children.end(),
+              [](const Filter::Child& a, const Filter::Child& b) { return a.cls < b.cls; });
+    pre.by_name = true;
+    if (pre.where == Where::kNone && !pre.children.empty()) pre.where = Where::kKernel;
   }
 
   static bool daemon_then(const Filter& f) {

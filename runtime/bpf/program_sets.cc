@@ -41,9 +41,9 @@ std::string feature(const char* name) {
 
 // The sets' struct_ops values are in the object's ".struct_ops" section,
 // one `struct fuse_ops fsp_set_<n>` each: writes `prefix` over the first
-// kPrefixLength bytes of every set's name. Returns the number of sets, or
-// an error naming what is wrong with the object.
-Result<size_t> rename_in_elf(std::string& elf, const std::string& prefix) {
+// kPrefixLength bytes of every set's name. Returns the sets' indexes n in
+// order, or an error naming what is wrong with the object.
+Result<std::vector<unsigned>> rename_in_elf(std::string& elf, const std::string& prefix) {
   auto bad = [](const std::string& what) {
     return Error{EINVAL, "not a fuse_ops object of fsc: " + what};
   };
@@ -76,11 +76,11 @@ Result<size_t> rename_in_elf(std::string& elf, const std::string& prefix) {
     if (section_name(sh[i]) == ".struct_ops") ops = i;
     if (sh[i].sh_type == SHT_SYMTAB) symtab = i;
   }
-  if (ops == 0) return size_t{0};  // no sets: a policy that needs none
+  std::vector<unsigned> sets;
+  if (ops == 0) return sets;  // no sets: a policy that needs none
   if (symtab == 0 || sh[symtab].sh_link >= sh.size()) return bad("no symbol table");
   const Elf64_Shdr& syms = sh[symtab];
   const Elf64_Shdr& strs = sh[syms.sh_link];
-  size_t count = 0;
   for (size_t off = 0; off + sizeof(Elf64_Sym) <= syms.sh_size; off += sizeof(Elf64_Sym)) {
     Elf64_Sym sym;
     std::memcpy(&sym, elf.data() + syms.sh_offset + off, sizeof sym);
@@ -97,9 +97,10 @@ Result<size_t> rename_in_elf(std::string& elf, const std::string& prefix) {
       return bad(std::string(name) + " is not named as fsc names sets");
     }
     std::memcpy(set_name, prefix.data(), kPrefixLength);
-    ++count;
+    sets.push_back(n);
   }
-  return count;
+  std::sort(sets.begin(), sets.end());
+  return sets;
 }
 
 // The bytes of the variable `name` in the object's read-only data, or
@@ -168,8 +169,12 @@ FuseBpfSupport probe_fuse_bpf() {
 }
 
 Result<std::unique_ptr<ProgramSets>> ProgramSets::load(std::string_view object, uint64_t digest,
-                                                       size_t set_count,
+                                                       const std::vector<bool>& passthrough,
                                                        const std::string& state_file) {
+  std::vector<unsigned> wanted;
+  for (unsigned i = 0; i < passthrough.size(); ++i) {
+    if (!passthrough[i]) wanted.push_back(i);
+  }
   // A name another mount registered meanwhile (one in 16 million): draw
   // again.
   for (int attempt = 0;; ++attempt) {
@@ -177,9 +182,9 @@ Result<std::unique_ptr<ProgramSets>> ProgramSets::load(std::string_view object, 
     std::string elf(object);
     auto renamed = rename_in_elf(elf, prefix);
     if (!renamed) return renamed.error();
-    if (*renamed != set_count) {
-      return Error{EINVAL, "the object holds " + std::to_string(*renamed) +
-                               " program sets, the policy needs " + std::to_string(set_count) +
+    if (*renamed != wanted) {
+      return Error{EINVAL, "the object holds " + std::to_string(renamed->size()) +
+                               " program sets, the policy needs " + std::to_string(wanted.size()) +
                                ": it was compiled from another policy (compile it again)"};
     }
     std::unique_ptr<ProgramSets> sets(new ProgramSets());
@@ -207,7 +212,7 @@ Result<std::unique_ptr<ProgramSets>> ProgramSets::load(std::string_view object, 
       return Error{err, std::string("the kernel refused the programs (") + std::strerror(err) +
                             "; the verifier's log is above)"};
     }
-    sets->names_.resize(set_count);
+    sets->names_.resize(passthrough.size());
     bool taken = false;
     bpf_map* map = nullptr;
     std::string records;
@@ -226,7 +231,7 @@ Result<std::unique_ptr<ProgramSets>> ProgramSets::load(std::string_view object, 
                               std::strerror(err)};
       }
       sets->links_.push_back(link);
-      if (n < set_count) sets->names_[n] = prefix + std::to_string(n);
+      if (n < passthrough.size()) sets->names_[n] = prefix + std::to_string(n);
       bpf_map_info info{};
       __u32 len = sizeof info;
       if (bpf_obj_get_info_by_fd(bpf_map__fd(map), &info, &len) == 0) {

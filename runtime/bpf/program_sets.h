@@ -37,18 +37,21 @@ FuseBpfSupport probe_fuse_bpf();
 class ProgramSets {
  public:
   // Checks that `object` (an fsc-compiled fuse_ops object) was compiled
-  // from the policy whose digest is `digest` (plan::policy_digest) into
-  // `set_count` sets, renames its sets for this mount, loads it (the
-  // kernel verifies every program) and registers every set. The names go
-  // to `state_file` (when not empty) until the sets are unregistered.
+  // from the policy whose digest is `digest` (plan::policy_digest) and
+  // holds the sets of the plan that are not plain passthrough
+  // (`passthrough[i]` for set i), renames them for this mount, loads the
+  // object (the kernel verifies every program) and registers every set.
+  // The names go to `state_file` (when not empty) until the sets are
+  // unregistered.
   static Result<std::unique_ptr<ProgramSets>> load(std::string_view object, uint64_t digest,
-                                                   size_t set_count,
+                                                   const std::vector<bool>& passthrough,
                                                    const std::string& state_file);
   ~ProgramSets();
   ProgramSets(const ProgramSets&) = delete;
   ProgramSets& operator=(const ProgramSets&) = delete;
 
-  // The registered names, set 0 (the root's) first.
+  // The registered names, by the plan's set index ("" for a passthrough
+  // set: none registered). Set 0 is the root's.
   const std::vector<std::string>& names() const { return names_; }
 
  private:

@@ -80,7 +80,11 @@ static const volatile __u8 fsp_set_tracked[6] = {
 	1, 1, 1, 1, 1, 1,
 };
 
-/* The names the program sets are registered under */
+/* The policy and profile these programs decide (plan::policy_digest): fsrun
+ * checks it before it registers the sets. */
+const volatile __u64 fsp_policy_digest = 0x7c71429a40be5559ULL;
+/* The names the program sets are registered under (fsrun gives each mount
+ * names of its own, of the same length) */
 static const volatile char fsp_set_names[FSP_SETS][16] = {
 	"fspcaeb_0",
 	"fspcaeb_1",
@@ -143,7 +147,7 @@ static __always_inline bool fsp_when_0(const struct fsp_caller *c)
 {
 #line 3 "tests/golden_bpf/access.fspol"
 	return (c->gid == 100U);
-#line 147 "access.bpf.c"
+#line 151 "access.bpf.c"
 }
 
 /* tests/golden_bpf/access.fspol:4: uid != 0 */
@@ -151,7 +155,7 @@ static __always_inline bool fsp_when_1(const struct fsp_caller *c)
 {
 #line 4 "tests/golden_bpf/access.fspol"
 	return !((c->uid == 0U));
-#line 155 "access.bpf.c"
+#line 159 "access.bpf.c"
 }
 
 static __always_inline bool fsp_arg_2(__u32 v)
@@ -198,13 +202,13 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 		if (fsp_arg_2(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 202 "access.bpf.c"
+#line 206 "access.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_3(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 208 "access.bpf.c"
+#line 212 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
@@ -215,7 +219,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 			if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 219 "access.bpf.c"
+#line 223 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
@@ -228,7 +232,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 			} else if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 232 "access.bpf.c"
+#line 236 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -251,7 +255,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 255 "access.bpf.c"
+#line 259 "access.bpf.c"
 			}
 		case 3: /* '/data' */
 			{
@@ -260,7 +264,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 264 "access.bpf.c"
+#line 268 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -273,7 +277,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 277 "access.bpf.c"
+#line 281 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -286,7 +290,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 290 "access.bpf.c"
+#line 294 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -297,7 +301,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 301 "access.bpf.c"
+#line 305 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/shared' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -312,7 +316,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 316 "access.bpf.c"
+#line 320 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -326,7 +330,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 330 "access.bpf.c"
+#line 334 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -359,7 +363,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		/* access write */
 #line 5 "tests/golden_bpf/access.fspol"
 		return -30; /* readonly: EROFS */
-#line 363 "access.bpf.c"
+#line 367 "access.bpf.c"
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
@@ -367,7 +371,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 371 "access.bpf.c"
+#line 375 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -378,7 +382,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 382 "access.bpf.c"
+#line 386 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -392,7 +396,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		/* access write */
 #line 5 "tests/golden_bpf/access.fspol"
 		return -30; /* readonly: EROFS */
-#line 396 "access.bpf.c"
+#line 400 "access.bpf.c"
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
@@ -400,7 +404,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 404 "access.bpf.c"
+#line 408 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -411,7 +415,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 415 "access.bpf.c"
+#line 419 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -425,7 +429,7 @@ static __always_inline int fsp_setxattr_pre(__u32 set, const struct fsp_caller *
 		/* access xattr_write */
 #line 5 "tests/golden_bpf/access.fspol"
 		return -30; /* readonly: EROFS */
-#line 429 "access.bpf.c"
+#line 433 "access.bpf.c"
 	}
 	return BPF_FUSE_CONTINUE;
 }
@@ -438,7 +442,7 @@ static __always_inline int fsp_removexattr_pre(__u32 set, const struct fsp_calle
 		/* access xattr_write */
 #line 5 "tests/golden_bpf/access.fspol"
 		return -30; /* readonly: EROFS */
-#line 442 "access.bpf.c"
+#line 446 "access.bpf.c"
 	}
 	return BPF_FUSE_CONTINUE;
 }
@@ -451,7 +455,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		/* access write */
 #line 5 "tests/golden_bpf/access.fspol"
 		return -30; /* readonly: EROFS */
-#line 455 "access.bpf.c"
+#line 459 "access.bpf.c"
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
@@ -459,7 +463,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 463 "access.bpf.c"
+#line 467 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -470,7 +474,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 474 "access.bpf.c"
+#line 478 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -484,7 +488,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		/* access write */
 #line 5 "tests/golden_bpf/access.fspol"
 		return -30; /* readonly: EROFS */
-#line 488 "access.bpf.c"
+#line 492 "access.bpf.c"
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
@@ -492,7 +496,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 496 "access.bpf.c"
+#line 500 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -503,7 +507,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 507 "access.bpf.c"
+#line 511 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -523,12 +527,44 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 			}
 		}
 		return BPF_FUSE_CONTINUE;
+	case 1: /* '/a' */
+		switch (child) {
+		case 1: /* '/a' */
+			{
+				return BPF_FUSE_USER_POSTFILTER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 2: /* '/etc' */
+		switch (child) {
+		case 2: /* '/etc' */
+			{
+				return BPF_FUSE_USER_POSTFILTER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 		switch (child) {
 		case 4: /* '/data/a' */
 		case 5: /* '/data/shared' */
 			{
 				return BPF_FUSE_POSTFILTER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 4: /* '/data/a' */
+		switch (child) {
+		case 4: /* '/data/a' */
+			{
+				return BPF_FUSE_USER_POSTFILTER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 5: /* '/data/shared' */
+		switch (child) {
+		case 5: /* '/data/shared' */
+			{
+				return BPF_FUSE_USER_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -608,7 +644,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 612 "access.bpf.c"
+#line 648 "access.bpf.c"
 			}
 		case 3: /* '/data' */
 			{
@@ -617,7 +653,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 621 "access.bpf.c"
+#line 657 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -630,7 +666,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 634 "access.bpf.c"
+#line 670 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -643,7 +679,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 647 "access.bpf.c"
+#line 683 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -654,7 +690,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 658 "access.bpf.c"
+#line 694 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/shared' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -669,7 +705,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 673 "access.bpf.c"
+#line 709 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -683,7 +719,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 687 "access.bpf.c"
+#line 723 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -708,7 +744,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 712 "access.bpf.c"
+#line 748 "access.bpf.c"
 			}
 		case 3: /* '/data' */
 			{
@@ -717,7 +753,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 721 "access.bpf.c"
+#line 757 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -730,7 +766,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 734 "access.bpf.c"
+#line 770 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -743,7 +779,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 747 "access.bpf.c"
+#line 783 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -754,7 +790,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 758 "access.bpf.c"
+#line 794 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/shared' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -769,7 +805,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 773 "access.bpf.c"
+#line 809 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -783,7 +819,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 787 "access.bpf.c"
+#line 823 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -803,7 +839,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* access delete */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 807 "access.bpf.c"
+#line 843 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -814,7 +850,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* access delete */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 818 "access.bpf.c"
+#line 854 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -865,7 +901,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				/* access delete */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 869 "access.bpf.c"
+#line 905 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -876,7 +912,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				/* access delete */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 880 "access.bpf.c"
+#line 916 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -909,25 +945,25 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_arg_4(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 913 "access.bpf.c"
+#line 949 "access.bpf.c"
 		}
 		/* access chown */
 		if (fsp_arg_5(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 919 "access.bpf.c"
+#line 955 "access.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_6(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 925 "access.bpf.c"
+#line 961 "access.bpf.c"
 		}
 		/* access utimes */
 		if (fsp_arg_7(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 931 "access.bpf.c"
+#line 967 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -950,7 +986,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 954 "access.bpf.c"
+#line 990 "access.bpf.c"
 			}
 		case 3: /* '/data' */
 			{
@@ -959,7 +995,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 963 "access.bpf.c"
+#line 999 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -972,7 +1008,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 976 "access.bpf.c"
+#line 1012 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -985,7 +1021,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 989 "access.bpf.c"
+#line 1025 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -996,7 +1032,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1000 "access.bpf.c"
+#line 1036 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/shared' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -1011,7 +1047,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1015 "access.bpf.c"
+#line 1051 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1025,7 +1061,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1029 "access.bpf.c"
+#line 1065 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1043,7 +1079,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 		if (fsp_arg_9(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 1047 "access.bpf.c"
+#line 1083 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
@@ -1054,7 +1090,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 			if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 1058 "access.bpf.c"
+#line 1094 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
@@ -1067,7 +1103,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 			} else if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 1071 "access.bpf.c"
+#line 1107 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -1211,8 +1247,10 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 		return -5;
 	child = (__u32)k;
 	ret = fsp_lookup_post(0, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0 || child_set < 0)
+	if (ret < 0)
 		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_set_tracked[0] ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -1414,9 +1452,34 @@ struct fuse_ops fsp_set_0 = {
 
 /* ---- set 1 fspcaeb_1: '/a' ---- */
 
+SEC("struct_ops/s1_lookup_pre")
+__u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	fsp_caller_now(&c);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(1, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_pre(1, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC(".struct_ops")
 struct fuse_ops fsp_set_1 = {
 	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
+	.lookup_prefilter = (void *)s1_lookup_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -1552,6 +1615,30 @@ __u32 BPF_PROG(s2_file_fallocate_pre, const struct bpf_fuse_meta_info *meta, str
 
 	fsp_caller_now(&c);
 	ret = fsp_file_fallocate_pre(2, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/s2_lookup_pre")
+__u32 BPF_PROG(s2_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	fsp_caller_now(&c);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(2, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_pre(2, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
@@ -1718,6 +1805,7 @@ struct fuse_ops fsp_set_2 = {
 	.removexattr_prefilter = (void *)s2_removexattr_pre,
 	.write_iter_prefilter = (void *)s2_write_iter_pre,
 	.file_fallocate_prefilter = (void *)s2_file_fallocate_pre,
+	.lookup_prefilter = (void *)s2_lookup_pre,
 	.mknod_prefilter = (void *)s2_mknod_pre,
 	.mkdir_prefilter = (void *)s2_mkdir_pre,
 	.rmdir_prefilter = (void *)s2_rmdir_pre,
@@ -1884,8 +1972,10 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 		return -5;
 	child = (__u32)k;
 	ret = fsp_lookup_post(3, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0 || child_set < 0)
+	if (ret < 0)
 		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_set_tracked[3] ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -2038,6 +2128,30 @@ __u32 BPF_PROG(s4_create_open_pre, const struct bpf_fuse_meta_info *meta, struct
 	return ret;
 }
 
+SEC("struct_ops/s4_lookup_pre")
+__u32 BPF_PROG(s4_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	fsp_caller_now(&c);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(4, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_pre(4, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC("struct_ops/s4_mknod_pre")
 __u32 BPF_PROG(s4_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
 {
@@ -2119,6 +2233,7 @@ struct fuse_ops fsp_set_4 = {
 	.dir_fsync_prefilter = (void *)s3_dir_fsync_pre,
 	.write_iter_prefilter = (void *)s3_write_iter_pre,
 	.file_fallocate_prefilter = (void *)s3_file_fallocate_pre,
+	.lookup_prefilter = (void *)s4_lookup_pre,
 	.mknod_prefilter = (void *)s4_mknod_pre,
 	.mkdir_prefilter = (void *)s4_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
@@ -2231,6 +2346,30 @@ __u32 BPF_PROG(s5_file_fallocate_pre, const struct bpf_fuse_meta_info *meta, str
 	return ret;
 }
 
+SEC("struct_ops/s5_lookup_pre")
+__u32 BPF_PROG(s5_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	fsp_caller_now(&c);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(5, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_pre(5, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC("struct_ops/s5_mknod_pre")
 __u32 BPF_PROG(s5_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
 {
@@ -2328,6 +2467,7 @@ struct fuse_ops fsp_set_5 = {
 	.dir_fsync_prefilter = (void *)s5_dir_fsync_pre,
 	.write_iter_prefilter = (void *)s5_write_iter_pre,
 	.file_fallocate_prefilter = (void *)s5_file_fallocate_pre,
+	.lookup_prefilter = (void *)s5_lookup_pre,
 	.mknod_prefilter = (void *)s5_mknod_pre,
 	.mkdir_prefilter = (void *)s5_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,

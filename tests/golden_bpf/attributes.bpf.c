@@ -66,7 +66,11 @@ static const volatile __u8 fsp_set_tracked[4] = {
 	1, 1, 1, 1,
 };
 
-/* The names the program sets are registered under */
+/* The policy and profile these programs decide (plan::policy_digest): fsrun
+ * checks it before it registers the sets. */
+const volatile __u64 fsp_policy_digest = 0x7a8e826101f61834ULL;
+/* The names the program sets are registered under (fsrun gives each mount
+ * names of its own, of the same length) */
 static const volatile char fsp_set_names[FSP_SETS][16] = {
 	"fspdb94_0",
 	"fspdb94_1",
@@ -166,6 +170,14 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 			}
 		}
 		return BPF_FUSE_CONTINUE;
+	case 1: /* '/a' */
+		switch (child) {
+		case 1: /* '/a' */
+			{
+				return BPF_FUSE_USER_POSTFILTER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
 	case 3: /* '/media' */
 		switch (child) {
 		case 2: /* '/media' */
@@ -201,20 +213,20 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 						}
-#line 205 "attributes.bpf.c"
+#line 217 "attributes.bpf.c"
 						/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							a->uid = 0U;
 						}
-#line 211 "attributes.bpf.c"
+#line 223 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 218 "attributes.bpf.c"
+#line 230 "attributes.bpf.c"
 					}
 					*child_set = 2;
 					return BPF_FUSE_CONTINUE;
@@ -226,14 +238,14 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->uid = 0U;
 						}
-#line 230 "attributes.bpf.c"
+#line 242 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 237 "attributes.bpf.c"
+#line 249 "attributes.bpf.c"
 					}
 					*child_set = 3;
 					return BPF_FUSE_CONTINUE;
@@ -253,20 +265,20 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 						}
-#line 257 "attributes.bpf.c"
+#line 269 "attributes.bpf.c"
 						/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							a->uid = 0U;
 						}
-#line 263 "attributes.bpf.c"
+#line 275 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 270 "attributes.bpf.c"
+#line 282 "attributes.bpf.c"
 					}
 					*child_set = 2;
 					return BPF_FUSE_CONTINUE;
@@ -278,14 +290,14 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->uid = 0U;
 						}
-#line 282 "attributes.bpf.c"
+#line 294 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 289 "attributes.bpf.c"
+#line 301 "attributes.bpf.c"
 					}
 					return BPF_FUSE_CONTINUE;
 				}
@@ -424,20 +436,20 @@ static __always_inline int fsp_getattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 			}
-#line 428 "attributes.bpf.c"
+#line 440 "attributes.bpf.c"
 			/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				a->uid = 0U;
 			}
-#line 434 "attributes.bpf.c"
+#line 446 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 441 "attributes.bpf.c"
+#line 453 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/media' */
@@ -447,14 +459,14 @@ static __always_inline int fsp_getattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->uid = 0U;
 			}
-#line 451 "attributes.bpf.c"
+#line 463 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 458 "attributes.bpf.c"
+#line 470 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -483,20 +495,20 @@ static __always_inline int fsp_setattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 			}
-#line 487 "attributes.bpf.c"
+#line 499 "attributes.bpf.c"
 			/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				a->uid = 0U;
 			}
-#line 493 "attributes.bpf.c"
+#line 505 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 500 "attributes.bpf.c"
+#line 512 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/media' */
@@ -506,14 +518,14 @@ static __always_inline int fsp_setattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->uid = 0U;
 			}
-#line 510 "attributes.bpf.c"
+#line 522 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 517 "attributes.bpf.c"
+#line 529 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -670,8 +682,10 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 		return -5;
 	child = (__u32)k;
 	ret = fsp_lookup_post(0, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0 || child_set < 0)
+	if (ret < 0)
 		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_set_tracked[0] ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -816,8 +830,32 @@ struct fuse_ops fsp_set_0 = {
 
 /* ---- set 1 fspdb94_1: '/a' ---- */
 
+SEC("struct_ops/s1_lookup_pre")
+__u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(1, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_pre(1, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC(".struct_ops")
 struct fuse_ops fsp_set_1 = {
+	.lookup_prefilter = (void *)s1_lookup_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -1041,8 +1079,10 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 		return -5;
 	child = (__u32)k;
 	ret = fsp_lookup_post(3, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0 || child_set < 0)
+	if (ret < 0)
 		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_set_tracked[3] ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)

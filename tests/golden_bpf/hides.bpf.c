@@ -79,7 +79,11 @@ static const volatile __u8 fsp_set_tracked[7] = {
 	1, 1, 1, 1, 1, 1, 1,
 };
 
-/* The names the program sets are registered under */
+/* The policy and profile these programs decide (plan::policy_digest): fsrun
+ * checks it before it registers the sets. */
+const volatile __u64 fsp_policy_digest = 0xb1d079e025d23c15ULL;
+/* The names the program sets are registered under (fsrun gives each mount
+ * names of its own, of the same length) */
 static const volatile char fsp_set_names[FSP_SETS][16] = {
 	"fsp5a7a_0",
 	"fsp5a7a_1",
@@ -143,7 +147,7 @@ static __always_inline bool fsp_when_1(const struct fsp_caller *c)
 {
 #line 4 "tests/golden_bpf/hides.fspol"
 	return !((c->uid == 0U));
-#line 147 "hides.bpf.c"
+#line 151 "hides.bpf.c"
 }
 
 static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
@@ -157,7 +161,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 161 "hides.bpf.c"
+#line 165 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -174,7 +178,7 @@ static __always_inline int fsp_opendir_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 178 "hides.bpf.c"
+#line 182 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -201,7 +205,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 205 "hides.bpf.c"
+#line 209 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -238,7 +242,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 242 "hides.bpf.c"
+#line 246 "hides.bpf.c"
 				/* a new node gets its directory's program set, and '/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -253,7 +257,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 257 "hides.bpf.c"
+#line 261 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -273,7 +277,7 @@ static __always_inline int fsp_lseek_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 277 "hides.bpf.c"
+#line 281 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -307,7 +311,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 311 "hides.bpf.c"
+#line 315 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -324,7 +328,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 328 "hides.bpf.c"
+#line 332 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -341,7 +345,7 @@ static __always_inline int fsp_getxattr_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 345 "hides.bpf.c"
+#line 349 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -358,7 +362,7 @@ static __always_inline int fsp_listxattr_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 362 "hides.bpf.c"
+#line 366 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -375,7 +379,7 @@ static __always_inline int fsp_setxattr_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 379 "hides.bpf.c"
+#line 383 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -392,7 +396,7 @@ static __always_inline int fsp_removexattr_pre(__u32 set, const struct fsp_calle
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 396 "hides.bpf.c"
+#line 400 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -409,7 +413,7 @@ static __always_inline int fsp_read_iter_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 413 "hides.bpf.c"
+#line 417 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -426,7 +430,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 430 "hides.bpf.c"
+#line 434 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -443,7 +447,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 447 "hides.bpf.c"
+#line 451 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -465,7 +469,15 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 469 "hides.bpf.c"
+#line 473 "hides.bpf.c"
+			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 1: /* '/a' */
+		switch (child) {
+		case 1: /* '/a' */
+			{
+				return BPF_FUSE_USER_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -495,7 +507,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 499 "hides.bpf.c"
+#line 511 "hides.bpf.c"
 				return BPF_FUSE_POSTFILTER;
 			}
 		}
@@ -509,8 +521,8 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 513 "hides.bpf.c"
-				return BPF_FUSE_CONTINUE;
+#line 525 "hides.bpf.c"
+				return BPF_FUSE_USER_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -546,7 +558,7 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 					/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 					return -2; /* hide: ENOENT */
-#line 550 "hides.bpf.c"
+#line 562 "hides.bpf.c"
 				}
 				break;
 			}
@@ -586,7 +598,7 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 					if (fsp_when_1(c)) {
 						return -2; /* hide: ENOENT */
 					}
-#line 590 "hides.bpf.c"
+#line 602 "hides.bpf.c"
 					*child_set = 5;
 					return BPF_FUSE_CONTINUE;
 				}
@@ -631,7 +643,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 635 "hides.bpf.c"
+#line 647 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -668,7 +680,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 672 "hides.bpf.c"
+#line 684 "hides.bpf.c"
 				/* a new node gets its directory's program set, and '/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -683,7 +695,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 687 "hides.bpf.c"
+#line 699 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -713,7 +725,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 717 "hides.bpf.c"
+#line 729 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -740,7 +752,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -13; /* hide: EACCES */
 				}
-#line 744 "hides.bpf.c"
+#line 756 "hides.bpf.c"
 				/* a new node gets its directory's program set, and '/home/a/.ssh' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -756,7 +768,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 760 "hides.bpf.c"
+#line 772 "hides.bpf.c"
 				/* a new node gets its directory's program set, and '/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -771,7 +783,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 775 "hides.bpf.c"
+#line 787 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -791,7 +803,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 795 "hides.bpf.c"
+#line 807 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -804,7 +816,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 808 "hides.bpf.c"
+#line 820 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -819,7 +831,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 823 "hides.bpf.c"
+#line 835 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -833,7 +845,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 837 "hides.bpf.c"
+#line 849 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -887,7 +899,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 891 "hides.bpf.c"
+#line 903 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -901,7 +913,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 905 "hides.bpf.c"
+#line 917 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -915,7 +927,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 919 "hides.bpf.c"
+#line 931 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -952,7 +964,7 @@ static __always_inline int fsp_getattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 956 "hides.bpf.c"
+#line 968 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -969,7 +981,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 973 "hides.bpf.c"
+#line 985 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -986,7 +998,7 @@ static __always_inline int fsp_get_link_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 990 "hides.bpf.c"
+#line 1002 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1013,7 +1025,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 1017 "hides.bpf.c"
+#line 1029 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -1050,7 +1062,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 1054 "hides.bpf.c"
+#line 1066 "hides.bpf.c"
 				/* a new node gets its directory's program set, and '/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -1065,7 +1077,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 1069 "hides.bpf.c"
+#line 1081 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1088,7 +1100,7 @@ static __always_inline int fsp_readdir_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 1092 "hides.bpf.c"
+#line 1104 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1105,7 +1117,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 1109 "hides.bpf.c"
+#line 1121 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1248,8 +1260,10 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 		return -5;
 	child = (__u32)k;
 	ret = fsp_lookup_post(0, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0 || child_set < 0)
+	if (ret < 0)
 		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_set_tracked[0] ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -1467,9 +1481,34 @@ struct fuse_ops fsp_set_0 = {
 
 /* ---- set 1 fsp5a7a_1: '/a' ---- */
 
+SEC("struct_ops/s1_lookup_pre")
+__u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	fsp_caller_now(&c);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(1, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_pre(1, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC(".struct_ops")
 struct fuse_ops fsp_set_1 = {
 	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
+	.lookup_prefilter = (void *)s1_lookup_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -1553,8 +1592,10 @@ __u32 BPF_PROG(s2_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 		return -5;
 	child = (__u32)k;
 	ret = fsp_lookup_post(2, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0 || child_set < 0)
+	if (ret < 0)
 		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_set_tracked[2] ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -1736,8 +1777,10 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 		return -5;
 	child = (__u32)k;
 	ret = fsp_lookup_post(3, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0 || child_set < 0)
+	if (ret < 0)
 		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_set_tracked[3] ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -2263,8 +2306,10 @@ __u32 BPF_PROG(s5_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 		return -5;
 	child = (__u32)k;
 	ret = fsp_lookup_post(5, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0 || child_set < 0)
+	if (ret < 0)
 		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_set_tracked[5] ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)

@@ -71,7 +71,11 @@ static const volatile __u8 fsp_set_tracked[5] = {
 	1, 1, 1, 1, 1,
 };
 
-/* The names the program sets are registered under */
+/* The policy and profile these programs decide (plan::policy_digest): fsrun
+ * checks it before it registers the sets. */
+const volatile __u64 fsp_policy_digest = 0x20bf57426aac3f4cULL;
+/* The names the program sets are registered under (fsrun gives each mount
+ * names of its own, of the same length) */
 static const volatile char fsp_set_names[FSP_SETS][16] = {
 	"fspb0ce_0",
 	"fspb0ce_1",
@@ -162,7 +166,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 		if (fsp_arg_0(v)) {
 #line 3 "tests/golden_bpf/opens.fspol"
 			return -13; /* deny: EACCES */
-#line 166 "opens.bpf.c"
+#line 170 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 4: /* '/logs' */
@@ -170,7 +174,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 		if (fsp_arg_3(v)) {
 #line 4 "tests/golden_bpf/opens.fspol"
 			return -1; /* deny: EPERM */
-#line 174 "opens.bpf.c"
+#line 178 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -227,11 +231,27 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 			}
 		}
 		return BPF_FUSE_CONTINUE;
+	case 1: /* '/a' */
+		switch (child) {
+		case 1: /* '/a' */
+			{
+				return BPF_FUSE_USER_POSTFILTER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
 	case 3: /* '/bin' */
 		switch (child) {
 		case 2: /* '/bin' */
 			{
 				return BPF_FUSE_POSTFILTER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 4: /* '/logs' */
+		switch (child) {
+		case 3: /* '/logs' */
+			{
+				return BPF_FUSE_USER_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -421,13 +441,13 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_arg_4(v)) {
 #line 4 "tests/golden_bpf/opens.fspol"
 			return -1; /* deny: EPERM */
-#line 425 "opens.bpf.c"
+#line 445 "opens.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_6(v)) {
 #line 4 "tests/golden_bpf/opens.fspol"
 			return -1; /* deny: EPERM */
-#line 431 "opens.bpf.c"
+#line 451 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -479,7 +499,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 		if (fsp_arg_10(v)) {
 #line 3 "tests/golden_bpf/opens.fspol"
 			return -13; /* deny: EACCES */
-#line 483 "opens.bpf.c"
+#line 503 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -605,8 +625,10 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 		return -5;
 	child = (__u32)k;
 	ret = fsp_lookup_post(0, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0 || child_set < 0)
+	if (ret < 0)
 		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_set_tracked[0] ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -751,8 +773,32 @@ struct fuse_ops fsp_set_0 = {
 
 /* ---- set 1 fspb0ce_1: '/a' ---- */
 
+SEC("struct_ops/s1_lookup_pre")
+__u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(1, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_pre(1, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC(".struct_ops")
 struct fuse_ops fsp_set_1 = {
+	.lookup_prefilter = (void *)s1_lookup_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -947,8 +993,10 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 		return -5;
 	child = (__u32)k;
 	ret = fsp_lookup_post(3, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0 || child_set < 0)
+	if (ret < 0)
 		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_set_tracked[3] ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -995,6 +1043,29 @@ __u32 BPF_PROG(s4_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_o
 	return ret;
 }
 
+SEC("struct_ops/s4_lookup_pre")
+__u32 BPF_PROG(s4_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(3, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_pre(4, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC("struct_ops/s4_setattr_pre")
 __u32 BPF_PROG(s4_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setattr_in *in)
 {
@@ -1013,6 +1084,7 @@ __u32 BPF_PROG(s4_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fus
 SEC(".struct_ops")
 struct fuse_ops fsp_set_4 = {
 	.open_prefilter = (void *)s4_open_pre,
+	.lookup_prefilter = (void *)s4_lookup_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
