@@ -1,0 +1,91 @@
+#!/bin/bash
+# fuse_bpf_lifecycle_test.sh FSC FSRUN FUSE_SETS: the life of fsrun's
+# program sets in the kernel tier's VM.
+#   - two mounts of one policy and one of another at once: each mount has
+#     sets of its own, and each view applies its policy;
+#   - unmounting one view unregisters its sets and leaves the other view of
+#     the same policy working (children looked up afterwards get their sets);
+#   - a daemon killed with SIGKILL leaves its sets registered until
+#     `fsrun umount`, which removes them;
+#   - `fsrun reload` of a fuse-bpf view is refused (and the view still
+#     applies its policy);
+#   - at the end no set is registered.
+# Exit 77 when the VM cannot run.
+set -uo pipefail
+FSC=$1
+FSRUN=$2
+FUSE_SETS=$3
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+TOP=$(cd "$HERE/.." && pwd)
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+adds=(--add-exe "$FSRUN:/usr/bin/fsrun" --add-exe "$FUSE_SETS:/usr/bin/fuse_sets")
+for p in readonly-secrets android-media; do
+	"$FSC" compile --target=fspol-6.1 --emit=bpf-obj -o "$WORK/$p.bpf.o" "$TOP/examples/$p.fspol" || exit 1
+	adds+=(--add "$WORK/$p.bpf.o:/p/$p.bpf.o" --add "$TOP/examples/$p.fspol:/p/$p.fspol")
+done
+for f in "$TOP"/stdlib/policies/*.fspol; do
+	adds+=(--add "$f:/p/stdlib/$(basename "$f")")
+done
+
+cat >"$WORK/guest.sh" <<'GUEST'
+#!/bin/sh
+echo
+export PATH=$PATH:/usr/bin
+mkdir -p /run
+fails=0
+check() { # check WHAT COMMAND...: the command must succeed
+	what=$1; shift
+	if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fails=$((fails + 1)); fi
+}
+absent() { [ ! -e "$1" ]; }
+sets() { fuse_sets 2>/dev/null | sort; }
+count() { sets | grep -c "^$1" ; }
+mountv() { # mountv POLICY MNT
+	mkdir -p /w/$2/lower/sub /w/$2/mnt
+	echo data > /w/$2/lower/a.txt; echo key > /w/$2/lower/id_rsa; echo s > /w/$2/lower/sub/.env
+	fsrun mount --stdlib=/p/stdlib --mode fuse-bpf -o bpf=/p/$1.bpf.o /p/$1.fspol /w/$2/lower /w/$2/mnt
+}
+prefix() { fsrun status --json /w/$1/mnt | sed -n 's/.*"sets": \["\([a-z0-9]*_\).*/\1/p'; }
+
+check "no sets before" [ "$(sets | wc -l)" = 0 ]
+check "mount one" mountv readonly-secrets one
+check "mount two (same policy)" mountv readonly-secrets two
+check "mount three (android-media)" mountv android-media three
+p1=$(prefix one); p2=$(prefix two); p3=$(prefix three)
+echo "prefixes: $p1 $p2 $p3"
+check "names differ per mount" [ -n "$p1" -a -n "$p2" -a -n "$p3" -a "$p1" != "$p2" -a "$p1" != "$p3" ]
+n1=$(count "$p1"); n3=$(count "$p3")
+echo "registered: $n1 for one, $(count "$p2") for two, $n3 for three"
+check "every set of each mount registered" [ "$n1" -gt 0 -a "$(count "$p2")" = "$n1" -a "$n3" -gt 0 ]
+check "one hides keys" absent /w/one/mnt/id_rsa
+check "two hides keys" absent /w/two/mnt/id_rsa
+check "one shows files" grep -q data /w/one/mnt/a.txt
+check "two is read-only" sh -c '! echo x > /w/two/mnt/new 2>/dev/null'
+
+check "umount one" fsrun umount /w/one/mnt
+check "one's sets unregistered" [ "$(count "$p1")" = 0 ]
+check "two's sets still registered" [ "$(count "$p2")" = "$n1" ]
+echo more > /w/two/lower/sub/b.txt
+check "two: a child looked up now gets its set" grep -q more /w/two/mnt/sub/b.txt
+check "two: and its hides" absent /w/two/mnt/sub/.env
+
+pid=$(fsrun status --json /w/three/mnt | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+check "kill three's daemon" kill -9 "$pid"
+sleep 1
+check "three's sets stay registered after the kill" [ "$(count "$p3")" = "$n3" ]
+check "umount three after the kill" fsrun umount /w/three/mnt
+check "three's sets unregistered by umount" [ "$(count "$p3")" = 0 ]
+
+out=$(fsrun reload /w/two/mnt 2>&1)
+echo "$out"
+check "reload refused in fuse-bpf mode" sh -c "echo \"\$0\" | grep -q 'needs a remount'" "$out"
+check "two still hides keys" absent /w/two/mnt/id_rsa
+check "umount two" fsrun umount /w/two/mnt
+check "no sets left" [ "$(sets | wc -l)" = 0 ]
+check "nothing mounted" sh -c '! grep -q fspol /proc/mounts'
+echo "failures: $fails"
+[ "$fails" = 0 ]
+GUEST
+chmod +x "$WORK/guest.sh"
+"$HERE/run-vm.sh" --timeout 300 "${adds[@]}" --add "$WORK/guest.sh:/p/guest.sh" -- /p/guest.sh
