@@ -1,11 +1,18 @@
 #!/bin/bash
 # run-vm.sh [--timeout SEC] [--log FILE] [--keep-log] [--add HOST:GUEST]...
-#           [--add-exe HOST:GUEST]... -- COMMAND [ARGS...]
+#           [--add-exe HOST:GUEST]... [--fspol BUILD_DIR [--policy FILE]...]
+#           -- COMMAND [ARGS...]
 # Boot $FSPOL_KERNEL_BUILD_DIR/bzImage under qemu-system-x86_64 -accel tcg
 # with the selftest initramfs, run COMMAND inside (PATH has /tests), and exit
 # with its status.  --add copies a host file into the guest for this run
 # (repeatable; GUEST is an absolute path); --add-exe copies a program
 # without its debug information, with the shared libraries it needs.
+# --fspol puts fspol into the guest from a CMake build directory: fsrun (and
+# fsop, the tests' request tool) in /usr/bin, the stdlib in
+# /usr/share/fspol/policies, the examples in /usr/share/fspol/examples, each
+# with its fuse_ops object (NAME.bpf.o, compiled on the host by that build's
+# fsc); --policy adds a policy of yours the same way, in /p (then
+#   fsrun mount --mode fuse-bpf -o bpf=/p/NAME.bpf.o /p/NAME.fspol LOWER MNT).
 # The serial log is kept on
 # failure (path printed).
 # Exit 77 if qemu or the built kernel is missing; 124 on timeout.
@@ -16,10 +23,14 @@ LOG=
 KEEP=0
 ADD=()
 EXES=()
+FSPOL_BUILD=
+POLICIES=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--add) ADD+=("$2"); shift 2 ;;
 	--add-exe) EXES+=("$2"); shift 2 ;;
+	--fspol) FSPOL_BUILD=$2; shift 2 ;;
+	--policy) POLICIES+=("$2"); shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--log) LOG=$2; shift 2 ;;
 	--keep-log) KEEP=1; shift ;;
@@ -44,8 +55,35 @@ done
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/root"
+if [ ${#POLICIES[@]} -gt 0 ] && [ -z "$FSPOL_BUILD" ]; then
+	echo "run-vm: --policy needs --fspol BUILD_DIR (its fsc compiles the policy)" >&2
+	exit 2
+fi
+if [ -n "$FSPOL_BUILD" ]; then
+	KTOP=$(cd "$(dirname "$0")/.." && pwd)
+	FSC=$FSPOL_BUILD/bin/fsc
+	for exe in "$FSC" "$FSPOL_BUILD/bin/fsrun"; do
+		[ -x "$exe" ] || { echo "run-vm: --fspol $FSPOL_BUILD: no $exe (build fsc and fsrun)" >&2; exit 2; }
+	done
+	EXES+=("$FSPOL_BUILD/bin/fsrun:/usr/bin/fsrun")
+	[ -x "$FSPOL_BUILD/runtime/tests/fsop" ] && EXES+=("$FSPOL_BUILD/runtime/tests/fsop:/usr/bin/fsop")
+	share=$WORK/root/usr/share/fspol
+	mkdir -p "$share/policies" "$share/examples" "$WORK/root/p"
+	cp "$KTOP"/stdlib/policies/*.fspol "$share/policies/"
+	compile() { # compile POLICY DIR: POLICY and its object in DIR
+		local name
+		name=$(basename "$1" .fspol)
+		cp "$1" "$2/$name.fspol"
+		"$FSC" compile --target=fspol-6.1 --emit=bpf-obj -o "$2/$name.bpf.o" "$1" ||
+			{ echo "run-vm: fsc cannot compile $1" >&2; exit 2; }
+	}
+	for p in "$KTOP"/examples/*.fspol; do compile "$p" "$share/examples"; done
+	for p in "${POLICIES[@]}"; do compile "$p" "$WORK/root/p"; done
+fi
 {
 	echo '#!/bin/sh'
+	# programs added under /usr/bin; /run for fsrun's control sockets
+	echo 'export PATH=$PATH:/usr/bin; mkdir -p /run'
 	printf '%q ' "$@"
 	echo
 } >"$WORK/root/cmd.sh"

@@ -4,9 +4,12 @@
  * (the kernel tier's VM), it does what eval_mount_test.py's worker does.
  *
  *   fsop UID GID COMM OP TYPE PATH [TO]
+ *   fsop --run UID GID COMMAND [ARGS...]
  *
  * COMM "-" keeps the process name. OP and TYPE are the tables' words
- * (tests/eval/README.md).
+ * (tests/eval/README.md). --run runs COMMAND as the caller (uid, gid, no
+ * supplementary groups), as setpriv --reuid --regid --clear-groups does
+ * where busybox's setpriv cannot.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -134,21 +137,36 @@ static int act(const char *op, const char *type, const char *p, const char *to)
 	exit(2);
 }
 
-int main(int argc, char **argv)
+static int become(const char *uid_text, const char *gid_text)
 {
-	if (argc < 7 || argc > 8) {
-		fprintf(stderr, "usage: fsop UID GID COMM OP TYPE PATH [TO]\n");
-		return 2;
-	}
-	uid_t uid = (uid_t)strtoul(argv[1], NULL, 10);
-	gid_t gid = (gid_t)strtoul(argv[2], NULL, 10);
+	uid_t uid = (uid_t)strtoul(uid_text, NULL, 10);
+	gid_t gid = (gid_t)strtoul(gid_text, NULL, 10);
 
-	if (strcmp(argv[3], "-"))
-		prctl(PR_SET_NAME, argv[3], 0, 0, 0);
 	if (setgroups(0, NULL) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) {
 		perror("fsop: cannot become the caller");
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 5 && !strcmp(argv[1], "--run")) {
+		if (become(argv[2], argv[3]))
+			return 2;
+		execvp(argv[4], argv + 4);
+		perror(argv[4]);
+		return 127;
+	}
+	if (argc < 7 || argc > 8) {
+		fprintf(stderr, "usage: fsop UID GID COMM OP TYPE PATH [TO]\n"
+				"       fsop --run UID GID COMMAND [ARGS...]\n");
 		return 2;
 	}
+	if (strcmp(argv[3], "-"))
+		prctl(PR_SET_NAME, argv[3], 0, 0, 0);
+	if (become(argv[1], argv[2]))
+		return 2;
 	int err = act(argv[4], argv[5], argv[6], argc == 8 ? argv[7] : "");
 	const char *name = err ? strerrorname_np(err) : "ok";
 
