@@ -190,18 +190,17 @@ std::string status_json(const MountOptions& o, FsState& fs, const Session& sessi
       << ", \"policy\": {\"name\": " << json_string(policy.name)
       << ", \"path\": " << json_string(policy.path) << ", \"rules\": " << policy.rule_count
       << ", \"path_classes\": " << fs.path_classes()
-      << "}, \"mode\": " << json_string(mode_text(session.conn(), kernel))
-      << ", \"fuse_bpf\": ";
+      << "}, \"mode\": " << json_string(mode_text(session.conn(), kernel)) << ", \"fuse_bpf\": ";
   if (kernel.profile.empty()) {
     out << "null";
   } else {
     out << "{\"profile\": " << json_string(kernel.profile) << ", \"sets\": [";
-    for (size_t i = 0; i < kernel.sets.size(); ++i) out << (i ? ", " : "") << json_string(kernel.sets[i]);
+    for (size_t i = 0; i < kernel.sets.size(); ++i)
+      out << (i ? ", " : "") << json_string(kernel.sets[i]);
     out << "]}";
   }
-  out << ", \"pid\": " << ::getpid()
-      << ", \"workers\": " << session.workers() << ", \"inodes\": " << fs.inode_count()
-      << ", \"open_files\": " << fs.open_files()
+  out << ", \"pid\": " << ::getpid() << ", \"workers\": " << session.workers()
+      << ", \"inodes\": " << fs.inode_count() << ", \"open_files\": " << fs.open_files()
       << ", \"passthrough_opens\": " << fs.passthrough_opens()
       << ", \"decisions\": {\"hidden\": " << c.hidden << ", \"denied\": " << c.denied
       << ", \"rewritten\": " << c.rewritten << ", \"handled\": " << c.handled
@@ -335,8 +334,10 @@ Result<void> load_programs(const Policy& policy, const MountOptions& o, const Se
     if (!built) return built.error();
     object = std::move(*built);
   } else {
-    return Error{EINVAL, "fuse-bpf mode needs the policy's programs: -o bpf=FILE (fsc compile "
-                         "--target=" + support.profile + " --emit=bpf-obj)"};
+    return Error{EINVAL,
+                 "fuse-bpf mode needs the policy's programs: -o bpf=FILE (fsc compile "
+                 "--target=" +
+                     support.profile + " --emit=bpf-obj)"};
   }
   std::string state = sets_file_path(o.mountpoint);
   if (size_t n = unregister_stale_sets(state)) {
@@ -440,7 +441,8 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   } else {
     fs.serve_filters();
     UniqueFd lower(::open(o.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (lower.get() < 0) return Error{errno, "cannot open " + o.lower + ": " + std::strerror(errno)};
+    if (lower.get() < 0)
+      return Error{errno, "cannot open " + o.lower + ": " + std::strerror(errno)};
     auto r = session.mount_backed(lower.get(), kernel.root_set);
     if (!r) return r.error();
   }

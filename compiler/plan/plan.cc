@@ -465,6 +465,74 @@ class Planner {
                          "(in-kernel listing filters: not yet)", listed);
       ask_post(rd, kUserPostfilter);
     }
+    // Names redirects bring from other lower roots are not in the lower
+    // directory the kernel reads: the daemon lists (merging, as in daemon
+    // mode).
+    std::vector<uint32_t> placed = placement_rules(set);
+    if (!placed.empty()) {
+      rd.post = Filter{};
+      to_daemon(rd.pre,
+                "listings merge the names redirects bring from other lower roots, "
+                "in the daemon",
+                placed);
+      rd.pre.daemon_result = kUser;
+    }
+    daemon_opens(set);
+  }
+
+  std::vector<uint32_t> placement_rules(const ProgramSet& set) const {
+    std::vector<uint32_t> out;
+    if (!(set.types & kDir)) return out;
+    for (uint32_t child : p_.classes[set.cls].children) {
+      for (const Entry& e : table(child).placement) out.push_back(e.rule);
+    }
+    return out;
+  }
+
+  // The daemon serves a directory's lookups (it chooses the lower names,
+  // or decides what BPF cannot): the names in it are its nodes, so it
+  // makes and removes them too (a name map or redirect also places them).
+  void daemon_names(ProgramSet& set, const Filter& lookup) {
+    static constexpr Callback kNamed[] = {Callback::create_open, Callback::mknod,   Callback::mkdir,
+                                          Callback::symlink,     Callback::unlink,  Callback::rmdir,
+                                          Callback::rename,      Callback::rename2, Callback::link};
+    for (Callback cb : kNamed) {
+      Filters& fs = set.filters[static_cast<size_t>(cb)];
+      fs.post = Filter{};
+      to_daemon(fs.pre,
+                "the daemon serves this directory's lookups, so its names are the "
+                "daemon's: " +
+                    lookup.reason,
+                lookup.rules);
+      fs.pre.daemon_result = kUser;
+    }
+  }
+
+  // An open file's requests go where it was opened: the kernel sends a
+  // file the daemon opened to the daemon, and a file it opened itself has
+  // a handle the daemon never made. So where the daemon serves a handle's
+  // request whole, it opens the file too.
+  void daemon_opens(ProgramSet& set) {
+    static constexpr std::pair<Callback, Callback> kOnHandles[] = {
+        {Callback::read_iter, Callback::open},  {Callback::write_iter, Callback::open},
+        {Callback::lseek, Callback::open},      {Callback::fsync, Callback::open},
+        {Callback::flush, Callback::open},      {Callback::file_fallocate, Callback::open},
+        {Callback::readdir, Callback::opendir}, {Callback::dir_fsync, Callback::opendir}};
+    for (auto [cb, open] : kOnHandles) {
+      const Filter& pre = set.filters[static_cast<size_t>(cb)].pre;
+      if (pre.where != Where::kDaemon || pre.daemon_result != kUser) continue;
+      {
+        Filters& fs = set.filters[static_cast<size_t>(open)];
+        if (fs.pre.where == Where::kDaemon && fs.pre.daemon_result == kUser) continue;
+        std::vector<uint32_t> rules = pre.rules;
+        fs.post = Filter{};
+        to_daemon(fs.pre,
+                  "the daemon serves " + std::string(callback_name(cb)) +
+                      " whole, so it opens the file: " + pre.reason,
+                  rules);
+        fs.pre.daemon_result = kUser;
+      }
+    }
   }
 
   bool writes_decided() const {
@@ -572,6 +640,7 @@ class Planner {
     // mode).
     if (fs.pre.where == Where::kDaemon) {
       fs.pre.daemon_result = kUser;
+      daemon_names(set, fs.pre);
       return;
     }
     if (set.passthrough) return;

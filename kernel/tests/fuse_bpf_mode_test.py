@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "tools"))
 sys.path.insert(0, os.path.join(TOP, "tests", "runtime"))
 from run_eval import read_table  # noqa: E402
 from eval_mount_test import Tree, declared_roots  # noqa: E402
-from random_policy import NAMES, random_policy  # noqa: E402
+from random_policy import LAYER_DIRS, NAMES, random_layers_policy, random_policy  # noqa: E402
 
 MODES = ("fuse-bpf", "daemon")
 CALLERS = [(0, 0), (1000, 1000), (1005, 7), (2000, 2000), (1, 1)]
@@ -42,12 +42,20 @@ OPS = ["lookup", "stat", "readdir", "read", "write", "exec", "create", "delete",
        "link", "chmod", "chown", "truncate", "utimes", "xattr_read", "xattr_write"]
 
 
-def random_rows(rng, count):
-    """Requests in read_table's form, without a verdict."""
+LAYER_NAMES = ["x.log", "x.txt", "notes.txt", "c1", "C1", "X.LOG", "sub"]
+
+
+def random_rows(rng, count, layers):
+    """Requests in read_table's form, without a verdict: over NAMES, or
+    for a random_layers_policy under its directories."""
     rows = []
     for number in range(1, count + 1):
         depth = rng.randint(1, 3)
-        path = "/" + "/".join(rng.choice(NAMES) for _ in range(depth))
+        if layers:
+            path = "/" + "/".join([rng.choice(LAYER_DIRS)] +
+                                  [rng.choice(LAYER_NAMES) for _ in range(depth - 1)])
+        else:
+            path = "/" + "/".join(rng.choice(NAMES) for _ in range(depth))
         op = rng.choice(OPS)
         type_ = rng.choice(["file", "file", "dir", "symlink"])
         if op == "readdir":
@@ -75,7 +83,7 @@ mk() {
 	case $want in
 	dir) mkdir "$2"; chmod 777 "$2" ;;
 	symlink) ln -s target "$2" ;;
-	*) echo data > "$2"; chmod 777 "$2" ;;
+	*) echo "data password=hunter2" > "$2"; chmod 777 "$2" ;;  # a secret for handlers
 	esac
 }
 empty() { rm -rf "$1"/* "$1"/.[!.]* 2>/dev/null; true; }
@@ -147,11 +155,17 @@ def main():
             suites.append((table[:-len(".eval")], *read_table(os.path.join(tables, table))))
     rng = random.Random(int(os.environ.get("FSPOL_DIFF_SEED", "14")))
     for i in range(int(os.environ.get("FSPOL_DIFF_POLICIES", "8"))):
+        # Every other one has a rule of every layer (names, casefold,
+        # redirects, attributes, a handler).
+        layers = i % 2 == 1
         policy = os.path.join(work, f"random-{i}.fspol")
-        with open(policy, "w") as f:
-            f.write(random_policy(rng, i))
+        while True:  # a random policy may have errors (fsc check): draw again
+            with open(policy, "w") as f:
+                f.write(random_layers_policy(rng, i)[0] if layers else random_policy(rng, i))
+            if subprocess.run([fsc, "check", policy], capture_output=True).returncode == 0:
+                break
         suites.append((f"random-{i}", policy,
-                       random_rows(rng, int(os.environ.get("FSPOL_DIFF_OPS", "40")))))
+                       random_rows(rng, int(os.environ.get("FSPOL_DIFF_OPS", "40")), layers)))
     for name, policy, rows in suites:
         obj = os.path.join(work, name + ".bpf.o")
         subprocess.run([fsc, "compile", "--target=fspol-6.1", "--emit=bpf-obj", "-o", obj, policy],
@@ -181,7 +195,9 @@ def main():
                              row["op"], type_, mnt + row["path"]]
                 if "to" in args:
                     fsop_args.append(mnt + args["to"])
-                out.append(f"row {mode} {name}:{row['number']} " +
+                # Random requests also show what an allowed one saw.
+                show = "FSOP_SHOW=1 " if row["expect"] is None else ""
+                out.append(f"{show}row {mode} {name}:{row['number']} " +
                            " ".join(shlex.quote(a) for a in fsop_args))
                 verdict = row["expect"]
                 expected[(name, row["number"])] = ("ok" if verdict == "allow" else verdict,
@@ -226,9 +242,10 @@ def main():
             # The one documented difference (docs/runtime.md, "fuse-bpf
             # mode"): a rename or link into a directory of a passthrough
             # subtree, which the daemon never learns, is EXDEV.
-            if (answers["fuse-bpf"] == "EXDEV" and answers["daemon"] != "(no answer)"
+            if (answers["fuse-bpf"] == "EXDEV" and answers["daemon"] not in ("EXDEV", "(no answer)")
                     and raw.split()[0] in ("rename", "link")):
                 untracked += 1
+                print(f"  EXDEV in fuse-bpf mode: {name}:{number}: {raw} (daemon: {answers['daemon']})")
                 continue
             if answers["fuse-bpf"] != answers["daemon"] or answers["daemon"] == "(no answer)":
                 failures.append(f"{name}:{number}: {raw}: fuse-bpf {answers['fuse-bpf']}, "

@@ -60,7 +60,8 @@ Result<std::vector<unsigned>> rename_in_elf(std::string& elf, const std::string&
   std::vector<Elf64_Shdr> sh(eh.e_shnum);
   std::memcpy(sh.data(), elf.data() + eh.e_shoff, sh.size() * sizeof(Elf64_Shdr));
   auto in_file = [&](const Elf64_Shdr& s) {
-    return s.sh_type == SHT_NOBITS || (s.sh_offset <= elf.size() && s.sh_size <= elf.size() - s.sh_offset);
+    return s.sh_type == SHT_NOBITS ||
+           (s.sh_offset <= elf.size() && s.sh_size <= elf.size() - s.sh_offset);
   };
   for (const Elf64_Shdr& s : sh) {
     if (!in_file(s)) return bad("a section beyond the end of the file");
@@ -88,12 +89,15 @@ Result<std::vector<unsigned>> rename_in_elf(std::string& elf, const std::string&
     if (sym.st_name >= strs.sh_size) return bad("damaged symbol name");
     const char* name = elf.data() + strs.sh_offset + sym.st_name;
     unsigned n = 0;
-    if (std::sscanf(name, "fsp_set_%u", &n) != 1) return bad(std::string("struct_ops value ") + name);
-    if (sym.st_value > sh[ops].sh_size || sh[ops].sh_size - sym.st_value < sizeof(struct fuse_ops)) {
+    if (std::sscanf(name, "fsp_set_%u", &n) != 1)
+      return bad(std::string("struct_ops value ") + name);
+    if (sym.st_value > sh[ops].sh_size ||
+        sh[ops].sh_size - sym.st_value < sizeof(struct fuse_ops)) {
       return bad(std::string(name) + " beyond its section");
     }
     char* set_name = elf.data() + sh[ops].sh_offset + sym.st_value + kSetNameOffset;
-    if (std::strncmp(set_name, "fsp", 3) != 0 || strnlen(set_name, kSetNameSize) < kPrefixLength + 1) {
+    if (std::strncmp(set_name, "fsp", 3) != 0 ||
+        strnlen(set_name, kSetNameSize) < kPrefixLength + 1) {
       return bad(std::string(name) + " is not named as fsc names sets");
     }
     std::memcpy(set_name, prefix.data(), kPrefixLength);
@@ -205,7 +209,8 @@ Result<std::unique_ptr<ProgramSets>> ProgramSets::load(std::string_view object, 
                    "(compile it again)"};
     }
     if (char* table = rodata_var(sets->obj_, "fsp_set_names", size)) {
-      for (size_t off = 0; off + 16 <= size; off += 16) std::memcpy(table + off, prefix.data(), kPrefixLength);
+      for (size_t off = 0; off + 16 <= size; off += 16)
+        std::memcpy(table + off, prefix.data(), kPrefixLength);
     }
     if (bpf_object__load(sets->obj_) != 0) {
       int err = errno;

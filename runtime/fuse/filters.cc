@@ -120,7 +120,8 @@ void warn_once(const char* what, uint32_t opcode) {
 
 // A reply that carries fuse_bpf_entry_out records must come through the
 // ioctl (a write(2) of it fails): header, then `parts`.
-void reply_with_entries(const Call& call, std::initializer_list<std::pair<const void*, size_t>> parts) {
+void reply_with_entries(const Call& call,
+                        std::initializer_list<std::pair<const void*, size_t>> parts) {
   char buf[4096];
   fuse_out_header out{};
   out.unique = call.in->unique;
@@ -163,6 +164,65 @@ bool FsState::ids_known(const Call& call) const {
   }
 }
 
+bool FsState::handles_known(const Call& call) const {
+  // The daemon's handles are addresses, never 0; a file the kernel opened
+  // itself has the handle 0 (the generated programs set none).
+  uint64_t fh = 1;
+  switch (call.in->opcode) {
+    case FUSE_READ:
+    case FUSE_READDIR:
+    case FUSE_READDIRPLUS:
+      if (const auto* in = call.args<fuse_read_in>()) fh = in->fh;
+      break;
+    case FUSE_WRITE:
+      if (const auto* in = call.args<fuse_write_in>()) fh = in->fh;
+      break;
+    case FUSE_RELEASE:
+    case FUSE_RELEASEDIR:
+      if (const auto* in = call.args<fuse_release_in>()) fh = in->fh;
+      break;
+    case FUSE_FLUSH:
+      if (const auto* in = call.args<fuse_flush_in>()) fh = in->fh;
+      break;
+    case FUSE_FSYNC:
+    case FUSE_FSYNCDIR:
+      if (const auto* in = call.args<fuse_fsync_in>()) fh = in->fh;
+      break;
+    case FUSE_LSEEK:
+      if (const auto* in = call.args<fuse_lseek_in>()) fh = in->fh;
+      break;
+    case FUSE_FALLOCATE:
+      if (const auto* in = call.args<fuse_fallocate_in>()) fh = in->fh;
+      break;
+    case FUSE_GETLK:
+    case FUSE_SETLK:
+    case FUSE_SETLKW:
+      if (const auto* in = call.args<fuse_lk_in>()) fh = in->fh;
+      break;
+    case FUSE_COPY_FILE_RANGE:
+      if (const auto* in = call.args<fuse_copy_file_range_in>()) fh = in->fh_in && in->fh_out;
+      break;
+    case FUSE_SETATTR:
+      if (const auto* in = call.args<fuse_setattr_in>(); in && (in->valid & FATTR_FH)) fh = in->fh;
+      break;
+    case FUSE_GETATTR:
+      if (const auto* in = call.args<fuse_getattr_in>();
+          in && (in->getattr_flags & FUSE_GETATTR_FH))
+        fh = in->fh;
+      break;
+    default:
+      break;
+  }
+  return fh != 0;
+}
+
+int FsState::unknown_node(const Call& call) const {
+  uint32_t opcode = call.in->opcode & FUSE_OPCODE_FILTER;
+  if (opcode == FUSE_RENAME || opcode == FUSE_RENAME2 || opcode == FUSE_LINK) return EXDEV;
+  warn_once("a request on a node or handle the daemon was never told about", opcode);
+  return EIO;
+}
+
 int FsState::filter(const Call& call) {
   uint32_t opcode = call.in->opcode & FUSE_OPCODE_FILTER;
   bool post = (call.in->opcode & FUSE_POSTFILTER) != 0;
@@ -177,11 +237,7 @@ int FsState::filter(const Call& call) {
   // A node the kernel made without telling the daemon: nothing the daemon
   // knows decides about it. A rename or link there crosses into such a
   // subtree: EXDEV lets mv and cp -l fall back to copies, checked anew.
-  if (!ids_known(call)) {
-    if (opcode == FUSE_RENAME || opcode == FUSE_RENAME2 || opcode == FUSE_LINK) return EXDEV;
-    warn_once("a filter request on a node the daemon was never told about", opcode);
-    return EIO;
-  }
+  if (!ids_known(call)) return unknown_node(call);
   if (call.in->nodeid == 0) return EIO;
   if (int err = act_as_caller(*call.in)) return err;
   // The inputs, as the ordinary request would carry them.
@@ -195,7 +251,8 @@ int FsState::filter(const Call& call) {
     error_in = ext.error;
     arglen -= sizeof ext;
   }
-  long in_len = l->outputs || !post ? inputs_length(*l, call.arg, arglen) : static_cast<long>(arglen);
+  long in_len =
+      l->outputs || !post ? inputs_length(*l, call.arg, arglen) : static_cast<long>(arglen);
   if (in_len < 0) return EIO;
   fuse_in_header header = *call.in;
   header.opcode = opcode;
@@ -218,9 +275,14 @@ int FsState::prefilter(const Call& call, const Call& plain) {
   const char* echo = plain.arg;
   size_t len = plain.arglen;
   switch (l->echo) {
-    case Echo::kAll: break;
-    case Echo::kFixed: len = l->fixed; break;
-    case Echo::kNothing: len = 0; break;
+    case Echo::kAll:
+      break;
+    case Echo::kFixed:
+      len = l->fixed;
+      break;
+    case Echo::kNothing:
+      len = 0;
+      break;
     case Echo::kAfterName: {
       size_t n = strnlen(plain.arg, plain.arglen);
       echo = plain.arg + std::min(n + 1, plain.arglen);
@@ -255,7 +317,8 @@ int FsState::postfilter(const Call& call, const Call& plain, const char* outputs
     }
   }
   uint32_t opcode = plain.in->opcode;
-  if (error_in == 0 && opcode == FUSE_LOOKUP) return track_lookup(call, plain, outputs, outputs_len);
+  if (error_in == 0 && opcode == FUSE_LOOKUP)
+    return track_lookup(call, plain, outputs, outputs_len);
   if (error_in == 0 && opcode == FUSE_READDIR) return filter_listing(call, outputs, outputs_len);
   if (error_in == 0 && (opcode == FUSE_GETATTR || opcode == FUSE_SETATTR) &&
       outputs_len == sizeof(fuse_attr_out)) {
@@ -280,13 +343,14 @@ int FsState::track_lookup(const Call& call, const Call& plain, const char* outpu
   if (l.error) return refused(l.error);
   Place place;
   if (int err = locate(parent, plain.arg, l, 0, place)) return err;
-  struct stat st{};
+  struct stat st {};
   if (::fstatat(place.dirfd, place.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
   uint8_t type = type_bit(st.st_mode);
   if (int err = engine_->lookup_type(place.state, type, caller)) return refused(err);
-  if (int err = engine_->check(place.state, ir::bit(ir::Op::kLookup), type, caller)) return refused(err);
-  Inode* inode =
-      inodes_->learn(parent, place.link, st, place.state, handler_of(place.state, st, plain), place.anchor);
+  if (int err = engine_->check(place.state, ir::bit(ir::Op::kLookup), type, caller))
+    return refused(err);
+  Inode* inode = inodes_->learn(parent, place.link, st, place.state,
+                                handler_of(place.state, st, plain), place.anchor);
   if (inode == nullptr) return EACCES;
   fuse_entry_out out;
   std::memcpy(&out, outputs, sizeof out);

@@ -138,14 +138,15 @@ const char* FsState::opcode_name(uint32_t opcode) {
 void FsState::dispatch(const Call& call) noexcept {
   uint32_t opcode = call.in->opcode;
   bool is_filter = (opcode & ~static_cast<uint32_t>(FUSE_OPCODE_FILTER)) != 0;
-  if (!is_filter && opcode < counters_.size()) counters_[opcode].fetch_add(1, std::memory_order_relaxed);
+  if (!is_filter && opcode < counters_.size())
+    counters_[opcode].fetch_add(1, std::memory_order_relaxed);
   int err = ENOSYS;
   pthread_rwlock_rdlock(&policy_lock_);
   try {
     if (is_filter) {
       err = filters_ ? filter(call) : ENOSYS;
     } else {
-      err = filters_ && !ids_known(call) ? EIO : run(call);
+      err = filters_ && !(ids_known(call) && handles_known(call)) ? unknown_node(call) : run(call);
     }
   } catch (const std::bad_alloc&) {
     err = ENOMEM;

@@ -155,6 +155,13 @@ class FsState {
   // Whether every node id a request names is one of the daemon's (not
   // one the kernel made for a node it never told the daemon about).
   bool ids_known(const Call& call) const;
+  // Whether every file handle an ordinary request names is one the daemon
+  // made (not one of a file the kernel opened itself).
+  bool handles_known(const Call& call) const;
+  // The answer to a request on a node or handle the daemon does not know:
+  // EXDEV for a rename or link (mv and ln fall back, checked anew), else
+  // EIO.
+  int unknown_node(const Call& call) const;
   // The audit records of a request (audit rules), its result still open.
   std::vector<AuditRecord> audit_records(const Call& call);
   int check_named(const Call& call, Inode* dir, const Caller& caller);

@@ -79,9 +79,10 @@ bool FsState::listed(Inode* dir, int dirfd, unsigned char d_type, const char* na
   if (engine_->dirent(dir->state, name, type, caller_of(call), view, &unnamed)) return true;
   if (unnamed && unnamed_.fetch_add(1, std::memory_order_relaxed) < 10) {
     std::string path = view_path(dir);
-    log_warn("%s/%s: no view name maps to this lower name (the policy's rename rules): not "
-             "listed, not reachable",
-             path.c_str(), name);
+    log_warn(
+        "%s/%s: no view name maps to this lower name (the policy's rename rules): not "
+        "listed, not reachable",
+        path.c_str(), name);
   }
   return false;
 }

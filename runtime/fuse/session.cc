@@ -1,11 +1,11 @@
 #include "fuse/session.h"
 
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
+#include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -128,12 +128,15 @@ struct MountFlag {
   unsigned long clear;
 };
 constexpr MountFlag kMountFlags[] = {
-    {"ro", MS_RDONLY, 0},         {"rw", 0, MS_RDONLY},           {"nosuid", MS_NOSUID, 0},
-    {"suid", 0, MS_NOSUID},       {"nodev", MS_NODEV, 0},         {"dev", 0, MS_NODEV},
-    {"noexec", MS_NOEXEC, 0},     {"exec", 0, MS_NOEXEC},         {"sync", MS_SYNCHRONOUS, 0},
-    {"async", 0, MS_SYNCHRONOUS}, {"dirsync", MS_DIRSYNC, 0},     {"noatime", MS_NOATIME, 0},
-    {"atime", 0, MS_NOATIME},     {"nodiratime", MS_NODIRATIME, 0}, {"relatime", MS_RELATIME, 0},
-    {"strictatime", MS_STRICTATIME, 0}, {"lazytime", MS_LAZYTIME, 0}, {"nolazytime", 0, MS_LAZYTIME},
+    {"ro", MS_RDONLY, 0},         {"rw", 0, MS_RDONLY},
+    {"nosuid", MS_NOSUID, 0},     {"suid", 0, MS_NOSUID},
+    {"nodev", MS_NODEV, 0},       {"dev", 0, MS_NODEV},
+    {"noexec", MS_NOEXEC, 0},     {"exec", 0, MS_NOEXEC},
+    {"sync", MS_SYNCHRONOUS, 0},  {"async", 0, MS_SYNCHRONOUS},
+    {"dirsync", MS_DIRSYNC, 0},   {"noatime", MS_NOATIME, 0},
+    {"atime", 0, MS_NOATIME},     {"nodiratime", MS_NODIRATIME, 0},
+    {"relatime", MS_RELATIME, 0}, {"strictatime", MS_STRICTATIME, 0},
+    {"lazytime", MS_LAZYTIME, 0}, {"nolazytime", 0, MS_LAZYTIME},
 };
 
 }  // namespace
@@ -148,14 +151,15 @@ Result<void> Session::mount_backed(int lower_fd, const std::string& root_set) {
       if (o == f.word) flags = (flags | f.set) & ~f.clear;
     }
   }
-  std::string data = "fd=" + std::to_string(fd) + ",rootmode=40000,user_id=" +
-                     std::to_string(::getuid()) + ",group_id=" + std::to_string(::getgid()) +
-                     ",root_dir=" + std::to_string(lower_fd);
+  std::string data =
+      "fd=" + std::to_string(fd) + ",rootmode=40000,user_id=" + std::to_string(::getuid()) +
+      ",group_id=" + std::to_string(::getgid()) + ",root_dir=" + std::to_string(lower_fd);
   if (!root_set.empty()) data += ",root_bpf=" + root_set;
   if (options_.default_permissions) data += ",default_permissions";
   if (options_.allow_other) data += ",allow_other";
   std::string source = options_.fsname.empty() ? options_.lower : options_.fsname;
-  if (::mount(source.c_str(), options_.mountpoint.c_str(), "fuse.fspol", flags, data.c_str()) != 0) {
+  if (::mount(source.c_str(), options_.mountpoint.c_str(), "fuse.fspol", flags, data.c_str()) !=
+      0) {
     int err = errno;
     ::close(fd);
     return Error{err, "cannot mount on " + options_.mountpoint + " with fuse-bpf (" + data +

@@ -182,7 +182,8 @@ std::string apply_one(MountOptions& o, const std::string& key, const std::string
     return "";
   }
   if (key == "bpf") {
-    if (!has_value || value.empty()) return "option 'bpf' takes a file (fsc compile --emit=bpf-obj)";
+    if (!has_value || value.empty())
+      return "option 'bpf' takes a file (fsc compile --emit=bpf-obj)";
     o.bpf_object = value;
     return "";
   }

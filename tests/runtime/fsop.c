@@ -7,7 +7,9 @@
  *   fsop --run UID GID COMMAND [ARGS...]
  *
  * COMM "-" keeps the process name. OP and TYPE are the tables' words
- * (tests/eval/README.md). --run runs COMMAND as the caller (uid, gid, no
+ * (tests/eval/README.md). With FSOP_SHOW set, an allowed stat, read or
+ * listing also prints what it saw (mode uid gid; the first bytes read; the
+ * sorted names), for comparing two mounts. --run runs COMMAND as the caller (uid, gid, no
  * supplementary groups), as setpriv --reuid --regid --clear-groups does
  * where busybox's setpriv cannot.
  */
@@ -30,18 +32,45 @@ static int fail(void)
 	return errno ? errno : EIO;
 }
 
+/* What an allowed request saw, with FSOP_SHOW (printed after "ok"). */
+static char shown[8192];
+
+static void show(const char *text)
+{
+	if (getenv("FSOP_SHOW"))
+		snprintf(shown, sizeof shown, " %s", text);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int list_dir(const char *p)
 {
 	DIR *d = opendir(p);
+	char *names[256];
+	size_t n = 0;
+	struct dirent *e;
 
 	if (!d)
 		return fail();
 	errno = 0;
-	while (readdir(d))
-		;
+	while ((e = readdir(d)) != NULL)
+		if (n < 256)
+			names[n++] = strdup(e->d_name);
 	int err = errno;
 
 	closedir(d);
+	qsort(names, n, sizeof names[0], by_name);
+	char list[4096] = "";
+
+	for (size_t i = 0; i < n; i++) {
+		strncat(list, names[i], sizeof list - strlen(list) - 2);
+		strcat(list, "/");
+		free(names[i]);
+	}
+	show(list);
 	return err;
 }
 
@@ -60,8 +89,16 @@ static int act(const char *op, const char *type, const char *p, const char *to)
 		close(fd);
 		return 0;
 	}
-	if (!strcmp(op, "stat"))
-		return lstat(p, &st) ? fail() : 0;
+	if (!strcmp(op, "stat")) {
+		char text[64];
+
+		if (lstat(p, &st))
+			return fail();
+		snprintf(text, sizeof text, "%o %u %u", (unsigned)st.st_mode, (unsigned)st.st_uid,
+			 (unsigned)st.st_gid);
+		show(text);
+		return 0;
+	}
 	if (!strcmp(op, "readdir") || (!strcmp(op, "read") && dir))
 		return list_dir(p);
 	if (!strcmp(op, "read") && is_link) {
@@ -70,12 +107,19 @@ static int act(const char *op, const char *type, const char *p, const char *to)
 		return readlink(p, target, sizeof target) < 0 ? fail() : 0;
 	}
 	if (!strcmp(op, "read")) {
+		char data[65] = "";
+
 		fd = open(p, O_RDONLY);
 		if (fd < 0)
 			return fail();
-		int err = read(fd, buf, 1) < 0 ? fail() : 0;
+		ssize_t got = read(fd, data, sizeof data - 1);
+		int err = got < 0 ? fail() : 0;
 
 		close(fd);
+		for (ssize_t i = 0; i < got; i++)
+			if (data[i] == '\n' || data[i] == ' ' || data[i] == 0)
+				data[i] = '_';
+		show(data);
 		return err;
 	}
 	if (!strcmp(op, "write")) {
@@ -170,6 +214,6 @@ int main(int argc, char **argv)
 	int err = act(argv[4], argv[5], argv[6], argc == 8 ? argv[7] : "");
 	const char *name = err ? strerrorname_np(err) : "ok";
 
-	printf("%s\n", name ? name : "EUNKNOWN");
+	printf("%s%s\n", name ? name : "EUNKNOWN", err ? "" : shown);
 	return 0;
 }

@@ -121,8 +121,8 @@ fspol::Result<std::string> compile_programs(const fsrun::Args& args, const std::
   int fd = ::mkstemps(path, 6);
   if (fd < 0) return fspol::Error{errno, std::string("mkstemps: ") + std::strerror(errno)};
   ::close(fd);
-  std::vector<std::string> argv_s = {find_fsc(), "compile", "--target=" + profile,
-                                     "--emit=bpf-obj", "-o", path};
+  std::vector<std::string> argv_s = {find_fsc(),       "compile", "--target=" + profile,
+                                     "--emit=bpf-obj", "-o",      path};
   for (const std::string& dir : args.compile.import_dirs) argv_s.push_back("-I" + dir);
   if (!args.compile.stdlib_dir.empty()) argv_s.push_back("--stdlib=" + args.compile.stdlib_dir);
   for (const std::string& f : args.compile.user_files) argv_s.push_back("--users=" + f);
