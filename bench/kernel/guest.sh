@@ -15,15 +15,9 @@ mb() { # mb DIR PHASE
 	metabench "$1" "$n" "$2"
 }
 data() { # data DIR: sequential write and read of 64 MiB, MB/s
-	t0=$(date +%s%N)
-	dd if=/dev/zero of="$1/big" bs=1M count=64 conv=fsync 2>/dev/null
-	t1=$(date +%s%N)
+	echo "ROW $config seq_write_MBps $(seqio "$1/big" write 64)"
 	cold
-	t2=$(date +%s%N)
-	dd if="$1/big" of=/dev/null bs=1M 2>/dev/null
-	t3=$(date +%s%N)
-	echo "ROW $config seq_write_MBps $((64 * 1000000000 / (t1 - t0)))"
-	echo "ROW $config seq_read_MBps $((64 * 1000000000 / (t3 - t2)))"
+	echo "ROW $config seq_read_MBps $(seqio "$1/big" read 64)"
 	rm -f "$1/big"
 }
 suite() { # suite DIR: the rows, in an order that leaves the tree as found

@@ -3,7 +3,7 @@
 # tier's VM (QEMU TCG: absolute times mean little, ratios within one run
 # compare): bench/kernel/guest.sh runs metabench's metadata rows (N files
 # in one directory, cold rows after drop_caches) and 64 MiB sequential
-# writes and reads, natively on a tmpfs and through fsrun in both modes
+# writes and reads (seqio.c), natively on a tmpfs and through fsrun in both modes
 # with examples/passthrough.fspol (allow-all) and
 # examples/android-media.fspol; prints medians and ratios to native.
 # usage: bench/kernel/run.sh [-n FILES] [-r REPEATS] [-b BUILD_DIR] [-o RESULTS.md]
@@ -26,7 +26,9 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 ${CC:-cc} -O2 -o "$work/metabench" bench/runtime/metabench.c
+${CC:-cc} -O2 -o "$work/seqio" bench/kernel/seqio.c
 kernel/run-vm.sh --timeout 3000 --fspol "$build" --add-exe "$work/metabench:/usr/bin/metabench" \
+  --add-exe "$work/seqio:/usr/bin/seqio" \
   --add bench/kernel/guest.sh:/p/bench.sh -- /p/bench.sh "$n" "$repeats" >"$work/log" 2>&1 || {
   tail -30 "$work/log"
   exit 1
@@ -38,7 +40,10 @@ rows, configs, values = [], [], {}
 for line in open(sys.argv[1]):
     if not line.startswith("ROW "):
         continue
-    _, config, row, value = line.split()
+    fields = line.split()
+    if len(fields) != 4:
+        sys.exit("bad row: " + line.strip())
+    _, config, row, value = fields
     if row not in rows: rows.append(row)
     if config not in configs: configs.append(config)
     values.setdefault((config, row), []).append(float(value))

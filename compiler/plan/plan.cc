@@ -116,7 +116,10 @@ class Planner {
     mark_passthrough();
     for (uint32_t s = 0; s < plan_.sets.size(); ++s) plan_lookup_post(s);
     mark_tracked();
-    for (uint32_t s = 0; s < plan_.sets.size(); ++s) route_tracked_lookups(s);
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
+      route_tracked_lookups(s);
+      route_tracked_creates(s);
+    }
     return std::move(plan_);
   }
 
@@ -789,6 +792,39 @@ class Planner {
               [](const Filter::Child& a, const Filter::Child& b) { return a.cls < b.cls; });
     pre.by_name = true;
     if (pre.where == Where::kNone && !pre.children.empty()) pre.where = Where::kKernel;
+  }
+
+  // A node the kernel creates keeps its directory's set, and the daemon
+  // never learns it (no lookup happens): in a tracked set the daemon makes
+  // the names (and then has the kernel forget the node, so that the next
+  // lookup backs it and the daemon's postfilter learns it).
+  void route_tracked_creates(uint32_t s) {
+    ProgramSet& set = plan_.sets[s];
+    if (!set.tracked || set.passthrough || !(set.types & kDir) || hides_children(set)) return;
+    for (Callback cb : {Callback::create_open, Callback::mknod, Callback::mkdir, Callback::symlink}) {
+      Filter& f = set.filters[static_cast<size_t>(cb)].pre;
+      if (f.where == Where::kDaemon) {
+        f.daemon_result = kUser;
+        continue;
+      }
+      for (uint32_t child : p_.classes[set.cls].children) {
+        auto it = std::find_if(f.children.begin(), f.children.end(),
+                               [&](const Filter::Child& c) { return c.cls == child; });
+        if (it == f.children.end()) {
+          f.children.push_back(Filter::Child{child, 0, Decision{}});
+          it = f.children.end() - 1;
+        }
+        if (it->decision.then == kContinue) {
+          it->decision.then = kUser;
+          it->decision.then_reason = "the daemon knows the nodes of '" + set.example +
+                                     "' (tracked), so it makes them";
+        }
+      }
+      std::sort(f.children.begin(), f.children.end(),
+                [](const Filter::Child& a, const Filter::Child& b) { return a.cls < b.cls; });
+      f.by_name = true;
+      if (f.where == Where::kNone) f.where = Where::kKernel;
+    }
   }
 
   static bool daemon_then(const Filter& f) {

@@ -19,7 +19,8 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 TOP=$(cd "$HERE/.." && pwd)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-adds=(--add-exe "$FSRUN:/usr/bin/fsrun" --add-exe "$FUSE_SETS:/usr/bin/fuse_sets")
+FSOP=$(dirname "$FUSE_SETS")/fsop
+adds=(--add-exe "$FSRUN:/usr/bin/fsrun" --add-exe "$FUSE_SETS:/usr/bin/fuse_sets" --add-exe "$FSOP:/usr/bin/fsop")
 for p in readonly-secrets android-media; do
 	"$FSC" compile --target=fspol-6.1 --emit=bpf-obj -o "$WORK/$p.bpf.o" "$TOP/examples/$p.fspol" || exit 1
 	adds+=(--add "$WORK/$p.bpf.o:/p/$p.bpf.o" --add "$TOP/examples/$p.fspol:/p/$p.fspol")
@@ -69,6 +70,13 @@ check "two's sets still registered" [ "$(count "$p2")" = "$n1" ]
 echo more > /w/two/lower/sub/b.txt
 check "two: a child looked up now gets its set" grep -q more /w/two/mnt/sub/b.txt
 check "two: and its hides" absent /w/two/mnt/sub/.env
+check "three: mkdir through the view" mkdir -p /w/three/mnt/Music/new/deeper
+check "three: create inside it" sh -c 'echo song > /w/three/mnt/Music/new/deeper/a.mp3'
+check "three: read back" grep -q song /w/three/mnt/Music/new/deeper/a.mp3
+check "three: rename inside it" mv /w/three/mnt/Music/new/deeper/a.mp3 /w/three/mnt/Music/new/b.mp3
+check "three: in the lower tree" grep -q song /w/three/lower/Music/new/b.mp3
+check "three: hides hold in made directories" sh -c 'mkdir -p /w/three/lower/Music/new/Android/data/x && [ -d /w/three/mnt/Music/new/Android/data/x ]'
+check "three: the app directories made through the view are hidden from others" sh -c 'mkdir -p /w/three/mnt/Android/data/com.app && ! fsop --run 99999 99999 ls /w/three/mnt/Android/data/com.app >/dev/null 2>&1'
 
 pid=$(fsrun status --json /w/three/mnt | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
 check "kill three's daemon" kill -9 "$pid"

@@ -216,6 +216,24 @@ bool FsState::handles_known(const Call& call) const {
   return fh != 0;
 }
 
+void FsState::forget_made(const Call& call) {
+  size_t head = 0;
+  switch (call.in->opcode) {
+    case FUSE_MKDIR: head = sizeof(fuse_mkdir_in); break;
+    case FUSE_MKNOD: head = sizeof(fuse_mknod_in); break;
+    case FUSE_CREATE: head = sizeof(fuse_create_in); break;
+    case FUSE_SYMLINK: head = 0; break;
+    default: return;
+  }
+  if (head >= call.arglen || session_ == nullptr) return;
+  const char* name = call.arg + head;
+  size_t len = strnlen(name, call.arglen - head);
+  if (len == call.arglen - head) return;
+  // The directory's lock is the kernel's until the reply has done its
+  // work: the notification waits for it, on this worker only.
+  session_->notify_inval_entry(call.in->nodeid, std::string_view(name, len));
+}
+
 int FsState::unknown_node(const Call& call) const {
   uint32_t opcode = call.in->opcode & FUSE_OPCODE_FILTER;
   if (opcode == FUSE_RENAME || opcode == FUSE_RENAME2 || opcode == FUSE_LINK) return EXDEV;

@@ -152,6 +152,7 @@ void FsState::dispatch(const Call& call) noexcept {
     err = ENOMEM;
   }
   pthread_rwlock_unlock(&policy_lock_);
+  if (filters_ && err == 0) forget_made(call);
   if (err != 0) {
     if (err != ENOENT && err != ENOSYS && err != ENODATA) errors_.fetch_add(1, std::memory_order_relaxed);
     if (opcode != FUSE_FORGET && opcode != FUSE_BATCH_FORGET && opcode != FUSE_INTERRUPT) {

@@ -162,6 +162,10 @@ class FsState {
   // EXDEV for a rename or link (mv and ln fall back, checked anew), else
   // EIO.
   int unknown_node(const Call& call) const;
+  // fuse-bpf mode, after the daemon made a name the plan gave it to make
+  // (mkdir, create, ...): the kernel forgets the name, so that its next
+  // lookup backs the node and the daemon's postfilter learns it.
+  void forget_made(const Call& call);
   // The audit records of a request (audit rules), its result still open.
   std::vector<AuditRecord> audit_records(const Call& call);
   int check_named(const Call& call, Inode* dir, const Caller& caller);
