@@ -4,6 +4,7 @@
 # fuse-bpf and daemon mode, with allow-all (passthrough.fspol) and with
 # android-media.fspol; prints "ROW config row value" lines (ops/s, MB/s).
 # usage: guest.sh FILES REPEATS
+echo  # the console's last line has no newline yet
 n=${1:-2000}
 repeats=${2:-3}
 ex=/usr/share/fspol/examples

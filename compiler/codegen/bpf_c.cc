@@ -297,12 +297,21 @@ class Emitter {
     for (const ProgramSet& set : plan_.sets) {
       set_class.push_back(set.cls);
       passthrough.push_back(set.passthrough);
-      tracked.push_back(set.tracked);
+      tracked.push_back(set.tracked ? (set.tracked_dirs_only ? 2 : 1) : 0);
     }
     array(w, "__u32", "fsp_class_state", class_state);
     array(w, "__u32", "fsp_set_class", set_class);
     array(w, "__u8", "fsp_set_passthrough", passthrough);
     array(w, "__u8", "fsp_set_tracked", tracked);
+    w.line("/* Whether the daemon learns a node of a set (tracked 1: every node; 2:");
+    w.line(" * directories, type 2) */");
+    w.line("static __always_inline bool fsp_tracks(__u32 set, __u32 type)");
+    w.open("{");
+    w.line("if (set >= FSP_SETS)");
+    w.line("\treturn false;");
+    w.line("return fsp_set_tracked[set] == 1 || (fsp_set_tracked[set] == 2 && type == 2);");
+    w.close("}");
+    w.blank();
     char digest[32];
     std::snprintf(digest, sizeof digest, "0x%016llx",
                   static_cast<unsigned long long>(plan::policy_digest(p_, plan_.profile)));
@@ -735,8 +744,7 @@ class Emitter {
       w.line("if (ret < 0)");
       w.line("\treturn ret;");
       w.line("if (child_set < 0) /* the child keeps this set */");
-      w.line("\treturn fsp_set_tracked[" + std::to_string(s) +
-             "] ? BPF_FUSE_USER_POSTFILTER : ret;");
+      w.line("\treturn fsp_tracks(" + std::to_string(s) + ", type) ? BPF_FUSE_USER_POSTFILTER : ret;");
       w.line("cs = (__u32)child_set;");
       w.line("barrier_var(cs);");
       w.line("if (cs >= FSP_SETS)");
@@ -750,7 +758,7 @@ class Emitter {
       w.close("}");
       w.line("if (fsp_write_entry(entries, &e, &entries_dp))");
       w.line("\treturn -5; /* EIO: the child's program set cannot be attached */");
-      w.line("if (fsp_set_tracked[cs])");
+      w.line("if (fsp_tracks(cs, type))");
       w.line("\treturn BPF_FUSE_USER_POSTFILTER;");
     }
     w.line("return ret;");

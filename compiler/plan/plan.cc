@@ -737,10 +737,21 @@ class Planner {
   // Sets with a daemon filter, and their ancestors: the daemon must know
   // these nodes, so their lookups reach its postfilter.
   void mark_tracked() {
-    for (ProgramSet& set : plan_.sets) {
-      for (const Filters& fs : set.filters) {
-        set.tracked = set.tracked || fs.pre.where == Where::kDaemon ||
-                      fs.post.where == Where::kDaemon || daemon_then(fs.pre);
+    // Requests that name the node they are on (a file too) need every
+    // node known; renames, links and copies are asked of a directory (or
+    // their other nodes may be unknown: EXDEV), so they need directories.
+    std::vector<bool> files(plan_.sets.size());
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
+      ProgramSet& set = plan_.sets[s];
+      for (size_t i = 0; i < kCallbackCount; ++i) {
+        const Filters& fs = set.filters[i];
+        bool daemon = fs.pre.where == Where::kDaemon || fs.post.where == Where::kDaemon ||
+                      daemon_then(fs.pre);
+        auto cb = static_cast<Callback>(i);
+        if (!daemon || (!(set.types & kDir) && on_directories(cb))) continue;
+        set.tracked = true;
+        files[s] = files[s] || !(cb == Callback::rename || cb == Callback::rename2 ||
+                                 cb == Callback::link || cb == Callback::copy_file_range);
       }
     }
     bool changed = true;
@@ -755,6 +766,9 @@ class Planner {
           }
         }
       }
+    }
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
+      plan_.sets[s].tracked_dirs_only = plan_.sets[s].tracked && !files[s];
     }
   }
 
@@ -772,12 +786,20 @@ class Planner {
     std::vector<uint32_t> above = child_hidden_above(set);
     Filter& pre = fs.pre;
     for (uint32_t child : p_.classes[set.cls].children) {
-      bool tracked = false;
+      bool tracked = false, every_type = false;
       for (uint8_t group : type_groups(table(child))) {
         if (always_hidden(child, group)) continue;
-        tracked = tracked || plan_.sets[index_.at(Key{child, above, group})].tracked;
+        const ProgramSet& target = plan_.sets[index_.at(Key{child, above, group})];
+        tracked = tracked || target.tracked;
+        every_type = every_type || (target.tracked && !target.tracked_dirs_only);
       }
       if (!tracked) continue;
+      // Directories only: the BPF postfilter, which sees the type, asks.
+      if (!every_type && fs.post.where != Where::kKernel) {
+        fs.post = Filter{};
+        fs.post.where = Where::kKernel;
+        fs.post.by_name = true;
+      }
       auto it = std::find_if(pre.children.begin(), pre.children.end(),
                              [&](const Filter::Child& c) { return c.cls == child; });
       if (it == pre.children.end()) {
@@ -795,19 +817,32 @@ class Planner {
   }
 
   // A node the kernel creates keeps its directory's set, and the daemon
-  // never learns it (no lookup happens): in a tracked set the daemon makes
-  // the names (and then has the kernel forget the node, so that the next
-  // lookup backs it and the daemon's postfilter learns it).
+  // never learns it (no lookup happens): where the new node must be known
+  // (its set is tracked, for its type), the daemon makes the name (and
+  // then has the kernel forget the node, so that the next lookup backs it
+  // and the daemon's postfilter learns it).
   void route_tracked_creates(uint32_t s) {
     ProgramSet& set = plan_.sets[s];
-    if (!set.tracked || set.passthrough || !(set.types & kDir) || hides_children(set)) return;
-    for (Callback cb : {Callback::create_open, Callback::mknod, Callback::mkdir, Callback::symlink}) {
+    if (set.passthrough || !(set.types & kDir) || hides_children(set)) return;
+    std::vector<uint32_t> above = child_hidden_above(set);
+    static constexpr std::pair<Callback, uint8_t> kMakes[] = {
+        {Callback::create_open, syntax::kTypeFile}, {Callback::mknod, kMknodTypes},
+        {Callback::mkdir, kDir}, {Callback::symlink, syntax::kTypeSymlink}};
+    for (auto [cb, types] : kMakes) {
       Filter& f = set.filters[static_cast<size_t>(cb)].pre;
       if (f.where == Where::kDaemon) {
-        f.daemon_result = kUser;
+        if (set.tracked) f.daemon_result = kUser;
         continue;
       }
       for (uint32_t child : p_.classes[set.cls].children) {
+        bool known = false;
+        for (int b = 0; b < 7; ++b) {
+          auto type = static_cast<uint8_t>(1u << b);
+          if (!(types & type) || always_hidden(child, type)) continue;
+          const ProgramSet& target = plan_.sets[index_.at(state_key(child, above, type))];
+          known = known || (target.tracked && (!target.tracked_dirs_only || type == kDir));
+        }
+        if (!known) continue;
         auto it = std::find_if(f.children.begin(), f.children.end(),
                                [&](const Filter::Child& c) { return c.cls == child; });
         if (it == f.children.end()) {
@@ -816,14 +851,28 @@ class Planner {
         }
         if (it->decision.then == kContinue) {
           it->decision.then = kUser;
-          it->decision.then_reason = "the daemon knows the nodes of '" + set.example +
-                                     "' (tracked), so it makes them";
+          it->decision.then_reason = "the daemon must know the new node of '" +
+                                     p_.classes[child].example + "', so it makes it";
         }
       }
       std::sort(f.children.begin(), f.children.end(),
                 [](const Filter::Child& a, const Filter::Child& b) { return a.cls < b.cls; });
       f.by_name = true;
-      if (f.where == Where::kNone) f.where = Where::kKernel;
+      if (f.where == Where::kNone && !f.children.empty()) f.where = Where::kKernel;
+    }
+  }
+
+  // Callbacks only a directory's requests call.
+  static bool on_directories(Callback cb) {
+    switch (cb) {
+      case Callback::lookup: case Callback::create_open: case Callback::mknod:
+      case Callback::mkdir: case Callback::symlink: case Callback::unlink:
+      case Callback::rmdir: case Callback::rename: case Callback::rename2:
+      case Callback::link: case Callback::readdir: case Callback::opendir:
+      case Callback::releasedir: case Callback::dir_fsync:
+        return true;
+      default:
+        return false;
     }
   }
 

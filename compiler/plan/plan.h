@@ -127,6 +127,11 @@ struct ProgramSet {
   // Its nodes must be known to the daemon (some request of theirs or
   // below reaches it): lookups of them go through the daemon's postfilter.
   bool tracked = false;
+  // ... but only its directories: what reaches the daemon is a rename or
+  // link in them (or below them), or a copy_file_range from them, which
+  // the daemon refuses as EXDEV (a fallback for mv, ln and cp) where it
+  // does not know a file.
+  bool tracked_dirs_only = false;
   std::array<Filters, kCallbackCount> filters;
   std::vector<uint32_t> children;  // the sets its lookups attach (sorted, unique)
 };

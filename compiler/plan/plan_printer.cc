@@ -145,7 +145,7 @@ std::string print_plan(const ir::Policy& policy, const Plan& plan) {
       for (uint32_t r : set.hidden_above) o << " " << policy.rules[r].where.str();
     }
     if (set.passthrough) o << " passthrough";
-    if (set.tracked) o << " tracked";
+    if (set.tracked) o << (set.tracked_dirs_only ? " tracked (directories)" : " tracked");
     o << "\n";
     if (set.passthrough) continue;
     for (size_t i = 0; i < kCallbackCount; ++i) {
@@ -171,7 +171,9 @@ std::string print_plan_json(const ir::Policy& policy, const Plan& plan) {
       << json_quote(policy.classes[set.cls].example)
       << ", \"types\": " << json_quote(types_text(set.types))
       << ", \"passthrough\": " << (set.passthrough ? "true" : "false")
-      << ", \"tracked\": " << (set.tracked ? "true" : "false") << ", \"filters\": [";
+      << ", \"tracked\": " << (set.tracked ? "true" : "false")
+      << ", \"tracked_dirs_only\": " << (set.tracked_dirs_only ? "true" : "false")
+      << ", \"filters\": [";
     bool first = true;
     for (size_t i = 0; i < kCallbackCount && !set.passthrough; ++i) {
       for (bool post : {false, true}) {

@@ -236,7 +236,10 @@ void FsState::forget_made(const Call& call) {
 
 int FsState::unknown_node(const Call& call) const {
   uint32_t opcode = call.in->opcode & FUSE_OPCODE_FILTER;
-  if (opcode == FUSE_RENAME || opcode == FUSE_RENAME2 || opcode == FUSE_LINK) return EXDEV;
+  if (opcode == FUSE_RENAME || opcode == FUSE_RENAME2 || opcode == FUSE_LINK ||
+      opcode == FUSE_COPY_FILE_RANGE) {
+    return EXDEV;
+  }
   warn_once("a request on a node or handle the daemon was never told about", opcode);
   return EIO;
 }

@@ -159,8 +159,8 @@ class FsState {
   // made (not one of a file the kernel opened itself).
   bool handles_known(const Call& call) const;
   // The answer to a request on a node or handle the daemon does not know:
-  // EXDEV for a rename or link (mv and ln fall back, checked anew), else
-  // EIO.
+  // EXDEV for a rename, link or copy_file_range (mv, ln and cp fall back,
+  // checked anew), else EIO.
   int unknown_node(const Call& call) const;
   // fuse-bpf mode, after the daemon made a name the plan gave it to make
   // (mkdir, create, ...): the kernel forgets the name, so that its next

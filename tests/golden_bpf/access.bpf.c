@@ -77,8 +77,17 @@ static const volatile __u8 fsp_set_passthrough[6] = {
 };
 
 static const volatile __u8 fsp_set_tracked[6] = {
-	1, 1, 1, 1, 1, 1,
+	1, 2, 2, 1, 2, 2,
 };
+
+/* Whether the daemon learns a node of a set (tracked 1: every node; 2:
+ * directories, type 2) */
+static __always_inline bool fsp_tracks(__u32 set, __u32 type)
+{
+	if (set >= FSP_SETS)
+		return false;
+	return fsp_set_tracked[set] == 1 || (fsp_set_tracked[set] == 2 && type == 2);
+}
 
 /* The policy and profile these programs decide (plan::policy_digest): fsrun
  * checks it before it registers the sets. */
@@ -147,7 +156,7 @@ static __always_inline bool fsp_when_0(const struct fsp_caller *c)
 {
 #line 3 "tests/golden_bpf/access.fspol"
 	return (c->gid == 100U);
-#line 151 "access.bpf.c"
+#line 160 "access.bpf.c"
 }
 
 /* tests/golden_bpf/access.fspol:4: uid != 0 */
@@ -155,7 +164,7 @@ static __always_inline bool fsp_when_1(const struct fsp_caller *c)
 {
 #line 4 "tests/golden_bpf/access.fspol"
 	return !((c->uid == 0U));
-#line 159 "access.bpf.c"
+#line 168 "access.bpf.c"
 }
 
 static __always_inline bool fsp_arg_2(__u32 v)
@@ -202,13 +211,13 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 		if (fsp_arg_2(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 206 "access.bpf.c"
+#line 215 "access.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_3(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 212 "access.bpf.c"
+#line 221 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
@@ -219,7 +228,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 			if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 223 "access.bpf.c"
+#line 232 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
@@ -232,7 +241,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 			} else if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 236 "access.bpf.c"
+#line 245 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -255,7 +264,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 259 "access.bpf.c"
+#line 268 "access.bpf.c"
 			}
 		case 3: /* '/data' */
 			{
@@ -264,7 +273,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 268 "access.bpf.c"
+#line 277 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -277,7 +286,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 281 "access.bpf.c"
+#line 290 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -290,7 +299,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 294 "access.bpf.c"
+#line 303 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -301,7 +310,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 305 "access.bpf.c"
+#line 314 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/shared' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -316,7 +325,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 320 "access.bpf.c"
+#line 329 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -330,7 +339,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 334 "access.bpf.c"
+#line 343 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -363,7 +372,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		/* access write */
 #line 5 "tests/golden_bpf/access.fspol"
 		return -30; /* readonly: EROFS */
-#line 367 "access.bpf.c"
+#line 376 "access.bpf.c"
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
@@ -371,7 +380,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 375 "access.bpf.c"
+#line 384 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -382,7 +391,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 386 "access.bpf.c"
+#line 395 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -396,7 +405,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		/* access write */
 #line 5 "tests/golden_bpf/access.fspol"
 		return -30; /* readonly: EROFS */
-#line 400 "access.bpf.c"
+#line 409 "access.bpf.c"
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
@@ -404,7 +413,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 408 "access.bpf.c"
+#line 417 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -415,7 +424,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 419 "access.bpf.c"
+#line 428 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -429,7 +438,7 @@ static __always_inline int fsp_setxattr_pre(__u32 set, const struct fsp_caller *
 		/* access xattr_write */
 #line 5 "tests/golden_bpf/access.fspol"
 		return -30; /* readonly: EROFS */
-#line 433 "access.bpf.c"
+#line 442 "access.bpf.c"
 	}
 	return BPF_FUSE_CONTINUE;
 }
@@ -442,7 +451,7 @@ static __always_inline int fsp_removexattr_pre(__u32 set, const struct fsp_calle
 		/* access xattr_write */
 #line 5 "tests/golden_bpf/access.fspol"
 		return -30; /* readonly: EROFS */
-#line 446 "access.bpf.c"
+#line 455 "access.bpf.c"
 	}
 	return BPF_FUSE_CONTINUE;
 }
@@ -455,7 +464,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		/* access write */
 #line 5 "tests/golden_bpf/access.fspol"
 		return -30; /* readonly: EROFS */
-#line 459 "access.bpf.c"
+#line 468 "access.bpf.c"
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
@@ -463,7 +472,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 467 "access.bpf.c"
+#line 476 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -474,7 +483,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 478 "access.bpf.c"
+#line 487 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -488,7 +497,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		/* access write */
 #line 5 "tests/golden_bpf/access.fspol"
 		return -30; /* readonly: EROFS */
-#line 492 "access.bpf.c"
+#line 501 "access.bpf.c"
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
@@ -496,7 +505,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 500 "access.bpf.c"
+#line 509 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -507,7 +516,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 511 "access.bpf.c"
+#line 520 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -531,7 +540,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 		switch (child) {
 		case 1: /* '/a' */
 			{
-				return BPF_FUSE_USER_POSTFILTER;
+				return BPF_FUSE_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -539,7 +548,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 		switch (child) {
 		case 2: /* '/etc' */
 			{
-				return BPF_FUSE_USER_POSTFILTER;
+				return BPF_FUSE_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -556,7 +565,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 		switch (child) {
 		case 4: /* '/data/a' */
 			{
-				return BPF_FUSE_USER_POSTFILTER;
+				return BPF_FUSE_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -564,7 +573,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 		switch (child) {
 		case 5: /* '/data/shared' */
 			{
-				return BPF_FUSE_USER_POSTFILTER;
+				return BPF_FUSE_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -604,6 +613,14 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 			}
 		}
 		return BPF_FUSE_CONTINUE;
+	case 1: /* '/a' */
+		switch (child) {
+		}
+		return BPF_FUSE_CONTINUE;
+	case 2: /* '/etc' */
+		switch (child) {
+		}
+		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 		switch (child) {
 		case 4: /* '/data/a' */
@@ -622,6 +639,14 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 				}
 				break;
 			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 4: /* '/data/a' */
+		switch (child) {
+		}
+		return BPF_FUSE_CONTINUE;
+	case 5: /* '/data/shared' */
+		switch (child) {
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -644,7 +669,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 648 "access.bpf.c"
+#line 673 "access.bpf.c"
 			}
 		case 3: /* '/data' */
 			{
@@ -653,7 +678,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 657 "access.bpf.c"
+#line 682 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -666,7 +691,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 670 "access.bpf.c"
+#line 695 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -679,7 +704,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 683 "access.bpf.c"
+#line 708 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -690,7 +715,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 694 "access.bpf.c"
+#line 719 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/shared' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -705,7 +730,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 709 "access.bpf.c"
+#line 734 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -719,7 +744,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 723 "access.bpf.c"
+#line 748 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -744,7 +769,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 748 "access.bpf.c"
+#line 773 "access.bpf.c"
 			}
 		case 3: /* '/data' */
 			{
@@ -753,8 +778,17 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 757 "access.bpf.c"
+#line 782 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data' has other rules */
+				return BPF_FUSE_USER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 1: /* '/a' */
+		switch (child) {
+		case 1: /* '/a' */
+			{
+				/* the daemon must know the new node of '/a', so it makes it */
 				return BPF_FUSE_USER;
 			}
 		}
@@ -766,7 +800,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 770 "access.bpf.c"
+#line 804 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -779,7 +813,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 783 "access.bpf.c"
+#line 817 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -790,7 +824,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 794 "access.bpf.c"
+#line 828 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/shared' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -805,8 +839,9 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 809 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
+#line 843 "access.bpf.c"
+				/* the daemon must know the new node of '/data/a', so it makes it */
+				return BPF_FUSE_USER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -819,8 +854,9 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 823 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
+#line 858 "access.bpf.c"
+				/* the daemon must know the new node of '/data/shared', so it makes it */
+				return BPF_FUSE_USER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -839,7 +875,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* access delete */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 843 "access.bpf.c"
+#line 879 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -850,7 +886,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* access delete */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 854 "access.bpf.c"
+#line 890 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -901,7 +937,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				/* access delete */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 905 "access.bpf.c"
+#line 941 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -912,7 +948,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				/* access delete */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 916 "access.bpf.c"
+#line 952 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -945,25 +981,25 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_arg_4(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 949 "access.bpf.c"
+#line 985 "access.bpf.c"
 		}
 		/* access chown */
 		if (fsp_arg_5(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 955 "access.bpf.c"
+#line 991 "access.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_6(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 961 "access.bpf.c"
+#line 997 "access.bpf.c"
 		}
 		/* access utimes */
 		if (fsp_arg_7(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 967 "access.bpf.c"
+#line 1003 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -986,7 +1022,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 990 "access.bpf.c"
+#line 1026 "access.bpf.c"
 			}
 		case 3: /* '/data' */
 			{
@@ -995,7 +1031,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 999 "access.bpf.c"
+#line 1035 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -1008,7 +1044,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				/* access create */
 #line 5 "tests/golden_bpf/access.fspol"
 				return -30; /* readonly: EROFS */
-#line 1012 "access.bpf.c"
+#line 1048 "access.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -1021,7 +1057,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1025 "access.bpf.c"
+#line 1061 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -1032,7 +1068,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1036 "access.bpf.c"
+#line 1072 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/shared' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -1047,7 +1083,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1051 "access.bpf.c"
+#line 1087 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1061,7 +1097,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1065 "access.bpf.c"
+#line 1101 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1079,7 +1115,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 		if (fsp_arg_9(v)) {
 #line 5 "tests/golden_bpf/access.fspol"
 			return -30; /* readonly: EROFS */
-#line 1083 "access.bpf.c"
+#line 1119 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
@@ -1090,7 +1126,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 			if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 1094 "access.bpf.c"
+#line 1130 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
@@ -1103,7 +1139,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 			} else if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 1107 "access.bpf.c"
+#line 1143 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -1250,7 +1286,7 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	if (ret < 0)
 		return ret;
 	if (child_set < 0) /* the child keeps this set */
-		return fsp_set_tracked[0] ? BPF_FUSE_USER_POSTFILTER : ret;
+		return fsp_tracks(0, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -1263,7 +1299,7 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_set_tracked[cs])
+	if (fsp_tracks(cs, type))
 		return BPF_FUSE_USER_POSTFILTER;
 	return ret;
 }
@@ -1476,10 +1512,84 @@ __u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	return ret;
 }
 
+SEC("struct_ops/s1_lookup_post")
+__u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	struct fuse_bpf_entry_out e = {};
+	struct bpf_dynptr entries_dp;
+	__u32 cs;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (meta->error_in)
+		return BPF_FUSE_CONTINUE;
+	type = fsp_type_of(out->attr.mode);
+	fsp_caller_now(&c);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(1, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_post(1, &c, v, child, type, &child_set, &out->attr);
+	if (ret < 0)
+		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_tracks(1, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	cs = (__u32)child_set;
+	barrier_var(cs);
+	if (cs >= FSP_SETS)
+		return ret;
+	if (fsp_set_passthrough[cs]) {
+		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
+	} else {
+		e.entry_type = FUSE_ENTRY_BPF;
+		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+	}
+	if (fsp_write_entry(entries, &e, &entries_dp))
+		return -5; /* EIO: the child's program set cannot be attached */
+	if (fsp_tracks(cs, type))
+		return BPF_FUSE_USER_POSTFILTER;
+	return ret;
+}
+
+SEC("struct_ops/s1_mkdir_pre")
+__u32 BPF_PROG(s1_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	fsp_caller_now(&c);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(1, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_mkdir_pre(1, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC(".struct_ops")
 struct fuse_ops fsp_set_1 = {
 	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
 	.lookup_prefilter = (void *)s1_lookup_pre,
+	.lookup_postfilter = (void *)s1_lookup_post,
+	.mkdir_prefilter = (void *)s1_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -1639,6 +1749,54 @@ __u32 BPF_PROG(s2_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 		return -5;
 	child = (__u32)k;
 	ret = fsp_lookup_pre(2, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/s2_lookup_post")
+__u32 BPF_PROG(s2_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	struct fuse_bpf_entry_out e = {};
+	struct bpf_dynptr entries_dp;
+	__u32 cs;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (meta->error_in)
+		return BPF_FUSE_CONTINUE;
+	type = fsp_type_of(out->attr.mode);
+	fsp_caller_now(&c);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(2, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_post(2, &c, v, child, type, &child_set, &out->attr);
+	if (ret < 0)
+		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_tracks(2, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	cs = (__u32)child_set;
+	barrier_var(cs);
+	if (cs >= FSP_SETS)
+		return ret;
+	if (fsp_set_passthrough[cs]) {
+		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
+	} else {
+		e.entry_type = FUSE_ENTRY_BPF;
+		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+	}
+	if (fsp_write_entry(entries, &e, &entries_dp))
+		return -5; /* EIO: the child's program set cannot be attached */
+	if (fsp_tracks(cs, type))
+		return BPF_FUSE_USER_POSTFILTER;
 	return ret;
 }
 
@@ -1806,6 +1964,7 @@ struct fuse_ops fsp_set_2 = {
 	.write_iter_prefilter = (void *)s2_write_iter_pre,
 	.file_fallocate_prefilter = (void *)s2_file_fallocate_pre,
 	.lookup_prefilter = (void *)s2_lookup_pre,
+	.lookup_postfilter = (void *)s2_lookup_post,
 	.mknod_prefilter = (void *)s2_mknod_pre,
 	.mkdir_prefilter = (void *)s2_mkdir_pre,
 	.rmdir_prefilter = (void *)s2_rmdir_pre,
@@ -1975,7 +2134,7 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	if (ret < 0)
 		return ret;
 	if (child_set < 0) /* the child keeps this set */
-		return fsp_set_tracked[3] ? BPF_FUSE_USER_POSTFILTER : ret;
+		return fsp_tracks(3, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -1988,7 +2147,7 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_set_tracked[cs])
+	if (fsp_tracks(cs, type))
 		return BPF_FUSE_USER_POSTFILTER;
 	return ret;
 }
@@ -2152,6 +2311,54 @@ __u32 BPF_PROG(s4_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	return ret;
 }
 
+SEC("struct_ops/s4_lookup_post")
+__u32 BPF_PROG(s4_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	struct fuse_bpf_entry_out e = {};
+	struct bpf_dynptr entries_dp;
+	__u32 cs;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (meta->error_in)
+		return BPF_FUSE_CONTINUE;
+	type = fsp_type_of(out->attr.mode);
+	fsp_caller_now(&c);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(4, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_post(4, &c, v, child, type, &child_set, &out->attr);
+	if (ret < 0)
+		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_tracks(4, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	cs = (__u32)child_set;
+	barrier_var(cs);
+	if (cs >= FSP_SETS)
+		return ret;
+	if (fsp_set_passthrough[cs]) {
+		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
+	} else {
+		e.entry_type = FUSE_ENTRY_BPF;
+		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+	}
+	if (fsp_write_entry(entries, &e, &entries_dp))
+		return -5; /* EIO: the child's program set cannot be attached */
+	if (fsp_tracks(cs, type))
+		return BPF_FUSE_USER_POSTFILTER;
+	return ret;
+}
+
 SEC("struct_ops/s4_mknod_pre")
 __u32 BPF_PROG(s4_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
 {
@@ -2234,6 +2441,7 @@ struct fuse_ops fsp_set_4 = {
 	.write_iter_prefilter = (void *)s3_write_iter_pre,
 	.file_fallocate_prefilter = (void *)s3_file_fallocate_pre,
 	.lookup_prefilter = (void *)s4_lookup_pre,
+	.lookup_postfilter = (void *)s4_lookup_post,
 	.mknod_prefilter = (void *)s4_mknod_pre,
 	.mkdir_prefilter = (void *)s4_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
@@ -2370,6 +2578,54 @@ __u32 BPF_PROG(s5_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	return ret;
 }
 
+SEC("struct_ops/s5_lookup_post")
+__u32 BPF_PROG(s5_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	struct fuse_bpf_entry_out e = {};
+	struct bpf_dynptr entries_dp;
+	__u32 cs;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (meta->error_in)
+		return BPF_FUSE_CONTINUE;
+	type = fsp_type_of(out->attr.mode);
+	fsp_caller_now(&c);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(5, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_post(5, &c, v, child, type, &child_set, &out->attr);
+	if (ret < 0)
+		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_tracks(5, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	cs = (__u32)child_set;
+	barrier_var(cs);
+	if (cs >= FSP_SETS)
+		return ret;
+	if (fsp_set_passthrough[cs]) {
+		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
+	} else {
+		e.entry_type = FUSE_ENTRY_BPF;
+		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+	}
+	if (fsp_write_entry(entries, &e, &entries_dp))
+		return -5; /* EIO: the child's program set cannot be attached */
+	if (fsp_tracks(cs, type))
+		return BPF_FUSE_USER_POSTFILTER;
+	return ret;
+}
+
 SEC("struct_ops/s5_mknod_pre")
 __u32 BPF_PROG(s5_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
 {
@@ -2468,6 +2724,7 @@ struct fuse_ops fsp_set_5 = {
 	.write_iter_prefilter = (void *)s5_write_iter_pre,
 	.file_fallocate_prefilter = (void *)s5_file_fallocate_pre,
 	.lookup_prefilter = (void *)s5_lookup_pre,
+	.lookup_postfilter = (void *)s5_lookup_post,
 	.mknod_prefilter = (void *)s5_mknod_pre,
 	.mkdir_prefilter = (void *)s5_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,

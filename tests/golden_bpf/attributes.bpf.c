@@ -63,8 +63,17 @@ static const volatile __u8 fsp_set_passthrough[4] = {
 };
 
 static const volatile __u8 fsp_set_tracked[4] = {
-	1, 1, 1, 1,
+	1, 2, 0, 1,
 };
+
+/* Whether the daemon learns a node of a set (tracked 1: every node; 2:
+ * directories, type 2) */
+static __always_inline bool fsp_tracks(__u32 set, __u32 type)
+{
+	if (set >= FSP_SETS)
+		return false;
+	return fsp_set_tracked[set] == 1 || (fsp_set_tracked[set] == 2 && type == 2);
+}
 
 /* The policy and profile these programs decide (plan::policy_digest): fsrun
  * checks it before it registers the sets. */
@@ -174,7 +183,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 		switch (child) {
 		case 1: /* '/a' */
 			{
-				return BPF_FUSE_USER_POSTFILTER;
+				return BPF_FUSE_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -213,20 +222,20 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 						}
-#line 217 "attributes.bpf.c"
+#line 226 "attributes.bpf.c"
 						/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							a->uid = 0U;
 						}
-#line 223 "attributes.bpf.c"
+#line 232 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 230 "attributes.bpf.c"
+#line 239 "attributes.bpf.c"
 					}
 					*child_set = 2;
 					return BPF_FUSE_CONTINUE;
@@ -238,20 +247,24 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->uid = 0U;
 						}
-#line 242 "attributes.bpf.c"
+#line 251 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 249 "attributes.bpf.c"
+#line 258 "attributes.bpf.c"
 					}
 					*child_set = 3;
 					return BPF_FUSE_CONTINUE;
 				}
 				break;
 			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 1: /* '/a' */
+		switch (child) {
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/media' */
@@ -265,20 +278,20 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 						}
-#line 269 "attributes.bpf.c"
+#line 282 "attributes.bpf.c"
 						/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							a->uid = 0U;
 						}
-#line 275 "attributes.bpf.c"
+#line 288 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 282 "attributes.bpf.c"
+#line 295 "attributes.bpf.c"
 					}
 					*child_set = 2;
 					return BPF_FUSE_CONTINUE;
@@ -290,14 +303,14 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->uid = 0U;
 						}
-#line 294 "attributes.bpf.c"
+#line 307 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 301 "attributes.bpf.c"
+#line 314 "attributes.bpf.c"
 					}
 					return BPF_FUSE_CONTINUE;
 				}
@@ -359,11 +372,29 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 			}
 		}
 		return BPF_FUSE_CONTINUE;
+	case 1: /* '/a' */
+		switch (child) {
+		case 1: /* '/a' */
+			{
+				/* the daemon must know the new node of '/a', so it makes it */
+				return BPF_FUSE_USER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
 	case 2: /* '/media' */
 		switch (child) {
 		case 2: /* '/media' */
 			{
 				/* a new node gets its directory's program set, and '/media' has other rules */
+				return BPF_FUSE_USER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 3: /* '/media' */
+		switch (child) {
+		case 2: /* '/media' */
+			{
+				/* the daemon must know the new node of '/media', so it makes it */
 				return BPF_FUSE_USER;
 			}
 		}
@@ -436,20 +467,20 @@ static __always_inline int fsp_getattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 			}
-#line 440 "attributes.bpf.c"
+#line 471 "attributes.bpf.c"
 			/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				a->uid = 0U;
 			}
-#line 446 "attributes.bpf.c"
+#line 477 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 453 "attributes.bpf.c"
+#line 484 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/media' */
@@ -459,14 +490,14 @@ static __always_inline int fsp_getattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->uid = 0U;
 			}
-#line 463 "attributes.bpf.c"
+#line 494 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 470 "attributes.bpf.c"
+#line 501 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -495,20 +526,20 @@ static __always_inline int fsp_setattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 			}
-#line 499 "attributes.bpf.c"
+#line 530 "attributes.bpf.c"
 			/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				a->uid = 0U;
 			}
-#line 505 "attributes.bpf.c"
+#line 536 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 512 "attributes.bpf.c"
+#line 543 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/media' */
@@ -518,14 +549,14 @@ static __always_inline int fsp_setattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->uid = 0U;
 			}
-#line 522 "attributes.bpf.c"
+#line 553 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 529 "attributes.bpf.c"
+#line 560 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -555,6 +586,15 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 		case 2: /* '/media' */
 			{
 				/* a new node gets its directory's program set, and '/media' has other rules */
+				return BPF_FUSE_USER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 3: /* '/media' */
+		switch (child) {
+		case 2: /* '/media' */
+			{
+				/* the daemon must know the new node of '/media', so it makes it */
 				return BPF_FUSE_USER;
 			}
 		}
@@ -685,7 +725,7 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	if (ret < 0)
 		return ret;
 	if (child_set < 0) /* the child keeps this set */
-		return fsp_set_tracked[0] ? BPF_FUSE_USER_POSTFILTER : ret;
+		return fsp_tracks(0, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -698,7 +738,7 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_set_tracked[cs])
+	if (fsp_tracks(cs, type))
 		return BPF_FUSE_USER_POSTFILTER;
 	return ret;
 }
@@ -853,9 +893,81 @@ __u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	return ret;
 }
 
+SEC("struct_ops/s1_lookup_post")
+__u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	struct fuse_bpf_entry_out e = {};
+	struct bpf_dynptr entries_dp;
+	__u32 cs;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (meta->error_in)
+		return BPF_FUSE_CONTINUE;
+	type = fsp_type_of(out->attr.mode);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(1, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_post(1, &c, v, child, type, &child_set, &out->attr);
+	if (ret < 0)
+		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_tracks(1, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	cs = (__u32)child_set;
+	barrier_var(cs);
+	if (cs >= FSP_SETS)
+		return ret;
+	if (fsp_set_passthrough[cs]) {
+		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
+	} else {
+		e.entry_type = FUSE_ENTRY_BPF;
+		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+	}
+	if (fsp_write_entry(entries, &e, &entries_dp))
+		return -5; /* EIO: the child's program set cannot be attached */
+	if (fsp_tracks(cs, type))
+		return BPF_FUSE_USER_POSTFILTER;
+	return ret;
+}
+
+SEC("struct_ops/s1_mkdir_pre")
+__u32 BPF_PROG(s1_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(1, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_mkdir_pre(1, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC(".struct_ops")
 struct fuse_ops fsp_set_1 = {
 	.lookup_prefilter = (void *)s1_lookup_pre,
+	.lookup_postfilter = (void *)s1_lookup_post,
+	.mkdir_prefilter = (void *)s1_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -1082,7 +1194,7 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	if (ret < 0)
 		return ret;
 	if (child_set < 0) /* the child keeps this set */
-		return fsp_set_tracked[3] ? BPF_FUSE_USER_POSTFILTER : ret;
+		return fsp_tracks(3, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -1095,8 +1207,31 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_set_tracked[cs])
+	if (fsp_tracks(cs, type))
 		return BPF_FUSE_USER_POSTFILTER;
+	return ret;
+}
+
+SEC("struct_ops/s3_mkdir_pre")
+__u32 BPF_PROG(s3_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(2, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_mkdir_pre(3, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
@@ -1128,12 +1263,36 @@ __u32 BPF_PROG(s3_setattr_post, const struct bpf_fuse_meta_info *meta, const str
 	return ret;
 }
 
+SEC("struct_ops/s3_symlink_pre")
+__u32 BPF_PROG(s3_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(2, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_symlink_pre(3, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC(".struct_ops")
 struct fuse_ops fsp_set_3 = {
 	.create_open_prefilter = (void *)s3_create_open_pre,
 	.lookup_prefilter = (void *)s3_lookup_pre,
 	.lookup_postfilter = (void *)s3_lookup_post,
 	.mknod_prefilter = (void *)s2_mknod_pre,
+	.mkdir_prefilter = (void *)s3_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -1141,6 +1300,7 @@ struct fuse_ops fsp_set_3 = {
 	.getattr_postfilter = (void *)s3_getattr_post,
 	.setattr_prefilter = (void *)s2_setattr_pre,
 	.setattr_postfilter = (void *)s3_setattr_post,
+	.symlink_prefilter = (void *)s3_symlink_pre,
 	.name = "fspdb94_3",
 };
 

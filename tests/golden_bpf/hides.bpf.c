@@ -76,8 +76,17 @@ static const volatile __u8 fsp_set_passthrough[7] = {
 };
 
 static const volatile __u8 fsp_set_tracked[7] = {
-	1, 1, 1, 1, 1, 1, 1,
+	1, 2, 1, 1, 2, 1, 2,
 };
+
+/* Whether the daemon learns a node of a set (tracked 1: every node; 2:
+ * directories, type 2) */
+static __always_inline bool fsp_tracks(__u32 set, __u32 type)
+{
+	if (set >= FSP_SETS)
+		return false;
+	return fsp_set_tracked[set] == 1 || (fsp_set_tracked[set] == 2 && type == 2);
+}
 
 /* The policy and profile these programs decide (plan::policy_digest): fsrun
  * checks it before it registers the sets. */
@@ -147,7 +156,7 @@ static __always_inline bool fsp_when_1(const struct fsp_caller *c)
 {
 #line 4 "tests/golden_bpf/hides.fspol"
 	return !((c->uid == 0U));
-#line 151 "hides.bpf.c"
+#line 160 "hides.bpf.c"
 }
 
 static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
@@ -161,7 +170,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 165 "hides.bpf.c"
+#line 174 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -178,7 +187,7 @@ static __always_inline int fsp_opendir_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 182 "hides.bpf.c"
+#line 191 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -205,7 +214,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 209 "hides.bpf.c"
+#line 218 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -242,7 +251,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 246 "hides.bpf.c"
+#line 255 "hides.bpf.c"
 				/* a new node gets its directory's program set, and '/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -257,7 +266,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 261 "hides.bpf.c"
+#line 270 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -277,7 +286,7 @@ static __always_inline int fsp_lseek_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 281 "hides.bpf.c"
+#line 290 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -311,7 +320,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 315 "hides.bpf.c"
+#line 324 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -328,7 +337,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 332 "hides.bpf.c"
+#line 341 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -345,7 +354,7 @@ static __always_inline int fsp_getxattr_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 349 "hides.bpf.c"
+#line 358 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -362,7 +371,7 @@ static __always_inline int fsp_listxattr_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 366 "hides.bpf.c"
+#line 375 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -379,7 +388,7 @@ static __always_inline int fsp_setxattr_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 383 "hides.bpf.c"
+#line 392 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -396,7 +405,7 @@ static __always_inline int fsp_removexattr_pre(__u32 set, const struct fsp_calle
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 400 "hides.bpf.c"
+#line 409 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -413,7 +422,7 @@ static __always_inline int fsp_read_iter_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 417 "hides.bpf.c"
+#line 426 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -430,7 +439,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 434 "hides.bpf.c"
+#line 443 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -447,7 +456,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 451 "hides.bpf.c"
+#line 460 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -469,7 +478,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 473 "hides.bpf.c"
+#line 482 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -477,7 +486,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 		switch (child) {
 		case 1: /* '/a' */
 			{
-				return BPF_FUSE_USER_POSTFILTER;
+				return BPF_FUSE_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -507,7 +516,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 511 "hides.bpf.c"
+#line 520 "hides.bpf.c"
 				return BPF_FUSE_POSTFILTER;
 			}
 		}
@@ -521,8 +530,8 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 525 "hides.bpf.c"
-				return BPF_FUSE_USER_POSTFILTER;
+#line 534 "hides.bpf.c"
+				return BPF_FUSE_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -558,10 +567,15 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 					/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 					return -2; /* hide: ENOENT */
-#line 562 "hides.bpf.c"
+#line 571 "hides.bpf.c"
 				}
 				break;
 			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 1: /* '/a' */
+	case 6: /* '/a' below a conditional hide */
+		switch (child) {
 		}
 		return BPF_FUSE_CONTINUE;
 	case 2: /* '/home' */
@@ -598,7 +612,7 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 					if (fsp_when_1(c)) {
 						return -2; /* hide: ENOENT */
 					}
-#line 602 "hides.bpf.c"
+#line 616 "hides.bpf.c"
 					*child_set = 5;
 					return BPF_FUSE_CONTINUE;
 				}
@@ -643,7 +657,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 647 "hides.bpf.c"
+#line 661 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -680,7 +694,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 684 "hides.bpf.c"
+#line 698 "hides.bpf.c"
 				/* a new node gets its directory's program set, and '/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -695,7 +709,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 699 "hides.bpf.c"
+#line 713 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -725,7 +739,16 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 729 "hides.bpf.c"
+#line 743 "hides.bpf.c"
+			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 1: /* '/a' */
+		switch (child) {
+		case 1: /* '/a' */
+			{
+				/* the daemon must know the new node of '/a', so it makes it */
+				return BPF_FUSE_USER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -752,7 +775,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -13; /* hide: EACCES */
 				}
-#line 756 "hides.bpf.c"
+#line 779 "hides.bpf.c"
 				/* a new node gets its directory's program set, and '/home/a/.ssh' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -768,7 +791,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 772 "hides.bpf.c"
+#line 795 "hides.bpf.c"
 				/* a new node gets its directory's program set, and '/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -783,8 +806,9 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 787 "hides.bpf.c"
-				return BPF_FUSE_CONTINUE;
+#line 810 "hides.bpf.c"
+				/* the daemon must know the new node of '/a', so it makes it */
+				return BPF_FUSE_USER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -803,7 +827,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 807 "hides.bpf.c"
+#line 831 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -816,7 +840,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 820 "hides.bpf.c"
+#line 844 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -831,7 +855,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 835 "hides.bpf.c"
+#line 859 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -845,7 +869,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 849 "hides.bpf.c"
+#line 873 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -899,7 +923,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 903 "hides.bpf.c"
+#line 927 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -913,7 +937,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 917 "hides.bpf.c"
+#line 941 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -927,7 +951,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 931 "hides.bpf.c"
+#line 955 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -964,7 +988,7 @@ static __always_inline int fsp_getattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 968 "hides.bpf.c"
+#line 992 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -981,7 +1005,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 985 "hides.bpf.c"
+#line 1009 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -998,7 +1022,7 @@ static __always_inline int fsp_get_link_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 1002 "hides.bpf.c"
+#line 1026 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1025,7 +1049,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 1029 "hides.bpf.c"
+#line 1053 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -1062,7 +1086,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 1066 "hides.bpf.c"
+#line 1090 "hides.bpf.c"
 				/* a new node gets its directory's program set, and '/a' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -1077,7 +1101,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 1081 "hides.bpf.c"
+#line 1105 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1100,7 +1124,7 @@ static __always_inline int fsp_readdir_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 1104 "hides.bpf.c"
+#line 1128 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1117,7 +1141,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 1121 "hides.bpf.c"
+#line 1145 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1263,7 +1287,7 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	if (ret < 0)
 		return ret;
 	if (child_set < 0) /* the child keeps this set */
-		return fsp_set_tracked[0] ? BPF_FUSE_USER_POSTFILTER : ret;
+		return fsp_tracks(0, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -1276,7 +1300,7 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_set_tracked[cs])
+	if (fsp_tracks(cs, type))
 		return BPF_FUSE_USER_POSTFILTER;
 	return ret;
 }
@@ -1505,10 +1529,84 @@ __u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	return ret;
 }
 
+SEC("struct_ops/s1_lookup_post")
+__u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	struct fuse_bpf_entry_out e = {};
+	struct bpf_dynptr entries_dp;
+	__u32 cs;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (meta->error_in)
+		return BPF_FUSE_CONTINUE;
+	type = fsp_type_of(out->attr.mode);
+	fsp_caller_now(&c);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(1, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_post(1, &c, v, child, type, &child_set, &out->attr);
+	if (ret < 0)
+		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_tracks(1, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	cs = (__u32)child_set;
+	barrier_var(cs);
+	if (cs >= FSP_SETS)
+		return ret;
+	if (fsp_set_passthrough[cs]) {
+		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
+	} else {
+		e.entry_type = FUSE_ENTRY_BPF;
+		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+	}
+	if (fsp_write_entry(entries, &e, &entries_dp))
+		return -5; /* EIO: the child's program set cannot be attached */
+	if (fsp_tracks(cs, type))
+		return BPF_FUSE_USER_POSTFILTER;
+	return ret;
+}
+
+SEC("struct_ops/s1_mkdir_pre")
+__u32 BPF_PROG(s1_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	fsp_caller_now(&c);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(1, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_mkdir_pre(1, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC(".struct_ops")
 struct fuse_ops fsp_set_1 = {
 	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
 	.lookup_prefilter = (void *)s1_lookup_pre,
+	.lookup_postfilter = (void *)s1_lookup_post,
+	.mkdir_prefilter = (void *)s1_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -1595,7 +1693,7 @@ __u32 BPF_PROG(s2_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	if (ret < 0)
 		return ret;
 	if (child_set < 0) /* the child keeps this set */
-		return fsp_set_tracked[2] ? BPF_FUSE_USER_POSTFILTER : ret;
+		return fsp_tracks(2, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -1608,7 +1706,7 @@ __u32 BPF_PROG(s2_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_set_tracked[cs])
+	if (fsp_tracks(cs, type))
 		return BPF_FUSE_USER_POSTFILTER;
 	return ret;
 }
@@ -1780,7 +1878,7 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	if (ret < 0)
 		return ret;
 	if (child_set < 0) /* the child keeps this set */
-		return fsp_set_tracked[3] ? BPF_FUSE_USER_POSTFILTER : ret;
+		return fsp_tracks(3, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -1793,7 +1891,7 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_set_tracked[cs])
+	if (fsp_tracks(cs, type))
 		return BPF_FUSE_USER_POSTFILTER;
 	return ret;
 }
@@ -2309,7 +2407,7 @@ __u32 BPF_PROG(s5_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	if (ret < 0)
 		return ret;
 	if (child_set < 0) /* the child keeps this set */
-		return fsp_set_tracked[5] ? BPF_FUSE_USER_POSTFILTER : ret;
+		return fsp_tracks(5, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -2322,7 +2420,7 @@ __u32 BPF_PROG(s5_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_set_tracked[cs])
+	if (fsp_tracks(cs, type))
 		return BPF_FUSE_USER_POSTFILTER;
 	return ret;
 }
@@ -2625,6 +2723,7 @@ struct fuse_ops fsp_set_6 = {
 	.write_iter_prefilter = (void *)s5_write_iter_pre,
 	.file_fallocate_prefilter = (void *)s5_file_fallocate_pre,
 	.lookup_prefilter = (void *)s6_lookup_pre,
+	.lookup_postfilter = (void *)s1_lookup_post,
 	.mknod_prefilter = (void *)s6_mknod_pre,
 	.mkdir_prefilter = (void *)s6_mkdir_pre,
 	.rmdir_prefilter = (void *)s6_rmdir_pre,

@@ -68,8 +68,17 @@ static const volatile __u8 fsp_set_passthrough[5] = {
 };
 
 static const volatile __u8 fsp_set_tracked[5] = {
-	1, 1, 1, 1, 1,
+	1, 2, 0, 1, 2,
 };
+
+/* Whether the daemon learns a node of a set (tracked 1: every node; 2:
+ * directories, type 2) */
+static __always_inline bool fsp_tracks(__u32 set, __u32 type)
+{
+	if (set >= FSP_SETS)
+		return false;
+	return fsp_set_tracked[set] == 1 || (fsp_set_tracked[set] == 2 && type == 2);
+}
 
 /* The policy and profile these programs decide (plan::policy_digest): fsrun
  * checks it before it registers the sets. */
@@ -166,7 +175,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 		if (fsp_arg_0(v)) {
 #line 3 "tests/golden_bpf/opens.fspol"
 			return -13; /* deny: EACCES */
-#line 170 "opens.bpf.c"
+#line 179 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 4: /* '/logs' */
@@ -174,7 +183,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 		if (fsp_arg_3(v)) {
 #line 4 "tests/golden_bpf/opens.fspol"
 			return -1; /* deny: EPERM */
-#line 178 "opens.bpf.c"
+#line 187 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -235,7 +244,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 		switch (child) {
 		case 1: /* '/a' */
 			{
-				return BPF_FUSE_USER_POSTFILTER;
+				return BPF_FUSE_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -251,7 +260,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 		switch (child) {
 		case 3: /* '/logs' */
 			{
-				return BPF_FUSE_USER_POSTFILTER;
+				return BPF_FUSE_POSTFILTER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -295,6 +304,10 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 			}
 		}
 		return BPF_FUSE_CONTINUE;
+	case 1: /* '/a' */
+		switch (child) {
+		}
+		return BPF_FUSE_CONTINUE;
 	case 3: /* '/bin' */
 		switch (child) {
 		case 2: /* '/bin' */
@@ -308,6 +321,10 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 				}
 				break;
 			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 4: /* '/logs' */
+		switch (child) {
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -374,11 +391,38 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 			}
 		}
 		return BPF_FUSE_CONTINUE;
+	case 1: /* '/a' */
+		switch (child) {
+		case 1: /* '/a' */
+			{
+				/* the daemon must know the new node of '/a', so it makes it */
+				return BPF_FUSE_USER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
 	case 2: /* '/bin' */
 		switch (child) {
 		case 2: /* '/bin' */
 			{
 				/* a new node gets its directory's program set, and '/bin' has other rules */
+				return BPF_FUSE_USER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 3: /* '/bin' */
+		switch (child) {
+		case 2: /* '/bin' */
+			{
+				/* the daemon must know the new node of '/bin', so it makes it */
+				return BPF_FUSE_USER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
+	case 4: /* '/logs' */
+		switch (child) {
+		case 3: /* '/logs' */
+			{
+				/* the daemon must know the new node of '/logs', so it makes it */
 				return BPF_FUSE_USER;
 			}
 		}
@@ -441,13 +485,13 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_arg_4(v)) {
 #line 4 "tests/golden_bpf/opens.fspol"
 			return -1; /* deny: EPERM */
-#line 445 "opens.bpf.c"
+#line 489 "opens.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_6(v)) {
 #line 4 "tests/golden_bpf/opens.fspol"
 			return -1; /* deny: EPERM */
-#line 451 "opens.bpf.c"
+#line 495 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -486,6 +530,15 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 			}
 		}
 		return BPF_FUSE_CONTINUE;
+	case 3: /* '/bin' */
+		switch (child) {
+		case 2: /* '/bin' */
+			{
+				/* the daemon must know the new node of '/bin', so it makes it */
+				return BPF_FUSE_USER;
+			}
+		}
+		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
 }
@@ -499,7 +552,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 		if (fsp_arg_10(v)) {
 #line 3 "tests/golden_bpf/opens.fspol"
 			return -13; /* deny: EACCES */
-#line 503 "opens.bpf.c"
+#line 556 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -628,7 +681,7 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	if (ret < 0)
 		return ret;
 	if (child_set < 0) /* the child keeps this set */
-		return fsp_set_tracked[0] ? BPF_FUSE_USER_POSTFILTER : ret;
+		return fsp_tracks(0, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -641,7 +694,7 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_set_tracked[cs])
+	if (fsp_tracks(cs, type))
 		return BPF_FUSE_USER_POSTFILTER;
 	return ret;
 }
@@ -796,9 +849,81 @@ __u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	return ret;
 }
 
+SEC("struct_ops/s1_lookup_post")
+__u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	struct fuse_bpf_entry_out e = {};
+	struct bpf_dynptr entries_dp;
+	__u32 cs;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (meta->error_in)
+		return BPF_FUSE_CONTINUE;
+	type = fsp_type_of(out->attr.mode);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(1, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_post(1, &c, v, child, type, &child_set, &out->attr);
+	if (ret < 0)
+		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_tracks(1, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	cs = (__u32)child_set;
+	barrier_var(cs);
+	if (cs >= FSP_SETS)
+		return ret;
+	if (fsp_set_passthrough[cs]) {
+		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
+	} else {
+		e.entry_type = FUSE_ENTRY_BPF;
+		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+	}
+	if (fsp_write_entry(entries, &e, &entries_dp))
+		return -5; /* EIO: the child's program set cannot be attached */
+	if (fsp_tracks(cs, type))
+		return BPF_FUSE_USER_POSTFILTER;
+	return ret;
+}
+
+SEC("struct_ops/s1_mkdir_pre")
+__u32 BPF_PROG(s1_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(1, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_mkdir_pre(1, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC(".struct_ops")
 struct fuse_ops fsp_set_1 = {
 	.lookup_prefilter = (void *)s1_lookup_pre,
+	.lookup_postfilter = (void *)s1_lookup_post,
+	.mkdir_prefilter = (void *)s1_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -996,7 +1121,7 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	if (ret < 0)
 		return ret;
 	if (child_set < 0) /* the child keeps this set */
-		return fsp_set_tracked[3] ? BPF_FUSE_USER_POSTFILTER : ret;
+		return fsp_tracks(3, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -1009,8 +1134,54 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_set_tracked[cs])
+	if (fsp_tracks(cs, type))
 		return BPF_FUSE_USER_POSTFILTER;
+	return ret;
+}
+
+SEC("struct_ops/s3_mkdir_pre")
+__u32 BPF_PROG(s3_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(2, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_mkdir_pre(3, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/s3_symlink_pre")
+__u32 BPF_PROG(s3_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(2, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_symlink_pre(3, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
@@ -1020,9 +1191,11 @@ struct fuse_ops fsp_set_3 = {
 	.lookup_prefilter = (void *)s3_lookup_pre,
 	.lookup_postfilter = (void *)s3_lookup_post,
 	.mknod_prefilter = (void *)s2_mknod_pre,
+	.mkdir_prefilter = (void *)s3_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
+	.symlink_prefilter = (void *)s3_symlink_pre,
 	.name = "fspb0ce_3",
 };
 
@@ -1066,6 +1239,76 @@ __u32 BPF_PROG(s4_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	return ret;
 }
 
+SEC("struct_ops/s4_lookup_post")
+__u32 BPF_PROG(s4_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	struct fuse_bpf_entry_out e = {};
+	struct bpf_dynptr entries_dp;
+	__u32 cs;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (meta->error_in)
+		return BPF_FUSE_CONTINUE;
+	type = fsp_type_of(out->attr.mode);
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(3, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_lookup_post(4, &c, v, child, type, &child_set, &out->attr);
+	if (ret < 0)
+		return ret;
+	if (child_set < 0) /* the child keeps this set */
+		return fsp_tracks(4, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	cs = (__u32)child_set;
+	barrier_var(cs);
+	if (cs >= FSP_SETS)
+		return ret;
+	if (fsp_set_passthrough[cs]) {
+		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
+	} else {
+		e.entry_type = FUSE_ENTRY_BPF;
+		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+	}
+	if (fsp_write_entry(entries, &e, &entries_dp))
+		return -5; /* EIO: the child's program set cannot be attached */
+	if (fsp_tracks(cs, type))
+		return BPF_FUSE_USER_POSTFILTER;
+	return ret;
+}
+
+SEC("struct_ops/s4_mkdir_pre")
+__u32 BPF_PROG(s4_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
+{
+	struct fsp_caller c = {};
+	struct fsp_walk wk = {};
+	struct bpf_dynptr name_dp;
+	__s32 k;
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	if (fsp_read_name(name, &wk, &name_dp))
+		return -5; /* EIO: a name the filter cannot read */
+	k = fsp_child_class(3, &wk);
+	if (k < 0)
+		return -5;
+	child = (__u32)k;
+	ret = fsp_mkdir_pre(4, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
 SEC("struct_ops/s4_setattr_pre")
 __u32 BPF_PROG(s4_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setattr_in *in)
 {
@@ -1085,6 +1328,8 @@ SEC(".struct_ops")
 struct fuse_ops fsp_set_4 = {
 	.open_prefilter = (void *)s4_open_pre,
 	.lookup_prefilter = (void *)s4_lookup_pre,
+	.lookup_postfilter = (void *)s4_lookup_post,
+	.mkdir_prefilter = (void *)s4_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
