@@ -184,9 +184,28 @@ std::string print_plan_json(const ir::Policy& policy, const Plan& plan) {
           << ", \"stage\": " << json_quote(post ? "post" : "pre")
           << ", \"where\": " << json_quote(where_name(f.where));
         if (f.where == Where::kDaemon) {
-          o << ", \"reason\": " << json_quote(f.reason) << ", \"rules\": [";
+          o << ", \"result\": " << json_quote(f.daemon_result == kUser ? "whole" : "decides")
+            << ", \"reason\": " << json_quote(f.reason) << ", \"rules\": [";
           for (size_t r = 0; r < f.rules.size(); ++r) {
             o << (r ? ", " : "") << json_quote(policy.rules[f.rules[r]].where.str());
+          }
+          o << "]";
+        } else {
+          // What this filter may return besides a decision: the stages it
+          // hands the request to.
+          std::set<std::string> asks;
+          auto ask = [&](int then) {
+            if (then == kPostfilter) asks.insert("postfilter");
+            if (then == kUserPostfilter) asks.insert("daemon postfilter");
+            if (then == kUser) asks.insert("daemon");
+          };
+          ask(f.node.then);
+          for (const Filter::Child& c : f.children) ask(c.decision.then);
+          o << ", \"asks\": [";
+          bool first_ask = true;
+          for (const std::string& a : asks) {
+            o << (first_ask ? "" : ", ") << json_quote(a);
+            first_ask = false;
           }
           o << "]";
         }

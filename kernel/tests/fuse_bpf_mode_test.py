@@ -45,6 +45,40 @@ OPS = ["lookup", "stat", "readdir", "read", "write", "exec", "create", "delete",
 LAYER_NAMES = ["x.log", "x.txt", "notes.txt", "c1", "C1", "X.LOG", "sub"]
 
 
+# fuse_ops callbacks by the FUSE opcode name `fsrun status` counts them under.
+CALLBACK_OPCODE = {
+    "create_open": "create", "dir_fsync": "fsyncdir", "read_iter": "read", "write_iter": "write",
+    "file_fallocate": "fallocate", "get_link": "readlink"}
+BOOKKEEPING = {"forget", "batch_forget", "interrupt", "destroy"}
+
+
+def daemon_requests(fsc, policy):
+    """What the plan lets reach the daemon: the opcodes of its prefilter and
+    postfilter requests, and whether any request is the daemon's whole
+    (then ordinary requests on its nodes follow)."""
+    plan = json.loads(subprocess.run([fsc, "compile", "--emit=plan", "--json", policy],
+                                     capture_output=True, text=True, check=True).stdout)
+    pre, post, whole = set(), set(), False
+    for s in plan["sets"]:
+        if s["tracked"]:
+            post.add("lookup")
+        for f in s["filters"]:
+            op = CALLBACK_OPCODE.get(f["callback"], f["callback"])
+            if f["where"] == "daemon":
+                if f["stage"] == "post":
+                    post.add(op)
+                elif f["result"] == "decides":
+                    pre.add(op)
+                else:
+                    whole = True
+            else:
+                asks = f.get("asks", [])
+                if "daemon postfilter" in asks:
+                    post.add(op)
+                whole = whole or "daemon" in asks
+    return pre, post, whole
+
+
 def random_rows(rng, count, layers):
     """Requests in read_table's form, without a verdict: over NAMES, or
     for a random_layers_policy under its directories."""
@@ -166,6 +200,7 @@ def main():
                 break
         suites.append((f"random-{i}", policy,
                        random_rows(rng, int(os.environ.get("FSPOL_DIFF_OPS", "40")), layers)))
+    policies = {name: policy for name, policy, _ in suites}
     for name, policy, rows in suites:
         obj = os.path.join(work, name + ".bpf.o")
         subprocess.run([fsc, "compile", "--target=fspol-6.1", "--emit=bpf-obj", "-o", obj, policy],
@@ -273,6 +308,14 @@ def main():
             failures.append(f"fuse-bpf: {name}: mounted in another mode: {st.get('mode')}")
             continue
         by_op = st["requests"]["by_opcode"]
+        pre, post, whole = daemon_requests(fsc, policies[name])
+        for request in by_op:
+            op, _, stage = request.partition(" ")
+            planned = (pre if stage == "prefilter" else post if stage == "postfilter"
+                       else BOOKKEEPING if not whole else {op})
+            if op not in planned:
+                failures.append(f"fuse-bpf: {name}: the daemon got '{request}', which the plan "
+                                "keeps in the kernel")
         daemon = next((json.loads(t) for (m, n), t in statuses.items()
                        if m == "daemon" and n == name), None)
         total = daemon["requests"]["total"] if daemon else 0

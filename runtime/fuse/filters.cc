@@ -229,9 +229,10 @@ void FsState::forget_made(const Call& call) {
   const char* name = call.arg + head;
   size_t len = strnlen(name, call.arglen - head);
   if (len == call.arglen - head) return;
-  // The directory's lock is the kernel's until the reply has done its
-  // work: the notification waits for it, on this worker only.
-  session_->notify_inval_entry(call.in->nodeid, std::string_view(name, len));
+  // The kernel holds the directory's lock until the request is done, which
+  // may take another answer of this worker's: the notification waits for
+  // the lock on a thread of its own.
+  session_->notify_inval_entry_later(call.in->nodeid, std::string_view(name, len));
 }
 
 int FsState::unknown_node(const Call& call) const {

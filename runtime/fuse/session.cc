@@ -79,6 +79,12 @@ void reply_error(const Call& call, int error) {
 Session::Session(FsState& fs, const MountOptions& options) : fs_(fs), options_(options) {}
 
 Session::~Session() {
+  {
+    std::lock_guard lock(later_mu_);
+    later_stop_ = true;
+  }
+  later_cv_.notify_all();
+  if (later_thread_.joinable()) later_thread_.join();
   ring_.reset();
   for (int fd : clone_fds_) ::close(fd);
   if (own_mount_) {
@@ -425,6 +431,27 @@ int Session::notify_inval_entry(uint64_t parent, std::string_view name) {
   out.len = static_cast<uint32_t>(sizeof out + sizeof arg + name.size() + 1);
   int fd = ioctl_fd_;
   return ::writev(fd, iov, 4) < 0 ? -errno : 0;
+}
+
+void Session::notify_inval_entry_later(uint64_t parent, std::string_view name) {
+  std::lock_guard lock(later_mu_);
+  if (later_stop_) return;
+  later_.emplace_back(parent, std::string(name));
+  if (!later_thread_.joinable()) {
+    later_thread_ = std::thread([this] {
+      std::unique_lock lock(later_mu_);
+      for (;;) {
+        later_cv_.wait(lock, [this] { return later_stop_ || !later_.empty(); });
+        if (later_stop_) return;
+        auto batch = std::move(later_);
+        later_.clear();
+        lock.unlock();
+        for (const auto& [dir, entry] : batch) notify_inval_entry(dir, entry);
+        lock.lock();
+      }
+    });
+  }
+  later_cv_.notify_one();
 }
 
 int Session::notify_inval_inode(uint64_t node, int64_t offset, int64_t length) {

@@ -123,6 +123,10 @@ class Session {
   // Kernel notifications: drop a cached name or cached attributes/data.
   // Return 0 or -errno (-ENOENT when the kernel had nothing cached).
   int notify_inval_entry(uint64_t parent, std::string_view name);
+  // The same, sent later by a thread of its own: for a worker that must
+  // not wait for a lock the kernel may hold until another request is
+  // answered.
+  void notify_inval_entry_later(uint64_t parent, std::string_view name);
   int notify_inval_inode(uint64_t node, int64_t offset, int64_t length);
 
   // Interrupt bookkeeping for requests that may block (SETLKW).
@@ -157,6 +161,12 @@ class Session {
   std::unique_ptr<Ring> ring_;
   std::mutex blocking_mu_;
   std::unordered_map<uint64_t, pthread_t> blocking_;
+  // notify_inval_entry_later's queue and thread (started on first use).
+  std::mutex later_mu_;
+  std::condition_variable later_cv_;
+  std::vector<std::pair<uint64_t, std::string>> later_;
+  std::thread later_thread_;
+  bool later_stop_ = false;
 };
 
 }  // namespace fspol::runtime
