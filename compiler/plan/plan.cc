@@ -632,6 +632,16 @@ class Planner {
     return out;
   }
 
+  // The decision of a by-name filter for children of class `cls` (a new
+  // one that lets them pass, if it has none).
+  static Filter::Child& child_of(Filter& f, uint32_t cls) {
+    auto it = std::find_if(f.children.begin(), f.children.end(),
+                           [&](const Filter::Child& c) { return c.cls == cls; });
+    if (it != f.children.end()) return *it;
+    f.children.push_back(Filter::Child{cls, 0, Decision{}});
+    return f.children.back();
+  }
+
   // After the passthrough marks: the postfilter that checks what needs
   // the type and attaches each child's set.
   void plan_lookup_post(uint32_t s) {
@@ -694,13 +704,7 @@ class Planner {
     for (auto [cls, need] : needs) {
       if (!need) continue;
       int then = f.where == Where::kDaemon ? kUserPostfilter : kPostfilter;
-      auto it = std::find_if(pre.children.begin(), pre.children.end(),
-                             [&](const Filter::Child& c) { return c.cls == cls; });
-      if (it == pre.children.end()) {
-        pre.children.push_back(Filter::Child{cls, 0, Decision{}});
-        it = pre.children.end() - 1;
-      }
-      it->decision.then = then;
+      child_of(pre, cls).decision.then = then;
     }
     std::sort(pre.children.begin(), pre.children.end(),
               [](const Filter::Child& a, const Filter::Child& b) { return a.cls < b.cls; });
@@ -800,15 +804,8 @@ class Planner {
         fs.post.where = Where::kKernel;
         fs.post.by_name = true;
       }
-      auto it = std::find_if(pre.children.begin(), pre.children.end(),
-                             [&](const Filter::Child& c) { return c.cls == child; });
-      if (it == pre.children.end()) {
-        pre.children.push_back(Filter::Child{child, 0, Decision{}});
-        it = pre.children.end() - 1;
-      }
-      if (it->decision.then == kContinue) {
-        it->decision.then = fs.post.where == Where::kKernel ? kPostfilter : kUserPostfilter;
-      }
+      Decision& d = child_of(pre, child).decision;
+      if (d.then == kContinue) d.then = fs.post.where == Where::kKernel ? kPostfilter : kUserPostfilter;
     }
     std::sort(pre.children.begin(), pre.children.end(),
               [](const Filter::Child& a, const Filter::Child& b) { return a.cls < b.cls; });
@@ -843,16 +840,11 @@ class Planner {
           known = known || (target.tracked && (!target.tracked_dirs_only || type == kDir));
         }
         if (!known) continue;
-        auto it = std::find_if(f.children.begin(), f.children.end(),
-                               [&](const Filter::Child& c) { return c.cls == child; });
-        if (it == f.children.end()) {
-          f.children.push_back(Filter::Child{child, 0, Decision{}});
-          it = f.children.end() - 1;
-        }
-        if (it->decision.then == kContinue) {
-          it->decision.then = kUser;
-          it->decision.then_reason = "the daemon must know the new node of '" +
-                                     p_.classes[child].example + "', so it makes it";
+        Decision& d = child_of(f, child).decision;
+        if (d.then == kContinue) {
+          d.then = kUser;
+          d.then_reason = "the daemon must know the new node of '" + p_.classes[child].example +
+                          "', so it makes it";
         }
       }
       std::sort(f.children.begin(), f.children.end(),
