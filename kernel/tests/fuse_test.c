@@ -87,7 +87,7 @@ static int load_bpf(void)
 	static const char *const sets[] = {
 		"pass_count", "test_trace", "trace_ops", "test_hidden",
 		"test_error", "readdir_redact", "readdir_plus", "passthrough",
-		"lookup_post", "uid_gate", "redirect",
+		"lookup_post", "uid_gate", "redirect", "hostile",
 	};
 	struct bpf_map *map;
 	size_t i, sz;
@@ -1532,6 +1532,47 @@ static int name_redirect_test(void)
 	return unmount_fuse();
 }
 
+/*
+ * Kfunc calls a verified program can make with sizes no buffer takes (an
+ * oversized writable name in a lookup prefilter: the RFC's kernel then ran
+ * strnlen on NULL and panicked; writable views of immutable and output
+ * buffers in a postfilter that then asks the daemon): the operations end
+ * with a result, the daemon gets the name intact, and a name rewritten
+ * without its NUL is refused (EINVAL) instead of read past its end.
+ */
+static int hostile_handler(int fd, struct req *r)
+{
+	if (r->h->opcode == (FUSE_LOOKUP | FUSE_POSTFILTER)) {
+		const char *name = r->body;
+		size_t len = strnlen(name, r->len);
+		struct fuse_entry_out *eo = (void *)(name + len + 1);
+
+		if (len == r->len ||
+		    (strcmp(name, "file") && strcmp(name, "missing")))
+			dfail("lookup postfilter name %.*s", (int)len, name);
+		return reply(fd, r->h->unique, 0, eo, sizeof(*eo), NULL, 0);
+	}
+	return -1;
+}
+
+static int kfunc_abuse_test(void)
+{
+	char buf[64];
+	struct stat st;
+
+	CHECK(!write_file(SRC "/file", "x"));
+	CHECK(!mount_fuse("hostile", true, hostile_handler));
+	CHECK(!stat(DST "/file", &st));
+	CHECK_EQ(read_file(DST "/file", buf, sizeof(buf)), 1);
+	CHECK(stat(DST "/missing", &st) < 0 && errno == ENOENT);
+	CHECK(getxattr(DST "/file", "trusted.fspol", buf, sizeof(buf)) < 0 &&
+	      errno == EINVAL);
+	CHECK(sh->postfilter[FUSE_LOOKUP] >= 1);
+	CHECK(cnt->pre[FUSE_LOOKUP] >= 2);
+	CHECK(cnt->pre[FUSE_GETXATTR] >= 1);
+	return unmount_fuse();
+}
+
 /* The verifier refuses direct writes to struct fuse_buffer */
 static char verifier_log[65536];
 static size_t verifier_log_len;
@@ -1657,6 +1698,7 @@ static const struct test tests[] = {
 	T(verifier_test),
 	T(file_ops_test),
 	T(nodeid_test),
+	T(kfunc_abuse_test),
 };
 
 static bool selected(int argc, char **argv, const char *name)

@@ -603,6 +603,58 @@ struct fuse_ops redirect = {
 	.name = "redirect",
 };
 
+/*
+ * ---- hostile: kfunc calls the verifier accepts with sizes no buffer takes.
+ * Each is refused (a null dynptr) and must leave its buffer as it was;
+ * a name rewritten without its NUL is not a name.
+ */
+
+SEC("struct_ops/ho_lookup_pre")
+__u32 BPF_PROG(ho_lookup_pre, const struct bpf_fuse_meta_info *meta,
+	       struct fuse_buffer *name)
+{
+	struct bpf_dynptr dp;
+
+	count_pre(meta);
+	bpf_fuse_get_rw_dynptr(name, &dp, 4096, false);	/* > NAME_MAX + 1 */
+	return BPF_FUSE_POSTFILTER;
+}
+
+SEC("struct_ops/ho_lookup_post")
+__u32 BPF_PROG(ho_lookup_post, const struct bpf_fuse_meta_info *meta,
+	       const struct fuse_buffer *name,
+	       const struct fuse_entry_out *out, struct fuse_buffer *entries)
+{
+	struct bpf_dynptr dp1, dp2;
+
+	/* inputs are immutable after the prefilter */
+	bpf_fuse_get_rw_dynptr((struct fuse_buffer *)name, &dp1, 8, true);
+	bpf_fuse_get_rw_dynptr(entries, &dp2, 1ULL << 40, false);
+	return BPF_FUSE_USER_POSTFILTER;
+}
+
+SEC("struct_ops/ho_getxattr_pre")
+__u32 BPF_PROG(ho_getxattr_pre, const struct bpf_fuse_meta_info *meta,
+	       struct fuse_getxattr_in *in, struct fuse_buffer *name)
+{
+	static const char junk[4] = { 'a', 'b', 'c', 'd' };
+	struct bpf_dynptr dp1, dp2;
+
+	count_pre(meta);
+	bpf_fuse_get_rw_dynptr(name, &dp1, 0, false);
+	bpf_fuse_get_rw_dynptr(name, &dp2, 4, false);	/* a fresh 4 bytes */
+	bpf_dynptr_write(&dp2, 0, (void *)junk, sizeof(junk), 0);	/* no NUL */
+	return BPF_FUSE_CONTINUE;
+}
+
+SEC(".struct_ops")
+struct fuse_ops hostile = {
+	.lookup_prefilter = (void *)ho_lookup_pre,
+	.lookup_postfilter = (void *)ho_lookup_post,
+	.getxattr_prefilter = (void *)ho_getxattr_pre,
+	.name = "hostile",
+};
+
 /* ---- temp_set: registered and unregistered by unregister_test ---------- */
 
 SEC("struct_ops/tmp_lookup_pre")
