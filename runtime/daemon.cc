@@ -292,7 +292,8 @@ std::string sets_file_path(const std::string& mountpoint);
 
 // Decides the mode and, for fuse-bpf, registers the policy's program sets.
 Result<void> load_programs(const Policy& policy, const MountOptions& o, const ServeHooks& hooks,
-                           KernelPart& kernel, std::unique_ptr<ProgramSets>& sets) {
+                           KernelPart& kernel, std::unique_ptr<ProgramSets>& sets,
+                           std::vector<KernelSet>& kernel_sets) {
   if (o.mode == RunMode::kDaemon) {
     kernel.why = "-o mode=daemon";
     return {};
@@ -353,6 +354,12 @@ Result<void> load_programs(const Policy& policy, const MountOptions& o, const Se
   sets = std::move(*loaded);
   kernel.profile = support.profile;
   kernel.root_set = sets->names().empty() ? "" : sets->names().front();
+  for (size_t i = 0; i < plan.sets.size(); ++i) {
+    const plan::ProgramSet& p = plan.sets[i];
+    std::vector<uint32_t> above = p.hidden_above;
+    std::sort(above.begin(), above.end());
+    kernel_sets.push_back(KernelSet{p.cls, std::move(above), p.types, sets->names()[i]});
+  }
   for (const std::string& name : sets->names()) {
     if (!name.empty()) kernel.sets.push_back(name);
   }
@@ -417,7 +424,8 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   if (auto r = fs.open_lower(); !r) return r.error();
   KernelPart kernel;
   std::unique_ptr<ProgramSets> sets;  // outlives the session: unregistered after the unmount
-  if (auto r = load_programs(policy, o, hooks, kernel, sets); !r) return r.error();
+  std::vector<KernelSet> kernel_sets;
+  if (auto r = load_programs(policy, o, hooks, kernel, sets, kernel_sets); !r) return r.error();
 
   // Signals are taken by one thread (sigwait) and turned into an unmount;
   // every other thread inherits the blocked mask.
@@ -439,7 +447,7 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   if (kernel.profile.empty()) {
     if (auto r = session.mount(); !r) return r.error();
   } else {
-    fs.serve_filters();
+    fs.serve_filters(std::move(kernel_sets));
     UniqueFd lower(::open(o.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (lower.get() < 0)
       return Error{errno, "cannot open " + o.lower + ": " + std::strerror(errno)};

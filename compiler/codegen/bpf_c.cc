@@ -744,7 +744,8 @@ class Emitter {
       w.line("if (ret < 0)");
       w.line("\treturn ret;");
       w.line("if (child_set < 0) /* the child keeps this set */");
-      w.line("\treturn fsp_tracks(" + std::to_string(s) + ", type) ? BPF_FUSE_USER_POSTFILTER : ret;");
+      w.line("\treturn fsp_tracks(" + std::to_string(s) +
+             ", type) ? BPF_FUSE_USER_POSTFILTER : ret;");
       w.line("cs = (__u32)child_set;");
       w.line("barrier_var(cs);");
       w.line("if (cs >= FSP_SETS)");

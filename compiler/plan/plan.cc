@@ -805,7 +805,8 @@ class Planner {
         fs.post.by_name = true;
       }
       Decision& d = child_of(pre, child).decision;
-      if (d.then == kContinue) d.then = fs.post.where == Where::kKernel ? kPostfilter : kUserPostfilter;
+      if (d.then == kContinue)
+        d.then = fs.post.where == Where::kKernel ? kPostfilter : kUserPostfilter;
     }
     std::sort(pre.children.begin(), pre.children.end(),
               [](const Filter::Child& a, const Filter::Child& b) { return a.cls < b.cls; });
@@ -823,8 +824,10 @@ class Planner {
     if (set.passthrough || !(set.types & kDir) || hides_children(set)) return;
     std::vector<uint32_t> above = child_hidden_above(set);
     static constexpr std::pair<Callback, uint8_t> kMakes[] = {
-        {Callback::create_open, syntax::kTypeFile}, {Callback::mknod, kMknodTypes},
-        {Callback::mkdir, kDir}, {Callback::symlink, syntax::kTypeSymlink}};
+        {Callback::create_open, syntax::kTypeFile},
+        {Callback::mknod, kMknodTypes},
+        {Callback::mkdir, kDir},
+        {Callback::symlink, syntax::kTypeSymlink}};
     for (auto [cb, types] : kMakes) {
       Filter& f = set.filters[static_cast<size_t>(cb)].pre;
       if (f.where == Where::kDaemon) {
@@ -857,11 +860,20 @@ class Planner {
   // Callbacks only a directory's requests call.
   static bool on_directories(Callback cb) {
     switch (cb) {
-      case Callback::lookup: case Callback::create_open: case Callback::mknod:
-      case Callback::mkdir: case Callback::symlink: case Callback::unlink:
-      case Callback::rmdir: case Callback::rename: case Callback::rename2:
-      case Callback::link: case Callback::readdir: case Callback::opendir:
-      case Callback::releasedir: case Callback::dir_fsync:
+      case Callback::lookup:
+      case Callback::create_open:
+      case Callback::mknod:
+      case Callback::mkdir:
+      case Callback::symlink:
+      case Callback::unlink:
+      case Callback::rmdir:
+      case Callback::rename:
+      case Callback::rename2:
+      case Callback::link:
+      case Callback::readdir:
+      case Callback::opendir:
+      case Callback::releasedir:
+      case Callback::dir_fsync:
         return true;
       default:
         return false;

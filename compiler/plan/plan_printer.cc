@@ -167,8 +167,8 @@ std::string print_plan_json(const ir::Policy& policy, const Plan& plan) {
   for (uint32_t s = 0; s < plan.sets.size(); ++s) {
     const ProgramSet& set = plan.sets[s];
     o << (s ? "," : "") << "\n    {\"id\": " << s << ", \"name\": " << json_quote(set.name)
-      << ", \"class\": " << set.cls << ", \"example\": "
-      << json_quote(policy.classes[set.cls].example)
+      << ", \"class\": " << set.cls
+      << ", \"example\": " << json_quote(policy.classes[set.cls].example)
       << ", \"types\": " << json_quote(types_text(set.types))
       << ", \"passthrough\": " << (set.passthrough ? "true" : "false")
       << ", \"tracked\": " << (set.tracked ? "true" : "false")

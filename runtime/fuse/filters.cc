@@ -219,11 +219,20 @@ bool FsState::handles_known(const Call& call) const {
 void FsState::forget_made(const Call& call) {
   size_t head = 0;
   switch (call.in->opcode) {
-    case FUSE_MKDIR: head = sizeof(fuse_mkdir_in); break;
-    case FUSE_MKNOD: head = sizeof(fuse_mknod_in); break;
-    case FUSE_CREATE: head = sizeof(fuse_create_in); break;
-    case FUSE_SYMLINK: head = 0; break;
-    default: return;
+    case FUSE_MKDIR:
+      head = sizeof(fuse_mkdir_in);
+      break;
+    case FUSE_MKNOD:
+      head = sizeof(fuse_mknod_in);
+      break;
+    case FUSE_CREATE:
+      head = sizeof(fuse_create_in);
+      break;
+    case FUSE_SYMLINK:
+      head = 0;
+      break;
+    default:
+      return;
   }
   if (head >= call.arglen || session_ == nullptr) return;
   const char* name = call.arg + head;
@@ -384,6 +393,44 @@ int FsState::track_lookup(const Call& call, const Call& plain, const char* outpu
     reply_with_entries(call, {{&out, sizeof out}, {outputs + sizeof out, entries}});
   }
   return 0;
+}
+
+bool FsState::reply_backed(const Call& call, fuse_entry_out& out, const Place& place,
+                           const struct stat& st, const Inode* inode) {
+  if (!(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) || inode->handler != 0) return false;
+  const NodeState& state = place.state;
+  std::vector<uint32_t> above;
+  for (size_t bit = 0; bit < 64; ++bit) {
+    if (state.hidden_above & (uint64_t{1} << bit)) above.push_back(engine_->ancestor_hides()[bit]);
+  }
+  std::sort(above.begin(), above.end());
+  uint8_t type = type_bit(st.st_mode);
+  const KernelSet* set = nullptr;
+  for (const KernelSet& k : kernel_sets_) {
+    if (k.cls == state.cls && (k.types & type) && k.hidden_above == above) set = &k;
+  }
+  if (set == nullptr) return false;
+  // Opened as the caller (a file it may not read stays the daemon's), not
+  // O_PATH (the kernel takes the fd with fget()).
+  int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : O_NONBLOCK);
+  UniqueFd fd(::openat(place.dirfd, place.name.c_str(), flags));
+  struct stat opened {};
+  if (fd.get() < 0 || ::fstat(fd.get(), &opened) != 0 || opened.st_dev != st.st_dev ||
+      opened.st_ino != st.st_ino) {
+    return false;
+  }
+  fuse_bpf_entry_out entries[2] = {};
+  if (set->name.empty()) {
+    entries[0].entry_type = FUSE_ENTRY_REMOVE_BPF;
+  } else {
+    entries[0].entry_type = FUSE_ENTRY_BPF;
+    std::memcpy(entries[0].name, set->name.data(),
+                std::min(set->name.size(), sizeof entries[0].name - 1));
+  }
+  entries[1].entry_type = FUSE_ENTRY_BACKING;
+  entries[1].fd = static_cast<uint64_t>(fd.get());
+  reply_with_entries(call, {{&out, sizeof out}, {entries, sizeof entries}});
+  return true;
 }
 
 int FsState::filter_listing(const Call& call, const char* outputs, size_t outputs_len) {

@@ -356,6 +356,9 @@ int FsState::reply_entry(const Call& call, Inode* parent, const Place& place) {
   }
   fuse_entry_out out{};
   fill_entry(out, inode, st, call);
+  if (filters_ && call.in->opcode == FUSE_LOOKUP && reply_backed(call, out, place, st, inode)) {
+    return 0;
+  }
   reply(call, out);
   return 0;
 }

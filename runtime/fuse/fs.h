@@ -65,6 +65,16 @@ struct FileHandle {
   FileHandle* prev = nullptr;
 };
 
+// fuse-bpf mode: a program set of the plan, as registered for this mount:
+// the node state it serves (plan::ProgramSet) and its registered name
+// (empty: plain passthrough, no programs).
+struct KernelSet {
+  uint32_t cls = 0;
+  std::vector<uint32_t> hidden_above;  // rule ids, sorted
+  uint8_t types = 0;
+  std::string name;
+};
+
 class FsState {
  public:
   FsState(const MountOptions& options, const Policy* policy);
@@ -80,7 +90,10 @@ class FsState {
   // fuse-bpf mode: the kernel runs the policy's programs and sends the
   // daemon FUSE_PREFILTER / FUSE_POSTFILTER requests (filters.cc) besides
   // the ordinary ones its programs leave to it.
-  void serve_filters() { filters_ = true; }
+  void serve_filters(std::vector<KernelSet> sets) {
+    filters_ = true;
+    kernel_sets_ = std::move(sets);
+  }
   bool serves_filters() const { return filters_; }
 
   void dispatch(const Call& call) noexcept;
@@ -150,6 +163,12 @@ class FsState {
   // A lookup the kernel made in a backed directory whose child the daemon
   // must know: the daemon's own lookup gives it a node id.
   int track_lookup(const Call& call, const Call& plain, const char* outputs, size_t outputs_len);
+  // fuse-bpf mode: answers a lookup the daemon served with the node backed
+  // by its lower file and run by its own program set, so that the kernel
+  // serves it from then on; false when the node stays the daemon's (not a
+  // regular file or directory, a handler's, no set for its state).
+  bool reply_backed(const Call& call, fuse_entry_out& out, const Place& place,
+                    const struct stat& st, const Inode* inode);
   // A listing the kernel read from the lower directory, as the policy shows it.
   int filter_listing(const Call& call, const char* outputs, size_t outputs_len);
   // Whether every node id a request names is one of the daemon's (not
@@ -286,6 +305,7 @@ class FsState {
   std::array<std::atomic<uint64_t>, 64> pre_counters_{};
   std::array<std::atomic<uint64_t>, 64> post_counters_{};
   bool filters_ = false;
+  std::vector<KernelSet> kernel_sets_;
   std::atomic<uint64_t> errors_{0};
   std::atomic<uint64_t> unnamed_{0};  // lower names without a view name, seen in listings
   std::atomic<uint64_t> hidden_{0};

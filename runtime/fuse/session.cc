@@ -242,6 +242,10 @@ void Session::handle_init(const Call& call) {
   // Kept symlink targets answer later readlinks without asking: not
   // when a rule may refuse reading a link to some callers only.
   if (!fs_.answers_same_for_every_caller()) want &= ~static_cast<uint64_t>(FUSE_CACHE_SYMLINKS);
+  // fuse-bpf mode: the kernel opens backed files itself, so the daemon has
+  // no descriptor to lock; the kernel keeps flock locks (as it keeps fcntl
+  // locks), shared by the view's users, not with the lower side's.
+  if (fs_.serves_filters()) want &= ~static_cast<uint64_t>(FUSE_FLOCK_LOCKS);
   if (options_.cache == CacheMode::kAuto) want |= FUSE_AUTO_INVAL_DATA;
   bool passthrough = false;
   if (options_.passthrough && options_.cache != CacheMode::kNever) {
