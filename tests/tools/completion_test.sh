@@ -55,6 +55,9 @@ expect "fsrun mount " "a.fspol dir"
 expect "fsrun mount -o cache=a" "cache=always cache=auto"
 expect "fsrun mount -o ro,ur" "ro,uring="
 expect "fsrun status --j" "--json"
+expect "fsrun mount --mode f" "fuse-bpf"
+expect "fsrun mount -o ro,mode=d" "ro,mode=daemon"
+expect "fsrun mount --mo" "--mode"
 
 if ((failures)); then
   echo "$failures completions wrong"

@@ -12,15 +12,20 @@ _fsrun() {
     return
   fi
   local command=${words[1]}
+  if [[ $prev == --mode ]]; then
+    COMPREPLY=($(compgen -W "auto fuse-bpf daemon" -- "$cur"))
+    return
+  fi
   if [[ $prev == -o ]]; then
     local options="cache= entry_timeout= attr_timeout= negative_timeout= timeout= passthrough
       writeback uring= allow_other default_permissions threads= max_write= fsname= lower. log= ro
-      nosuid nodev noexec noatime"
+      nosuid nodev noexec noatime mode= bpf="
     local head=${cur%,*}
     [[ $head == "$cur" ]] && head="" || head="$head,"
     case ${cur##*,} in
       cache=*) COMPREPLY=($(compgen -P "$head" -W "cache=auto cache=never cache=always" -- "${cur##*,}")) ;;
       uring=*) COMPREPLY=($(compgen -P "$head" -W "uring=auto uring=on uring=off" -- "${cur##*,}")) ;;
+      mode=*) COMPREPLY=($(compgen -P "$head" -W "mode=auto mode=fuse-bpf mode=daemon" -- "${cur##*,}")) ;;
       *) COMPREPLY=($(compgen -P "$head" -W "$options" -- "${cur##*,}")) ;;
     esac
     compopt -o nospace
@@ -28,7 +33,7 @@ _fsrun() {
   fi
   if [[ $cur == -* ]]; then
     case $command in
-      mount) COMPREPLY=($(compgen -W "-o -f -d -I --stdlib= --users= --groups= -Werror --help" -- "$cur")) ;;
+      mount) COMPREPLY=($(compgen -W "-o -f -d -I --mode --stdlib= --users= --groups= -Werror --help" -- "$cur")) ;;
       status) COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;
     esac
     return
