@@ -127,7 +127,10 @@ void reply_with_entries(const Call& call,
   out.unique = call.in->unique;
   size_t used = sizeof out;
   for (const auto& [data, size] : parts) {
-    if (used + size > sizeof buf) return;  // the kernel's entries fit a page by far
+    if (used + size > sizeof buf) {  // the kernel's entries fit a page by far
+      reply_error(call, EIO);
+      return;
+    }
     std::memcpy(buf + used, data, size);
     used += size;
   }
@@ -137,6 +140,9 @@ void reply_with_entries(const Call& call,
   if (::ioctl(call.fd, cmd, buf) < 0 && errno != ENOENT) {
     log_warn("fuse-bpf: lookup answer for request %llu refused by the kernel: %s",
              static_cast<unsigned long long>(call.in->unique), std::strerror(errno));
+    // The request must not wait for ever (if the kernel ended it, this
+    // answer finds nothing to answer).
+    reply_error(call, EIO);
   }
 }
 
