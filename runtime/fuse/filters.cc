@@ -223,23 +223,13 @@ bool FsState::handles_known(const Call& call) const {
 }
 
 void FsState::forget_made(const Call& call) {
-  size_t head = 0;
-  switch (call.in->opcode) {
-    case FUSE_MKDIR:
-      head = sizeof(fuse_mkdir_in);
-      break;
-    case FUSE_MKNOD:
-      head = sizeof(fuse_mknod_in);
-      break;
-    case FUSE_CREATE:
-      head = sizeof(fuse_create_in);
-      break;
-    case FUSE_SYMLINK:
-      head = 0;
-      break;
-    default:
-      return;
+  uint32_t opcode = call.in->opcode;
+  if (opcode != FUSE_MKDIR && opcode != FUSE_MKNOD && opcode != FUSE_CREATE &&
+      opcode != FUSE_SYMLINK) {
+    return;
   }
+  // The name follows the fixed argument, as in the filters' inputs.
+  size_t head = layout_of(opcode)->fixed;
   if (head >= call.arglen || session_ == nullptr) return;
   const char* name = call.arg + head;
   size_t len = strnlen(name, call.arglen - head);
