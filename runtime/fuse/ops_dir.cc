@@ -100,7 +100,7 @@ int FsState::readdir_common(const Call& call, bool plus) {
   }
   bool as_is = engine_->lists_as_is(dh->inode->state);
   thread_local std::vector<char> out;
-  size_t cap = in->size;
+  size_t cap = std::min<size_t>(in->size, options_.max_write);  // as reads (op_read)
   if (out.size() < cap) out.resize(cap);
   size_t used = 0;
   for (;;) {

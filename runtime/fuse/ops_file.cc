@@ -346,10 +346,12 @@ int FsState::op_read(const Call& call) {
     reply_data(call, c.data() + at, std::min<size_t>(in->size, c.size() - at));
     return 0;
   }
+  // The kernel asks at most max_pages pages (INIT); a larger size is not
+  // worth an allocation.
+  size_t size = std::min<size_t>(in->size, options_.max_write);
   thread_local std::vector<char> buf;
-  if (buf.size() < in->size) buf.resize(in->size);
-  ssize_t n = ::pread(fh->fd.get(), buf.data(), in->size,
-                      static_cast<off_t>(in->offset));
+  if (buf.size() < size) buf.resize(size);
+  ssize_t n = ::pread(fh->fd.get(), buf.data(), size, static_cast<off_t>(in->offset));
   if (n < 0) return errno;
   reply_data(call, buf.data(), static_cast<size_t>(n));
   return 0;
@@ -543,7 +545,9 @@ int FsState::op_statfs(const Call& call) {
 }
 
 int FsState::op_syncfs(const Call& call) {
-  if (::syncfs(roots_[0].get()) != 0) return errno;
+  // The roots are O_PATH fds, which syncfs(2) refuses (EBADF).
+  UniqueFd root(::openat(roots_[0].get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (root.get() < 0 || ::syncfs(root.get()) != 0) return errno;
   reply_data(call, nullptr, 0);
   return 0;
 }

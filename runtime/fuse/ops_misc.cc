@@ -5,9 +5,11 @@
 // (the magic link then names exactly that inode). Symlinks carry no user
 // xattrs on Linux; their other namespaces are not served (ENODATA/EPERM).
 #include <fcntl.h>
+#include <linux/limits.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -50,8 +52,9 @@ int FsState::op_getxattr(const Call& call) {
     // Every write to a FUSE file asks for security.capability (the kernel
     // never marks FUSE inodes S_NOSEC, and passthrough writes remove
     // privileges on the FUSE file first): answer from an open handle of
-    // the file, without resolving its path, when there is one.
-    std::vector<char> buf(in->size);
+    // the file, without resolving its path, when there is one. (The
+    // kernel never asks for more than XATTR_SIZE_MAX bytes.)
+    std::vector<char> buf(std::min<size_t>(in->size, XATTR_SIZE_MAX));
     ssize_t n = -2;
     {
       std::lock_guard lock(InodeTable::open_lock(inode));
@@ -85,7 +88,7 @@ int FsState::op_getxattr(const Call& call) {
     reply(call, out);
     return 0;
   }
-  std::vector<char> buf(in->size);
+  std::vector<char> buf(std::min<size_t>(in->size, XATTR_SIZE_MAX));
   ssize_t n = ::getxattr(path.c_str(), name, buf.data(), buf.size());
   if (n < 0) return errno;
   reply_data(call, buf.data(), static_cast<size_t>(n));
@@ -96,7 +99,7 @@ int FsState::op_listxattr(const Call& call) {
   const auto* in = call.args<fuse_getxattr_in>();
   if (in == nullptr) return EINVAL;
   Inode* inode = node(call.in->nodeid);
-  std::vector<char> buf(in->size);
+  std::vector<char> buf(std::min<size_t>(in->size, XATTR_LIST_MAX));
   ssize_t n = 0;
   if (inode->type != S_IFLNK) {
     UniqueFd fd;

@@ -76,6 +76,19 @@ void reply_error(const Call& call, int error) {
   write_reply(call, iov, 1);
 }
 
+bool frame_request(const char* buf, size_t n, int fd, Call& call) {
+  if (n < sizeof(fuse_in_header)) return false;
+  call.fd = fd;
+  call.in = reinterpret_cast<const fuse_in_header*>(buf);
+  call.arg = buf + sizeof(fuse_in_header);
+  call.arglen = n - sizeof(fuse_in_header);
+  if (call.in->len != n || call.in->opcode == FUSE_INIT) {
+    reply_error(call, EIO);
+    return false;
+  }
+  return true;
+}
+
 Session::Session(FsState& fs, const MountOptions& options) : fs_(fs), options_(options) {}
 
 Session::~Session() {
@@ -382,16 +395,8 @@ void Session::worker(int fd) {
       if (errno != ENODEV) log_error("reading /dev/fuse: %s", std::strerror(errno));
       break;  // ENODEV: unmounted
     }
-    if (static_cast<size_t>(n) < sizeof(fuse_in_header)) continue;
     Call call;
-    call.fd = fd;
-    call.in = reinterpret_cast<const fuse_in_header*>(buf.data());
-    call.arg = buf.data() + sizeof(fuse_in_header);
-    call.arglen = static_cast<size_t>(n) - sizeof(fuse_in_header);
-    if (call.in->opcode == FUSE_INIT) {
-      reply_error(call, EIO);
-      continue;
-    }
+    if (!frame_request(buf.data(), static_cast<size_t>(n), fd, call)) continue;
     fs_.dispatch(call);
     if (call.in->opcode == FUSE_DESTROY) break;
   }

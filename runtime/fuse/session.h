@@ -78,6 +78,13 @@ struct Call {
   }
 };
 
+// Frames one request as read from /dev/fuse: `n` bytes at `buf`, answered
+// on `fd`. Returns false for what must not be dispatched: less than a
+// header (dropped: there is no one to answer), or a header whose length
+// disagrees with the bytes read or that is INIT after the handshake
+// (answered EIO).
+bool frame_request(const char* buf, size_t n, int fd, Call& call);
+
 // Replies. Each request is answered exactly once (FORGET: never).
 void reply_error(const Call& call, int error);
 void reply_data(const Call& call, const void* data, size_t size);
