@@ -1,37 +1,59 @@
 #!/usr/bin/env bash
-# Runs the parser fuzzer for a bounded time over a seed corpus made from the
-# grammar corpus, the examples and the stdlib. Fails on any crash, leak,
-# timeout or broken formatter contract; exit 77 (skip) without a fuzzer.
+# Runs one fuzzer for a bounded time over its seed corpus and fails on any
+# crash, leak, timeout, out-of-memory or broken contract; exit 77 (skip)
+# without a fuzzer. Seeds: the parser's are the grammar corpus, the
+# examples and the stdlib; the protocol's are written by protocol_seeds.py.
+#
+#   run_fuzz.sh parser|protocol FUZZER SECONDS SOURCE_DIR [CORPUS_DIR]
+#
+# CORPUS_DIR keeps what the run learnt (tests/fuzz/run-long.sh); by
+# default a temporary one is used and removed.
 set -euo pipefail
-fuzzer=$1 seconds=$2 dict=$3 source_dir=$4
+target=$1 fuzzer=$2 seconds=$3 source_dir=$4 corpus=${5:-}
 
 if [[ -z "$fuzzer" ]]; then
-  echo "SKIP: the parser fuzzer needs clang (configure with CXX=clang++-19 and FSPOL_FUZZ=ON)"
+  echo "SKIP: the $target fuzzer needs clang (configure with CXX=clang++-19 and FSPOL_FUZZ=ON)"
   exit 77
 fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/corpus" "$work/seeds"
-find "$source_dir/grammar/corpus" "$source_dir/examples" "$source_dir/stdlib" \
-  -name '*.fspol' -exec cp {} "$work/seeds/" \;
-echo "fuzz: $(ls "$work/seeds" | wc -l) seed files, $seconds s"
+mkdir "$work/seeds"
+case $target in
+  parser)
+    find "$source_dir/grammar/corpus" "$source_dir/examples" "$source_dir/stdlib" \
+      -name '*.fspol' -exec cp {} "$work/seeds/" \;
+    dict=$source_dir/tests/fuzz/fspol.dict
+    ;;
+  protocol)
+    python3 "$source_dir/tests/fuzz/protocol_seeds.py" "$work/seeds"
+    dict=$source_dir/tests/fuzz/protocol.dict
+    ;;
+  *) echo "run_fuzz.sh: unknown target $target" >&2; exit 2 ;;
+esac
+if [[ -z "$corpus" ]]; then
+  corpus=$work/corpus
+fi
+mkdir -p "$corpus"
+echo "fuzz $target: $(ls "$work/seeds" | wc -l) seed files, $(ls "$corpus" | wc -l) in the corpus, $seconds s"
 
 cd "$work"
 status=0
 "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
   -dict="$dict" -print_final_stats=1 -artifact_prefix="$work/" \
-  corpus seeds >"$work/log" 2>&1 || status=$?
+  "$corpus" seeds >"$work/log" 2>&1 || status=$?
 grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|SUMMARY' "$work/log" || true
+# The last status line: coverage (edges), features and corpus size.
+grep -E '^#[0-9]+' "$work/log" | tail -n 1 || true
 if ((status != 0)); then
-  echo "fuzz: FAILED (exit $status); log tail:"
+  echo "fuzz $target: FAILED (exit $status); log tail:"
   tail -n 60 "$work/log"
   for crash in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do
     [[ -e "$crash" ]] || continue
-    keep="${TMPDIR:-/tmp}/fspol-$(basename "$crash")"
+    keep="${TMPDIR:-/tmp}/fspol-$target-$(basename "$crash")"
     cp "$crash" "$keep"
-    echo "fuzz: reproducer kept at $keep"
+    echo "fuzz $target: reproducer kept at $keep (run: $fuzzer $keep)"
   done
   exit 1
 fi
-echo "fuzz: clean"
+echo "fuzz $target: clean"
