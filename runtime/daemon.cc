@@ -2,11 +2,12 @@
 // signals and a control socket for `fsrun status`. Also unmount() and the
 // mount listing the command line uses.
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
-#include <malloc.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -141,6 +142,10 @@ std::string status_text(const MountOptions& o, FsState& fs, const Session& sessi
   out << "inodes: " << fs.inode_count() << ", open files: " << fs.open_files()
       << ", passthrough opens: " << fs.passthrough_opens()
       << ", directory chunks read ahead: " << fs.readahead_chunks() << "\n";
+  if (fs.fd_refusals() != 0) {
+    out << "descriptors: " << fs.fd_refusals()
+        << " requests answered ENFILE for want of one (open-file limit " << fs.fd_limit() << ")\n";
+  }
   if (policy.rule_count != 0) {
     FsState::PolicyCounts c = fs.policy_counts();
     out << "policy decisions: " << c.hidden << " hidden, " << c.denied << " denied, "
@@ -202,6 +207,7 @@ std::string status_json(const MountOptions& o, FsState& fs, const Session& sessi
   out << ", \"pid\": " << ::getpid() << ", \"workers\": " << session.workers()
       << ", \"inodes\": " << fs.inode_count() << ", \"open_files\": " << fs.open_files()
       << ", \"passthrough_opens\": " << fs.passthrough_opens()
+      << ", \"fd_limit\": " << fs.fd_limit() << ", \"enfile\": " << fs.fd_refusals()
       << ", \"decisions\": {\"hidden\": " << c.hidden << ", \"denied\": " << c.denied
       << ", \"rewritten\": " << c.rewritten << ", \"handled\": " << c.handled
       << ", \"unnamed\": " << c.unnamed << "}, \"audit\": ";
@@ -261,7 +267,22 @@ class ControlServer {
     while (!stopping_) {
       int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) {
-        if (errno == EINTR) continue;
+        int err = errno;
+        if (stopping_) break;
+        if (err == EINTR || err == ECONNABORTED) continue;
+        if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+          // Out of descriptors or memory for a moment: the connection
+          // waits in the backlog. Giving up would leave `fsrun status`
+          // and `fsrun reload` unanswered for the rest of the daemon's life.
+          if (!short_warned_) log_warn("control socket: %s; retrying", std::strerror(err));
+          short_warned_ = true;
+          ::poll(nullptr, 0, 100);
+          continue;
+        }
+        log_error(
+            "control socket: %s: `fsrun status` and `fsrun reload` no longer reach "
+            "this daemon",
+            std::strerror(err));
         break;
       }
       timeval timeout{2, 0};
@@ -284,6 +305,7 @@ class ControlServer {
   std::function<std::string(const std::string&)> answer_;
   int fd_ = -1;
   std::atomic<bool> stopping_{false};
+  bool short_warned_ = false;
   std::thread thread_;
 };
 
@@ -399,6 +421,15 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   // (11 % of a cold readdir's samples); without fastbins blocks merge as
   // they are freed, on the thread handling the FORGET.
   mallopt(M_MXFAST, 0);
+  // Every file open through the view holds a lower descriptor in the
+  // daemon: take the hard open-file limit, as passthrough_hp does (the
+  // soft one is often 1024). What is done when even that runs out:
+  // FsState::fd_room.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   MountOptions o = options;
   // cache=never means no caching at all, whatever timeouts the policy or
   // another -o set: `fsrun status` shows what the kernel is told.

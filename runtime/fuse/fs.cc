@@ -5,7 +5,9 @@
 
 #include <fcntl.h>
 #include <linux/limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,6 +66,14 @@ FsState::FsState(const MountOptions& options, const Policy* policy)
   entry_valid_ns_ = cache ? to_ns(options.entry_timeout) : 0;
   attr_valid_ns_ = cache ? to_ns(options.attr_timeout) : 0;
   negative_valid_ns_ = cache ? to_ns(options.negative_timeout) : 0;
+  // Kept for requests: an eighth of the table, 16 to 256 descriptors (a
+  // request takes at most three or four for a moment, and at most one
+  // per worker and queue thread runs at a time).
+  rlimit rl{};
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  fd_limit_ = static_cast<int>(std::min<rlim_t>(rl.rlim_cur, 1 << 30));
+  int reserve = std::clamp(fd_limit_ / 8, 16, 256);
+  fd_ceiling_ = std::max(fd_limit_ - reserve, fd_limit_ / 2);
 }
 
 FsState::~FsState() { pthread_rwlock_destroy(&policy_lock_); }
@@ -153,6 +163,7 @@ void FsState::dispatch(const Call& call) noexcept {
   }
   pthread_rwlock_unlock(&policy_lock_);
   if (filters_ && err == 0) forget_made(call);
+  if (err == EMFILE || err == ENFILE) err = out_of_fds(call);
   if (err != 0) {
     if (err != ENOENT && err != ENOSYS && err != ENODATA) errors_.fetch_add(1, std::memory_order_relaxed);
     if (opcode != FUSE_FORGET && opcode != FUSE_BATCH_FORGET && opcode != FUSE_INTERRUPT) {
@@ -161,12 +172,34 @@ void FsState::dispatch(const Call& call) noexcept {
   }
 }
 
+int FsState::out_of_fds(const Call& call) {
+  uint64_t n = fd_refusals_.fetch_add(1, std::memory_order_relaxed) + 1;
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  int64_t last = fd_logged_s_.load(std::memory_order_relaxed);
+  if ((n == 1 || now.tv_sec - last >= 10) &&
+      fd_logged_s_.compare_exchange_strong(last, now.tv_sec)) {
+    uint64_t before = fd_logged_at_.exchange(n);
+    const char* op = opcode_name(call.in->opcode);
+    log_warn(
+        "out of file descriptors (open-file limit %d, %d kept for requests): %llu files "
+        "open through the view; %s and other requests that need one answer ENFILE until "
+        "callers close files (%llu refused%s)",
+        fd_limit_, fd_limit_ - fd_ceiling_,
+        static_cast<unsigned long long>(open_files_.load(std::memory_order_relaxed)),
+        op != nullptr ? op : "a request", static_cast<unsigned long long>(n - before),
+        before == 0 ? "" : " since the last note");
+  }
+  return ENFILE;
+}
+
 int FsState::run(const Call& call) {
   uint32_t opcode = call.in->opcode;
   // Nothing touches the lower directory before the thread acts as the
   // caller; if it cannot, nothing runs.
   if (runs_as_caller(opcode)) {
     if (int err = act_as_caller(*call.in)) return err;
+    if (int err = caller_known(call)) return err;
   }
   // What the audit rules record is read from the request before it runs:
   // a reply may reuse the request's buffer.
