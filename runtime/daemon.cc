@@ -534,35 +534,78 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
 
 namespace {
 
-// Sends one request line to the daemon of `mountpoint`; its answer.
-Result<std::string> ask(const std::string& mountpoint, const std::string& request) {
+// How a daemon that does not answer is described: its pid (the peer of
+// the connection) and whether it is stopped.
+std::string silent_daemon(int fd, const std::string& mountpoint, int timeout_s) {
+  std::string who = "the daemon of " + mountpoint;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0) {
+    who += " (pid " + std::to_string(cred.pid);
+    std::ifstream stat("/proc/" + std::to_string(cred.pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    size_t paren = line.rfind(')');
+    if (paren != std::string::npos && paren + 2 < line.size() &&
+        (line[paren + 2] == 'T' || line[paren + 2] == 't')) {
+      who += ", stopped";
+    }
+    who += ")";
+  }
+  return who + " does not answer within " + std::to_string(timeout_s) + " s";
+}
+
+// Sends one request line to the daemon of `mountpoint`; its answer. A
+// daemon that is stopped (SIGSTOP) or stuck still accepts connections
+// (the kernel queues them): after `timeout_s` without an answer, an
+// ETIMEDOUT Error, so that no command waits for it forever.
+Result<std::string> ask(const std::string& mountpoint, const std::string& request, int timeout_s) {
   std::string path = control_socket_path(mountpoint);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Error{errno, "socket: " + std::string(std::strerror(errno))};
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Error{errno, "socket: " + std::string(std::strerror(errno))};
+  timeval timeout{timeout_s, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);  // connect, send
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof addr.sun_path - 1));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int err = errno;
-    ::close(fd);
+    if (err == EAGAIN) return Error{ETIMEDOUT, silent_daemon(fd.get(), mountpoint, timeout_s)};
     return Error{err, "no fsrun daemon answers for " + mountpoint + " (" + std::strerror(err) + ")"};
   }
   std::string line = request + "\n";
-  (void)!::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+  (void)!::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL);
   std::string text;
-  read_all(fd, text);
-  ::close(fd);
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n > 0) {
+      text.append(buf, static_cast<size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return Error{ETIMEDOUT, silent_daemon(fd.get(), mountpoint, timeout_s)};
+    } else if (errno != EINTR) {
+      break;
+    }
+  }
   return text;
 }
+
+// A status answer takes microseconds; a reload compiles a policy and may
+// wait 5 s for requests in flight.
+constexpr int kStatusTimeoutS = 5;
+constexpr int kReloadTimeoutS = 60;
 
 }  // namespace
 
 Result<std::string> query_status(const std::string& mountpoint, bool json) {
-  return ask(mountpoint, json ? "status json" : "status");
+  return ask(mountpoint, json ? "status json" : "status", kStatusTimeoutS);
 }
 
 Result<std::string> reload_policy(const std::string& mountpoint, const std::string& policy_path) {
-  auto answer = ask(mountpoint, "reload " + policy_path);
+  auto answer = ask(mountpoint, "reload " + policy_path, kReloadTimeoutS);
   if (!answer) return answer.error();
   if (answer->rfind("ok\n", 0) == 0) return answer->substr(3);
   std::string text = answer->rfind("error\n", 0) == 0 ? answer->substr(6) : *answer;
@@ -635,7 +678,14 @@ Result<void> unmount(const std::string& mountpoint) {
   // so that a script that unmounts and then exits leaves nothing behind.
   std::string sock = control_socket_path(mnt);
   for (int i = 0; i < 50 && ::access(sock.c_str(), F_OK) == 0; ++i) {
-    if (!query_status(mnt)) {
+    auto alive = ask(mnt, "status", 1);
+    if (!alive && alive.error().code == ETIMEDOUT) {
+      // Alive but not answering (stopped): it sees the view gone and
+      // removes its socket when it runs again.
+      log_warn("%s: unmounted; it exits when it runs again", alive.error().message.c_str());
+      break;
+    }
+    if (!alive) {
       ::unlink(sock.c_str());  // the daemon is dead: clean its socket
       break;
     }
