@@ -123,7 +123,13 @@ std::string status_text(const MountOptions& o, FsState& fs, const Session& sessi
   const Policy& policy = fs.policy();
   std::ostringstream out;
   out << "mountpoint: " << o.mountpoint << "\n";
-  out << "lower: " << o.lower << "\n";
+  out << "lower: " << o.lower;
+  if (std::string change = fs.lower_change(0); !change.empty()) out << " (" << change << ")";
+  out << "\n";
+  for (size_t i = 1; i < fs.lower_roots(); ++i) {
+    if (std::string change = fs.lower_change(i); !change.empty())
+      out << "lower root " << fs.lower_path(i) << ": " << change << "\n";
+  }
   out << "policy: " << policy.name << " (" << policy.path << "), " << policy.rule_count
       << " rules, " << fs.path_classes() << " path classes\n";
   out << "mode: " << mode_text(session.conn(), kernel) << "\n";
@@ -191,7 +197,9 @@ std::string status_json(const MountOptions& o, FsState& fs, const Session& sessi
   const Policy& policy = fs.policy();
   std::ostringstream out;
   FsState::PolicyCounts c = fs.policy_counts();
+  std::string change = fs.lower_change(0);
   out << "{\"mountpoint\": " << json_string(o.mountpoint) << ", \"lower\": " << json_string(o.lower)
+      << ", \"lower_changed\": " << (change.empty() ? "null" : json_string(change))
       << ", \"policy\": {\"name\": " << json_string(policy.name)
       << ", \"path\": " << json_string(policy.path) << ", \"rules\": " << policy.rule_count
       << ", \"path_classes\": " << fs.path_classes()
@@ -523,11 +531,28 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
       }
     }
   });
+  // A lower root removed, moved, replaced or unmounted under the view
+  // changes nothing the daemon would notice by itself: it keeps serving
+  // the directory it opened. Say so once, in the log (and in status).
+  std::thread lower_watch([&] {
+    std::vector<std::string> said(fs.lower_roots());
+    for (int tick = 1; !done.load(); ++tick) {
+      ::poll(nullptr, 0, 200);
+      if (tick % 5 != 0) continue;
+      for (size_t i = 0; i < said.size(); ++i) {
+        std::string change = fs.lower_change(i);
+        if (change == said[i]) continue;
+        if (!change.empty()) log_warn("lower %s: %s", fs.lower_path(i).c_str(), change.c_str());
+        said[i] = std::move(change);
+      }
+    }
+  });
   if (hooks.ready) hooks.ready(mode);
   session.serve(threads);
   done.store(true);
   session.stop();  // no-op when already unmounted
   signal_thread.join();
+  lower_watch.join();
   control.stop();
   return {};
 }

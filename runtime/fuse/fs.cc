@@ -110,6 +110,10 @@ Result<void> FsState::open_lower() {
     }
     roots_.emplace_back(fd);
     root_names_.push_back(name);
+    root_paths_.push_back(path);
+    struct stat rst {};
+    ::fstat(fd, &rst);
+    root_ids_.emplace_back(rst.st_dev, rst.st_ino);
     std::string kind;
     bool aliases = may_alias_names(fd, kind);
     root_aliases_.push_back(aliases);
@@ -191,6 +195,32 @@ int FsState::out_of_fds(const Call& call) {
         before == 0 ? "" : " since the last note");
   }
   return ENFILE;
+}
+
+std::string FsState::lower_change(size_t root) const {
+  struct stat held {};
+  if (::fstat(roots_[root].get(), &held) == 0 && held.st_nlink == 0) {
+    return "removed since the mount: the view shows an empty directory and refuses new names "
+           "(ENOENT); remount";
+  }
+  struct stat now {};
+  const auto& [dev, ino] = root_ids_[root];
+  if (::stat(root_paths_[root].c_str(), &now) == 0 && now.st_dev == dev && now.st_ino == ino) {
+    return "";
+  }
+  // Where the directory is now, if the daemon's view of the mount table
+  // still reaches it (not once its file system was detached).
+  std::string where;
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink(proc_fd_path(roots_[root].get()).c_str(), buf, sizeof buf - 1);
+  if (n > 0) {
+    buf[n] = 0;
+    if (::stat(buf, &now) == 0 && now.st_dev == dev && now.st_ino == ino) {
+      where = std::string(", now at ") + buf;
+    }
+  }
+  return "no longer the directory opened at mount (moved, replaced or unmounted" + where +
+         "): the view keeps serving the directory it opened";
 }
 
 int FsState::run(const Call& call) {

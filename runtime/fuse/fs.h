@@ -134,6 +134,14 @@ class FsState {
   // the daemon's open-file limit.
   uint64_t fd_refusals() const { return fd_refusals_.load(std::memory_order_relaxed); }
   int fd_limit() const { return fd_limit_; }
+  // What became of lower root `root` (0: main) since the mount, for
+  // `fsrun status` and the log: "" while its path still names the
+  // directory the daemon opened, else what happened (removed; moved,
+  // replaced or unmounted, and where it is now). The view keeps serving
+  // the directory it opened, as a bind mount does.
+  std::string lower_change(size_t root) const;
+  size_t lower_roots() const { return roots_.size(); }
+  const std::string& lower_path(size_t root) const { return root_paths_[root]; }
   uint64_t passthrough_opens() const { return passthrough_opens_.load(); }
   uint64_t readahead_chunks() const { return readahead_.chunks(); }
   const AuditLog* audit_log() const { return audit_.get(); }
@@ -312,6 +320,8 @@ class FsState {
   Session* session_ = nullptr;
   std::vector<UniqueFd> roots_;  // the lower roots: main first, then the policy's in order
   std::vector<std::string> root_names_;
+  std::vector<std::string> root_paths_;  // as opened at mount
+  std::vector<std::pair<dev_t, ino_t>> root_ids_;
   std::vector<bool> root_aliases_;  // may resolve other bytes to a stored name (lower.h)
   bool aliases_ = false;            // some root does
   std::unique_ptr<InodeTable> inodes_;
