@@ -7,6 +7,7 @@
 #include <linux/limits.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -198,6 +199,14 @@ int FsState::out_of_fds(const Call& call) {
 }
 
 std::string FsState::lower_change(size_t root) const {
+  // statfs is never answered from a cache: a FUSE lower whose server is
+  // gone (or any lower that fails) shows here, while stat may still
+  // answer from cached attributes.
+  struct statfs fs {};
+  if (::fstatfs(roots_[root].get(), &fs) != 0 && errno != ENOSYS) {
+    return std::string("its file system no longer answers (") + std::strerror(errno) +
+           "): requests that reach it fail with that error; remount once it is back";
+  }
   struct stat held {};
   if (::fstat(roots_[root].get(), &held) == 0 && held.st_nlink == 0) {
     return "removed since the mount: the view shows an empty directory and refuses new names "
