@@ -2,11 +2,12 @@
 // signals and a control socket for `fsrun status`. Also unmount() and the
 // mount listing the command line uses.
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
-#include <malloc.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -122,7 +123,13 @@ std::string status_text(const MountOptions& o, FsState& fs, const Session& sessi
   const Policy& policy = fs.policy();
   std::ostringstream out;
   out << "mountpoint: " << o.mountpoint << "\n";
-  out << "lower: " << o.lower << "\n";
+  out << "lower: " << o.lower;
+  if (std::string change = fs.lower_change(0); !change.empty()) out << " (" << change << ")";
+  out << "\n";
+  for (size_t i = 1; i < fs.lower_roots(); ++i) {
+    if (std::string change = fs.lower_change(i); !change.empty())
+      out << "lower root " << fs.lower_path(i) << ": " << change << "\n";
+  }
   out << "policy: " << policy.name << " (" << policy.path << "), " << policy.rule_count
       << " rules, " << fs.path_classes() << " path classes\n";
   out << "mode: " << mode_text(session.conn(), kernel) << "\n";
@@ -141,6 +148,10 @@ std::string status_text(const MountOptions& o, FsState& fs, const Session& sessi
   out << "inodes: " << fs.inode_count() << ", open files: " << fs.open_files()
       << ", passthrough opens: " << fs.passthrough_opens()
       << ", directory chunks read ahead: " << fs.readahead_chunks() << "\n";
+  if (fs.fd_refusals() != 0) {
+    out << "descriptors: " << fs.fd_refusals()
+        << " requests answered ENFILE for want of one (open-file limit " << fs.fd_limit() << ")\n";
+  }
   if (policy.rule_count != 0) {
     FsState::PolicyCounts c = fs.policy_counts();
     out << "policy decisions: " << c.hidden << " hidden, " << c.denied << " denied, "
@@ -186,7 +197,9 @@ std::string status_json(const MountOptions& o, FsState& fs, const Session& sessi
   const Policy& policy = fs.policy();
   std::ostringstream out;
   FsState::PolicyCounts c = fs.policy_counts();
+  std::string change = fs.lower_change(0);
   out << "{\"mountpoint\": " << json_string(o.mountpoint) << ", \"lower\": " << json_string(o.lower)
+      << ", \"lower_changed\": " << (change.empty() ? "null" : json_string(change))
       << ", \"policy\": {\"name\": " << json_string(policy.name)
       << ", \"path\": " << json_string(policy.path) << ", \"rules\": " << policy.rule_count
       << ", \"path_classes\": " << fs.path_classes()
@@ -202,6 +215,7 @@ std::string status_json(const MountOptions& o, FsState& fs, const Session& sessi
   out << ", \"pid\": " << ::getpid() << ", \"workers\": " << session.workers()
       << ", \"inodes\": " << fs.inode_count() << ", \"open_files\": " << fs.open_files()
       << ", \"passthrough_opens\": " << fs.passthrough_opens()
+      << ", \"fd_limit\": " << fs.fd_limit() << ", \"enfile\": " << fs.fd_refusals()
       << ", \"decisions\": {\"hidden\": " << c.hidden << ", \"denied\": " << c.denied
       << ", \"rewritten\": " << c.rewritten << ", \"handled\": " << c.handled
       << ", \"unnamed\": " << c.unnamed << "}, \"audit\": ";
@@ -261,7 +275,22 @@ class ControlServer {
     while (!stopping_) {
       int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) {
-        if (errno == EINTR) continue;
+        int err = errno;
+        if (stopping_) break;
+        if (err == EINTR || err == ECONNABORTED) continue;
+        if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+          // Out of descriptors or memory for a moment: the connection
+          // waits in the backlog. Giving up would leave `fsrun status`
+          // and `fsrun reload` unanswered for the rest of the daemon's life.
+          if (!short_warned_) log_warn("control socket: %s; retrying", std::strerror(err));
+          short_warned_ = true;
+          ::poll(nullptr, 0, 100);
+          continue;
+        }
+        log_error(
+            "control socket: %s: `fsrun status` and `fsrun reload` no longer reach "
+            "this daemon",
+            std::strerror(err));
         break;
       }
       timeval timeout{2, 0};
@@ -284,6 +313,7 @@ class ControlServer {
   std::function<std::string(const std::string&)> answer_;
   int fd_ = -1;
   std::atomic<bool> stopping_{false};
+  bool short_warned_ = false;
   std::thread thread_;
 };
 
@@ -399,6 +429,15 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   // (11 % of a cold readdir's samples); without fastbins blocks merge as
   // they are freed, on the thread handling the FORGET.
   mallopt(M_MXFAST, 0);
+  // Every file open through the view holds a lower descriptor in the
+  // daemon: take the hard open-file limit, as passthrough_hp does (the
+  // soft one is often 1024). What is done when even that runs out:
+  // FsState::fd_room.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   MountOptions o = options;
   // cache=never means no caching at all, whatever timeouts the policy or
   // another -o set: `fsrun status` shows what the kernel is told.
@@ -492,46 +531,106 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
       }
     }
   });
+  // A lower root removed, moved, replaced or unmounted under the view
+  // changes nothing the daemon would notice by itself: it keeps serving
+  // the directory it opened. Say so once, in the log (and in status).
+  std::thread lower_watch([&] {
+    std::vector<std::string> said(fs.lower_roots());
+    for (int tick = 1; !done.load(); ++tick) {
+      ::poll(nullptr, 0, 200);
+      if (tick % 5 != 0) continue;
+      for (size_t i = 0; i < said.size(); ++i) {
+        std::string change = fs.lower_change(i);
+        if (change == said[i]) continue;
+        if (!change.empty()) log_warn("lower %s: %s", fs.lower_path(i).c_str(), change.c_str());
+        said[i] = std::move(change);
+      }
+    }
+  });
   if (hooks.ready) hooks.ready(mode);
   session.serve(threads);
   done.store(true);
   session.stop();  // no-op when already unmounted
   signal_thread.join();
+  lower_watch.join();
   control.stop();
   return {};
 }
 
 namespace {
 
-// Sends one request line to the daemon of `mountpoint`; its answer.
-Result<std::string> ask(const std::string& mountpoint, const std::string& request) {
+// How a daemon that does not answer is described: its pid (the peer of
+// the connection) and whether it is stopped.
+std::string silent_daemon(int fd, const std::string& mountpoint, int timeout_s) {
+  std::string who = "the daemon of " + mountpoint;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0) {
+    who += " (pid " + std::to_string(cred.pid);
+    std::ifstream stat("/proc/" + std::to_string(cred.pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    size_t paren = line.rfind(')');
+    if (paren != std::string::npos && paren + 2 < line.size() &&
+        (line[paren + 2] == 'T' || line[paren + 2] == 't')) {
+      who += ", stopped";
+    }
+    who += ")";
+  }
+  return who + " does not answer within " + std::to_string(timeout_s) + " s";
+}
+
+// Sends one request line to the daemon of `mountpoint`; its answer. A
+// daemon that is stopped (SIGSTOP) or stuck still accepts connections
+// (the kernel queues them): after `timeout_s` without an answer, an
+// ETIMEDOUT Error, so that no command waits for it forever.
+Result<std::string> ask(const std::string& mountpoint, const std::string& request, int timeout_s) {
   std::string path = control_socket_path(mountpoint);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Error{errno, "socket: " + std::string(std::strerror(errno))};
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Error{errno, "socket: " + std::string(std::strerror(errno))};
+  timeval timeout{timeout_s, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);  // connect, send
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.c_str(), std::min(path.size() + 1, sizeof addr.sun_path - 1));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     int err = errno;
-    ::close(fd);
+    if (err == EAGAIN) return Error{ETIMEDOUT, silent_daemon(fd.get(), mountpoint, timeout_s)};
     return Error{err, "no fsrun daemon answers for " + mountpoint + " (" + std::strerror(err) + ")"};
   }
   std::string line = request + "\n";
-  (void)!::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+  (void)!::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL);
   std::string text;
-  read_all(fd, text);
-  ::close(fd);
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n > 0) {
+      text.append(buf, static_cast<size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return Error{ETIMEDOUT, silent_daemon(fd.get(), mountpoint, timeout_s)};
+    } else if (errno != EINTR) {
+      break;
+    }
+  }
   return text;
 }
+
+// A status answer takes microseconds; a reload compiles a policy and may
+// wait 5 s for requests in flight.
+constexpr int kStatusTimeoutS = 5;
+constexpr int kReloadTimeoutS = 60;
 
 }  // namespace
 
 Result<std::string> query_status(const std::string& mountpoint, bool json) {
-  return ask(mountpoint, json ? "status json" : "status");
+  return ask(mountpoint, json ? "status json" : "status", kStatusTimeoutS);
 }
 
 Result<std::string> reload_policy(const std::string& mountpoint, const std::string& policy_path) {
-  auto answer = ask(mountpoint, "reload " + policy_path);
+  auto answer = ask(mountpoint, "reload " + policy_path, kReloadTimeoutS);
   if (!answer) return answer.error();
   if (answer->rfind("ok\n", 0) == 0) return answer->substr(3);
   std::string text = answer->rfind("error\n", 0) == 0 ? answer->substr(6) : *answer;
@@ -604,7 +703,14 @@ Result<void> unmount(const std::string& mountpoint) {
   // so that a script that unmounts and then exits leaves nothing behind.
   std::string sock = control_socket_path(mnt);
   for (int i = 0; i < 50 && ::access(sock.c_str(), F_OK) == 0; ++i) {
-    if (!query_status(mnt)) {
+    auto alive = ask(mnt, "status", 1);
+    if (!alive && alive.error().code == ETIMEDOUT) {
+      // Alive but not answering (stopped): it sees the view gone and
+      // removes its socket when it runs again.
+      log_warn("%s: unmounted; it exits when it runs again", alive.error().message.c_str());
+      break;
+    }
+    if (!alive) {
       ::unlink(sock.c_str());  // the daemon is dead: clean its socket
       break;
     }

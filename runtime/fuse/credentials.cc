@@ -138,20 +138,31 @@ bool fs_id(const char* p, uint32_t& out) {
   return true;
 }
 
+// Whether open(2) failed for want of a descriptor (the daemon's or the
+// system's table full): not a fact about the caller.
+bool out_of_fds(int err) { return err == EMFILE || err == ENFILE; }
+
 // The caller's groups and capabilities, as the daemon will hold them. A
 // caller that cannot be read (gone, or outside the daemon's pid
 // namespace: pid 0) or that changed its fsuid/fsgid since it asked gets
-// no groups and no capabilities: the least the header allows.
-Credentials load_caller(const fuse_in_header& in) {
+// no groups and no capabilities: the least the header allows. `error`:
+// ENFILE when /proc could not be read for want of a descriptor (the
+// request then fails instead of running with rights the caller may not
+// lack).
+Credentials load_caller(const fuse_in_header& in, int& error) {
   Credentials c;
   c.uid = in.uid;
   c.gid = in.gid;
   c.caps = g_daemon.keep;
+  error = 0;
   if (in.pid == 0) return c;
   char path[32];
   std::snprintf(path, sizeof path, "/proc/%u/status", in.pid);
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return c;
+  if (fd < 0) {
+    if (out_of_fds(errno)) error = ENFILE;
+    return c;
+  }
   thread_local std::string text;
   text.clear();
   read_all(fd, text);
@@ -178,8 +189,9 @@ Credentials load_caller(const fuse_in_header& in) {
   return c;
 }
 
-const Credentials& caller(const fuse_in_header& in, uint64_t now) {
+const Credentials& caller(const fuse_in_header& in, uint64_t now, int& error) {
   CallerKey key{in.pid, in.uid, in.gid};
+  error = 0;
   for (CacheEntry& e : t_cache) {
     if (e.used && e.key == key && now - e.loaded_ms < kCallerTtlMs) return e.creds;
   }
@@ -187,8 +199,8 @@ const Credentials& caller(const fuse_in_header& in, uint64_t now) {
   t_next = (t_next + 1) % kCacheSize;
   e.key = key;
   e.loaded_ms = now;
-  e.used = true;
-  e.creds = load_caller(in);
+  e.creds = load_caller(in, error);
+  e.used = error == 0;  // a caller not read is read again next time
   return e.creds;
 }
 
@@ -231,7 +243,9 @@ int act_as_caller(const fuse_in_header& in) {
   uint64_t now = now_ms();
   if (t_last_valid && t_valid && key == t_last && now - t_last_ms < kCallerTtlMs) return 0;
   t_last_valid = false;
-  const Credentials& want = caller(in, now);
+  int error = 0;
+  const Credentials& want = caller(in, now, error);
+  if (error != 0) return error;
   if (int err = apply(want)) {
     log_warn("cannot act as uid %u gid %u: %s", in.uid, in.gid, std::strerror(err));
     return err;
@@ -246,12 +260,16 @@ int act_as_caller(const fuse_in_header& in) {
   return 0;
 }
 
-std::string caller_comm(const fuse_in_header& in) {
+std::string caller_comm(const fuse_in_header& in, int* error) {
+  if (error != nullptr) *error = 0;
   if (in.pid == 0) return "";
   char path[32];
   std::snprintf(path, sizeof path, "/proc/%u/comm", in.pid);
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
+  if (fd < 0) {
+    if (error != nullptr && out_of_fds(errno)) *error = ENFILE;
+    return "";
+  }
   std::string comm;
   read_all(fd, comm);
   ::close(fd);
@@ -261,7 +279,8 @@ std::string caller_comm(const fuse_in_header& in) {
 
 bool caller_in_group(const fuse_in_header& in, gid_t gid) {
   if (in.gid == gid) return true;
-  const Credentials& c = caller(in, now_ms());
+  int error = 0;  // not read: in no supplementary group
+  const Credentials& c = caller(in, now_ms(), error);
   return std::find(c.groups.begin(), c.groups.end(), gid) != c.groups.end();
 }
 

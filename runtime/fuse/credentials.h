@@ -53,14 +53,17 @@ bool can_act_as_callers();
 
 // Makes the calling thread act as the caller of `in`. Returns 0, or an
 // errno when the switch failed (the request must then fail: running it
-// with other credentials is not an option). A no-op when switching is not
-// possible.
+// with other credentials is not an option), ENFILE when the caller's
+// groups and capabilities could not be read for want of a descriptor. A
+// no-op when switching is not possible.
 int act_as_caller(const fuse_in_header& in);
 
 // The process name of the caller of `in` (its thread's comm, as the
 // kernel keeps it), read afresh: a name changes with exec, and a rule on
-// it must see the new one. "" when it cannot be read.
-std::string caller_comm(const fuse_in_header& in);
+// it must see the new one. "" when it cannot be read; then `error`, if
+// given, is ENFILE when that was for want of a descriptor (a rule must
+// not decide on a name the daemon failed to read), else 0.
+std::string caller_comm(const fuse_in_header& in, int* error = nullptr);
 
 // Whether the caller of `in` is in group `gid` (its fsgid or one of its
 // supplementary groups), as the kernel's in_group_p() would answer.

@@ -267,6 +267,7 @@ int FsState::filter(const Call& call) {
   if (!ids_known(call)) return unknown_node(call);
   if (call.in->nodeid == 0) return EIO;
   if (int err = act_as_caller(*call.in)) return err;
+  if (int err = caller_known(call)) return err;
   // The inputs, as the ordinary request would carry them.
   size_t arglen = call.arglen;
   int32_t error_in = 0;

@@ -5,7 +5,10 @@
 
 #include <fcntl.h>
 #include <linux/limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,6 +67,14 @@ FsState::FsState(const MountOptions& options, const Policy* policy)
   entry_valid_ns_ = cache ? to_ns(options.entry_timeout) : 0;
   attr_valid_ns_ = cache ? to_ns(options.attr_timeout) : 0;
   negative_valid_ns_ = cache ? to_ns(options.negative_timeout) : 0;
+  // Kept for requests: an eighth of the table, 16 to 256 descriptors (a
+  // request takes at most three or four for a moment, and at most one
+  // per worker and queue thread runs at a time).
+  rlimit rl{};
+  ::getrlimit(RLIMIT_NOFILE, &rl);
+  fd_limit_ = static_cast<int>(std::min<rlim_t>(rl.rlim_cur, 1 << 30));
+  int reserve = std::clamp(fd_limit_ / 8, 16, 256);
+  fd_ceiling_ = std::max(fd_limit_ - reserve, fd_limit_ / 2);
 }
 
 FsState::~FsState() { pthread_rwlock_destroy(&policy_lock_); }
@@ -100,6 +111,10 @@ Result<void> FsState::open_lower() {
     }
     roots_.emplace_back(fd);
     root_names_.push_back(name);
+    root_paths_.push_back(path);
+    struct stat rst {};
+    ::fstat(fd, &rst);
+    root_ids_.emplace_back(rst.st_dev, rst.st_ino);
     std::string kind;
     bool aliases = may_alias_names(fd, kind);
     root_aliases_.push_back(aliases);
@@ -153,6 +168,7 @@ void FsState::dispatch(const Call& call) noexcept {
   }
   pthread_rwlock_unlock(&policy_lock_);
   if (filters_ && err == 0) forget_made(call);
+  if (err == EMFILE || err == ENFILE) err = out_of_fds(call);
   if (err != 0) {
     if (err != ENOENT && err != ENOSYS && err != ENODATA) errors_.fetch_add(1, std::memory_order_relaxed);
     if (opcode != FUSE_FORGET && opcode != FUSE_BATCH_FORGET && opcode != FUSE_INTERRUPT) {
@@ -161,12 +177,68 @@ void FsState::dispatch(const Call& call) noexcept {
   }
 }
 
+int FsState::out_of_fds(const Call& call) {
+  uint64_t n = fd_refusals_.fetch_add(1, std::memory_order_relaxed) + 1;
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  int64_t last = fd_logged_s_.load(std::memory_order_relaxed);
+  if ((n == 1 || now.tv_sec - last >= 10) &&
+      fd_logged_s_.compare_exchange_strong(last, now.tv_sec)) {
+    uint64_t before = fd_logged_at_.exchange(n);
+    const char* op = opcode_name(call.in->opcode);
+    log_warn(
+        "out of file descriptors (open-file limit %d, %d kept for requests): %llu files "
+        "open through the view; %s and other requests that need one answer ENFILE until "
+        "callers close files (%llu refused%s)",
+        fd_limit_, fd_limit_ - fd_ceiling_,
+        static_cast<unsigned long long>(open_files_.load(std::memory_order_relaxed)),
+        op != nullptr ? op : "a request", static_cast<unsigned long long>(n - before),
+        before == 0 ? "" : " since the last note");
+  }
+  return ENFILE;
+}
+
+std::string FsState::lower_change(size_t root) const {
+  // statfs is never answered from a cache: a FUSE lower whose server is
+  // gone (or any lower that fails) shows here, while stat may still
+  // answer from cached attributes.
+  struct statfs fs {};
+  if (::fstatfs(roots_[root].get(), &fs) != 0 && errno != ENOSYS) {
+    return std::string("its file system no longer answers (") + std::strerror(errno) +
+           "): requests that reach it fail with that error; remount once it is back";
+  }
+  struct stat held {};
+  if (::fstat(roots_[root].get(), &held) == 0 && held.st_nlink == 0) {
+    return "removed since the mount: the view shows an empty directory and refuses new names "
+           "(ENOENT); remount";
+  }
+  struct stat now {};
+  const auto& [dev, ino] = root_ids_[root];
+  if (::stat(root_paths_[root].c_str(), &now) == 0 && now.st_dev == dev && now.st_ino == ino) {
+    return "";
+  }
+  // Where the directory is now, if the daemon's view of the mount table
+  // still reaches it (not once its file system was detached).
+  std::string where;
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink(proc_fd_path(roots_[root].get()).c_str(), buf, sizeof buf - 1);
+  if (n > 0) {
+    buf[n] = 0;
+    if (::stat(buf, &now) == 0 && now.st_dev == dev && now.st_ino == ino) {
+      where = std::string(", now at ") + buf;
+    }
+  }
+  return "no longer the directory opened at mount (moved, replaced or unmounted" + where +
+         "): the view keeps serving the directory it opened";
+}
+
 int FsState::run(const Call& call) {
   uint32_t opcode = call.in->opcode;
   // Nothing touches the lower directory before the thread acts as the
   // caller; if it cannot, nothing runs.
   if (runs_as_caller(opcode)) {
     if (int err = act_as_caller(*call.in)) return err;
+    if (int err = caller_known(call)) return err;
   }
   // What the audit rules record is read from the request before it runs:
   // a reply may reuse the request's buffer.

@@ -130,6 +130,18 @@ class FsState {
   size_t inode_count() { return inodes_ ? inodes_->size() : 0; }
   size_t path_classes() const { return engine_->trivial() ? 1 : engine_->policy().classes.size(); }
   uint64_t open_files() const { return open_files_.load(std::memory_order_relaxed); }
+  // Requests answered ENFILE for want of a file descriptor (below), and
+  // the daemon's open-file limit.
+  uint64_t fd_refusals() const { return fd_refusals_.load(std::memory_order_relaxed); }
+  int fd_limit() const { return fd_limit_; }
+  // What became of lower root `root` (0: main) since the mount, for
+  // `fsrun status` and the log: "" while its path still names the
+  // directory the daemon opened, else what happened (removed; moved,
+  // replaced or unmounted, and where it is now). The view keeps serving
+  // the directory it opened, as a bind mount does.
+  std::string lower_change(size_t root) const;
+  size_t lower_roots() const { return roots_.size(); }
+  const std::string& lower_path(size_t root) const { return root_paths_[root]; }
   uint64_t passthrough_opens() const { return passthrough_opens_.load(); }
   uint64_t readahead_chunks() const { return readahead_.chunks(); }
   const AuditLog* audit_log() const { return audit_.get(); }
@@ -147,6 +159,19 @@ class FsState {
 
   // Takes the caller's credentials, asks the policy, runs the handler.
   int run(const Call& call);
+  // Descriptors (docs/runtime.md, "Faults"). Files and directories that
+  // callers hold open keep a lower descriptor each; they may fill the
+  // daemon's table only below fd_ceiling_. The rest is kept for the
+  // descriptors every request takes for a moment (paths resolved, /proc
+  // read for the caller's groups and name, directories scanned), so a view
+  // whose callers hold as many files as they can still decides every
+  // request as the policy says. `lowest_free`: a descriptor just opened
+  // (the kernel hands out the lowest free one). 0, or ENFILE.
+  int fd_room(int lowest_free) const { return lowest_free >= fd_ceiling_ ? ENFILE : 0; }
+  // A request answered ENFILE or EMFILE: counted, and logged at most every
+  // 10 s. Returns ENFILE: to the caller, the daemon's table is one beyond
+  // its own process, as the system's is.
+  int out_of_fds(const Call& call);
   // Counts a refusal by the policy (0 passes); returns `err`.
   int refused(int err) {
     if (err != 0) (err == ENOENT ? hidden_ : denied_).fetch_add(1, std::memory_order_relaxed);
@@ -190,6 +215,9 @@ class FsState {
   int check_named(const Call& call, Inode* dir, const Caller& caller);
   int check_create(Inode* dir, const char* name, uint32_t flags, const Caller& caller);
   Caller caller_of(const Call& call) const;
+  // 0, or ENFILE when the caller's process name, which the policy's
+  // rules need, could not be read for want of a descriptor.
+  int caller_known(const Call& call) const;
   // `name`: a view name, as requests carry them.
   NodeState state_of(Inode* parent, const std::string& name, const Call& call) const;
   // The path of `inode` in the view ("/" for the root, "?" once unlinked).
@@ -292,6 +320,8 @@ class FsState {
   Session* session_ = nullptr;
   std::vector<UniqueFd> roots_;  // the lower roots: main first, then the policy's in order
   std::vector<std::string> root_names_;
+  std::vector<std::string> root_paths_;  // as opened at mount
+  std::vector<std::pair<dev_t, ino_t>> root_ids_;
   std::vector<bool> root_aliases_;  // may resolve other bytes to a stored name (lower.h)
   bool aliases_ = false;            // some root does
   std::unique_ptr<InodeTable> inodes_;
@@ -313,6 +343,11 @@ class FsState {
   std::atomic<uint64_t> rewritten_{0};
   std::atomic<uint64_t> handled_count_{0};
   std::atomic<uint64_t> open_files_{0};
+  int fd_limit_ = 0;
+  int fd_ceiling_ = 0;
+  std::atomic<uint64_t> fd_refusals_{0};
+  std::atomic<int64_t> fd_logged_s_{0};    // when out_of_fds last logged (monotonic s)
+  std::atomic<uint64_t> fd_logged_at_{0};  // fd_refusals_ then
   std::atomic<uint64_t> passthrough_opens_{0};
   std::atomic<bool> passthrough_failed_{false};
 };

@@ -38,6 +38,7 @@ int FsState::op_opendir(const Call& call) {
   dh->inode = inode;
   int r = open_node(inode, O_RDONLY | O_DIRECTORY, dh->fd);
   if (r < 0) return -r;
+  if (int err = fd_room(r)) return err;  // kept for requests
   if (engine_->places()) {
     if (int err = merge_listing(dh.get(), call)) return err;
   }

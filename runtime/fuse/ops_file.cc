@@ -246,6 +246,7 @@ int FsState::op_open(const Call& call) {
               ? open_for_exec(inode, fh->fd)
               : open_node(inode, lower_open_flags(in->flags, session_->conn().writeback), fh->fd);
   if (r < 0) return -r;
+  if (int err = fd_room(r)) return err;  // kept for requests; fh closes it
   uint32_t flags = open_flags_for();
   if (inode->handler != 0) {
     // A handled node: its reads are the handler's output, as of this
@@ -287,6 +288,13 @@ int FsState::op_create(const Call& call) {
   size_t nlen = strnlen(name, len);
   if (nlen == 0 || nlen == len || std::strchr(name, '/') != nullptr) return EINVAL;
   Inode* parent = node(call.in->nodeid);
+  {
+    // Room for the new file's descriptor is checked before anything is
+    // made: a create refused afterwards would leave the file behind.
+    UniqueFd probe(::fcntl(roots_[0].get(), F_DUPFD_CLOEXEC, 0));
+    if (!probe.valid()) return errno;
+    if (int err = fd_room(probe.get())) return err;
+  }
   Place place;
   if (int err = locate(parent, name, syntax::kTypeFile, call, place)) return err;
   int dirfd = place.dirfd;

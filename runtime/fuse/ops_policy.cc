@@ -30,16 +30,37 @@ uint8_t type_bit(uint32_t mode) {
   }
 }
 
+namespace {
+
+// The caller's process name, read once per request (the decisions of one
+// request see one name), and whether reading it failed for want of a
+// descriptor.
+struct CommOf {
+  uint64_t unique = 0;
+  std::string comm;
+  int error = 0;
+};
+
+const CommOf& comm_of(const Call& call) {
+  thread_local CommOf c;
+  if (c.unique != call.in->unique || c.unique == 0) {
+    c.comm = caller_comm(*call.in, &c.error);
+    c.unique = call.in->unique;
+  }
+  return c;
+}
+
+}  // namespace
+
 Caller FsState::caller_of(const Call& call) const {
   if (!engine_->uses_comm()) return Caller{call.in->uid, call.in->gid, {}};
-  // Read once per request (callers of one request see one name).
-  thread_local uint64_t unique = 0;
-  thread_local std::string comm;
-  if (unique != call.in->unique || unique == 0) {
-    comm = caller_comm(*call.in);
-    unique = call.in->unique;
-  }
-  return Caller{call.in->uid, call.in->gid, comm};
+  return Caller{call.in->uid, call.in->gid, comm_of(call).comm};
+}
+
+int FsState::caller_known(const Call& call) const {
+  // A rule on process names must not decide on a name the daemon failed
+  // to read: "" would pass `hide ... when comm == "x"` for x itself.
+  return engine_->uses_comm() ? comm_of(call).error : 0;
 }
 
 NodeState FsState::state_of(Inode* parent, const std::string& name, const Call& call) const {

@@ -95,8 +95,14 @@ int FsState::refuse_alias(uint8_t root, int dirfd, const std::string& name, uint
   int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR* d = fd < 0 ? nullptr : ::fdopendir(fd);
   if (d == nullptr) {
+    int err = errno;
     if (fd >= 0) ::close(fd);
-    return type == 0 ? ENOENT : EACCES;  // unverifiable: not reached
+    // Unverifiable: a directory the caller may not list reaches nothing,
+    // but a lower that fails (its FUSE server gone: ENOTCONN; out of
+    // descriptors) says so, rather than show an existing name as absent
+    // (which a caller may then make again).
+    if (err != EACCES && err != EPERM) return err;
+    return type == 0 ? ENOENT : EACCES;
   }
   bool stored = false;
   while (const dirent* e = ::readdir(d)) {

@@ -179,7 +179,11 @@ void Ring::add_spare_for_current_thread() {
 }
 
 void Ring::stop() {
-  stopping_.store(true);
+  // Once: a later call (~Ring after join()) would signal threads already
+  // joined, whose handles are gone (a crash at exit). No thread is
+  // spawned after the first call (add_spare_for_current_thread checks
+  // stopping_ under mu_).
+  if (stopping_.exchange(true)) return;
   std::lock_guard lock(mu_);
   for (pthread_t t : handles_) {
     if (!pthread_equal(t, pthread_self())) pthread_kill(t, SIGUSR1);

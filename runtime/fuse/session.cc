@@ -367,6 +367,10 @@ void Session::serve(unsigned max_threads) {
   // Workers are added on demand (see worker()); wait for all to leave.
   threads_cv_.wait(lock, [this] { return running_ == 0; });
   std::vector<std::thread> pool = std::move(pool_);
+  // Every worker has left its loop: stop() (called again after serve
+  // returns) must not signal threads about to be joined, whose handles
+  // are gone once they are (a crash at exit).
+  workers_.clear();
   lock.unlock();
   for (std::thread& t : pool) t.join();
   if (ring_) {

@@ -5,9 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -225,8 +226,18 @@ int cmd_status(const fsrun::Args& args) {
   for (size_t i = 0; i < mounts.size(); ++i) {
     auto text = query_status(mounts[i], args.json);
     if (i != 0 && !args.json) std::cout << "\n";
+    // A daemon that does not answer (stopped, stuck) is not a dead one:
+    // its view still holds callers' requests, unanswered.
+    bool silent = !text && text.error().code == ETIMEDOUT;
     if (!text && args.json) {
-      std::cout << "{\"mountpoint\": \"" << mounts[i] << "\", \"state\": \"no daemon\"}\n";
+      std::cout << "{\"mountpoint\": \"" << mounts[i] << "\", \"state\": \""
+                << (silent ? "not answering" : "no daemon") << "\"}\n";
+      rc = kExitFail;
+      continue;
+    }
+    if (silent) {
+      std::cout << "mountpoint: " << mounts[i] << "\nstate: not answering (" << text.error().message
+                << ")\n";
       rc = kExitFail;
       continue;
     }

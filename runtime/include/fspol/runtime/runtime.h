@@ -84,17 +84,21 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
 // Where the daemon of `mountpoint` listens for status queries.
 std::string control_socket_path(const std::string& mountpoint);
 // Asks the daemon of `mountpoint` for its status report (text, or one
-// JSON object).
+// JSON object). An Error with code ETIMEDOUT when a daemon is there but
+// does not answer within 5 s (stopped, stuck); another when none is.
 Result<std::string> query_status(const std::string& mountpoint, bool json = false);
 // Has the daemon of `mountpoint` compile `policy_path` (absolute; empty:
 // the serving policy's file again) and swap it in between requests
 // (FsState::reload). The report, or an Error whose message holds the
-// diagnostics and the reason; then the old policy keeps serving.
+// diagnostics and the reason (ETIMEDOUT: no answer within 60 s); then the
+// old policy keeps serving.
 Result<std::string> reload_policy(const std::string& mountpoint, const std::string& policy_path);
 // fspol mounts of this machine (from /proc/self/mountinfo).
 std::vector<std::string> list_mounts();
 // Unmounts `mountpoint` (umount2 as root, fusermount3 -u otherwise); works
-// when the daemon is gone too (the mount then answers ENOTCONN).
+// when the daemon is gone too (the mount then answers ENOTCONN; its
+// control socket is removed) and when it is stopped (it exits once
+// continued; this returns without waiting for it).
 Result<void> unmount(const std::string& mountpoint);
 
 }  // namespace fspol::runtime
