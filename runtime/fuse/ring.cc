@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "fuse/fs.h"
+#include "fuse/kernel_order.h"
 #include "fuse/session.h"
 #include "log.h"
 
@@ -264,6 +265,7 @@ void Ring::run(unsigned qid) {
         args - payload_sz > proto::kUringHeaderSize) {
       reply_error(call, EIO);
     } else {
+      request_arrives();
       size_t fixed = args - payload_sz;
       std::memcpy(payload - fixed, header->op_in, fixed);
       call.arg = payload - fixed;

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "fuse/fs.h"
+#include "fuse/kernel_order.h"
 #include "fuse/proto.h"
 #include "fuse/ring.h"
 #include "log.h"
@@ -33,6 +34,7 @@ void install_wake_handler() {
 }
 
 void write_reply(const Call& call, iovec* iov, int count) {
+  reply_leaves();
   if (call.slot != nullptr) {
     ring_store_reply(*call.slot, iov, count);
     return;
@@ -78,6 +80,7 @@ void reply_error(const Call& call, int error) {
 
 bool frame_request(const char* buf, size_t n, int fd, Call& call) {
   if (n < sizeof(fuse_in_header)) return false;
+  request_arrives();
   call.fd = fd;
   call.in = reinterpret_cast<const fuse_in_header*>(buf);
   call.arg = buf + sizeof(fuse_in_header);
@@ -379,7 +382,10 @@ void Session::serve(unsigned max_threads) {
   }
 }
 
-unsigned Session::ring_threads() const { return ring_ ? ring_->threads() : 0; }
+unsigned Session::ring_threads() const {
+  std::lock_guard lock(threads_mu_);  // serve() sets ring_ while status may ask
+  return ring_ ? ring_->threads() : 0;
+}
 
 void Session::worker(int fd) {
   std::vector<char> buf(bufsize_);

@@ -157,7 +157,7 @@ class Session {
   ConnInfo conn_;
   size_t bufsize_ = 0;
   std::atomic<bool> stopping_{false};
-  std::mutex threads_mu_;
+  mutable std::mutex threads_mu_;
   std::condition_variable threads_cv_;
   std::vector<std::thread> pool_;     // threads_mu_
   std::vector<pthread_t> workers_;    // threads_mu_
