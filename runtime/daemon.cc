@@ -2,11 +2,13 @@
 // signals and a control socket for `fsrun status`. Also unmount() and the
 // mount listing the command line uses.
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <malloc.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -49,6 +51,145 @@ std::string real_path(const std::string& path) {
   if (out.back() != '/') out += '/';
   return out + base;
 }
+
+// The mount inputs (docs/runtime.md, "Bad mount inputs"): each is refused
+// before anything is mounted, with one line naming the path and the reason.
+
+// The directory `fd` stands for, as the kernel names it (a canonical path).
+std::string fd_path(int fd, const std::string& fallback) {
+  char buf[PATH_MAX];
+  std::string link = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return fallback;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Whether the canonical `path` is the directory `dir` or lies beneath it:
+// compared by (st_dev, st_ino) up the path's ancestors, so a bind mount or
+// a second name of `dir` counts as `dir`.
+bool beneath(const std::string& path, const struct stat& dir) {
+  std::string p = path;
+  for (;;) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0 && same_file(st, dir)) return true;
+    if (p.empty() || p == "/") return false;
+    size_t slash = p.rfind('/');
+    p = slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
+  }
+}
+
+// A line of the daemon's `fsrun status` answer ("pid", "lower"), or "".
+std::string status_field(const std::string& status, const std::string& name) {
+  size_t at = status.find(name + ": ");
+  if (at == std::string::npos) return "";
+  size_t start = at + name.size() + 2;
+  return status.substr(start, status.find('\n', start) - start);
+}
+
+// The mount point (canonical): an existing directory the caller may mount
+// on, neither an fspol view already (the second mount would stack on the
+// first and take its control socket) nor inside one (a reload of that view
+// invalidates its names, and the kernel then detaches mounts on them).
+Result<void> check_mountpoint(const std::string& mnt) {
+  for (const std::string& view : list_mounts()) {
+    if (view == mnt) {
+      auto status = query_status(view);
+      if (!status) {
+        return Error{EBUSY, "mount point " + mnt +
+                                " is an fspol view whose daemon is gone (the view answers "
+                                "ENOTCONN): `fsrun umount " +
+                                mnt + "` removes it"};
+      }
+      return Error{EBUSY, "mount point " + mnt + " is already an fspol view (of " +
+                              status_field(*status, "lower") + ", daemon pid " +
+                              status_field(*status, "pid") + "): `fsrun umount " + mnt + "` first"};
+    }
+    if (view == "/" || mnt.rfind(view + "/", 0) == 0) {
+      return Error{EBUSY, "mount point " + mnt + " is inside the fspol view at " + view +
+                              ": a reload of that view would detach this mount; mount outside "
+                              "it"};
+    }
+  }
+  struct stat st {};
+  if (::stat(mnt.c_str(), &st) != 0) {
+    int err = errno;
+    std::string why = std::strerror(err);
+    if (err == ENOTCONN) why += " (a FUSE file system whose daemon is gone is mounted there)";
+    return Error{err, "mount point " + mnt + ": " + why};
+  }
+  if (!S_ISDIR(st.st_mode)) return Error{ENOTDIR, "mount point " + mnt + " is not a directory"};
+  if (!daemon_has_capability(CAP_SYS_ADMIN)) {
+    // fusermount3's own rules for a user's mount (check_perm), said here
+    // in one line instead of its message and ours.
+    std::string uid = std::to_string(::geteuid());
+    if (::access(mnt.c_str(), W_OK) != 0) {
+      return Error{EACCES, "mount point " + mnt + ": uid " + uid +
+                               " may not write it, and fusermount3 mounts a user's view only "
+                               "on a directory the user may write"};
+    }
+    if ((st.st_mode & S_ISVTX) != 0 && st.st_uid != ::geteuid()) {
+      return Error{EACCES, "mount point " + mnt + " is sticky and not uid " + uid +
+                               "'s, and fusermount3 refuses such a directory"};
+    }
+  }
+  return {};
+}
+
+// Neither a lower root inside the mount point (the mount would cover it)
+// nor the mount point inside a lower root (the view would show itself, in
+// itself, without end; a walk of it would never finish).
+Result<void> check_nesting(const std::string& mnt, const std::vector<FsState::Root>& roots) {
+  struct stat m {};
+  if (::stat(mnt.c_str(), &m) != 0) {
+    return Error{errno, "mount point " + mnt + ": " + std::strerror(errno)};
+  }
+  for (const FsState::Root& root : roots) {
+    struct stat r {};
+    if (::fstat(root.fd, &r) != 0) continue;
+    std::string path = fd_path(root.fd, root.path);
+    std::string which = root.name == "main" ? "lower directory " + path
+                                            : "lower root '" + root.name + "' (" + path + ")";
+    if (same_file(m, r)) {
+      return Error{EINVAL, "mount point " + mnt + " is the " + which +
+                               " itself: the view would cover its own lower files"};
+    }
+    if (beneath(mnt, r)) {
+      return Error{ELOOP, "mount point " + mnt + " is inside the " + which +
+                              ": the view would show itself inside itself, without end"};
+    }
+    if (beneath(path, m)) {
+      return Error{EINVAL,
+                   "the " + which + " is inside mount point " + mnt + ": the mount would cover it"};
+    }
+  }
+  return {};
+}
+
+// Serializes this user's mounts from the last look at the mount point to
+// the mount itself (an flock on the control directory), so two `fsrun
+// mount`s of one MNT at the same moment cannot both find it free.
+class MountLock {
+ public:
+  explicit MountLock(const std::string& dir) {
+    ::mkdir(dir.c_str(), 0700);
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) return;
+    while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~MountLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  MountLock(const MountLock&) = delete;
+  MountLock& operator=(const MountLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 unsigned default_threads() {
   // The most workers the daemon starts: one per core. They start on
@@ -415,13 +556,11 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   }
   o.lower = real_path(o.lower);
   o.mountpoint = real_path(o.mountpoint);
-  struct stat st{};
-  if (::stat(o.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Error{ENOTDIR, "mount point " + o.mountpoint + " is not a directory"};
-  }
+  if (auto r = check_mountpoint(o.mountpoint); !r) return r.error();
   ::umask(0);  // the kernel already applied the caller's umask to modes
   FsState fs(o, &policy);
   if (auto r = fs.open_lower(); !r) return r.error();
+  if (auto r = check_nesting(o.mountpoint, fs.roots()); !r) return r.error();
   KernelPart kernel;
   std::unique_ptr<ProgramSets> sets;  // outlives the session: unregistered after the unmount
   std::vector<KernelSet> kernel_sets;
@@ -444,15 +583,22 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
 
   Session session(fs, o);
   fs.attach(&session);
-  if (kernel.profile.empty()) {
-    if (auto r = session.mount(); !r) return r.error();
-  } else {
-    fs.serve_filters(std::move(kernel_sets));
-    UniqueFd lower(::open(o.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (lower.get() < 0)
-      return Error{errno, "cannot open " + o.lower + ": " + std::strerror(errno)};
-    auto r = session.mount_backed(lower.get(), kernel.root_set);
-    if (!r) return r.error();
+  {
+    // Looked at again under the lock: another mount may have taken the
+    // mount point while the policy's programs were loaded.
+    std::string sock = control_socket_path(o.mountpoint);
+    MountLock lock(sock.substr(0, sock.rfind('/')));
+    if (auto r = check_mountpoint(o.mountpoint); !r) return r.error();
+    if (kernel.profile.empty()) {
+      if (auto r = session.mount(); !r) return r.error();
+    } else {
+      fs.serve_filters(std::move(kernel_sets));
+      UniqueFd lower(::open(o.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (lower.get() < 0)
+        return Error{errno, "cannot open " + o.lower + ": " + std::strerror(errno)};
+      auto r = session.mount_backed(lower.get(), kernel.root_set);
+      if (!r) return r.error();
+    }
   }
   if (auto r = session.handshake(); !r) {
     session.stop();

@@ -86,6 +86,14 @@ class FsState {
   // (`lower NAME = "PATH"`, or -o lower.NAME=PATH). Must succeed before
   // mounting.
   Result<void> open_lower();
+  // The lower roots open_lower() opened, main first: name, path as given,
+  // and the O_PATH fd (owned by this FsState).
+  struct Root {
+    std::string name;
+    std::string path;
+    int fd;
+  };
+  std::vector<Root> roots() const;
   void attach(Session* session) { session_ = session; }
   // fuse-bpf mode: the kernel runs the policy's programs and sends the
   // daemon FUSE_PREFILTER / FUSE_POSTFILTER requests (filters.cc) besides
@@ -292,6 +300,7 @@ class FsState {
   Session* session_ = nullptr;
   std::vector<UniqueFd> roots_;  // the lower roots: main first, then the policy's in order
   std::vector<std::string> root_names_;
+  std::vector<std::string> root_paths_;
   std::vector<bool> root_aliases_;  // may resolve other bytes to a stored name (lower.h)
   bool aliases_ = false;            // some root does
   std::unique_ptr<InodeTable> inodes_;
