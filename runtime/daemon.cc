@@ -169,6 +169,19 @@ Result<void> check_nesting(const std::string& mnt, const std::vector<FsState::Ro
   return {};
 }
 
+// Whether /etc/fuse.conf lets users pass allow_other to fusermount3.
+bool fuse_conf_allows_other() {
+  std::ifstream in("/etc/fuse.conf");
+  std::string line;
+  while (std::getline(in, line)) {
+    line = line.substr(0, line.find('#'));
+    line.erase(0, line.find_first_not_of(" \t"));
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    if (line == "user_allow_other") return true;
+  }
+  return false;
+}
+
 // Serializes this user's mounts from the last look at the mount point to
 // the mount itself (an flock on the control directory), so two `fsrun
 // mount`s of one MNT at the same moment cannot both find it free.
@@ -241,6 +254,23 @@ std::string mode_text(const ConnInfo& conn, const KernelPart& kernel) {
   return s;
 }
 
+// What a daemon that cannot act as each caller gave up (docs/runtime.md,
+// "Unprivileged use"), for the note at mount and `fsrun status`; "" for a
+// daemon that can.
+std::string unprivileged_text(const MountOptions& o, const ConnInfo& conn) {
+  if (can_act_as_callers()) return "";
+  std::string uid = std::to_string(::geteuid());
+  std::string s = "uid " + uid;
+  if (!daemon_has_capability(CAP_SYS_ADMIN)) s += ", mounted through fusermount3";
+  s += "; without: other users (allow_other: only uid " + uid +
+       " may use the view), acting as each caller (lower operations run as uid " + uid + ")";
+  if (o.passthrough && !conn.passthrough)
+    s += ", kernel passthrough (" + conn.passthrough_note + ")";
+  if (o.uring != UringMode::kOff && !conn.uring)
+    s += ", FUSE over io_uring (" + conn.uring_note + ")";
+  return s;
+}
+
 // The requests served so far, by opcode name (those with any); fuse-bpf
 // mode's filter requests as "<name> prefilter" and "<name> postfilter".
 std::vector<std::pair<std::string, uint64_t>> opcode_counts(const FsState& fs) {
@@ -273,6 +303,9 @@ std::string status_text(const MountOptions& o, FsState& fs, const Session& sessi
       << (o.allow_other ? ", other users allowed" : ", only the mounting user")
       << (o.default_permissions ? ", kernel permission checks on" : ", kernel permission checks off")
       << "\n";
+  if (std::string u = unprivileged_text(o, session.conn()); !u.empty()) {
+    out << "unprivileged: " << u << "\n";
+  }
   out << "threads: " << session.workers() << " (at most " << threads << ")";
   if (session.conn().uring) out << ", io_uring queue threads: " << session.ring_threads();
   out << "\n";
@@ -340,6 +373,8 @@ std::string status_json(const MountOptions& o, FsState& fs, const Session& sessi
       out << (i ? ", " : "") << json_string(kernel.sets[i]);
     out << "]}";
   }
+  std::string unprivileged = unprivileged_text(o, session.conn());
+  out << ", \"unprivileged\": " << (unprivileged.empty() ? "null" : json_string(unprivileged));
   out << ", \"pid\": " << ::getpid() << ", \"workers\": " << session.workers()
       << ", \"inodes\": " << fs.inode_count() << ", \"open_files\": " << fs.open_files()
       << ", \"passthrough_opens\": " << fs.passthrough_opens()
@@ -550,9 +585,16 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   if (!o.allow_other_set) o.allow_other = can_act_as_callers();
   o.allow_other_set = true;
   if (o.allow_other && !can_act_as_callers()) {
-    return Error{EPERM, "allow_other: the daemon cannot act as other users (that needs "
-                        "CAP_SETUID and CAP_SETGID, as root has), so they would use the view "
-                        "with the rights of uid " + std::to_string(::geteuid())};
+    std::string uid = std::to_string(::geteuid());
+    return Error{EPERM,
+                 "allow_other: the daemon cannot act as other users (that needs "
+                 "CAP_SETUID and CAP_SETGID, as root has), so they would use the view "
+                 "with the rights of uid " +
+                     uid +
+                     (::geteuid() != 0 && !fuse_conf_allows_other()
+                          ? "; and /etc/fuse.conf has no user_allow_other, so fusermount3 "
+                            "refuses it too"
+                          : "")};
   }
   o.lower = real_path(o.lower);
   o.mountpoint = real_path(o.mountpoint);
@@ -607,6 +649,9 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   unsigned threads = o.threads != 0 ? o.threads : default_threads();
   std::string mode = mode_text(session.conn(), kernel);
   log_debug("%s on %s: %s", policy.name.c_str(), o.mountpoint.c_str(), mode.c_str());
+  if (std::string u = unprivileged_text(o, session.conn()); !u.empty()) {
+    log_info("unprivileged: %s", u.c_str());
+  }
 
   auto answer = [&](const std::string& request) -> std::string {
     if (request == "status json") return status_json(o, fs, session, kernel);
