@@ -484,6 +484,16 @@ Result<void> load_programs(const Policy& policy, const MountOptions& o, const Se
     kernel.why = support.why;
     return {};
   }
+  if (!daemon_has_capability(CAP_SYS_ADMIN)) {
+    // fuse-bpf mode mounts with mount(2) itself (no fusermount3 passes
+    // root_dir= and root_bpf=) and registers struct_ops programs.
+    std::string why = "not root: fuse-bpf mode needs CAP_SYS_ADMIN to mount and register programs";
+    if (o.mode == RunMode::kFuseBpf) {
+      return Error{EPERM, "-o mode=fuse-bpf: " + why + "; mount with -o mode=daemon"};
+    }
+    kernel.why = why;
+    return {};
+  }
   auto profile = plan::profile_from_name(support.profile);
   if (!profile) return Error{EINVAL, "unknown kernel profile " + support.profile};
   const ir::Policy& ir = policy.engine->policy();
