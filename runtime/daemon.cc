@@ -97,8 +97,10 @@ std::string status_field(const std::string& status, const std::string& name) {
 Result<void> check_mountpoint(const std::string& mnt) {
   for (const std::string& view : list_mounts()) {
     if (view == mnt) {
+      // A daemon being killed may still accept a connection, and then
+      // answer nothing: that is a gone daemon too.
       auto status = query_status(view);
-      if (!status) {
+      if (!status || status_field(*status, "pid").empty()) {
         return Error{EBUSY, "mount point " + mnt +
                                 " is an fspol view whose daemon is gone (the view answers "
                                 "ENOTCONN): `fsrun umount " +

@@ -183,14 +183,15 @@ class Inputs:
         if mnt is not None and status == 1:
             self.no_socket(name, mnt, user=user, env=env)
 
-    def both(self, name, policy, lower, view, extra, status, *wanted, **kw):
+    def both(self, name, policy, lower, view, extra, status, *wanted, mnt=None, **kw):
         """The same refusal in the foreground and in the background; `mnt`
-        (in kw) is the canonical path whose control socket must not exist."""
+        is the canonical path whose control socket must not exist (looked
+        for once, after both)."""
         for background in (False, True):
             label = f"{name} ({'background' if background else '-f'})"
             r = self.mount(policy, lower, view, *extra, background=background,
                            user=kw.get("user"), env=kw.get("env"))
-            self.refused(label, r, status, *wanted, **kw)
+            self.refused(label, r, status, *wanted, mnt=mnt if background else None, **kw)
 
     def mounted(self, name, r, mnt):
         """A background mount that worked: its daemon's pid, tracked."""
@@ -335,7 +336,7 @@ class Inputs:
         # The daemon dies: the view stays mounted, answering ENOTCONN.
         os.kill(pid, signal.SIGKILL)
         self.tracked.discard(pid)
-        self.leftovers()
+        os.waitpid(pid, 0)  # a child of ours (subreaper): gone once reaped
         self.both("MNT a view whose daemon died", self.policy, "lower", "mnt", [], 1,
                   f"mount point {self.mnt} is an fspol view whose daemon is gone",
                   f"`fsrun umount {self.mnt}` removes it", expect_mounts=[self.mnt])
@@ -368,11 +369,12 @@ class Inputs:
              "-o policy=FILE is for mount.fspol; fsrun mount takes the policy as POLICY"),
             ("unknown flag", ["--bogus"], "unknown option '--bogus'"),
         ]
-        for name, extra, want in cases:
+        for i, (name, extra, want) in enumerate(cases):
             self.both(name, self.policy, "lower", "mnt", extra, 2, want)
             # A usage error wins over a policy with errors: nothing compiled.
-            r = self.mount(bad, "lower", "mnt", *extra)
-            self.refused(f"{name}, bad policy", r, 2, want)
+            if i % 3 == 0:
+                r = self.mount(bad, "lower", "mnt", *extra)
+                self.refused(f"{name}, bad policy", r, 2, want)
         r = self.run("mount", self.policy, "lower", "mnt", "-o")
         self.refused("-o without its list", r, 2, "-o needs an argument")
         r = self.run("mount", self.policy, "lower")
@@ -548,12 +550,10 @@ def main():
     enter_namespace()
     t = Inputs()
     start = time.time()
-    t.good_paths()
-    t.paths()
-    t.views()
-    t.options()
-    t.policies()
-    t.unprivileged()
+    for part in (t.good_paths, t.paths, t.views, t.options, t.policies, t.unprivileged):
+        began = time.time()
+        part()
+        print(f"{part.__name__}: {time.time() - began:.1f} s")
     for pid, state in children():  # nothing of ours may outlive the test
         if state != "Z" and pid not in {p.pid for p in t.env.procs}:
             os.kill(pid, signal.SIGKILL)
