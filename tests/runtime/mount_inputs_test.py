@@ -525,9 +525,13 @@ class Inputs:
         self.env.procs.append(proc)
         self.tracked.add(proc.pid)
         self.env.mounts.append(mnt)
+        # Serving once its control socket answers (after the kernel's INIT;
+        # unmounted before that, the daemon could only fail).
         deadline = time.time() + 20
-        while not is_mounted(mnt) and proc.poll() is None and time.time() < deadline:
-            time.sleep(0.02)
+        while proc.poll() is None and time.time() < deadline:
+            if is_mounted(mnt) and self.run("status", mnt, user=UID, env=env).returncode == 0:
+                break
+            time.sleep(0.05)
         self.check.check(is_mounted(mnt), "user mount -f: mounted")
         r = subprocess.run(["setpriv", f"--reuid={UID}", f"--regid={UID}", "--clear-groups",
                             "fusermount3", "-u", mnt], capture_output=True, text=True, timeout=30)
