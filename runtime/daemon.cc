@@ -2,9 +2,11 @@
 // signals and a control socket for `fsrun status`. Also unmount() and the
 // mount listing the command line uses.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -50,6 +52,160 @@ std::string real_path(const std::string& path) {
   if (out.back() != '/') out += '/';
   return out + base;
 }
+
+// The mount inputs (docs/runtime.md, "Bad mount inputs"): each is refused
+// before anything is mounted, with one line naming the path and the reason.
+
+// The directory `fd` stands for, as the kernel names it (a canonical path).
+std::string fd_path(int fd, const std::string& fallback) {
+  char buf[PATH_MAX];
+  std::string link = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return fallback;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Whether the canonical `path` is the directory `dir` or lies beneath it:
+// compared by (st_dev, st_ino) up the path's ancestors, so a bind mount or
+// a second name of `dir` counts as `dir`.
+bool beneath(const std::string& path, const struct stat& dir) {
+  std::string p = path;
+  for (;;) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0 && same_file(st, dir)) return true;
+    if (p.empty() || p == "/") return false;
+    size_t slash = p.rfind('/');
+    p = slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
+  }
+}
+
+// A line of the daemon's `fsrun status` answer ("pid", "lower"), or "".
+std::string status_field(const std::string& status, const std::string& name) {
+  size_t at = status.find(name + ": ");
+  if (at == std::string::npos) return "";
+  size_t start = at + name.size() + 2;
+  return status.substr(start, status.find('\n', start) - start);
+}
+
+// The mount point (canonical): an existing directory the caller may mount
+// on, neither an fspol view already (the second mount would stack on the
+// first and take its control socket) nor inside one (a reload of that view
+// invalidates its names, and the kernel then detaches mounts on them).
+Result<void> check_mountpoint(const std::string& mnt) {
+  for (const std::string& view : list_mounts()) {
+    if (view == mnt) {
+      // A daemon being killed may still accept a connection, and then
+      // answer nothing: that is a gone daemon too.
+      auto status = query_status(view);
+      if (!status || status_field(*status, "pid").empty()) {
+        return Error{EBUSY, "mount point " + mnt +
+                                " is an fspol view whose daemon is gone (the view answers "
+                                "ENOTCONN): `fsrun umount " +
+                                mnt + "` removes it"};
+      }
+      return Error{EBUSY, "mount point " + mnt + " is already an fspol view (of " +
+                              status_field(*status, "lower") + ", daemon pid " +
+                              status_field(*status, "pid") + "): `fsrun umount " + mnt + "` first"};
+    }
+    if (view == "/" || mnt.rfind(view + "/", 0) == 0) {
+      return Error{EBUSY, "mount point " + mnt + " is inside the fspol view at " + view +
+                              ": a reload of that view would detach this mount; mount outside "
+                              "it"};
+    }
+  }
+  struct stat st {};
+  if (::stat(mnt.c_str(), &st) != 0) {
+    int err = errno;
+    std::string why = std::strerror(err);
+    if (err == ENOTCONN) why += " (a FUSE file system whose daemon is gone is mounted there)";
+    return Error{err, "mount point " + mnt + ": " + why};
+  }
+  if (!S_ISDIR(st.st_mode)) return Error{ENOTDIR, "mount point " + mnt + " is not a directory"};
+  if (!daemon_has_capability(CAP_SYS_ADMIN)) {
+    // fusermount3's own rules for a user's mount (check_perm), said here
+    // in one line instead of its message and ours.
+    std::string uid = std::to_string(::geteuid());
+    if (::access(mnt.c_str(), W_OK) != 0) {
+      return Error{EACCES, "mount point " + mnt + ": uid " + uid +
+                               " may not write it, and fusermount3 mounts a user's view only "
+                               "on a directory the user may write"};
+    }
+    if ((st.st_mode & S_ISVTX) != 0 && st.st_uid != ::geteuid()) {
+      return Error{EACCES, "mount point " + mnt + " is sticky and not uid " + uid +
+                               "'s, and fusermount3 refuses such a directory"};
+    }
+  }
+  return {};
+}
+
+// Neither a lower root inside the mount point (the mount would cover it)
+// nor the mount point inside a lower root (the view would show itself, in
+// itself, without end; a walk of it would never finish).
+Result<void> check_nesting(const std::string& mnt, const std::vector<FsState::Root>& roots) {
+  struct stat m {};
+  if (::stat(mnt.c_str(), &m) != 0) {
+    return Error{errno, "mount point " + mnt + ": " + std::strerror(errno)};
+  }
+  for (const FsState::Root& root : roots) {
+    struct stat r {};
+    if (::fstat(root.fd, &r) != 0) continue;
+    std::string path = fd_path(root.fd, root.path);
+    std::string which = root.name == "main" ? "lower directory " + path
+                                            : "lower root '" + root.name + "' (" + path + ")";
+    if (same_file(m, r)) {
+      return Error{EINVAL, "mount point " + mnt + " is the " + which +
+                               " itself: the view would cover its own lower files"};
+    }
+    if (beneath(mnt, r)) {
+      return Error{ELOOP, "mount point " + mnt + " is inside the " + which +
+                              ": the view would show itself inside itself, without end"};
+    }
+    if (beneath(path, m)) {
+      return Error{EINVAL,
+                   "the " + which + " is inside mount point " + mnt + ": the mount would cover it"};
+    }
+  }
+  return {};
+}
+
+// Whether /etc/fuse.conf lets users pass allow_other to fusermount3.
+bool fuse_conf_allows_other() {
+  std::ifstream in("/etc/fuse.conf");
+  std::string line;
+  while (std::getline(in, line)) {
+    line = line.substr(0, line.find('#'));
+    line.erase(0, line.find_first_not_of(" \t"));
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    if (line == "user_allow_other") return true;
+  }
+  return false;
+}
+
+// Serializes this user's mounts from the last look at the mount point to
+// the mount itself (an flock on the control directory), so two `fsrun
+// mount`s of one MNT at the same moment cannot both find it free.
+class MountLock {
+ public:
+  explicit MountLock(const std::string& dir) {
+    ::mkdir(dir.c_str(), 0700);
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) return;
+    while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~MountLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  MountLock(const MountLock&) = delete;
+  MountLock& operator=(const MountLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 unsigned default_threads() {
   // The most workers the daemon starts: one per core. They start on
@@ -101,6 +257,23 @@ std::string mode_text(const ConnInfo& conn, const KernelPart& kernel) {
   return s;
 }
 
+// What a daemon that cannot act as each caller gave up (docs/runtime.md,
+// "Unprivileged use"), for the note at mount and `fsrun status`; "" for a
+// daemon that can.
+std::string unprivileged_text(const MountOptions& o, const ConnInfo& conn) {
+  if (can_act_as_callers()) return "";
+  std::string uid = std::to_string(::geteuid());
+  std::string s = "uid " + uid;
+  if (!daemon_has_capability(CAP_SYS_ADMIN)) s += ", mounted through fusermount3";
+  s += "; without: other users (allow_other: only uid " + uid +
+       " may use the view), acting as each caller (lower operations run as uid " + uid + ")";
+  if (o.passthrough && !conn.passthrough)
+    s += ", kernel passthrough (" + conn.passthrough_note + ")";
+  if (o.uring != UringMode::kOff && !conn.uring)
+    s += ", FUSE over io_uring (" + conn.uring_note + ")";
+  return s;
+}
+
 // The requests served so far, by opcode name (those with any); fuse-bpf
 // mode's filter requests as "<name> prefilter" and "<name> postfilter".
 std::vector<std::pair<std::string, uint64_t>> opcode_counts(const FsState& fs) {
@@ -139,6 +312,9 @@ std::string status_text(const MountOptions& o, FsState& fs, const Session& sessi
       << (o.allow_other ? ", other users allowed" : ", only the mounting user")
       << (o.default_permissions ? ", kernel permission checks on" : ", kernel permission checks off")
       << "\n";
+  if (std::string u = unprivileged_text(o, session.conn()); !u.empty()) {
+    out << "unprivileged: " << u << "\n";
+  }
   out << "threads: " << session.workers() << " (at most " << threads << ")";
   if (session.conn().uring) out << ", io_uring queue threads: " << session.ring_threads();
   out << "\n";
@@ -212,6 +388,8 @@ std::string status_json(const MountOptions& o, FsState& fs, const Session& sessi
       out << (i ? ", " : "") << json_string(kernel.sets[i]);
     out << "]}";
   }
+  std::string unprivileged = unprivileged_text(o, session.conn());
+  out << ", \"unprivileged\": " << (unprivileged.empty() ? "null" : json_string(unprivileged));
   out << ", \"pid\": " << ::getpid() << ", \"workers\": " << session.workers()
       << ", \"inodes\": " << fs.inode_count() << ", \"open_files\": " << fs.open_files()
       << ", \"passthrough_opens\": " << fs.passthrough_opens()
@@ -338,6 +516,16 @@ Result<void> load_programs(const Policy& policy, const MountOptions& o, const Se
     kernel.why = support.why;
     return {};
   }
+  if (!daemon_has_capability(CAP_SYS_ADMIN)) {
+    // fuse-bpf mode mounts with mount(2) itself (no fusermount3 passes
+    // root_dir= and root_bpf=) and registers struct_ops programs.
+    std::string why = "not root: fuse-bpf mode needs CAP_SYS_ADMIN to mount and register programs";
+    if (o.mode == RunMode::kFuseBpf) {
+      return Error{EPERM, "-o mode=fuse-bpf: " + why + "; mount with -o mode=daemon"};
+    }
+    kernel.why = why;
+    return {};
+  }
   auto profile = plan::profile_from_name(support.profile);
   if (!profile) return Error{EINVAL, "unknown kernel profile " + support.profile};
   const ir::Policy& ir = policy.engine->policy();
@@ -448,19 +636,24 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   if (!o.allow_other_set) o.allow_other = can_act_as_callers();
   o.allow_other_set = true;
   if (o.allow_other && !can_act_as_callers()) {
-    return Error{EPERM, "allow_other: the daemon cannot act as other users (that needs "
-                        "CAP_SETUID and CAP_SETGID, as root has), so they would use the view "
-                        "with the rights of uid " + std::to_string(::geteuid())};
+    std::string uid = std::to_string(::geteuid());
+    return Error{EPERM,
+                 "allow_other: the daemon cannot act as other users (that needs "
+                 "CAP_SETUID and CAP_SETGID, as root has), so they would use the view "
+                 "with the rights of uid " +
+                     uid +
+                     (::geteuid() != 0 && !fuse_conf_allows_other()
+                          ? "; and /etc/fuse.conf has no user_allow_other, so fusermount3 "
+                            "refuses it too"
+                          : "")};
   }
   o.lower = real_path(o.lower);
   o.mountpoint = real_path(o.mountpoint);
-  struct stat st{};
-  if (::stat(o.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Error{ENOTDIR, "mount point " + o.mountpoint + " is not a directory"};
-  }
+  if (auto r = check_mountpoint(o.mountpoint); !r) return r.error();
   ::umask(0);  // the kernel already applied the caller's umask to modes
   FsState fs(o, &policy);
   if (auto r = fs.open_lower(); !r) return r.error();
+  if (auto r = check_nesting(o.mountpoint, fs.roots()); !r) return r.error();
   KernelPart kernel;
   std::unique_ptr<ProgramSets> sets;  // outlives the session: unregistered after the unmount
   std::vector<KernelSet> kernel_sets;
@@ -483,15 +676,22 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
 
   Session session(fs, o);
   fs.attach(&session);
-  if (kernel.profile.empty()) {
-    if (auto r = session.mount(); !r) return r.error();
-  } else {
-    fs.serve_filters(std::move(kernel_sets));
-    UniqueFd lower(::open(o.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (lower.get() < 0)
-      return Error{errno, "cannot open " + o.lower + ": " + std::strerror(errno)};
-    auto r = session.mount_backed(lower.get(), kernel.root_set);
-    if (!r) return r.error();
+  {
+    // Looked at again under the lock: another mount may have taken the
+    // mount point while the policy's programs were loaded.
+    std::string sock = control_socket_path(o.mountpoint);
+    MountLock lock(sock.substr(0, sock.rfind('/')));
+    if (auto r = check_mountpoint(o.mountpoint); !r) return r.error();
+    if (kernel.profile.empty()) {
+      if (auto r = session.mount(); !r) return r.error();
+    } else {
+      fs.serve_filters(std::move(kernel_sets));
+      UniqueFd lower(::open(o.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (lower.get() < 0)
+        return Error{errno, "cannot open " + o.lower + ": " + std::strerror(errno)};
+      auto r = session.mount_backed(lower.get(), kernel.root_set);
+      if (!r) return r.error();
+    }
   }
   if (auto r = session.handshake(); !r) {
     session.stop();
@@ -500,6 +700,9 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
   unsigned threads = o.threads != 0 ? o.threads : default_threads();
   std::string mode = mode_text(session.conn(), kernel);
   log_debug("%s on %s: %s", policy.name.c_str(), o.mountpoint.c_str(), mode.c_str());
+  if (std::string u = unprivileged_text(o, session.conn()); !u.empty()) {
+    log_info("unprivileged: %s", u.c_str());
+  }
 
   auto answer = [&](const std::string& request) -> std::string {
     if (request == "status json") return status_json(o, fs, session, kernel);

@@ -237,6 +237,8 @@ void init_credentials() {
 
 bool can_act_as_callers() { return g_daemon.can_switch; }
 
+bool daemon_has_capability(int cap) { return (g_daemon.permitted & bit(cap)) != 0; }
+
 int act_as_caller(const fuse_in_header& in) {
   if (!g_daemon.can_switch) return 0;
   CallerKey key{in.pid, in.uid, in.gid};

@@ -50,6 +50,9 @@ inline constexpr uint64_t kCallerTtlMs = 20;
 // is then the only user allowed in (see serve()).
 void init_credentials();
 bool can_act_as_callers();
+// Whether the daemon holds `cap` (a CAP_* number) in its permitted set, as
+// init_credentials() found it.
+bool daemon_has_capability(int cap);
 
 // Makes the calling thread act as the caller of `in`. Returns 0, or an
 // errno when the switch failed (the request must then fail: running it

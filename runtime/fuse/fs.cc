@@ -86,6 +86,7 @@ Result<void> FsState::open_lower() {
   for (const ir::Lower& l : engine_->policy().lowers) {
     if (l.name != "main") roots.emplace_back(l.name, l.path);
   }
+  std::vector<bool> from_option(roots.size(), false);
   for (const auto& [name, path] : options_.lower_roots) {
     auto it =
         std::find_if(roots.begin(), roots.end(), [&](const auto& r) { return r.first == name; });
@@ -100,14 +101,22 @@ Result<void> FsState::open_lower() {
                                                             : " (it declares " + declared + ")"))};
     }
     it->second = path;
+    from_option[static_cast<size_t>(it - roots.begin())] = true;
   }
-  for (const auto& [name, path] : roots) {
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const auto& [name, path] = roots[i];
     int fd = ::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
       int err = errno;
-      std::string which = name == "main" ? "lower directory " : "lower root '" + name + "' (";
-      return Error{err, "cannot open " + which + path + (name == "main" ? "" : ")") + ": " +
-                            std::strerror(err)};
+      if (name == "main") {
+        return Error{err, "cannot open lower directory " + path + ": " + std::strerror(err)};
+      }
+      // A path from the policy may just be elsewhere on this machine.
+      return Error{
+          err,
+          "cannot open lower root '" + name + "' (" + path + "): " + std::strerror(err) +
+              (from_option[i] ? std::string()
+                              : " (the policy's path; -o lower." + name + "=DIR gives another)")};
     }
     roots_.emplace_back(fd);
     root_names_.push_back(name);
@@ -137,6 +146,14 @@ Result<void> FsState::open_lower() {
     audit_ = std::move(*log);
   }
   return {};
+}
+
+std::vector<FsState::Root> FsState::roots() const {
+  std::vector<Root> out;
+  for (size_t i = 0; i < roots_.size(); ++i) {
+    out.push_back(Root{root_names_[i], root_paths_[i], roots_[i].get()});
+  }
+  return out;
 }
 
 const char* FsState::opcode_name(uint32_t opcode) {

@@ -86,6 +86,14 @@ class FsState {
   // (`lower NAME = "PATH"`, or -o lower.NAME=PATH). Must succeed before
   // mounting.
   Result<void> open_lower();
+  // The lower roots open_lower() opened, main first: name, path as given,
+  // and the O_PATH fd (owned by this FsState).
+  struct Root {
+    std::string name;
+    std::string path;
+    int fd;
+  };
+  std::vector<Root> roots() const;
   void attach(Session* session) { session_ = session; }
   // fuse-bpf mode: the kernel runs the policy's programs and sends the
   // daemon FUSE_PREFILTER / FUSE_POSTFILTER requests (filters.cc) besides

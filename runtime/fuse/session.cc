@@ -3,6 +3,8 @@
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
 #include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
+#include <linux/capability.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -12,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fuse/credentials.h"
 #include "fuse/fs.h"
 #include "fuse/kernel_order.h"
 #include "fuse/proto.h"
@@ -118,6 +121,25 @@ Result<void> Session::mount() {
     if (std::string why = ring_enable_in_kernel(); !why.empty()) {
       log_error("uring=on: %s", why.c_str());
     }
+  }
+  // libfuse opens /dev/fuse itself before trying mount(2) and fusermount3
+  // (which opens it as the user too): say why in one line, not in
+  // libfuse's words and ours.
+  if (::access("/dev/fuse", R_OK | W_OK) != 0) {
+    int err = errno;
+    std::string why = std::string("/dev/fuse: ") + std::strerror(err);
+    if (err == ENOENT) why += " (no FUSE module: modprobe fuse)";
+    if (err == EACCES || err == EPERM) {
+      why += " (uid " + std::to_string(::getuid()) +
+             " must be able to read and write it; distributions usually make it 0666)";
+    }
+    return Error{err, "cannot mount on " + options_.mountpoint + ": " + why};
+  }
+  // fusermount3 (a user's mount) records the mount under the user's name.
+  if (!daemon_has_capability(CAP_SYS_ADMIN) && ::getpwuid(::geteuid()) == nullptr) {
+    return Error{EINVAL, "cannot mount on " + options_.mountpoint + ": uid " +
+                             std::to_string(::geteuid()) +
+                             " has no user name, and fusermount3 needs one (/etc/passwd)"};
   }
   std::string opts = "subtype=fspol";
   opts += ",fsname=" + (options_.fsname.empty() ? options_.lower : options_.fsname);

@@ -77,14 +77,14 @@ bool parse_seconds(const std::string& v, double& out) {
   return true;
 }
 
-// An -o value as a typed value of its options.def row.
+// An -o value as a typed value of its options.def row; on a bad value,
+// what the option takes ("true or false").
 std::string parse_value(const syntax::OptionInfo& info, const std::string& value, bool has_value,
                         syntax::OptionValue& out) {
-  std::string key(info.spelling);
   switch (info.kind) {
     case syntax::OptionKind::kBool: {
       bool b = true;
-      if (!parse_bool(value, b)) return "option '" + key + "' takes true or false";
+      if (!parse_bool(value, b)) return "true or false";
       out.kind = syntax::OptionValue::Kind::kBool;
       out.number = b ? 1 : 0;
       return "";
@@ -93,7 +93,7 @@ std::string parse_value(const syntax::OptionInfo& info, const std::string& value
       char* end = nullptr;
       unsigned long n = std::strtoul(value.c_str(), &end, 10);
       if (!has_value || value.empty() || *end != '\0' || n > 256) {
-        return "option '" + key + "' takes a number (0..256)";
+        return "a number (0..256)";
       }
       out.kind = syntax::OptionValue::Kind::kInt;
       out.number = n;
@@ -102,7 +102,7 @@ std::string parse_value(const syntax::OptionInfo& info, const std::string& value
     case syntax::OptionKind::kDuration: {
       double seconds = 0;
       if (!has_value || !parse_seconds(value, seconds)) {
-        return "option '" + key + "' takes a duration (seconds, or with ms, s, m, h)";
+        return "a duration (seconds, or with ms, s, m, h)";
       }
       out.kind = syntax::OptionValue::Kind::kDuration;
       out.number = static_cast<uint64_t>(seconds * 1000.0 + 0.5);
@@ -126,7 +126,10 @@ std::string parse_value(const syntax::OptionInfo& info, const std::string& value
       }
       std::string listed;
       for (char c : words) listed += c == ',' ? std::string(", ") : std::string(1, c);
-      return "option '" + key + "' takes " + listed;
+      if (size_t last = listed.rfind(", "); last != std::string::npos) {
+        listed.replace(last, 2, " or ");
+      }
+      return listed;
     }
   }
   return "";
@@ -135,20 +138,27 @@ std::string parse_value(const syntax::OptionInfo& info, const std::string& value
 // One option; returns an error message or "".
 std::string apply_one(MountOptions& o, const std::string& key, const std::string& value,
                       bool has_value) {
+  // A bad value: what the option takes, and what it was given.
+  auto takes = [&](const std::string& what) -> std::string {
+    return "option '" + key + "' takes " + what +
+           (has_value ? ", not '" + value + "'" : ", and was given none");
+  };
   bool b = true;
   auto want_bool = [&](bool& field) -> std::string {
-    if (!parse_bool(value, b)) return "option '" + key + "' takes true or false";
+    if (!parse_bool(value, b)) return takes("true or false");
     field = b;
     return "";
   };
   auto want_seconds = [&](double& field) -> std::string {
-    if (!has_value || !parse_seconds(value, field)) return "option '" + key + "' takes seconds";
+    if (!has_value || !parse_seconds(value, field)) return takes("seconds");
     return "";
   };
   for (const syntax::OptionInfo& info : syntax::option_table()) {
     if (key != info.spelling) continue;
     syntax::OptionValue typed;
-    if (std::string err = parse_value(info, value, has_value, typed); !err.empty()) return err;
+    if (std::string what = parse_value(info, value, has_value, typed); !what.empty()) {
+      return takes(what);
+    }
     apply_setting(o, info.name, typed);
     return "";
   }
@@ -165,7 +175,7 @@ std::string apply_one(MountOptions& o, const std::string& key, const std::string
     } else if (value == "off") {
       o.uring = UringMode::kOff;
     } else {
-      return "option 'uring' takes auto, on or off";
+      return takes("auto, on or off");
     }
     return "";
   }
@@ -177,13 +187,12 @@ std::string apply_one(MountOptions& o, const std::string& key, const std::string
     } else if (value == "daemon") {
       o.mode = RunMode::kDaemon;
     } else {
-      return "option 'mode' takes auto, fuse-bpf or daemon";
+      return takes("auto, fuse-bpf or daemon");
     }
     return "";
   }
   if (key == "bpf") {
-    if (!has_value || value.empty())
-      return "option 'bpf' takes a file (fsc compile --emit=bpf-obj)";
+    if (!has_value || value.empty()) return takes("a file (fsc compile --emit=bpf-obj)");
     o.bpf_object = value;
     return "";
   }
@@ -192,14 +201,15 @@ std::string apply_one(MountOptions& o, const std::string& key, const std::string
     char* end = nullptr;
     unsigned long n = std::strtoul(value.c_str(), &end, 10);
     if (!has_value || *end != '\0' || n < 4096 || n > (1UL << 20)) {
-      return "option 'max_write' takes 4096..1048576";
+      return takes("4096..1048576");
     }
     o.max_write = static_cast<uint32_t>(n);
     return "";
   }
   if (key.rfind("lower.", 0) == 0) {
     if (key.size() == 6 || !has_value || value.empty()) {
-      return "option 'lower.NAME' takes a directory (-o lower.objects=/srv/objects)";
+      return "option 'lower.NAME' takes a directory (-o lower.objects=/srv/objects), not '" + key +
+             (has_value ? "=" + value : "") + "'";
     }
     o.lower_roots.emplace_back(key.substr(6), value);
     return "";
@@ -219,10 +229,11 @@ std::string apply_one(MountOptions& o, const std::string& key, const std::string
                                         "noatime", "atime", "nodiratime", "relatime",
                                         "strictatime", "lazytime", "nolazytime"};
   for (const char* k : kKernel) {
-    if (key == k && !has_value) {
-      o.kernel_options.push_back(key);
-      return "";
-    }
+    if (key != k) continue;
+    if (has_value)
+      return "option '" + key + "' is a kernel flag and takes no value, not '" + value + "'";
+    o.kernel_options.push_back(key);
+    return "";
   }
   static const char* const kIgnored[] = {"defaults", "auto", "noauto", "user", "users",
                                          "nofail", "_netdev", "owner", "group", "nouser"};

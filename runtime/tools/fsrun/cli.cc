@@ -168,6 +168,12 @@ std::string parse_args(int argc, char** argv, Args& args) {
   if (cmd == "mount") {
     args.command = Command::kMount;
     if (pos.size() != 3) return "mount needs POLICY LOWER MNT";
+    // policy= is mount.fspol's way to name the policy; here POLICY does.
+    for (const std::string& list : args.option_lists) {
+      if (list.rfind("policy=", 0) == 0 || list.find(",policy=") != std::string::npos) {
+        return "-o policy=FILE is for mount.fspol; fsrun mount takes the policy as POLICY";
+      }
+    }
     args.policy = pos[0];
     args.lower = pos[1];
     args.mountpoint = pos[2];

@@ -158,7 +158,32 @@ fspol::Result<std::string> compile_programs(const fsrun::Args& args, const std::
   return object;
 }
 
+// The words for a file type that is not a policy file.
+const char* file_type_text(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
 int cmd_mount(const fsrun::Args& args) {
+  // -o first: a usage error needs no policy compiled (the same lists are
+  // applied for real, over the policy's options, below).
+  for (const std::string& list : args.option_lists) {
+    MountOptions scratch;
+    std::string err = apply_mount_options(scratch, list);
+    if (!err.empty()) return usage_error(err);
+  }
+  // A policy is a regular file: it is read again by `fsrun reload`, and a
+  // FIFO would give its text once (or, without a writer, none).
+  struct stat st {};
+  if (args.policy != "-" && ::stat(args.policy.c_str(), &st) == 0 && !S_ISREG(st.st_mode) &&
+      !S_ISDIR(st.st_mode)) {
+    std::cerr << "fsrun: error: " << args.policy << ": is " << file_type_text(st.st_mode)
+              << ", not a policy file (fsrun reads it again on `fsrun reload`)\n";
+    return kExitFail;
+  }
   auto policy = load_policy(args.policy, args.compile, std::cerr, render_options());
   if (!policy) {
     std::cerr << "fsrun: error: " << policy.error().message << "\n";
@@ -177,11 +202,8 @@ int cmd_mount(const fsrun::Args& args) {
   if (args.debug) options.debug = true;
   options.log_file = absolute(options.log_file);
   for (auto& root : options.lower_roots) root.second = absolute(root.second);
-  struct stat st{};
-  if (::stat(options.lower.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    std::cerr << "fsrun: error: lower directory " << options.lower << " is not a directory\n";
-    return kExitFail;
-  }
+  // LOWER, MNT and the policy's lower roots are checked by serve(), in the
+  // daemon (docs/runtime.md, "Bad mount inputs").
   ServeHooks hooks;
   // `fsrun reload` compiles with the mount's -I, --stdlib, --users, -W.
   hooks.load = [compile = args.compile](const std::string& path, std::ostream& diagnostics) {
