@@ -39,7 +39,9 @@ echo "fuzz $target: $(ls "$work/seeds" | wc -l) seed files, $(ls "$corpus" | wc 
 
 cd "$work"
 status=0
-"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+# -timeout: a hang, not a slow input; the slowest seed (the formatter's
+# wrap test) takes 4 s of CPU instrumented, more on a busy machine.
+"$fuzzer" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -max_len=8192 \
   -dict="$dict" -print_final_stats=1 -artifact_prefix="$work/" \
   "$corpus" seeds >"$work/log" 2>&1 || status=$?
 grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|SUMMARY' "$work/log" || true
