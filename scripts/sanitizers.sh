@@ -42,7 +42,9 @@ run() {  # TREE CTEST_ARGS...
     cd "$tree"
     # The random differential tests with a third of their policies: the
     # same code paths, at the sanitizers' 2-3x cost.
-    FSPOL_DIFF_POLICIES=4 \
+    # Tests that bound the daemon's RSS skip the bound (FSPOL_SANITIZED):
+    # shadow memory and ASan's quarantine are not the daemon's.
+    FSPOL_DIFF_POLICIES=4 FSPOL_SANITIZED=1 \
     ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:abort_on_error=0" \
       UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1" \
       TSAN_OPTIONS="log_path=$reports/tsan:second_deadlock_stack=1:halt_on_error=0" \
