@@ -159,6 +159,22 @@ def perform(mnt, op, path, arg):
             finally:
                 os.close(fd)
             return digest(b"".join(chunks))
+        if op == "held":
+            # Opened, then unlinked or renamed while open, then read and
+            # fstat()ed through the open file.
+            fd = os.open(p, os.O_RDONLY)
+            try:
+                inner = perform(mnt, arg[0], path, arg[1])
+                chunks, offset = [], 0
+                while True:
+                    chunk = os.pread(fd, 1 << 16, offset)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    offset += len(chunk)
+                return [inner, digest(b"".join(chunks)), os.fstat(fd).st_size]
+            finally:
+                os.close(fd)
         if op in ("write", "overwrite", "append", "create"):
             flags = {"write": os.O_WRONLY, "overwrite": os.O_WRONLY | os.O_TRUNC,
                      "append": os.O_WRONLY | os.O_APPEND,
@@ -207,6 +223,11 @@ def expected(tree, op, path, arg, caller):
     """The model's result for one request (perform's shape)."""
     if op == "rename":
         return tree.expect_rename(path, arg, caller)
+    if op == "held":
+        e = tree.expect("read", path, caller)
+        if e != "ok":
+            return e
+        return [expected(tree, arg[0], path, arg[1], caller), digest(tree.data[path]), len(tree.data[path])]
     e = tree.expect(op, path, caller)
     if e != "ok":
         return e
@@ -253,10 +274,10 @@ def pick(rng, tree, roots, shared_files, shared_dirs):
     op = rng.choices(
         ["create", "mkdir", "symlink", "overwrite", "append", "read", "stat", "readdir", "readlink",
          "chmod", "truncate", "setxattr", "getxattr", "listxattr", "removexattr", "delete", "rmdir",
-         "rename", "missing"],
-        [10, 4, 4, 10, 5, 8, 10, 6, 3, 5, 5, 4, 4, 2, 2, 6, 3, 7, 2])[0]
+         "rename", "held", "missing"],
+        [10, 4, 4, 10, 5, 8, 10, 6, 3, 5, 5, 4, 4, 2, 2, 6, 3, 7, 4, 2])[0]
     new = rng.choice(dirs).rstrip("/") + "/" + rng.choice(NAMES)
-    if op in ("overwrite", "append", "read", "truncate", "delete") and not files:
+    if op in ("overwrite", "append", "read", "truncate", "delete", "held") and not files:
         op = "create"
     if op == "readlink" and not links:
         op = "symlink"
@@ -269,7 +290,8 @@ def pick(rng, tree, roots, shared_files, shared_dirs):
     if op == "symlink":
         return op, new, rng.choice(["f0", "../d0", "/no/such/target", "x" * rng.randint(1, 300)])
     if op in ("overwrite", "append"):
-        size = rng.choice([0, 1, 100, 4096, 5000, 65536, 200000]) if op == "overwrite" else rng.randint(1, 3000)
+        size = (rng.choice([0, 1, 100, 4096, 5000, 65536, 200000]) if op == "overwrite"
+                else rng.randint(1, 3000))
         return op, rng.choice(files), rng.randbytes(size)
     if op in ("read", "delete"):
         return op, rng.choice(files), None
@@ -295,6 +317,12 @@ def pick(rng, tree, roots, shared_files, shared_dirs):
     if op == "rmdir":
         candidates = [p for p in own if tree.types[p] == "dir"]
         return ("rmdir", rng.choice(candidates), None) if candidates else ("mkdir", new, None)
+    if op == "held":
+        path = rng.choice(files)
+        dst = rng.choice(dirs).rstrip("/") + "/" + rng.choice(NAMES)
+        if rng.random() < 0.5 or below(path, dst):
+            return op, path, ("delete", None)
+        return op, path, ("rename", dst)
     if op == "rename":
         src = rng.choice(own) if own else None
         if src is None:
@@ -342,8 +370,36 @@ def worker_main(index, args, scenario, policy, fsc, mnt, model_types, shm, end, 
     shared_dirs = sorted({"/"} | {p for p in tree.types if tree.types[p] == "dir"
                                   and not any(below(p, r.format(w=i)) for r in scenario["roots"]
                                               for i in range(args.workers))})
-    counts, mismatches, ops = {}, [], 0
+    counts, mismatches = {}, []
+    ops = 0
     base = index * SLOT.size + CONTROL.size
+
+    def run(op, path, arg, label=None):
+        """One request: the model's answer, the view's under the watchdog,
+        compared; the model follows what the view did. The result."""
+        nonlocal ops
+        want = expected(tree, op, path, arg, caller)
+        what = f"{label or op} {path}" + ("" if arg is None else f" {short(arg)}")
+        SLOT.pack_into(shm, base, time.time(), ops, len(mismatches), 0, what.encode()[:200])
+        got = perform(mnt, op, path, arg)
+        ops += 1
+        kind = got if is_errno(got) else "ok"
+        counts.setdefault(label or op, {}).setdefault(kind, 0)
+        counts[label or op][kind] += 1
+        if got != want:
+            mismatches.append(f"worker {index} (uid {uid}, gid {gid}, groups {groups}), op {ops}: "
+                              f"{what}: expected {short(want)}, got {short(got)}")
+        SLOT.pack_into(shm, base, 0.0, ops, len(mismatches), 0, b"")
+        if op == "held":
+            if isinstance(got, list):
+                kind = got[0] if is_errno(got[0]) else "ok"
+                counts.setdefault(f"held, {arg[0]}", {}).setdefault(kind, 0)
+                counts[f"held, {arg[0]}"][kind] += 1
+                tree.apply(arg[0], path, kind, arg[1], caller)
+        else:
+            tree.apply(op, path, kind, arg, caller)
+        return kind
+
     try:
         while time.monotonic() < end and len(mismatches) < 10:
             if CONTROL.unpack_from(shm, 0)[0] == 1:  # pause: everything is closed between ops
@@ -351,32 +407,8 @@ def worker_main(index, args, scenario, policy, fsc, mnt, model_types, shm, end, 
                 while CONTROL.unpack_from(shm, 0)[0] == 1:
                     time.sleep(0.05)
             op, path, arg = pick(rng, tree, roots, shared_files, shared_dirs)
-            want = expected(tree, op, path, arg, caller)
-            what = f"{op} {path}" + ("" if arg is None else f" {short(arg)}")
-            SLOT.pack_into(shm, base, time.time(), ops, len(mismatches), 0, what.encode()[:200])
-            got = perform(mnt, op, path, arg)
-            SLOT.pack_into(shm, base, 0.0, ops + 1, len(mismatches), 0, b"")
-            ops += 1
-            kind = got if is_errno(got) else "ok"
-            counts.setdefault(op, {}).setdefault(kind, 0)
-            counts[op][kind] += 1
-            if got != want:
-                mismatches.append(f"worker {index} (uid {uid}, gid {gid}, groups {groups}), op {ops}: "
-                                  f"{what}: expected {short(want)}, got {short(got)}")
-                SLOT.pack_into(shm, base, 0.0, ops, len(mismatches), 0, b"")
-            # The model follows what the view did.
-            ok = got if is_errno(got) else "ok"
-            tree.apply(op, path, ok, arg, caller)
-            if op == "overwrite" and ok == "ok":
-                # ...and reads it back at once.
-                want = expected(tree, "read", path, None, caller)
-                got = perform(mnt, "read", path, None)
-                ops += 1
-                counts.setdefault("read back", {}).setdefault("ok" if got == want else "bad", 0)
-                counts["read back"]["ok" if got == want else "bad"] += 1
-                if got != want:
-                    mismatches.append(f"worker {index} (uid {uid}, gid {gid}), op {ops}: read back {path}: "
-                                      f"expected {short(want)}, got {short(got)}")
+            if run(op, path, arg) == "ok" and op == "overwrite":
+                run("read", path, None, label="read back")
         error = None
     except Exception:
         error = traceback.format_exc()
@@ -501,7 +533,7 @@ class Sampler:
             time.sleep(0.2)
 
 
-def dump_hang(env, mnt, daemon_pid, worker_pid, what):
+def dump_hang(env, mnt, conn, daemon_pid, worker_pid, what):
     print(f"HANG: worker pid {worker_pid} stuck in {what}", file=sys.stderr)
 
     def read(path):
@@ -516,9 +548,8 @@ def dump_hang(env, mnt, daemon_pid, worker_pid, what):
         state = [l for l in read(f"{base}/status").splitlines() if l.startswith("State:")]
         print(f"daemon thread {tid} {read(base + '/comm')} {state} wchan {read(base + '/wchan')}\n"
               f"{read(base + '/stack')}", file=sys.stderr)
-    for conn in sorted(os.listdir("/sys/fs/fuse/connections")) if os.path.isdir("/sys/fs/fuse/connections") else []:
-        print(f"fuse connection {conn}: waiting {read(f'/sys/fs/fuse/connections/{conn}/waiting')}",
-              file=sys.stderr)
+    print(f"fuse connection {conn}: waiting {read(f'/sys/fs/fuse/connections/{conn}/waiting')}",
+          file=sys.stderr)
     if shutil.which("gdb"):
         try:
             r = subprocess.run(["gdb", "-p", str(daemon_pid), "-batch", "-nx", "-ex", "thread apply all bt"],
@@ -568,6 +599,7 @@ def soak(env, check, name, args, report):
     mnt = os.path.join(env.work, f"mnt-{name}")
     model_types = build(lower, scenario, args.workers)
     proc = env.mount(lower, mnt, args.options, policy=policy)
+    conn = os.minor(os.stat(mnt).st_dev)  # the view's /sys/fs/fuse/connections entry
     sampler = Sampler(env, mnt, proc.pid, lower)
     sampler.settle("mounted")
 
@@ -610,7 +642,7 @@ def soak(env, check, name, args, report):
                     paused += is_paused
                 if started and now - started > args.op_deadline and fw.poll() is None:
                     what = what.rstrip(b"\0").decode(errors="replace")
-                    dump_hang(env, mnt, proc.pid, fw.pid, what)
+                    dump_hang(env, mnt, conn, proc.pid, fw.pid, what)
                     check.check(False, f"{name}: worker {index} hung for {now - started:.0f} s in {what}")
                     return False
             if alive == 0 or (pausing and paused == alive):
@@ -697,7 +729,8 @@ def soak(env, check, name, args, report):
         check.check(final["fd_kinds"]["transport"] <= baseline["fd_kinds"]["transport"]
                     + 2 * max(0, final["threads"] - baseline["threads"]),
                     f"{name}: transport fds {baseline['fd_kinds']['transport']} -> "
-                    f"{final['fd_kinds']['transport']} with threads {baseline['threads']} -> {final['threads']}")
+                    f"{final['fd_kinds']['transport']} with threads {baseline['threads']} -> "
+                    f"{final['threads']}")
         growth = final["rss_kib"] - baseline["rss_kib"]
         allowed = args.rss_slack * 1024
         check.check(growth <= allowed, f"{name}: RSS grew {growth} KiB after the warm-up "
