@@ -51,7 +51,10 @@ commands:
                        are numbers or names (default 0), TYPE is file,
                        dir, symlink, fifo, socket, chardev or blockdev
                        (default file), --to is the new path of a rename
-                       or link
+                       or link; PATH '-' reads requests from standard
+                       input, one per line: OP PATH [uid=U] [gid=G]
+                       [comm=NAME] [type=T] [to=PATH] (the options above
+                       are the defaults), and answers each at once
   help                 show this text
   version              show the version
 
@@ -261,7 +264,13 @@ Result<Options> parse_options(const std::vector<std::string>& args) {
   }
   if (options.command == Command::kExplain) {
     if (options.files.size() != 2) return usage("explain takes a policy and a path");
-    if (options.op.empty()) return usage("explain needs --op OP (read, write, create, ...)");
+    bool batch = options.files[1] == "-";
+    if (batch && options.files[0] == "-") {
+      return usage("explain - reads requests from standard input; give the policy as a file");
+    }
+    if (options.op.empty() && !batch) {
+      return usage("explain needs --op OP (read, write, create, ...)");
+    }
   }
   if (!plan::profile_from_name(options.target)) {
     return usage("--target takes " + plan::profile_names() + ", not '" + options.target + "'");

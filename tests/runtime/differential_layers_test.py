@@ -18,12 +18,12 @@ import errno
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from fsrun_env import Checker, Env  # noqa: E402
+from model import Oracle, attr_view  # noqa: E402
 from random_policy import LAYER_DIRS, random_layers_policy  # noqa: E402
 
 CALLERS = [(0, 0), (1000, 1000), (1005, 7), (2000, 2000), (1, 1)]
@@ -76,19 +76,11 @@ def build(roots):
 
 class Model:
     def __init__(self, fsc, policy, layout, roots):
-        self.fsc, self.policy, self.layout, self.roots = fsc, policy, layout, roots
-        self.cache = {}
+        self.policy, self.layout = Oracle(fsc, policy), Oracle(fsc, layout)
+        self.roots = roots
 
-    def explain(self, policy, path, op, type_, caller):
-        key = (policy, path, op, type_, caller)
-        if key not in self.cache:
-            r = subprocess.run([self.fsc, "explain", policy, path, "--op", op, "--uid", str(caller[0]),
-                                "--gid", str(caller[1]), "--type", type_, "--json"],
-                               capture_output=True, text=True)
-            if r.returncode not in (0, 1):
-                raise RuntimeError(f"fsc explain {path} {op}: {r.stderr}")
-            self.cache[key] = json.loads(r.stdout)
-        return self.cache[key]
+    def explain(self, oracle, path, op, type_, caller):
+        return oracle.explain(path, op, type_, caller)
 
     def verdict(self, path, op, type_, caller):
         v = self.explain(self.policy, path, op, type_, caller)
@@ -133,22 +125,7 @@ class Model:
                 text = f.read()
             return text.replace(SECRET, REDACTED) if v["handler"] else text
         st = os.lstat(real)
-        mode, ids = st.st_mode & 0o7777, {"uid": st.st_uid, "gid": st.st_gid}
-        for rule in v["rules"]:
-            if rule["layer"] != "attr":
-                continue
-            effect = rule["effect"]
-            m = re.fullmatch(r"mode & (0[0-7]+) \| (0[0-7]+)", effect)
-            if m:
-                mode = (mode & int(m.group(1), 8)) | int(m.group(2), 8)
-                continue
-            m = re.fullmatch(r"(uid|gid) (=|\+=|-=) (\d+)", effect)
-            if not m:
-                raise RuntimeError(f"unknown attr effect {effect!r}")
-            field, how, n = m.group(1), m.group(2), int(m.group(3))
-            value = n if how == "=" else ids[field] + (n if how == "+=" else -n)
-            ids[field] = value if how == "=" or 0 <= value <= 0xfffffffe else 65534
-        return [mode, ids["uid"], ids["gid"]]
+        return list(attr_view(v, st.st_mode & 0o7777, st.st_uid, st.st_gid))
 
 
 def main():
@@ -205,6 +182,8 @@ def main():
         if failed:
             print(f"policy {made}:\n{text}", file=sys.stderr)
         env.umount(mnt, proc)
+        model.policy.close()
+        model.layout.close()
     check.equal(made, policies, "enough random policies passed fsc check")
     print(f"differential_layers: {cases} requests on {made} random policies, 5 callers: "
           + ", ".join(f"{n} {k}" for k, n in kinds.items()))

@@ -7,9 +7,9 @@ verify`'s test uses) the same scripted tree is mounted; callers (root
 and users with and without the groups the conditions name) do random
 operations through the view: lstat, open for reading and for writing,
 truncate, utimes, getxattr, listing a directory, creating a new name,
-unlinking a file. The model of one operation is what the kernel asks
-the daemon, in order: a lookup of every ancestor (as a directory), a
-lookup of the path (unless it is being created), then the operation
+unlinking a file. The model of one operation (model.py) is what the kernel
+asks the daemon, in order: a lookup of every ancestor (as a directory),
+a lookup of the path (unless it is being created), then the operation
 itself (for a listing, opendir(3)'s open and fstat of the directory);
 the first refusal ir_eval gives is the expected errno, and a listing
 must hold exactly the children ir_eval does not hide. Created
@@ -27,6 +27,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from fsrun_env import Checker, Env  # noqa: E402
+from model import Oracle, Tree  # noqa: E402
 from random_policy import NAMES, random_policy  # noqa: E402
 
 CALLERS = [(0, 0), (1000, 1000), (1005, 7), (2000, 2000), (1, 1)]
@@ -73,79 +74,6 @@ for op, path in json.loads(sys.argv[2]):
         out.append(errno.errorcode.get(e.errno, str(e.errno)))
 print(json.dumps(out))
 '''
-
-
-class Model:
-    """The tree as the view should hold it, and ir_eval's answers."""
-
-    def __init__(self, fsc, policy):
-        self.fsc = fsc
-        self.policy = policy
-        self.types = {}  # path -> "file" | "dir"
-        self.cache = {}
-
-    def explain(self, path, op, type_, caller):
-        key = (path, op, type_, caller)
-        if key not in self.cache:
-            uid, gid = caller
-            r = subprocess.run([self.fsc, "explain", self.policy, path, "--op", op, "--uid", str(uid),
-                                "--gid", str(gid), "--type", type_, "--json"],
-                               capture_output=True, text=True)
-            if r.returncode not in (0, 1):
-                raise RuntimeError(f"fsc explain {path} {op}: {r.stderr}")
-            v = json.loads(r.stdout)
-            self.cache[key] = "ok" if v["allowed"] else v["errno_name"]
-        return self.cache[key]
-
-    def walk(self, path, caller, include_self):
-        parts = [c for c in path.split("/") if c]
-        for i in range(1, len(parts) + (1 if include_self else 0)):
-            q = "/" + "/".join(parts[:i])
-            r = self.explain(q, "lookup", self.types.get(q, "dir"), caller)
-            if r != "ok":
-                return r
-        return "ok"
-
-    def expect(self, op, path, caller):
-        if op == "create":
-            r = self.walk(path, caller, False)
-            if r != "ok":
-                return r
-            if path in self.types:  # made earlier in the same batch
-                r = self.explain(path, "lookup", self.types[path], caller)
-                # O_EXCL on a name the kernel found; a hidden one is a
-                # create of a hidden name.
-                return "EEXIST" if r == "ok" else "EACCES" if r == "ENOENT" else r
-            return self.explain(path, "create", "file", caller)
-        if path not in self.types and path != "/":  # unlinked earlier in the same batch
-            r = self.walk(path, caller, False)
-            if r != "ok":
-                return r
-            # A missing name is still looked up, and hidden or not, absent.
-            r = self.explain(path, "lookup", "file", caller)
-            return "ENOENT" if r in ("ok", "ENOENT") else "ENOENT"
-        r = self.walk(path, caller, True)
-        if r != "ok":
-            return r
-        if op == "readdir":
-            # opendir(3) opens the directory, then fstat()s it.
-            for atom in ("readdir", "stat"):
-                r = self.explain(path, atom, "dir", caller)
-                if r != "ok":
-                    return r
-            prefix = path.rstrip("/") + "/"
-            return sorted(p[len(prefix):] for p, t in self.types.items()
-                          if p != path and p.startswith(prefix) and "/" not in p[len(prefix):]
-                          and self.explain(p, "lookup", t, caller) != "ENOENT")
-        if path == "/":
-            return self.explain(path, op, "dir", caller)
-        return self.explain(path, op, self.types[path], caller)
-
-    def apply(self, op, path, result):
-        if op == "create" and result == "ok":
-            self.types[path] = "file"
-        if op == "delete" and result == "ok":
-            del self.types[path]
 
 
 def build(lower, model):
@@ -212,7 +140,7 @@ def main():
         if subprocess.run([fsc, "check", path], capture_output=True).returncode != 0:
             continue  # rejected by fsc (a hide leak, say): not a policy to mount
         made += 1
-        model = Model(fsc, path)
+        model = Tree(Oracle(fsc, path))
         lower = env.path(f"lower{made}")
         build(lower, model)
         mnt = os.path.join(env.work, "mnt")
@@ -248,6 +176,7 @@ def main():
                         print(f"policy {made}, batch {ops}:\n{text}", file=sys.stderr)
                     model.apply(op, p, g if isinstance(g, str) else "ok")
         env.umount(mnt, proc)
+        model.oracle.close()
     print(f"differential: {cases} operations on {policies} random policies, 5 callers")
     check.finish()
 

@@ -83,6 +83,39 @@ class Cli(unittest.TestCase):
                           "that imports and uses it\nmodule m {\n^~~~~~~~\n", err)
             self.assertEqual(out, "")
 
+    def test_explain_batch(self):
+        pol = self.write("p.fspol", 'policy p {\n  hide "/s" unless uid == 1000;\n'
+                         '  deny write, rename on "/ro/*" errno EROFS;\n}\n')
+        requests = ("read /s uid=1000\n# a comment\n\nread /s\nwrite /ro/a%20b comm=my%20app\n"
+                    "rename /x to=/ro/y type=dir\nfrobnicate /x\nread relative\n")
+        code, out, err = fsc("explain", pol, "-", "--json", "--gid", "7", stdin=requests.encode())
+        self.assertEqual((code, err), (2, ""))
+        answers = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual(len(answers), 6)  # one per request, none for comments and blanks
+        self.assertEqual([a.get("errno_name") for a in answers[:4]], ["", "ENOENT", "EROFS", "EROFS"])
+        self.assertEqual((answers[0]["uid"], answers[0]["gid"]), (1000, 7))  # --gid is the default
+        self.assertEqual((answers[2]["path"], answers[2]["comm"]), ("/ro/a b", "my app"))
+        self.assertEqual((answers[3]["to"], answers[3]["type"]), ("/ro/y", "dir"))
+        self.assertIn("<stdin>:7: unknown operation 'frobnicate'", answers[4]["error"])
+        self.assertIn("<stdin>:8: ", answers[5]["error"])
+        # Each answer is flushed at once: fsc works as a coprocess.
+        proc = subprocess.Popen([FSC, "explain", pol, "-", "--json"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            for uid, want in (("1000", True), ("0", False)):
+                proc.stdin.write(f"stat /s uid={uid}\n")
+                proc.stdin.flush()
+                self.assertEqual(json.loads(proc.stdout.readline())["allowed"], want)
+        finally:
+            proc.stdin.close()
+            self.assertEqual(proc.wait(timeout=30), 0)
+        code, out, err = fsc("explain", pol, "-", stdin=b"read /s\n")
+        self.assertEqual(code, 0)
+        self.assertIn("verdict:  denied: ENOENT", out)
+        code, _, err = fsc("explain", "-", "-")
+        self.assertEqual(code, 2)
+        self.assertIn("give the policy as a file", err)
+
     def test_compile_output_replaces_atomically(self):
         pol = self.write("p.fspol", "policy p { }\n")
         out = os.path.join(self.tmp, "new.ir")
