@@ -19,7 +19,7 @@ corpus_root=${CORPUS_ROOT:-$HOME/.cache/fspol-fuzz}
 seconds=$(awk -v h="$hours" 'BEGIN { printf "%d", h * 3600 }')
 
 for target in "${targets[@]}"; do
-  fuzzer=$build_dir/tests/fuzz/${target}_fuzzer
+  fuzzer=$(realpath -m "$build_dir/tests/fuzz/${target}_fuzzer")
   [[ -x "$fuzzer" ]] || { echo "run-long.sh: $fuzzer missing (build with FSPOL_FUZZ=ON)" >&2; exit 2; }
   mkdir -p "$corpus_root/$target"
   start=$(date +%s)
