@@ -189,8 +189,12 @@ std::string source_dir() {
 
 void set_up() {
   world = new World;
-  char tmpl[] = "/dev/shm/fspol-protocol-fuzz.XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) fail(std::string("mkdtemp in /dev/shm: ") + std::strerror(errno));
+  // Under FSPOL_FUZZ_TMPDIR (run_fuzz.sh's, removed even after a crash,
+  // which skips atexit), else /dev/shm: a tmpfs either way.
+  const char* parent = std::getenv("FSPOL_FUZZ_TMPDIR");
+  std::string tmpl =
+      std::string(parent != nullptr ? parent : "/dev/shm") + "/fspol-protocol-fuzz.XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) fail("mkdtemp " + tmpl + ": " + std::strerror(errno));
   world->dir = tmpl;
   world->lower = world->dir + "/lower";
   world->archive = world->dir + "/archive";

@@ -17,7 +17,11 @@ if [[ -z "$fuzzer" ]]; then
 fi
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# The protocol fuzzer's lower tree: a tmpfs, removed here even when the
+# fuzzer dies.
+FSPOL_FUZZ_TMPDIR=$(mktemp -d -p /dev/shm)
+export FSPOL_FUZZ_TMPDIR
+trap 'rm -rf "$work" "$FSPOL_FUZZ_TMPDIR"' EXIT
 mkdir "$work/seeds"
 case $target in
   parser)
