@@ -471,16 +471,18 @@ class Kernel {
     Call call;
     bool framed = fspol::runtime::frame_request(buf.get(), msg.size(), world->replies_in, call);
     if (framed) fs_.dispatch(call);
+    bool refused = false;
     if (msg.size() < sizeof(fuse_in_header)) {
       expect_replies(nullptr, 0);
     } else {
       const auto* in = reinterpret_cast<const fuse_in_header*>(msg.data());
       bool silent = framed && (in->opcode == FUSE_FORGET || in->opcode == FUSE_BATCH_FORGET ||
                                in->opcode == FUSE_INTERRUPT);
-      expect_replies(in, silent ? 0 : 1);
+      refused = !expect_replies(in, silent ? 0 : 1);
     }
-    // A request the daemon refused to frame released and forgot nothing.
-    if (framed) {
+    // A request the daemon refused (to frame, or with an errno: a RELEASE
+    // too short to read) released and forgot nothing.
+    if (framed && !refused) {
       for (uint64_t fh : released_) {
         handles_.erase(std::remove_if(handles_.begin(), handles_.end(),
                                       [&](const Handle& h) { return h.fh == fh; }),
@@ -496,9 +498,11 @@ class Kernel {
     forgotten_.clear();
   }
 
-  void expect_replies(const fuse_in_header* in, int expected) {
+  // Checks the replies to `in`; false when one is an error.
+  bool expect_replies(const fuse_in_header* in, int expected) {
     static std::vector<char> buf(16 << 20);
     int got = 0;
+    bool ok = true;
     for (;;) {
       ssize_t n = ::recv(world->replies_out, buf.data(), buf.size(), MSG_DONTWAIT);
       if (n < 0) {
@@ -518,11 +522,13 @@ class Kernel {
                      static_cast<unsigned long long>(in->nodeid), out->error, n);
       if (out->error == 0)
         learn(*in, buf.data() + sizeof *out, static_cast<size_t>(n) - sizeof *out);
+      ok = ok && out->error == 0;
     }
     if (got != expected) {
       fail("opcode " + std::to_string(in != nullptr ? in->opcode : 0) + ": " + std::to_string(got) +
            " replies, expected " + std::to_string(expected));
     }
+    return ok;
   }
 
   // What a successful reply hands the kernel: nodes and handles.
