@@ -1,7 +1,7 @@
 #!/bin/bash
 # run-vm.sh [--timeout SEC] [--log FILE] [--keep-log] [--add HOST:GUEST]...
 #           [--add-exe HOST:GUEST]... [--fspol BUILD_DIR [--policy FILE]...]
-#           -- COMMAND [ARGS...]
+#           [--append KERNEL_ARGS] -- COMMAND [ARGS...]
 # Boot $FSPOL_KERNEL_BUILD_DIR/bzImage under qemu-system-x86_64 -accel tcg
 # with the selftest initramfs, run COMMAND inside (PATH has /tests), and exit
 # with its status.  --add copies a host file into the guest for this run
@@ -13,8 +13,8 @@
 # with its fuse_ops object (NAME.bpf.o, compiled on the host by that build's
 # fsc); --policy adds a policy of yours the same way, in /p (then
 #   fsrun mount --mode fuse-bpf -o bpf=/p/NAME.bpf.o /p/NAME.fspol LOWER MNT).
-# The serial log is kept on
-# failure (path printed).
+# --append adds to the kernel command line (e.g. slub_debug=FZPU).
+# The serial log is kept on failure (path printed).
 # Exit 77 if qemu or the built kernel is missing; 124 on timeout.
 set -uo pipefail
 B=${FSPOL_KERNEL_BUILD_DIR:-$PWD/kernel-build}
@@ -25,12 +25,14 @@ ADD=()
 EXES=()
 FSPOL_BUILD=
 POLICIES=()
+APPEND=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--add) ADD+=("$2"); shift 2 ;;
 	--add-exe) EXES+=("$2"); shift 2 ;;
 	--fspol) FSPOL_BUILD=$2; shift 2 ;;
 	--policy) POLICIES+=("$2"); shift 2 ;;
+	--append) APPEND="$APPEND $2"; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--log) LOG=$2; shift 2 ;;
 	--keep-log) KEEP=1; shift ;;
@@ -130,7 +132,7 @@ t0=$(date +%s.%N)
 timeout --foreground -k 5 "$TIMEOUT" "$QEMU" -accel tcg -M pc -cpu max \
 	-smp 1 -m 1024 -nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$B/bzImage" -initrd "$WORK/initrd" \
-	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 rdinit=/init" \
+	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 rdinit=/init$APPEND" \
 	</dev/null 2>&1 | tr -d '\r' |
 	sed -u -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' | tee "$LOG"
 qrc=${PIPESTATUS[0]}

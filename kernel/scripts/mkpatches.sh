@@ -20,7 +20,7 @@ fi
 
 # patch number|subject|files|description
 SERIES=(
-"1|bpf: Allow 128 struct_ops members and kfunc-initialized dynptrs|\
+"1|bpf: Allow 128 struct_ops members, kfunc-initialized dynptrs and dynptr slices|\
 include/linux/bpf.h include/linux/bpf_verifier.h kernel/bpf/bpf_struct_ops.c \
 kernel/bpf/btf.c kernel/bpf/verifier.c kernel/bpf/helpers.c|\
 fuse_ops has 64 callbacks and a name: raise BPF_STRUCT_OPS_MAX_NR_MEMBERS
@@ -28,7 +28,13 @@ to 128 and give the struct_ops trampolines four pages instead of one.
 
 A kfunc argument \"struct bpf_dynptr_kern *<name>__uninit\" is now an
 uninitialized stack dynptr that the kfunc initializes as a local dynptr
-(Linux 6.1 only accepts initialized ones).  Add bpf_dynptr_set_rdonly()."
+(Linux 6.1 only accepts initialized ones).  Add bpf_dynptr_set_rdonly().
+
+Backport bpf_dynptr_slice() and bpf_dynptr_slice_rdwr() (Linux 6.3) for
+local dynptrs, for struct_ops, tracing and syscall programs: a kfunc
+pointer argument named \"<name>__opt\" may be NULL, and a memory argument
+followed by rdonly_buf_size/rdwr_buf_size is checked against that size.
+bpf_strncmp() takes read-only memory (it only reads), so slices compare."
 "2|fuse-bpf: Add uapi|\
 include/uapi/linux/bpf.h include/uapi/linux/fuse.h|\
 Filter return codes and stage bits (uapi/linux/bpf.h); lookup answer
@@ -41,8 +47,11 @@ kernel/bpf/bpf_struct_ops_types.h kernel/bpf/Makefile|\
 struct fuse_ops with every v3 callback in order and a name; registration
 by name with FUSE; the kfuncs bpf_fuse_get_ro_dynptr,
 bpf_fuse_get_rw_dynptr and bpf_fuse_return_len.  Programs may write the
-scalar fields of fuse_* argument structs but not struct fuse_buffer, and
-may call bpf_get_current_uid_gid and bpf_get_current_pid_tgid."
+scalar fields of fuse_* argument structs, read (not write) the scalar
+fields of struct fuse_buffer, and may call bpf_get_current_uid_gid and
+bpf_get_current_pid_tgid.  A refused bpf_fuse_get_rw_dynptr leaves the
+buffer as it was; memory it allocates (without sleeping) stays until the
+operation ends, so no dynptr or slice of the program outlives it."
 "4|fuse-bpf: Back FUSE inodes with lower files, filtered by BPF and the daemon|\
 fs/fuse/Kconfig fs/fuse/Makefile fs/fuse/fuse_i.h fs/fuse/backing.c \
 fs/fuse/inode.c fs/fuse/dir.c fs/fuse/file.c fs/fuse/readdir.c \

@@ -12,64 +12,7 @@
  * Exit: 0 all passed, 1 some failed, 77 the kernel has no fuse-bpf.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/capability.h>
-#include <linux/fuse.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <sys/xattr.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
-#include "fuse_bpf_abi.h"
-
-#define SRC "/tmp/ft-src"
-#define DST "/tmp/ft-dst"
-#define OTHER "/tmp/ft-other"
-#define BPF_OBJ "/tests/test.bpf.o"
-
-/* ---- checks ------------------------------------------------------------ */
-
-#define CHECK(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "  %s:%d: CHECK(%s) failed "	\
-				"(errno %d: %s)\n", __FILE__, __LINE__,	\
-				#cond, errno, strerror(errno));		\
-			return -1;					\
-		}							\
-	} while (0)
-
-#define CHECK_EQ(a, b)							\
-	do {								\
-		long long _a = (long long)(a), _b = (long long)(b);	\
-		if (_a != _b) {						\
-			fprintf(stderr, "  %s:%d: %s == %lld, expected "\
-				"%s == %lld (errno %d: %s)\n", __FILE__,	\
-				__LINE__, #a, _a, #b, _b, errno,	\
-				strerror(errno));			\
-			return -1;					\
-		}							\
-	} while (0)
+#include "harness.h"
 
 /* ---- BPF program sets ----------------------------------------------- */
 
@@ -77,17 +20,38 @@ struct counters {
 	uint64_t pre[64];
 	uint64_t post[64];
 	int64_t last_error_in;
+	uint64_t slice_hits;
+	uint64_t slice_bad;
 };
 
 static struct bpf_object *obj;
 static struct counters *cnt;
+
+/* libbpf maps .bss live only for skeletons: mmap it here (NULL if none) */
+void *mmap_bss(struct bpf_object *o, size_t *size)
+{
+	struct bpf_map *map;
+	void *p;
+
+	bpf_object__for_each_map(map, o) {
+		const char *n = bpf_map__name(map);
+
+		if (strlen(n) <= 4 || strcmp(n + strlen(n) - 4, ".bss"))
+			continue;
+		*size = (bpf_map__value_size(map) + 4095) & ~4095UL;
+		p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 bpf_map__fd(map), 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
+	return NULL;
+}
 
 static int load_bpf(void)
 {
 	static const char *const sets[] = {
 		"pass_count", "test_trace", "trace_ops", "test_hidden",
 		"test_error", "readdir_redact", "readdir_plus", "passthrough",
-		"lookup_post", "uid_gate", "redirect", "hostile",
+		"lookup_post", "uid_gate", "redirect", "hostile", "slices",
 	};
 	struct bpf_map *map;
 	size_t i, sz;
@@ -110,18 +74,7 @@ static int load_bpf(void)
 			return -1;
 		}
 	}
-	bpf_object__for_each_map(map, obj) {
-		const char *n = bpf_map__name(map);
-
-		/* libbpf maps .bss live only for skeletons: mmap it here */
-		if (strlen(n) > 4 && !strcmp(n + strlen(n) - 4, ".bss")) {
-			sz = (bpf_map__value_size(map) + 4095) & ~4095UL;
-			cnt = mmap(NULL, sz, PROT_READ | PROT_WRITE,
-				   MAP_SHARED, bpf_map__fd(map), 0);
-			if (cnt == MAP_FAILED)
-				cnt = NULL;
-		}
-	}
+	cnt = mmap_bss(obj, &sz);
 	if (!cnt) {
 		fprintf(stderr, "no .bss map\n");
 		return -1;
@@ -131,21 +84,7 @@ static int load_bpf(void)
 
 /* ---- shared state between the test and its daemon -------------------- */
 
-struct shared {
-	int fail;		/* daemon saw something wrong */
-	int seen[64];		/* plain requests by opcode & 63 */
-	int prefilter[64];	/* FUSE_PREFILTER requests */
-	int postfilter[64];	/* FUSE_POSTFILTER requests */
-	int unexpected;
-	int last_error_in;
-	int counter;
-	int init_done;
-	int devfd;
-	int otherfd;
-	char note[256];
-};
-
-static struct shared *sh;
+struct shared *sh;
 
 static void dfail(const char *fmt, ...)
 {
@@ -160,18 +99,7 @@ static void dfail(const char *fmt, ...)
 
 /* ---- the raw /dev/fuse daemon ------------------------------------------ */
 
-struct req {
-	struct fuse_in_header *h;
-	void *body;
-	size_t len;		/* body length without extensions */
-	uint32_t op;		/* opcode without filter bits */
-	int32_t error_in;	/* from a FUSE_ERROR_IN extension */
-};
-
-/* Returns 0 if handled (replied), -1 to let the default answer ENOSYS */
-typedef int (*handler_t)(int fd, struct req *r);
-
-static int reply(int fd, uint64_t unique, int error, const void *a, size_t alen,
+int reply(int fd, uint64_t unique, int error, const void *a, size_t alen,
 		 const void *b, size_t blen)
 {
 	struct fuse_out_header oh = {
@@ -189,7 +117,7 @@ static int reply(int fd, uint64_t unique, int error, const void *a, size_t alen,
 	return write(fd, buf, oh.len) == (ssize_t)oh.len ? 0 : -1;
 }
 
-static int reply_err(int fd, struct req *r, int error)
+int reply_err(int fd, struct req *r, int error)
 {
 	return reply(fd, r->h->unique, error, NULL, 0, NULL, 0);
 }
@@ -260,6 +188,13 @@ static void daemon_loop(int fd, handler_t h)
 		if (n < 0)
 			break;
 		r.h = (struct fuse_in_header *)buf;
+		if (n < (ssize_t)sizeof(*r.h) || r.h->len != n ||
+		    r.h->total_extlen * 8 > n - sizeof(*r.h)) {
+			dfail("request of %zd bytes says %u (extensions %u)", n,
+			      n < (ssize_t)sizeof(*r.h) ? 0 : r.h->len,
+			      n < (ssize_t)sizeof(*r.h) ? 0 : r.h->total_extlen);
+			break;
+		}
 		r.body = buf + sizeof(*r.h);
 		r.len = r.h->len - sizeof(*r.h) - r.h->total_extlen * 8;
 		raw = r.h->opcode;
@@ -331,7 +266,7 @@ static void reset_dirs(void)
  * Mount DST.  @bpf: root_bpf name or NULL; @root: use SRC as root_dir;
  * @h: daemon handler (a daemon always runs, to answer INIT).
  */
-static int mount_fuse(const char *bpf, bool root, handler_t h)
+int mount_fuse(const char *bpf, bool root, handler_t h)
 {
 	char opts[256];
 	int dirfd = -1, n;
@@ -375,7 +310,7 @@ static int mount_fuse(const char *bpf, bool root, handler_t h)
 	return 0;
 }
 
-static int unmount_fuse(void)
+int unmount_fuse(void)
 {
 	int status = 0, i;
 
@@ -399,7 +334,7 @@ static int unmount_fuse(void)
 	return sh->fail ? -1 : 0;
 }
 
-static int write_file(const char *path, const char *data)
+int write_file(const char *path, const char *data)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	ssize_t n;
@@ -1573,6 +1508,24 @@ static int kfunc_abuse_test(void)
 	return unmount_fuse();
 }
 
+/* bpf_dynptr_slice(_rdwr) (6.3) in a program written as for the RFC */
+static int slice_test(void)
+{
+	struct stat st;
+
+	CHECK(!write_file(SRC "/hid", "x"));
+	CHECK(!write_file(SRC "/Slice", "capital"));
+	CHECK(!write_file(SRC "/other", "o"));
+	CHECK(!mount_fuse("slices", true, NULL));
+	CHECK(stat(DST "/hid", &st) < 0 && errno == ENOENT);
+	CHECK(!stat(DST "/slice", &st));
+	CHECK_EQ(st.st_size, 7);
+	CHECK(!stat(DST "/other", &st));
+	CHECK_EQ(cnt->slice_hits, 1);
+	CHECK_EQ(cnt->slice_bad, 0);
+	return unmount_fuse();
+}
+
 /* The verifier refuses direct writes to struct fuse_buffer */
 static char verifier_log[65536];
 static size_t verifier_log_len;
@@ -1588,21 +1541,58 @@ static int log_to_buffer(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
-static int verifier_test(void)
+/* Load only @prog of bad.bpf.o (and its set); 0 if the verifier took it */
+static int load_one_bad(const char *prog)
 {
 	struct bpf_object *bad;
+	struct bpf_program *p;
+	struct bpf_map *m;
+	char set[64];
 	libbpf_print_fn_t old;
 	int err;
 
 	bad = bpf_object__open_file("/tests/bad.bpf.o", NULL);
-	CHECK(bad);
+	if (!bad)
+		return -1;
+	snprintf(set, sizeof(set), "%s_ops", prog);
+	bpf_object__for_each_program(p, bad)
+		bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), prog));
+	bpf_object__for_each_map(m, bad)
+		if (bpf_map__type(m) == BPF_MAP_TYPE_STRUCT_OPS)
+			bpf_map__set_autocreate(m, !strcmp(bpf_map__name(m), set));
 	verifier_log_len = 0;
+	verifier_log[0] = 0;
 	old = libbpf_set_print(log_to_buffer);
 	err = bpf_object__load(bad);
 	libbpf_set_print(old);
 	bpf_object__close(bad);
-	CHECK(err);
-	CHECK(strstr(verifier_log, "direct access to fuse_buffer is disallowed"));
+	return err;
+}
+
+/*
+ * The verifier refuses direct writes to struct fuse_buffer, reads of its
+ * data pointer, writes through a read-only slice, a slice used without its
+ * NULL check and a slice of a size it cannot know.
+ */
+static int verifier_test(void)
+{
+	static const char *const cases[][2] = {
+		{ "bad_write", "direct access to fuse_buffer is disallowed" },
+		{ "bad_data", "fuse_buffer data is read through the dynptr kfuncs" },
+		{ "bad_ro_slice", "cannot write into rdonly_mem" },
+		{ "bad_null_slice", "invalid mem access 'rdonly_mem_or_null'" },
+		{ "bad_slice_size", "is not a const" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (!load_one_bad(cases[i][0]) ||
+		    !strstr(verifier_log, cases[i][1])) {
+			fprintf(stderr, "  %s: expected \"%s\" in:\n%s\n",
+				cases[i][0], cases[i][1], verifier_log);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -1699,6 +1689,8 @@ static const struct test tests[] = {
 	T(file_ops_test),
 	T(nodeid_test),
 	T(kfunc_abuse_test),
+	T(hostile_matrix_test),
+	T(slice_test),
 };
 
 static bool selected(int argc, char **argv, const char *name)

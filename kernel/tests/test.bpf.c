@@ -17,11 +17,19 @@
 
 char _license[] SEC("license") = "GPL";
 
+/* Linux 6.3's slice kfuncs, backported by our patch 0001 */
+extern void *bpf_dynptr_slice(const struct bpf_dynptr *p, __u32 offset,
+			      void *buffer, __u32 buffer__szk) __ksym;
+extern void *bpf_dynptr_slice_rdwr(const struct bpf_dynptr *p, __u32 offset,
+				   void *buffer, __u32 buffer__szk) __ksym;
+
 /* Counters the tests read back through the .bss map (see fuse_test.c) */
 struct counters {
 	__u64 pre[64];		/* prefilter calls by opcode & 63 */
 	__u64 post[64];		/* postfilter calls by opcode & 63 */
 	__s64 last_error_in;	/* error_in seen by the last postfilter */
+	__u64 slice_hits;	/* the slices set: names it sliced */
+	__u64 slice_bad;	/* slices it must not have got */
 } cnt;
 
 #define OP(meta) ((meta)->opcode & FUSE_OPCODE_FILTER)
@@ -653,6 +661,47 @@ struct fuse_ops hostile = {
 	.lookup_postfilter = (void *)ho_lookup_post,
 	.getxattr_prefilter = (void *)ho_getxattr_pre,
 	.name = "hostile",
+};
+
+/*
+ * ---- slices: names read and rewritten in place through bpf_dynptr_slice
+ * and bpf_dynptr_slice_rdwr, as programs written for the RFC do ("hid" is
+ * hidden, "slice" is looked up as "Slice"); reads name->size directly.
+ */
+
+SEC("struct_ops/sl_lookup_pre")
+__u32 BPF_PROG(sl_lookup_pre, const struct bpf_fuse_meta_info *meta,
+	       struct fuse_buffer *name)
+{
+	struct bpf_dynptr ro, rw;
+	const char *s;
+	char *w;
+
+	count_pre(meta);
+	bpf_fuse_get_ro_dynptr(name, &ro);
+	s = bpf_dynptr_slice(&ro, 0, NULL, 4);
+	if (s && !bpf_strncmp(s, 4, "hid"))
+		return -ENOENT;
+	/* read-only, and past the end: no slice */
+	if (bpf_dynptr_slice_rdwr(&ro, 0, NULL, 1) ||
+	    bpf_dynptr_slice(&ro, name->size, NULL, 1))
+		cnt.slice_bad++;
+	s = bpf_dynptr_slice(&ro, 0, NULL, 6);
+	if (!s || bpf_strncmp(s, 6, "slice"))
+		return BPF_FUSE_CONTINUE;
+	bpf_fuse_get_rw_dynptr(name, &rw, name->size, true);
+	w = bpf_dynptr_slice_rdwr(&rw, 0, NULL, 1);
+	if (!w)
+		return -ENOMEM;
+	w[0] = 'S';
+	cnt.slice_hits++;
+	return BPF_FUSE_CONTINUE;
+}
+
+SEC(".struct_ops")
+struct fuse_ops slices = {
+	.lookup_prefilter = (void *)sl_lookup_pre,
+	.name = "slices",
 };
 
 /* ---- temp_set: registered and unregistered by unregister_test ---------- */
