@@ -232,6 +232,7 @@ struct KernelPart {
   std::string profile;
   std::vector<std::string> sets;  // registered
   std::string root_set;           // empty: the root runs as plain passthrough
+  bool no_daemon = false;         // the plan sends the daemon nothing: mounted without one
   std::string why;
 };
 
@@ -245,6 +246,7 @@ std::string mode_text(const ConnInfo& conn, const KernelPart& kernel) {
       s += std::to_string(kernel.sets.size()) + " program sets registered as " +
            first.substr(0, first.rfind('_') + 1) + "*";
     }
+    if (kernel.no_daemon) return s + "; no daemon: the plan leaves it nothing)";
     return s + "; the daemon serves what the plan leaves to it, protocol 7." +
            std::to_string(conn.minor) + ")";
   }
@@ -383,7 +385,8 @@ std::string status_json(const MountOptions& o, FsState& fs, const Session& sessi
   if (kernel.profile.empty()) {
     out << "null";
   } else {
-    out << "{\"profile\": " << json_string(kernel.profile) << ", \"sets\": [";
+    out << "{\"profile\": " << json_string(kernel.profile)
+        << ", \"no_daemon\": " << (kernel.no_daemon ? "true" : "false") << ", \"sets\": [";
     for (size_t i = 0; i < kernel.sets.size(); ++i)
       out << (i ? ", " : "") << json_string(kernel.sets[i]);
     out << "]}";
@@ -571,6 +574,7 @@ Result<void> load_programs(const Policy& policy, const MountOptions& o, const Se
   }
   sets = std::move(*loaded);
   kernel.profile = support.profile;
+  kernel.no_daemon = support.no_daemon && !plan::needs_daemon(plan);
   kernel.root_set = sets->names().empty() ? "" : sets->names().front();
   for (size_t i = 0; i < plan.sets.size(); ++i) {
     const plan::ProgramSet& p = plan.sets[i];
@@ -689,11 +693,11 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
       UniqueFd lower(::open(o.lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (lower.get() < 0)
         return Error{errno, "cannot open " + o.lower + ": " + std::strerror(errno)};
-      auto r = session.mount_backed(lower.get(), kernel.root_set);
+      auto r = session.mount_backed(lower.get(), kernel.root_set, kernel.no_daemon);
       if (!r) return r.error();
     }
   }
-  if (auto r = session.handshake(); !r) {
+  if (auto r = kernel.no_daemon ? Result<void>{} : session.handshake(); !r) {
     session.stop();
     return r.error();
   }
@@ -751,7 +755,14 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
     }
   });
   if (hooks.ready) hooks.ready(mode);
-  session.serve(threads);
+  // Without a daemon this process only keeps the program sets registered
+  // and answers `fsrun status` until the view goes; killed, it leaves the
+  // view working and `fsrun umount` unregisters the sets.
+  if (kernel.no_daemon) {
+    session.wait_unmounted();
+  } else {
+    session.serve(threads);
+  }
   done.store(true);
   session.stop();  // no-op when already unmounted
   signal_thread.join();

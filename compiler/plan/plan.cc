@@ -938,6 +938,25 @@ std::string_view where_name(Where where) {
 
 Plan make_plan(const ir::Policy& policy, Profile profile) { return Planner(policy, profile).run(); }
 
+bool needs_daemon(const Plan& plan) {
+  auto asks_daemon = [](const Decision& d) {
+    return d.then == kUser || d.then == kUserPrefilter || d.then == kUserPostfilter;
+  };
+  for (const ProgramSet& set : plan.sets) {
+    if (set.passthrough) continue;
+    if (set.tracked) return true;
+    for (const Filters& fs : set.filters) {
+      for (const Filter* f : {&fs.pre, &fs.post}) {
+        if (f->where == Where::kDaemon || asks_daemon(f->node)) return true;
+        for (const Filter::Child& c : f->children) {
+          if (asks_daemon(c.decision)) return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
 uint64_t policy_digest(const ir::Policy& policy, Profile profile) {
   // FNV-1a, 64 bits: a check that an object belongs to a policy, not a
   // defence against someone forging objects (who could load their own).

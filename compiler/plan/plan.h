@@ -148,6 +148,12 @@ struct Plan {
   std::vector<Problem> problems;
 };
 
+// Whether any request of a view planned so can reach the daemon: a filter
+// placed there, a BPF filter that hands a request to it (BPF_FUSE_USER,
+// _USER_PREFILTER, _USER_POSTFILTER) or a node it must know. Without one,
+// fsrun mounts with no_daemon (docs/runtime.md, "fuse-bpf mode").
+bool needs_daemon(const Plan& plan);
+
 // A short name that leads from a directory of class `from` to a child of
 // class `to` ("" when none does; never "." or "..").
 std::string name_into(const ir::Policy& policy, uint32_t from, uint32_t to);

@@ -105,6 +105,9 @@ std::string print_plan(const ir::Policy& policy, const Plan& plan) {
   o << "program sets: " << plan.sets.size() - passthrough << " (and " << passthrough
     << " node states without programs); filters: " << kernel << " in BPF, " << daemon
     << " in the daemon\n";
+  o << "daemon: "
+    << (needs_daemon(plan) ? "needed" : "not needed (fsrun mounts the view with no_daemon)")
+    << "\n";
 
   auto placements = daemon_placements(plan);
   std::map<uint32_t, std::vector<const DaemonPlacement*>> by_rule;
@@ -228,7 +231,9 @@ std::string print_plan_json(const ir::Policy& policy, const Plan& plan) {
     }
     o << "]}";
   }
-  o << (placements.empty() ? "]" : "\n  ]") << ",\n  \"problems\": [";
+  o << (placements.empty() ? "]" : "\n  ]")
+    << ",\n  \"needs_daemon\": " << (needs_daemon(plan) ? "true" : "false")
+    << ",\n  \"problems\": [";
   for (size_t i = 0; i < plan.problems.size(); ++i) {
     o << (i ? ", " : "") << "{\"rule\": " << json_quote(policy.rules[plan.problems[i].rule].where.str())
       << ", \"message\": " << json_quote(plan.problems[i].message) << "}";

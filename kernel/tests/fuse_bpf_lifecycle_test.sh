@@ -9,6 +9,9 @@
 #     `fsrun umount`, which removes them;
 #   - `fsrun reload` of a fuse-bpf view is refused (and the view still
 #     applies its policy);
+#   - a policy whose plan sends the daemon nothing is mounted with
+#     no_daemon: the view works without a /dev/fuse connection, also after
+#     fsrun's process is killed, and `fsrun umount` ends it;
 #   - at the end no set is registered.
 # Exit 77 when the VM cannot run.
 set -uo pipefail
@@ -21,7 +24,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 FSOP=$(dirname "$FUSE_SETS")/fsop
 adds=(--add-exe "$FSRUN:/usr/bin/fsrun" --add-exe "$FUSE_SETS:/usr/bin/fuse_sets" --add-exe "$FSOP:/usr/bin/fsop")
-for p in readonly-secrets android-media; do
+for p in readonly-secrets android-media passthrough; do
 	"$FSC" compile --target=fspol-6.1 --emit=bpf-obj -o "$WORK/$p.bpf.o" "$TOP/examples/$p.fspol" || exit 1
 	adds+=(--add "$WORK/$p.bpf.o:/p/$p.bpf.o" --add "$TOP/examples/$p.fspol:/p/$p.fspol")
 done
@@ -89,6 +92,31 @@ out=$(fsrun reload /w/two/mnt 2>&1)
 echo "$out"
 check "reload refused in fuse-bpf mode" sh -c "echo \"\$0\" | grep -q 'needs a remount'" "$out"
 check "two still hides keys" absent /w/two/mnt/id_rsa
+check "android-media has a daemon" sh -c '! fsrun status --json /w/two/mnt | grep -q "\"no_daemon\": true"'
+
+check "mount passthrough" mountv passthrough four
+st=$(fsrun status /w/four/mnt)
+echo "$st" | grep '^mode'
+check "passthrough: no daemon" sh -c "echo \"\$0\" | grep -q 'no daemon: the plan leaves it nothing'" "$st"
+check "passthrough: status json says so" sh -c 'fsrun status --json /w/four/mnt | grep -q "\"no_daemon\": true"'
+check "passthrough: reads" grep -q data /w/four/mnt/a.txt
+check "passthrough: writes" sh -c 'echo new > /w/four/mnt/sub/n.txt && grep -q new /w/four/lower/sub/n.txt'
+check "passthrough: lists" sh -c 'ls /w/four/mnt | grep -q id_rsa'
+pid=$(fsrun status --json /w/four/mnt | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+check "passthrough: fsrun holds no /dev/fuse" sh -c "[ -n \"\$0\" ] && ! ls -l /proc/\$0/fd | grep -q /dev/fuse" "$pid"
+check "kill fsrun of the no_daemon view" kill -9 "$pid"
+sleep 1
+check "the view works without it" sh -c 'grep -q data /w/four/mnt/a.txt && echo more > /w/four/mnt/m.txt'
+check "status: no daemon" sh -c 'fsrun status /w/four/mnt | grep -q "state: no daemon"'
+check "umount the no_daemon view" fsrun umount /w/four/mnt
+check "the no_daemon view is gone" sh -c '! grep -q /w/four/mnt /proc/mounts'
+check "mount passthrough again" mountv passthrough five
+pid=$(fsrun status --json /w/five/mnt | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+check "umount it with fsrun alive" fsrun umount /w/five/mnt
+sleep 1
+check "its fsrun saw the unmount and left" sh -c "[ -n \"\$0\" ] && ! kill -0 \$0 2>/dev/null" "$pid"
+check "no status left for it" sh -c 'fsrun status | grep -q "no fspol mounts" || ! fsrun status | grep -q /w/five'
+
 check "umount two" fsrun umount /w/two/mnt
 check "no sets left" [ "$(sets | wc -l)" = 0 ]
 check "nothing mounted" sh -c '! grep -q fspol /proc/mounts'

@@ -153,6 +153,7 @@ FuseBpfSupport probe_fuse_bpf() {
   if (feature(FUSE_BPF_FEATURE_BPF) == "supported") {
     s.present = true;
     s.profile = feature(FUSE_BPF_FEATURE_UID_GID) == "supported" ? "fspol-6.1" : "rfc-v3";
+    s.no_daemon = feature(FUSE_BPF_FEATURE_NO_DAEMON) == "supported";
     return s;
   }
   // A kernel with the RFC's fuse-bpf but not our feature files: its BTF

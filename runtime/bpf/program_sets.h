@@ -30,6 +30,7 @@ namespace fspol::runtime {
 struct FuseBpfSupport {
   bool present = false;
   std::string profile;  // the fsc target profile it matches: fspol-6.1 or rfc-v3
+  bool no_daemon = false;  // mounts without a daemon (the no_daemon option)
   std::string why;      // when absent: why not, for messages
 };
 FuseBpfSupport probe_fuse_bpf();

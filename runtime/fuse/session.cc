@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <fuse3/fuse_lowlevel.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -185,9 +187,11 @@ constexpr MountFlag kMountFlags[] = {
 
 }  // namespace
 
-Result<void> Session::mount_backed(int lower_fd, const std::string& root_set) {
-  int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return Error{errno, std::string("cannot open /dev/fuse: ") + std::strerror(errno)};
+Result<void> Session::mount_backed(int lower_fd, const std::string& root_set, bool no_daemon) {
+  int fd = no_daemon ? -1 : ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  if (fd < 0 && !no_daemon) {
+    return Error{errno, std::string("cannot open /dev/fuse: ") + std::strerror(errno)};
+  }
   // As libfuse mounts as root: nosuid and nodev unless asked otherwise.
   unsigned long flags = MS_NOSUID | MS_NODEV;
   for (const std::string& o : options_.kernel_options) {
@@ -195,9 +199,10 @@ Result<void> Session::mount_backed(int lower_fd, const std::string& root_set) {
       if (o == f.word) flags = (flags | f.set) & ~f.clear;
     }
   }
-  std::string data =
-      "fd=" + std::to_string(fd) + ",rootmode=40000,user_id=" + std::to_string(::getuid()) +
-      ",group_id=" + std::to_string(::getgid()) + ",root_dir=" + std::to_string(lower_fd);
+  std::string data = (no_daemon ? std::string("no_daemon") : "fd=" + std::to_string(fd)) +
+                     ",rootmode=40000,user_id=" + std::to_string(::getuid()) +
+                     ",group_id=" + std::to_string(::getgid()) +
+                     ",root_dir=" + std::to_string(lower_fd);
   if (!root_set.empty()) data += ",root_bpf=" + root_set;
   if (options_.default_permissions) data += ",default_permissions";
   if (options_.allow_other) data += ",allow_other";
@@ -205,7 +210,7 @@ Result<void> Session::mount_backed(int lower_fd, const std::string& root_set) {
   if (::mount(source.c_str(), options_.mountpoint.c_str(), "fuse.fspol", flags, data.c_str()) !=
       0) {
     int err = errno;
-    ::close(fd);
+    if (fd >= 0) ::close(fd);
     return Error{err, "cannot mount on " + options_.mountpoint + " with fuse-bpf (" + data +
                           "): " + std::strerror(err)};
   }
@@ -213,6 +218,21 @@ Result<void> Session::mount_backed(int lower_fd, const std::string& root_set) {
   mounted_ = true;
   own_mount_ = true;
   return {};
+}
+
+void Session::wait_unmounted() {
+  struct stat at {};
+  if (::stat(options_.mountpoint.c_str(), &at) != 0) return;
+  // The mount table's file polls POLLPRI at every change of it; the
+  // timeout covers a missed one and stop().
+  int table = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  while (!stopping_.load()) {
+    pollfd p{table, POLLPRI, 0};
+    ::poll(&p, table >= 0 ? 1 : 0, 200);
+    struct stat now {};
+    if (::stat(options_.mountpoint.c_str(), &now) != 0 || now.st_dev != at.st_dev) break;
+  }
+  if (table >= 0) ::close(table);
 }
 
 Result<void> Session::handshake() {

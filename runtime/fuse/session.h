@@ -107,8 +107,13 @@ class Session {
   // fuse-bpf mode: mounts the view with mount(2) itself (libfuse does not
   // know the options), backed by the lower directory `lower_fd` and run by
   // the program set `root_set` (none when empty: plain fuse-bpf
-  // passthrough).
-  Result<void> mount_backed(int lower_fd, const std::string& root_set);
+  // passthrough). `no_daemon`: without a /dev/fuse connection (the plan
+  // sends the daemon nothing); then wait_unmounted() instead of
+  // handshake() and serve().
+  Result<void> mount_backed(int lower_fd, const std::string& root_set, bool no_daemon);
+  // A no_daemon mount: returns when the view is unmounted (by anyone) or
+  // stop() is called.
+  void wait_unmounted();
   // Reads INIT and answers it; after this conn() is settled.
   Result<void> handshake();
   // Runs workers until the file system is unmounted or stop() is called;

@@ -284,9 +284,16 @@ class Cli(unittest.TestCase):
         self.assertIn("for rfc-v3", out)
         self.assertIn("p.fspol:3 deny", out)  # a uid condition: the daemon's on rfc-v3
         self.assertIn("bpf_get_current_uid_gid", out)
+        self.assertIn("daemon: needed", out)
         code, out, err = fsc("compile", "--emit=plan", "--json", pol)
         self.assertEqual((code, err), (0, ""))
         self.assertIn('"target": "fspol-6.1"', out)
+        self.assertIn('"needs_daemon": true', out)
+        # Nothing for the daemon: the view is mounted with no_daemon.
+        allow = self.write("a.fspol", "policy a {\n  allow all;\n}\n")
+        code, out, err = fsc("compile", "--emit=plan", allow)
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("daemon: not needed (fsrun mounts the view with no_daemon)", out)
         code, _, err = fsc("compile", "--target=linux-9", pol)
         self.assertEqual(code, 2)
         self.assertIn("--target takes rfc-v3, fspol-6.1, not 'linux-9'", err)
