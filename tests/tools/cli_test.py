@@ -290,7 +290,7 @@ class Cli(unittest.TestCase):
         self.assertIn('"target": "fspol-6.1"', out)
         self.assertIn('"needs_daemon": true', out)
         # Nothing for the daemon: the view is mounted with no_daemon.
-        allow = self.write("a.fspol", "policy a {\n  allow all;\n}\n")
+        allow = self.write("a.fspol", "policy a {\n  option fsname = \"a\";\n}\n")
         code, out, err = fsc("compile", "--emit=plan", allow)
         self.assertEqual((code, err), (0, ""))
         self.assertIn("daemon: not needed (fsrun mounts the view with no_daemon)", out)
