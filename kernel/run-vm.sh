@@ -1,7 +1,7 @@
 #!/bin/bash
 # run-vm.sh [--timeout SEC] [--log FILE] [--keep-log] [--add HOST:GUEST]...
 #           [--add-exe HOST:GUEST]... [--fspol BUILD_DIR [--policy FILE]...]
-#           [--append KERNEL_ARGS] -- COMMAND [ARGS...]
+#           [--fsc] [--append KERNEL_ARGS] -- COMMAND [ARGS...]
 # Boot $FSPOL_KERNEL_BUILD_DIR/bzImage under qemu-system-x86_64 -accel tcg
 # with the selftest initramfs, run COMMAND inside (PATH has /tests), and exit
 # with its status.  --add copies a host file into the guest for this run
@@ -13,6 +13,9 @@
 # with its fuse_ops object (NAME.bpf.o, compiled on the host by that build's
 # fsc); --policy adds a policy of yours the same way, in /p (then
 #   fsrun mount --mode fuse-bpf -o bpf=/p/NAME.bpf.o /p/NAME.fspol LOWER MNT).
+# --fsc (with --fspol) also puts fsc in /usr/bin, with the LLVM and Clang
+# libraries it loads (~270 MB, so the VM gets 2 GiB): fsrun then compiles a
+# policy in the guest (fsrun mount --mode fuse-bpf /p/my.fspol LOWER MNT).
 # --append adds to the kernel command line (e.g. slub_debug=FZPU).
 # The serial log is kept on failure (path printed).
 # Exit 77 if qemu or the built kernel is missing; 124 on timeout.
@@ -26,6 +29,7 @@ EXES=()
 FSPOL_BUILD=
 POLICIES=()
 APPEND=
+WITH_FSC=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--add) ADD+=("$2"); shift 2 ;;
@@ -33,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--fspol) FSPOL_BUILD=$2; shift 2 ;;
 	--policy) POLICIES+=("$2"); shift 2 ;;
 	--append) APPEND="$APPEND $2"; shift 2 ;;
+	--fsc) WITH_FSC=1; shift ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--log) LOG=$2; shift 2 ;;
 	--keep-log) KEEP=1; shift ;;
@@ -57,6 +62,10 @@ done
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/root"
+if [ $WITH_FSC = 1 ] && [ -z "$FSPOL_BUILD" ]; then
+	echo "run-vm: --fsc needs --fspol BUILD_DIR (the fsc to put in the guest)" >&2
+	exit 2
+fi
 if [ ${#POLICIES[@]} -gt 0 ] && [ -z "$FSPOL_BUILD" ]; then
 	echo "run-vm: --policy needs --fspol BUILD_DIR (its fsc compiles the policy)" >&2
 	exit 2
@@ -68,6 +77,7 @@ if [ -n "$FSPOL_BUILD" ]; then
 		[ -x "$exe" ] || { echo "run-vm: --fspol $FSPOL_BUILD: no $exe (build fsc and fsrun)" >&2; exit 2; }
 	done
 	EXES+=("$FSPOL_BUILD/bin/fsrun:/usr/bin/fsrun")
+	[ $WITH_FSC = 1 ] && EXES+=("$FSC:/usr/bin/fsc")
 	[ -x "$FSPOL_BUILD/runtime/tests/fsop" ] && EXES+=("$FSPOL_BUILD/runtime/tests/fsop:/usr/bin/fsop")
 	share=$WORK/root/usr/share/fspol
 	mkdir -p "$share/policies" "$share/examples" "$WORK/root/p"
@@ -79,6 +89,21 @@ if [ -n "$FSPOL_BUILD" ]; then
 		"$FSC" compile --target=fspol-6.1 --emit=bpf-obj -o "$2/$name.bpf.o" "$1" ||
 			{ echo "run-vm: fsc cannot compile $1" >&2; exit 2; }
 	}
+	if [ $WITH_FSC = 1 ]; then
+		# The headers fsc's BPF build includes: Clang's resource headers
+		# and the system ones generated code names (as clang -M lists them).
+		res=$(clang-19 -print-resource-dir)
+		mkdir -p "$WORK/root$res" "$WORK/gen"
+		cp -r "$res/include" "$WORK/root$res/"
+		"$FSC" compile --target=fspol-6.1 --emit=bpf-c,harness-c -o "$WORK/gen" \
+			"$KTOP/examples/android-media.fspol" ||
+			{ echo "run-vm: fsc cannot compile the examples" >&2; exit 2; }
+		for h in $(clang-19 -target bpf -M -I"$WORK/gen" -I/usr/include/x86_64-linux-gnu \
+			"$WORK/gen/android_media.bpf.c" | tr ' \\' '\n\n' | grep '^/usr/include/'); do
+			mkdir -p "$WORK/root$(dirname "$h")"
+			cp "$h" "$WORK/root$h"
+		done
+	fi
 	for p in "$KTOP"/examples/*.fspol; do compile "$p" "$share/examples"; done
 	for p in "${POLICIES[@]}"; do compile "$p" "$WORK/root/p"; done
 fi
@@ -130,7 +155,7 @@ cat "$B/initramfs.cpio.gz" "$WORK/cmd.cpio.gz" >"$WORK/initrd"
 [ -n "$LOG" ] || LOG=$(mktemp /tmp/fspol-vm-XXXXXX.log)
 t0=$(date +%s.%N)
 timeout --foreground -k 5 "$TIMEOUT" "$QEMU" -accel tcg -M pc -cpu max \
-	-smp 1 -m 1024 -nographic -no-reboot -nodefaults -serial stdio \
+	-smp 1 -m $((WITH_FSC ? 2048 : 1024)) -nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$B/bzImage" -initrd "$WORK/initrd" \
 	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 rdinit=/init$APPEND" \
 	</dev/null 2>&1 | tr -d '\r' |
