@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -175,12 +176,25 @@ class Emitter {
     }
   }
 
+  // The attribute fields filters read and write, one by one: a struct
+  // copy from the context may go through a pointer the verifier refuses.
+  static void harness_attr(CodeWriter& w, const std::string& to, const std::string& from) {
+    for (const char* f : {"mode", "uid", "gid", "atime", "mtime", "ctime", "atimensec",
+                          "mtimensec", "ctimensec"}) {
+      w.line(to + f + " = " + from + f + ";");
+    }
+  }
+
   void harness(CodeWriter& w) {
     w.line("SEC(\"syscall\")");
     w.line("int fsp_harness(struct fsp_harness_req *r)");
     w.open("{");
     w.line("struct fsp_caller c = { .uid = r->uid, .gid = r->gid };");
     w.line("struct fsp_walk wk = {};");
+    // The filters write the attributes through a pointer: one to the
+    // stack, as the verifier lets a program move pointers into it (not
+    // into its context).
+    w.line("struct fuse_attr attr = {};");
     w.line("__s32 child_set = -1;");
     w.line("__u32 set = r->set;");
     w.line("__s32 k;");
@@ -192,6 +206,7 @@ class Emitter {
     w.line("r->result = -22; /* EINVAL */");
     w.line("return 0;");
     w.close("}");
+    harness_attr(w, "attr.", "r->attr.");
     w.line("__builtin_memcpy(wk.name, r->name, FSP_NAME_MAX);");
     w.line("wk.len = r->name_len;");
     w.line("k = fsp_child_class(fsp_set_class[set], &wk);");
@@ -205,7 +220,7 @@ class Emitter {
         w.label("case " + std::to_string(i * 2 + post) + ": /* " +
                 std::string(plan::callback_name(cb)) + (post ? " post" : " pre") + " */");
         w.line("r->result = " + fn_name(cb, post) +
-               "(set, &c, r->arg, child, r->type, &child_set, &r->attr);");
+               "(set, &c, r->arg, child, r->type, &child_set, &attr);");
         w.line("break;");
       }
     }
@@ -213,6 +228,7 @@ class Emitter {
     w.line("r->result = BPF_FUSE_CONTINUE;");
     w.close("}");
     w.line("r->child_set = child_set;");
+    harness_attr(w, "r->attr.", "attr.");
     w.line("return 0;");
     w.close("}");
   }
@@ -497,10 +513,17 @@ class Emitter {
     if (c.arg_atom >= 0) w.close("}");
   }
 
-  // One field's first-match list of attr rules, as assignments.
-  void attr_field(CodeWriter& w, ir::AttrField field, const std::vector<plan::Test>& tests) {
+  // One field's first-match list of attr rules, as assignments: the
+  // rewrite (a postfilter), or for the setattr prefilter the id a chown
+  // asks for mapped back to the lower one (only when it sets the field).
+  void attr_field(CodeWriter& w, ir::AttrField field, const std::vector<plan::Test>& tests,
+                  bool post) {
     if (tests.empty()) return;
     w.line("/* attr " + std::string(ir::attr_field_name(field)) + " */");
+    if (!post) {
+      w.open(std::string("if (v & ") + (field == ir::AttrField::kUid ? "FATTR_UID" : "FATTR_GID") +
+             ") {");
+    }
     bool first = true;
     bool closed = false;
     for (const plan::Test& t : tests) {
@@ -514,7 +537,12 @@ class Emitter {
       } else {
         w.open("{");
       }
-      rewrite(w, field, rule.attr);
+      if (post) {
+        rewrite(w, field, rule.attr);
+      } else {
+        map_back(w, field == ir::AttrField::kUid ? "uid" : "gid",
+                 field == ir::AttrField::kUid ? *rule.attr.uid : *rule.attr.gid);
+      }
       w.dedent();
       first = false;
       if (!t.conditional) {
@@ -524,7 +552,47 @@ class Emitter {
       }
     }
     if (!closed) w.line("}");
+    if (!post) w.close("}");
     w.back();
+  }
+
+  // The lower id that shows as a->`name` (ir::lower_id): EPERM when none
+  // does, 0xffffffff (the lower id stays) when every one does.
+  static void map_back(CodeWriter& w, const std::string& name, const ir::IdRewrite& rw) {
+    std::string f = "a->" + name;
+    std::string eperm = "return -" + std::to_string(EPERM) + "; /* EPERM: no lower id shows so */";
+    switch (rw.kind) {
+      case ir::IdRewrite::Kind::kSet:
+        w.line("if (" + f + " != " + std::to_string(rw.value) + "U)");
+        w.line("\t" + eperm);
+        w.line(f + " = 0xffffffffU;");
+        return;
+      case ir::IdRewrite::Kind::kOffset:
+        w.line("{");
+        w.line("\t__s64 id = (__s64)" + f + " - (" + std::to_string(rw.offset) + "LL);");
+        w.line("\tif (id < 0 || id > 0xfffffffeLL)");
+        w.line("\t\t" + eperm);
+        w.line("\t" + f + " = (__u32)id;");
+        w.line("}");
+        return;
+      case ir::IdRewrite::Kind::kMap: {
+        bool first = true;
+        for (const ir::IdMapping& m : rw.mappings) {
+          w.line(std::string(first ? "if" : "else if") + " (" + f + " >= " +
+                 std::to_string(m.to.lo) + "U && " + f + " <= " + std::to_string(m.to.hi) + "U)");
+          w.line("\t" + f + " = " + std::to_string(m.from.lo) + "U + (" + f + " - " +
+                 std::to_string(m.to.lo) + "U);");
+          first = false;
+        }
+        // An id the map moves elsewhere cannot show as itself.
+        for (const ir::IdMapping& m : rw.mappings) {
+          w.line("else if (" + f + " >= " + std::to_string(m.from.lo) + "U && " + f +
+                 " <= " + std::to_string(m.from.hi) + "U)");
+          w.line("\t" + eperm);
+        }
+        return;
+      }
+    }
   }
 
   static void rewrite(CodeWriter& w, ir::AttrField field, const ir::AttrRewrite& r) {
@@ -582,7 +650,7 @@ class Emitter {
            c.tests.back().error != 0;
   }
 
-  void decision(CodeWriter& w, const Decision& d) {
+  void decision(CodeWriter& w, const Decision& d, bool post) {
     for (const Chain& c : d.chains) {
       chain(w, c);
       if (terminal(c)) return;
@@ -592,7 +660,7 @@ class Emitter {
     if (attrs) {
       w.open("if (a) {");
       for (size_t f = 0; f < ir::kAttrFieldCount; ++f) {
-        attr_field(w, static_cast<ir::AttrField>(f), d.attr[f]);
+        attr_field(w, static_cast<ir::AttrField>(f), d.attr[f], post);
       }
       w.close("}");
     }
@@ -632,7 +700,7 @@ class Emitter {
         w.line("/* " + f.reason + " */");
         w.line("return " + result_text(f.daemon_result) + ";");
       } else if (!f.by_name) {
-        decision(w, f.node);
+        decision(w, f.node, post);
       } else {
         w.open("switch (child) {");
         // Classes with the same decisions share one body.
@@ -666,11 +734,11 @@ class Emitter {
           for (const Filter::Child* c : body) {
             if (c->types != 0) {
               w.open("if (type & " + std::to_string(c->types) + ") {");
-              decision(w, c->decision);
+              decision(w, c->decision, post);
               w.close("}");
               falls_through = true;
             } else {
-              decision(w, c->decision);
+              decision(w, c->decision, post);
             }
           }
           if (falls_through) w.line("break;");
@@ -708,6 +776,11 @@ class Emitter {
       w.line("struct bpf_dynptr entries_dp;");
       w.line("__u32 cs;");
     }
+    const auto& attr = set.filters[i].pre.node.attr;
+    bool maps_ids = cb == Callback::setattr && !post && emitted_.count(fn_name(cb, post)) &&
+                    (!attr[static_cast<size_t>(ir::AttrField::kUid)].empty() ||
+                     !attr[static_cast<size_t>(ir::AttrField::kGid)].empty());
+    if (maps_ids) w.line("struct fuse_attr ids = { .uid = in->uid, .gid = in->gid };");
     w.line("__s32 child_set = -1;");
     w.line("__u32 child = 0;");
     w.line("__u32 type = 0;");
@@ -733,7 +806,19 @@ class Emitter {
       bool attrs = post && (cb == Callback::getattr || cb == Callback::setattr ||
                             cb == Callback::lookup);
       w.line("ret = " + fn_name(cb, post) + "(" + std::to_string(s) + ", &c, v, child, type, &child_set, " +
-             (attrs ? "&out->attr" : "0") + ");");
+             (attrs ? "&out->attr" : maps_ids ? "&ids" : "0") + ");");
+      if (maps_ids) {
+        // The lower ids a chown asks for; 0xffffffff: the lower id stays.
+        for (const char* id : {"uid", "gid"}) {
+          std::string bit = std::string("FATTR_") + (id[0] == 'u' ? "UID" : "GID");
+          w.open(std::string("if (ret >= 0 && (in->valid & ") + bit + ")) {");
+          w.line(std::string("if (ids.") + id + " == 0xffffffffU)");
+          w.line("\tin->valid &= ~" + bit + ";");
+          w.line("else");
+          w.line(std::string("\tin->") + id + " = ids." + id + ";");
+          w.close("}");
+        }
+      }
     } else {
       const Filter& f = set.filters[i].pre;
       w.line("ret = " + result_text(f.where == Where::kDaemon ? f.daemon_result : plan::kContinue) + ";");

@@ -455,6 +455,14 @@ class Planner {
         default:
           if (atoms == kNoAtoms) continue;
           fs.pre.node = node_check(set, opcode, atoms == kByArgs ? 0 : static_cast<ir::OpSet>(atoms));
+          if (cb == Callback::setattr) {
+            // chown through the view gives the ids the view shows: the
+            // prefilter maps them back, as Engine::lower_ids does.
+            auto attr = attr_tests(set.cls, set.types);
+            for (ir::AttrField f : {ir::AttrField::kUid, ir::AttrField::kGid}) {
+              fs.pre.node.attr[static_cast<size_t>(f)] = attr[static_cast<size_t>(f)];
+            }
+          }
           break;
       }
       settle(fs.pre);

@@ -79,7 +79,9 @@ struct Chain {
 // child its name leads to).
 struct Decision {
   std::vector<Chain> chains;  // in order; the first errno ends the request
-  // Postfilters with attributes: per field, the attr rules (first match).
+  // Per field, the attr rules (first match): a postfilter rewrites the
+  // attributes it answers with them; the setattr prefilter maps the uid
+  // and gid a chown asks for back to the lower ids (ir::lower_id).
   std::array<std::vector<Test>, ir::kAttrFieldCount> attr;
   int then = kContinue;       // the result when none does
   std::string then_reason;    // why, when `then` hands the request to the daemon

@@ -4,10 +4,12 @@
 #include <linux/fuse.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "ir/decide.h"
 #include "ir/ir_eval.h"
@@ -268,12 +270,59 @@ class Differential {
     if (cb == Callback::copy_file_range) atoms = ir::bit(Op::kRead);
     for (uint32_t arg : arg_values(opcode)) {
       ir::OpSet ops = atoms == kByArgs ? ir::arg_atoms(opcode, arg) : static_cast<ir::OpSet>(atoms);
+      if (cb == Callback::setattr && (arg & (FATTR_UID | FATTR_GID))) {
+        if (!chown_ids(s, arg, ops, type)) return false;
+        continue;
+      }
       for (const ir::Caller& c : callers_) {
         auto r = ask(s, cb, false, c, arg, "", type);
         if (!r) return false;
         compare(outcome(r->result, true), expected(set.example, ops, type, c),
                 std::string(plan::callback_name(cb)) + " pre of " + set.example + " (arg " +
                     std::to_string(arg) + ", " + who(c) + ")");
+      }
+    }
+    return true;
+  }
+
+  // chown through the view: the setattr prefilter maps the ids asked for
+  // back to the lower ones (EPERM when none shows so), as ir::lower_id.
+  bool chown_ids(uint32_t s, uint32_t arg, ir::OpSet ops, uint8_t type) {
+    const plan::ProgramSet& set = plan_.sets[s];
+    for (const ir::Caller& c : callers_) {
+      for (uint32_t id : ids_) {
+        fuse_attr asked{};
+        asked.uid = asked.gid = id;
+        auto r = ask(s, Callback::setattr, false, c, arg, "", type, &asked);
+        if (!r) return false;
+        int want = expected(set.example, ops, type, c);
+        fuse_attr lower = asked;
+        if (want == 0) {
+          size_t op = 0;
+          while (op + 1 < ir::kOpCount && !(ops & ir::bit(static_cast<Op>(op)))) ++op;
+          auto v = ir::evaluate(p_, ir::Request{set.example, static_cast<Op>(op), c, type,
+                                                std::nullopt});
+          ir::AttrRewrite none;
+          const ir::AttrRewrite& applied = v ? v->attr : none;
+          for (auto [bit, rw, field] : {std::tuple{uint32_t{FATTR_UID}, &applied.uid, &lower.uid},
+                                        std::tuple{uint32_t{FATTR_GID}, &applied.gid, &lower.gid}}) {
+            if (!(arg & bit) || !*rw) continue;
+            int64_t l = ir::lower_id(**rw, id);
+            if (l == ir::kNoLowerId) want = EPERM;
+            *field = l == ir::kKeepLowerId ? 0xffffffffu : static_cast<uint32_t>(l);
+          }
+        }
+        std::string what = "setattr pre of " + set.example + " (arg " + std::to_string(arg) +
+                           ", ids " + std::to_string(id) + ", " + who(c) + ")";
+        int got = outcome(r->result, true);
+        compare(got, want, what);
+        if (got == 0 && want == 0 && (r->attr.uid != lower.uid || r->attr.gid != lower.gid) &&
+            report_.mismatches.size() < 40) {
+          report_.mismatches.push_back(what + ": BPF lower ids " + std::to_string(r->attr.uid) +
+                                       ":" + std::to_string(r->attr.gid) + ", ir " +
+                                       std::to_string(lower.uid) + ":" +
+                                       std::to_string(lower.gid));
+        }
       }
     }
     return true;

@@ -285,8 +285,6 @@ def main():
             elif (answers["fuse-bpf"] == "EACCES" and answers["daemon"].startswith("E")
                   and answers["daemon"] != "EACCES"):
                 documented = "lower permissions before the policy"
-            elif op == "chown" and answers["daemon"] == "ok" and answers["fuse-bpf"] == "EPERM":
-                documented = "ids not mapped back"
             if documented:
                 differences[documented] = differences.get(documented, 0) + 1
                 print(f"  documented difference ({documented}): {name}:{number}: {raw}: "

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <tuple>
 
 #include "fspol/runtime/runtime.h"
 #include "fuse/credentials.h"
@@ -513,18 +514,35 @@ int FsState::op_getattr(const Call& call) {
   return reply_attr(call, st);
 }
 
+int FsState::lower_setattr_ids(const Inode* inode, const Call& call, fuse_setattr_in& in) const {
+  uint32_t uid = in.uid, gid = in.gid;
+  if (int err = engine_->lower_ids(inode->state, type_bit(inode->type), caller_of(call),
+                                   in.valid & FATTR_UID, uid, in.valid & FATTR_GID, gid)) {
+    return err;
+  }
+  // -1: every lower id shows as the one asked for, so it stays.
+  for (auto [bit, asked, lower] : {std::tuple{uint32_t{FATTR_UID}, &in.uid, uid},
+                                   std::tuple{uint32_t{FATTR_GID}, &in.gid, gid}}) {
+    if (!(in.valid & bit)) continue;
+    if (lower == static_cast<uint32_t>(-1)) {
+      in.valid &= ~bit;
+    } else {
+      *asked = lower;
+    }
+  }
+  return 0;
+}
+
 int FsState::op_setattr(const Call& call) {
   const auto* in = call.args<fuse_setattr_in>();
   if (in == nullptr) return EINVAL;
   Inode* inode = node(call.in->nodeid);
   // The ids a chown asks for are the view's: the lower ids that show as
   // them (before anything changes, so a refusal changes nothing).
-  uid_t uid = (in->valid & FATTR_UID) ? in->uid : static_cast<uid_t>(-1);
-  gid_t gid = (in->valid & FATTR_GID) ? in->gid : static_cast<gid_t>(-1);
-  if (int err = engine_->lower_ids(inode->state, type_bit(inode->type), caller_of(call),
-                                   in->valid & FATTR_UID, uid, in->valid & FATTR_GID, gid)) {
-    return err;
-  }
+  fuse_setattr_in lowered = *in;
+  if (int err = lower_setattr_ids(inode, call, lowered)) return err;
+  uid_t uid = (lowered.valid & FATTR_UID) ? lowered.uid : static_cast<uid_t>(-1);
+  gid_t gid = (lowered.valid & FATTR_GID) ? lowered.gid : static_cast<gid_t>(-1);
   int fd = -1;
   if ((in->valid & FATTR_FH) && inode->type == S_IFREG) {
     fd = reinterpret_cast<FileHandle*>(static_cast<uintptr_t>(in->fh))->fd.get();

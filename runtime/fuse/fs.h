@@ -292,6 +292,10 @@ class FsState {
   void fill_attr(fuse_attr& attr, const struct stat& st, const Inode* inode, const Call& call);
   // The policy's part of fill_attr: its attr rules, its link count.
   void apply_attr_rules(fuse_attr& attr, const Inode* inode, const Call& call);
+  // A chown through the view asks for the ids the view shows: `in` gets
+  // the lower ids (a field whose lower id stays loses its FATTR_ bit);
+  // EPERM when no lower id shows as the one asked for.
+  int lower_setattr_ids(const Inode* inode, const Call& call, fuse_setattr_in& in) const;
   int reply_attr(const Call& call, const struct stat& st);
   // symlink, mknod, mkdir: `make(dirfd, lower)` creates the view name
   // `name` (an object of `mode`'s type) where the policy places it (0, or

@@ -510,6 +510,29 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 	switch (set) {
 	case 2: /* '/media' */
 	case 3: /* '/media' */
+		if (a) {
+			/* attr uid */
+			if (v & FATTR_UID) {
+#line 3 "tests/golden_bpf/attributes.fspol"
+				{
+					if (a->uid != 0U)
+						return -1; /* EPERM: no lower id shows so */
+					a->uid = 0xffffffffU;
+				}
+			}
+#line 524 "attributes.bpf.c"
+			/* attr gid */
+			if (v & FATTR_GID) {
+#line 3 "tests/golden_bpf/attributes.fspol"
+				{
+					if (a->gid >= 101000U && a->gid <= 101999U)
+						a->gid = 1000U + (a->gid - 101000U);
+					else if (a->gid >= 1000U && a->gid <= 1999U)
+						return -1; /* EPERM: no lower id shows so */
+				}
+			}
+#line 535 "attributes.bpf.c"
+		}
 		return BPF_FUSE_POSTFILTER;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -526,20 +549,20 @@ static __always_inline int fsp_setattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 			}
-#line 530 "attributes.bpf.c"
+#line 553 "attributes.bpf.c"
 			/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				a->uid = 0U;
 			}
-#line 536 "attributes.bpf.c"
+#line 559 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 543 "attributes.bpf.c"
+#line 566 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/media' */
@@ -549,14 +572,14 @@ static __always_inline int fsp_setattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->uid = 0U;
 			}
-#line 553 "attributes.bpf.c"
+#line 576 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 560 "attributes.bpf.c"
+#line 583 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -1054,6 +1077,7 @@ SEC("struct_ops/s2_setattr_pre")
 __u32 BPF_PROG(s2_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setattr_in *in)
 {
 	struct fsp_caller c = {};
+	struct fuse_attr ids = { .uid = in->uid, .gid = in->gid };
 	__s32 child_set = -1;
 	__u32 child = 0;
 	__u32 type = 0;
@@ -1061,7 +1085,19 @@ __u32 BPF_PROG(s2_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	int ret;
 
 	v = in->valid;
-	ret = fsp_setattr_pre(2, &c, v, child, type, &child_set, 0);
+	ret = fsp_setattr_pre(2, &c, v, child, type, &child_set, &ids);
+	if (ret >= 0 && (in->valid & FATTR_UID)) {
+		if (ids.uid == 0xffffffffU)
+			in->valid &= ~FATTR_UID;
+		else
+			in->uid = ids.uid;
+	}
+	if (ret >= 0 && (in->valid & FATTR_GID)) {
+		if (ids.gid == 0xffffffffU)
+			in->valid &= ~FATTR_GID;
+		else
+			in->gid = ids.gid;
+	}
 	return ret;
 }
 
