@@ -179,8 +179,8 @@ class Emitter {
   // The attribute fields filters read and write, one by one: a struct
   // copy from the context may go through a pointer the verifier refuses.
   static void harness_attr(CodeWriter& w, const std::string& to, const std::string& from) {
-    for (const char* f : {"mode", "uid", "gid", "atime", "mtime", "ctime", "atimensec",
-                          "mtimensec", "ctimensec"}) {
+    for (const char* f :
+         {"mode", "uid", "gid", "atime", "mtime", "ctime", "atimensec", "mtimensec", "ctimensec"}) {
       w.line(to + f + " = " + from + f + ";");
     }
   }
@@ -805,8 +805,12 @@ class Emitter {
     if (emitted_.count(fn_name(cb, post))) {
       bool attrs = post && (cb == Callback::getattr || cb == Callback::setattr ||
                             cb == Callback::lookup);
-      w.line("ret = " + fn_name(cb, post) + "(" + std::to_string(s) + ", &c, v, child, type, &child_set, " +
-             (attrs ? "&out->attr" : maps_ids ? "&ids" : "0") + ");");
+      w.line("ret = " + fn_name(cb, post) + "(" + std::to_string(s) +
+             ", &c, v, child, type, &child_set, " +
+             (attrs      ? "&out->attr"
+              : maps_ids ? "&ids"
+                         : "0") +
+             ");");
       if (maps_ids) {
         // The lower ids a chown asks for; 0xffffffff: the lower id stays.
         for (const char* id : {"uid", "gid"}) {

@@ -300,12 +300,13 @@ class Differential {
         if (want == 0) {
           size_t op = 0;
           while (op + 1 < ir::kOpCount && !(ops & ir::bit(static_cast<Op>(op)))) ++op;
-          auto v = ir::evaluate(p_, ir::Request{set.example, static_cast<Op>(op), c, type,
-                                                std::nullopt});
+          auto v = ir::evaluate(
+              p_, ir::Request{set.example, static_cast<Op>(op), c, type, std::nullopt});
           ir::AttrRewrite none;
           const ir::AttrRewrite& applied = v ? v->attr : none;
-          for (auto [bit, rw, field] : {std::tuple{uint32_t{FATTR_UID}, &applied.uid, &lower.uid},
-                                        std::tuple{uint32_t{FATTR_GID}, &applied.gid, &lower.gid}}) {
+          for (auto [bit, rw, field] :
+               {std::tuple{uint32_t{FATTR_UID}, &applied.uid, &lower.uid},
+                std::tuple{uint32_t{FATTR_GID}, &applied.gid, &lower.gid}}) {
             if (!(arg & bit) || !*rw) continue;
             int64_t l = ir::lower_id(**rw, id);
             if (l == ir::kNoLowerId) want = EPERM;
@@ -320,8 +321,7 @@ class Differential {
             report_.mismatches.size() < 40) {
           report_.mismatches.push_back(what + ": BPF lower ids " + std::to_string(r->attr.uid) +
                                        ":" + std::to_string(r->attr.gid) + ", ir " +
-                                       std::to_string(lower.uid) + ":" +
-                                       std::to_string(lower.gid));
+                                       std::to_string(lower.uid) + ":" + std::to_string(lower.gid));
         }
       }
     }
