@@ -805,12 +805,10 @@ class Emitter {
     if (emitted_.count(fn_name(cb, post))) {
       bool attrs = post && (cb == Callback::getattr || cb == Callback::setattr ||
                             cb == Callback::lookup);
+      std::string attr_arg = attrs ? "&out->attr" : "0";
+      if (maps_ids) attr_arg = "&ids";
       w.line("ret = " + fn_name(cb, post) + "(" + std::to_string(s) +
-             ", &c, v, child, type, &child_set, " +
-             (attrs      ? "&out->attr"
-              : maps_ids ? "&ids"
-                         : "0") +
-             ");");
+             ", &c, v, child, type, &child_set, " + attr_arg + ");");
       if (maps_ids) {
         // The lower ids a chown asks for; 0xffffffff: the lower id stays.
         for (const char* id : {"uid", "gid"}) {
