@@ -185,6 +185,120 @@ class Emitter {
     }
   }
 
+  // Listings filtered in BPF (plan: Filter::lists): each entry of the
+  // chunk READDIR read is kept when the set's lookup filters let the
+  // caller find it, by name and type, as the daemon's listing filter
+  // does; the kept entries move up in place. A record the filter cannot
+  // read fails the chunk (EIO) rather than pass unfiltered.
+  void listing(CodeWriter& w) {
+    bool any = false;
+    for (const ProgramSet& set : plan_.sets) {
+      any = any || (!set.passthrough && set.filters[static_cast<size_t>(Callback::readdir)].post.lists);
+    }
+    if (!any) return;
+    std::string visible;
+    for (bool post : {false, true}) {
+      std::string fn = fn_name(Callback::lookup, post);
+      if (!emitted_.count(fn)) continue;
+      visible += std::string(visible.empty() ? "" : " &&\n\t\t   ") + fn +
+                 "(l->set, &l->c, 0, (__u32)k, type, &child_set, 0) >= 0";
+    }
+    if (visible.empty()) visible = "1";
+    w.line("struct fsp_listing {");
+    w.line("\tstruct bpf_dynptr dp;");
+    w.line("\tstruct fsp_caller c;");
+    w.line("\t__u32 set;");
+    w.line("\t__u32 cls;");
+    w.line("\t__u32 size;\t\t/* bytes of records READDIR read */");
+    w.line("\t__u32 roff;\t\t/* the next record to look at */");
+    w.line("\t__u32 woff;\t\t/* where the next kept record goes */");
+    w.line("\t__s32 error;");
+    w.line("};");
+    w.blank();
+    static constexpr std::string_view kStep[] = {
+        "static long fsp_listing_step(__u32 i, void *ctx)",
+        "{",
+        "\tstatic const __u8 zeros[8];",
+        "\tstruct fsp_listing *l = ctx;",
+        "\tstruct fuse_dirent d;",
+        "\tstruct fsp_walk wk = {};",
+        "\t__s32 child_set = -1;",
+        "\t__u32 reclen, pad, type;",
+        "\t__s32 k;",
+        "",
+        "\tif (l->roff >= l->size)",
+        "\t\treturn 1;",
+        "\tif (bpf_dynptr_read(&d, FUSE_NAME_OFFSET, &l->dp, l->roff, 0))",
+        "\t\tgoto bad;",
+        "\tif (d.namelen == 0 || d.namelen >= FSP_NAME_MAX)",
+        "\t\tgoto bad;",
+        "\treclen = (FUSE_NAME_OFFSET + d.namelen + 7) & ~7U;",
+        "\tpad = reclen - FUSE_NAME_OFFSET - d.namelen;",
+        "\tif (reclen > l->size - l->roff || pad > 7)",
+        "\t\tgoto bad;",
+        "\t/* lengths masked where used: 6.1 loses bounds kept on the stack */",
+        "\tif (bpf_dynptr_read(wk.name, d.namelen & (FSP_NAME_MAX - 1), &l->dp,",
+        "\t\t\t    l->roff + FUSE_NAME_OFFSET, 0))",
+        "\t\tgoto bad;",
+        "\twk.len = d.namelen;",
+        "\t/* . and .. are always listed; an unknown type takes every type's hides */",
+        "\tif (!(wk.name[0] == '.' && (d.namelen == 1 || (d.namelen == 2 && wk.name[1] == '.')))) {",
+        "\t\ttype = d.type ? fsp_type_of(d.type << 12) : 0x7f;",
+        "\t\tk = fsp_child_class(l->cls, &wk);",
+        "\t\tif (k < 0)",
+        "\t\t\tgoto bad;",
+    };
+    for (std::string_view line : kStep) w.line(line);
+    w.line("\t\tif (!(" + visible + ")) {");
+    static constexpr std::string_view kRest[] = {
+        "\t\t\tl->roff += reclen;\t/* dropped */",
+        "\t\t\treturn 0;",
+        "\t\t}",
+        "\t}",
+        "\tif (l->woff != l->roff &&",
+        "\t    (bpf_dynptr_write(&l->dp, l->woff, &d, FUSE_NAME_OFFSET, 0) ||",
+        "\t     bpf_dynptr_write(&l->dp, l->woff + FUSE_NAME_OFFSET, wk.name,",
+        "\t\t\t      d.namelen & (FSP_NAME_MAX - 1), 0) ||",
+        "\t     bpf_dynptr_write(&l->dp, l->woff + FUSE_NAME_OFFSET + d.namelen, (void *)zeros,",
+        "\t\t\t      pad & 7, 0)))",
+        "\t\tgoto bad;",
+        "\tl->woff += reclen;",
+        "\tl->roff += reclen;",
+        "\treturn 0;",
+        "bad:",
+        "\tl->error = -5; /* EIO */",
+        "\treturn 1;",
+        "}",
+        "",
+        "static __always_inline int fsp_filter_listing(struct fsp_listing *l,",
+        "\t\t\t\t\t      struct fuse_read_out *out,",
+        "\t\t\t\t\t      struct fuse_buffer *buffer)",
+        "{",
+        "\tstruct bpf_dynptr kept;",
+        "",
+        "\tl->size = bpf_fuse_return_len(buffer);",
+        "\tif (l->size == 0)",
+        "\t\treturn BPF_FUSE_CONTINUE;",
+        "\tbpf_fuse_get_rw_dynptr(buffer, &l->dp, l->size, true);",
+        "\t/* a record takes at least 32 bytes of the page READDIR fills */",
+        "\tbpf_loop(4096 / 32, fsp_listing_step, l, 0);",
+        "\tif (l->error || l->roff != l->size)",
+        "\t\treturn -5; /* EIO */",
+        "\tif (l->woff == l->size)",
+        "\t\treturn BPF_FUSE_CONTINUE;",
+        "\tbpf_fuse_get_rw_dynptr(buffer, &kept, l->woff, true);",
+        "\tif (bpf_fuse_return_len(buffer) != l->woff)",
+        "\t\treturn -5;",
+        "\t/* every entry dropped: an empty answer would end the listing */",
+        "\tif (l->woff == 0)",
+        "\t\tout->again = 1;",
+        "\treturn BPF_FUSE_CONTINUE;",
+        "}",
+        "",
+    };
+    for (std::string_view line : kRest) w.line(line);
+  }
+
   void harness(CodeWriter& w) {
     w.line("SEC(\"syscall\")");
     w.line("int fsp_harness(struct fsp_harness_req *r)");
@@ -259,6 +373,7 @@ class Emitter {
                            : set.filters[static_cast<size_t>(cb)].pre;
     std::string k = std::to_string(static_cast<int>(f.where)) + "|" + f.reason + "|" +
                     std::to_string(f.daemon_result) + "|";
+    if (f.lists) k += "lists " + set.name + "|";  // runs the set's own lookup filters
     auto tests = [&](const std::vector<plan::Test>& list) {
       for (const plan::Test& t : list) {
         k += std::to_string(t.rule) + (t.conditional ? "?" : "") + "=" + std::to_string(t.error) + ",";
@@ -675,7 +790,7 @@ class Emitter {
       const ProgramSet& set = plan_.sets[s];
       const Filter& f = post ? set.filters[static_cast<size_t>(cb)].post
                              : set.filters[static_cast<size_t>(cb)].pre;
-      if (!set.passthrough && has_program(f, post)) sets.push_back(s);
+      if (!set.passthrough && has_program(f, post) && !f.lists) sets.push_back(s);
     }
     if (sets.empty()) return;
     std::string name = fn_name(cb, post);
@@ -761,6 +876,18 @@ class Emitter {
     w.line("SEC(\"struct_ops/" + name + "\")");
     w.line("__u32 BPF_PROG(" + name + ", " + unparen(post ? kParams[i].post : kParams[i].pre) + ")");
     w.open("{");
+    if (post && set.filters[i].post.lists) {
+      w.line("struct fsp_listing l = { .set = " + std::to_string(s) + ", .cls = " +
+             std::to_string(set.cls) + " };");
+      w.blank();
+      w.line("if (meta->error_in)");
+      w.line("\treturn BPF_FUSE_CONTINUE;");
+      if (uses_caller_) w.line("fsp_caller_now(&l.c);");
+      w.line("return fsp_filter_listing(&l, out, buffer);");
+      w.close("}");
+      w.blank();
+      return;
+    }
     bool walks = reads_name(cb) && emitted_.count(fn_name(cb, post));
     std::string_view field = arg_field(plan::callback_opcode(cb));
     w.line("struct fsp_caller c = {};");
@@ -946,6 +1073,7 @@ BpfFiles emit_bpf_c(const ir::Policy& policy, const plan::Plan& plan, std::strin
         "",
     };
     for (std::string_view l : kGlue) w.line(l);
+    emitter.listing(w);
     emitter.struct_ops(w);
     out.bpf_c = w.text();
   }

@@ -115,6 +115,7 @@ class Planner {
     for (uint32_t s = 0; s < plan_.sets.size(); ++s) plan_filters(s);
     mark_passthrough();
     for (uint32_t s = 0; s < plan_.sets.size(); ++s) plan_lookup_post(s);
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) kernel_listing(s);
     mark_tracked();
     for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
       route_tracked_lookups(s);
@@ -468,12 +469,12 @@ class Planner {
       settle(fs.pre);
       place_other_layers(s, cb, opcode, atoms, fs);
     }
-    // Listings: hidden or renamed children are filtered by the daemon.
+    // Listings: hidden or renamed children are filtered by the daemon
+    // (kernel_listing moves what BPF can do to BPF).
     Filters& rd = set.filters[static_cast<size_t>(Callback::readdir)];
     std::vector<uint32_t> listed = listing_rules(set);
     if (rd.post.where == Where::kNone && !listed.empty()) {
-      to_daemon(rd.post, "listings drop hidden entries and map names in the daemon "
-                         "(in-kernel listing filters: not yet)", listed);
+      to_daemon(rd.post, std::string(kListingReason), listed);
       ask_post(rd, kUserPostfilter);
     }
     // Names redirects bring from other lower roots are not in the lower
@@ -652,6 +653,48 @@ class Planner {
 
   // After the passthrough marks: the postfilter that checks what needs
   // the type and attaches each child's set.
+  // Until kernel_listing says why not BPF.
+  static constexpr std::string_view kListingReason = "listings filtered by the daemon";
+
+  // A listing shows the entries a lookup by the same caller finds (with
+  // their type): where the set's lookup filters decide every child in
+  // BPF and no child is renamed, the BPF readdir postfilter drops the
+  // others by running them. Typed lookups need the lookup postfilter.
+  void kernel_listing(uint32_t s) {
+    ProgramSet& set = plan_.sets[s];
+    Filters& rd = set.filters[static_cast<size_t>(Callback::readdir)];
+    if (rd.post.where != Where::kDaemon || rd.post.reason != kListingReason) return;
+    if (rd.pre.where == Where::kDaemon) {
+      rd.post.reason = "the daemon serves this directory's listings (" + rd.pre.reason + ")";
+      return;
+    }
+    for (uint32_t child : p_.classes[set.cls].children) {
+      if (!table(child).names.empty()) {
+        rd.post.reason = "renamed children: the daemon maps their names in listings";
+        return;
+      }
+    }
+    const Filters& lookup = set.filters[static_cast<size_t>(Callback::lookup)];
+    for (const Filter* f : {&lookup.pre, &lookup.post}) {
+      if (f->where == Where::kDaemon) {
+        rd.post.reason = "the daemon decides this directory's lookups (" + f->reason +
+                         "), so it filters its listings";
+        return;
+      }
+      for (const Filter::Child& c : f->children) {
+        if (c.decision.then == kUser || c.decision.then == kUserPrefilter) {
+          rd.post.reason = "the daemon decides some children's lookups (" +
+                           c.decision.then_reason + "), so it filters the listings";
+          return;
+        }
+      }
+    }
+    rd.post = Filter{};
+    rd.post.where = Where::kKernel;
+    rd.post.lists = true;
+    if (rd.pre.node.then == kUserPostfilter) rd.pre.node.then = kPostfilter;
+  }
+
   void plan_lookup_post(uint32_t s) {
     ProgramSet& set = plan_.sets[s];
     Filters& fs = set.filters[static_cast<size_t>(Callback::lookup)];

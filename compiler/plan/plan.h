@@ -100,6 +100,9 @@ struct Filter {
   int daemon_result = kUserPrefilter;
   std::vector<uint32_t> rules;  // kDaemon: the rules that need the daemon
   bool by_name = false;         // decided on the child class of the name
+  // The readdir postfilter: drops the entries a lookup would refuse (the
+  // set's own lookup filters decide each, by name and type).
+  bool lists = false;
   Decision node;                // !by_name
   // by_name: per child class (the lookup postfilter: per child class and
   // the child's type group, in `child_types`).

@@ -64,6 +64,10 @@ std::string filter_text(const ir::Policy& policy, const Filter& f) {
     o << " (" << (f.daemon_result == kUser ? "whole request" : "decides") << "): " << f.reason;
     return o.str();
   }
+  if (f.lists) {
+    o << ", drops the entries a lookup refuses (this set's lookup filters, by name and type)";
+    return o.str();
+  }
   if (f.by_name) {
     o << ", by name:";
     for (const Filter::Child& c : f.children) {
@@ -204,6 +208,7 @@ std::string print_plan_json(const ir::Policy& policy, const Plan& plan) {
           };
           ask(f.node.then);
           for (const Filter::Child& c : f.children) ask(c.decision.then);
+          if (f.lists) o << ", \"lists\": true";
           o << ", \"asks\": [";
           bool first_ask = true;
           for (const std::string& a : asks) {

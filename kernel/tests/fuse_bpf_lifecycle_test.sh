@@ -92,6 +92,14 @@ out=$(fsrun reload /w/two/mnt 2>&1)
 echo "$out"
 check "reload refused in fuse-bpf mode" sh -c "echo \"\$0\" | grep -q 'needs a remount'" "$out"
 check "two still hides keys" absent /w/two/mnt/id_rsa
+# Listings filtered in BPF: hidden entries (typed: *.sql files, not
+# directories) dropped from chunks, a chunk of hidden entries only read on.
+mkdir -p /w/two/lower/many /w/two/lower/sub/dir.sql
+i=0; while [ $i -lt 300 ]; do : > /w/two/lower/many/dump$i.sql; : > /w/two/lower/sub/d$i.sql; i=$((i + 1)); done
+: > /w/two/lower/many/zz.txt
+check "two: a chunk of hidden entries only is read on" sh -c '[ "$(ls /w/two/mnt/many)" = zz.txt ]'
+check "two: hidden files dropped, the rest listed" sh -c '[ "$(ls /w/two/mnt/sub | tr "\n" " ")" = "b.txt dir.sql " ]'
+check "two: listings never reached the daemon" sh -c '! fsrun status /w/two/mnt | grep -q "readdir postfilter"'
 check "android-media has a daemon" sh -c '! fsrun status --json /w/two/mnt | grep -q "\"no_daemon\": true"'
 
 check "mount passthrough" mountv passthrough four

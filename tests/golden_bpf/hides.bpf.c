@@ -1116,7 +1116,7 @@ static __always_inline int fsp_readdir_pre(__u32 set, const struct fsp_caller *c
 	switch (set) {
 	case 0: /* '/' */
 	case 3: /* '/home/a' */
-		return BPF_FUSE_USER_POSTFILTER;
+		return BPF_FUSE_POSTFILTER;
 	case 5: /* '/home/a/.ssh' */
 	case 6: /* '/a' below a conditional hide */
 		/* hidden */
@@ -1190,6 +1190,94 @@ static __always_inline __u32 fsp_type_of(__u32 mode)
 	case 0060000: return 64;	/* blockdev */
 	default: return 1;	/* file */
 	}
+}
+
+struct fsp_listing {
+	struct bpf_dynptr dp;
+	struct fsp_caller c;
+	__u32 set;
+	__u32 cls;
+	__u32 size;		/* bytes of records READDIR read */
+	__u32 roff;		/* the next record to look at */
+	__u32 woff;		/* where the next kept record goes */
+	__s32 error;
+};
+
+static long fsp_listing_step(__u32 i, void *ctx)
+{
+	static const __u8 zeros[8];
+	struct fsp_listing *l = ctx;
+	struct fuse_dirent d;
+	struct fsp_walk wk = {};
+	__s32 child_set = -1;
+	__u32 reclen, pad, type;
+	__s32 k;
+
+	if (l->roff >= l->size)
+		return 1;
+	if (bpf_dynptr_read(&d, FUSE_NAME_OFFSET, &l->dp, l->roff, 0))
+		goto bad;
+	if (d.namelen == 0 || d.namelen >= FSP_NAME_MAX)
+		goto bad;
+	reclen = (FUSE_NAME_OFFSET + d.namelen + 7) & ~7U;
+	pad = reclen - FUSE_NAME_OFFSET - d.namelen;
+	if (reclen > l->size - l->roff || pad > 7)
+		goto bad;
+	/* lengths masked where used: 6.1 loses bounds kept on the stack */
+	if (bpf_dynptr_read(wk.name, d.namelen & (FSP_NAME_MAX - 1), &l->dp,
+			    l->roff + FUSE_NAME_OFFSET, 0))
+		goto bad;
+	wk.len = d.namelen;
+	/* . and .. are always listed; an unknown type takes every type's hides */
+	if (!(wk.name[0] == '.' && (d.namelen == 1 || (d.namelen == 2 && wk.name[1] == '.')))) {
+		type = d.type ? fsp_type_of(d.type << 12) : 0x7f;
+		k = fsp_child_class(l->cls, &wk);
+		if (k < 0)
+			goto bad;
+		if (!(fsp_lookup_pre(l->set, &l->c, 0, (__u32)k, type, &child_set, 0) >= 0 &&
+		   fsp_lookup_post(l->set, &l->c, 0, (__u32)k, type, &child_set, 0) >= 0)) {
+			l->roff += reclen;	/* dropped */
+			return 0;
+		}
+	}
+	if (l->woff != l->roff &&
+	    (bpf_dynptr_write(&l->dp, l->woff, &d, FUSE_NAME_OFFSET, 0) ||
+	     bpf_dynptr_write(&l->dp, l->woff + FUSE_NAME_OFFSET, wk.name,
+			      d.namelen & (FSP_NAME_MAX - 1), 0) ||
+	     bpf_dynptr_write(&l->dp, l->woff + FUSE_NAME_OFFSET + d.namelen, (void *)zeros,
+			      pad & 7, 0)))
+		goto bad;
+	l->woff += reclen;
+	l->roff += reclen;
+	return 0;
+bad:
+	l->error = -5; /* EIO */
+	return 1;
+}
+
+static __always_inline int fsp_filter_listing(struct fsp_listing *l,
+					      struct fuse_read_out *out,
+					      struct fuse_buffer *buffer)
+{
+	struct bpf_dynptr kept;
+
+	l->size = bpf_fuse_return_len(buffer);
+	if (l->size == 0)
+		return BPF_FUSE_CONTINUE;
+	bpf_fuse_get_rw_dynptr(buffer, &l->dp, l->size, true);
+	/* a record takes at least 32 bytes of the page READDIR fills */
+	bpf_loop(4096 / 32, fsp_listing_step, l, 0);
+	if (l->error || l->roff != l->size)
+		return -5; /* EIO */
+	if (l->woff == l->size)
+		return BPF_FUSE_CONTINUE;
+	bpf_fuse_get_rw_dynptr(buffer, &kept, l->woff, true);
+	if (bpf_fuse_return_len(buffer) != l->woff)
+		return -5;
+	/* every entry dropped: an empty answer would end the listing */
+	if (l->woff == 0)
+		out->again = 1;
+	return BPF_FUSE_CONTINUE;
 }
 
 /* ---- set 0 fsp5a7a_0: '/' ---- */
@@ -1485,6 +1573,17 @@ __u32 BPF_PROG(s0_readdir_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	return ret;
 }
 
+SEC("struct_ops/s0_readdir_post")
+__u32 BPF_PROG(s0_readdir_post, const struct bpf_fuse_meta_info *meta, const struct fuse_read_in *in, struct fuse_read_out *out, struct fuse_buffer *buffer)
+{
+	struct fsp_listing l = { .set = 0, .cls = 0 };
+
+	if (meta->error_in)
+		return BPF_FUSE_CONTINUE;
+	fsp_caller_now(&l.c);
+	return fsp_filter_listing(&l, out, buffer);
+}
+
 SEC(".struct_ops")
 struct fuse_ops fsp_set_0 = {
 	.create_open_prefilter = (void *)s0_create_open_pre,
@@ -1500,6 +1599,7 @@ struct fuse_ops fsp_set_0 = {
 	.link_prefilter = (void *)s0_link_pre,
 	.symlink_prefilter = (void *)s0_symlink_pre,
 	.readdir_prefilter = (void *)s0_readdir_pre,
+	.readdir_postfilter = (void *)s0_readdir_post,
 	.name = "fsp5a7a_0",
 };
 
@@ -1992,6 +2092,17 @@ __u32 BPF_PROG(s3_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	return ret;
 }
 
+SEC("struct_ops/s3_readdir_post")
+__u32 BPF_PROG(s3_readdir_post, const struct bpf_fuse_meta_info *meta, const struct fuse_read_in *in, struct fuse_read_out *out, struct fuse_buffer *buffer)
+{
+	struct fsp_listing l = { .set = 3, .cls = 4 };
+
+	if (meta->error_in)
+		return BPF_FUSE_CONTINUE;
+	fsp_caller_now(&l.c);
+	return fsp_filter_listing(&l, out, buffer);
+}
+
 SEC(".struct_ops")
 struct fuse_ops fsp_set_3 = {
 	.create_open_prefilter = (void *)s3_create_open_pre,
@@ -2006,6 +2117,7 @@ struct fuse_ops fsp_set_3 = {
 	.link_prefilter = (void *)s0_link_pre,
 	.symlink_prefilter = (void *)s3_symlink_pre,
 	.readdir_prefilter = (void *)s0_readdir_pre,
+	.readdir_postfilter = (void *)s3_readdir_post,
 	.name = "fsp5a7a_3",
 };
 
