@@ -193,7 +193,8 @@ class Emitter {
   void listing(CodeWriter& w) {
     bool any = false;
     for (const ProgramSet& set : plan_.sets) {
-      any = any || (!set.passthrough && set.filters[static_cast<size_t>(Callback::readdir)].post.lists);
+      any = any ||
+            (!set.passthrough && set.filters[static_cast<size_t>(Callback::readdir)].post.lists);
     }
     if (!any) return;
     std::string visible;
@@ -242,7 +243,8 @@ class Emitter {
         "\t\tgoto bad;",
         "\twk.len = d.namelen;",
         "\t/* . and .. are always listed; an unknown type takes every type's hides */",
-        "\tif (!(wk.name[0] == '.' && (d.namelen == 1 || (d.namelen == 2 && wk.name[1] == '.')))) {",
+        "\tif (!(wk.name[0] == '.' && (d.namelen == 1 || (d.namelen == 2 && wk.name[1] == '.')))) "
+        "{",
         "\t\ttype = d.type ? fsp_type_of(d.type << 12) : 0x7f;",
         "\t\tk = fsp_child_class(l->cls, &wk);",
         "\t\tif (k < 0)",
@@ -877,8 +879,8 @@ class Emitter {
     w.line("__u32 BPF_PROG(" + name + ", " + unparen(post ? kParams[i].post : kParams[i].pre) + ")");
     w.open("{");
     if (post && set.filters[i].post.lists) {
-      w.line("struct fsp_listing l = { .set = " + std::to_string(s) + ", .cls = " +
-             std::to_string(set.cls) + " };");
+      w.line("struct fsp_listing l = { .set = " + std::to_string(s) +
+             ", .cls = " + std::to_string(set.cls) + " };");
       w.blank();
       w.line("if (meta->error_in)");
       w.line("\treturn BPF_FUSE_CONTINUE;");

@@ -683,8 +683,8 @@ class Planner {
       }
       for (const Filter::Child& c : f->children) {
         if (c.decision.then == kUser || c.decision.then == kUserPrefilter) {
-          rd.post.reason = "the daemon decides some children's lookups (" +
-                           c.decision.then_reason + "), so it filters the listings";
+          rd.post.reason = "the daemon decides some children's lookups (" + c.decision.then_reason +
+                           "), so it filters the listings";
           return;
         }
       }
