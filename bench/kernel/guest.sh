@@ -1,8 +1,10 @@
 #!/bin/sh
 # The fuse-bpf benchmark's part in the kernel tier's VM (bench/kernel/run.sh):
 # metadata and data rows on one lower tmpfs, native and through fsrun in
-# fuse-bpf and daemon mode, with allow-all (passthrough.fspol) and with
-# android-media.fspol; prints "ROW config row value" lines (ops/s, MB/s).
+# fuse-bpf and daemon mode, with allow-all (passthrough.fspol), with
+# android-media.fspol and with bench/kernel/hides.fspol (hidden names in
+# every listing: in fuse-bpf mode filtered by BPF, /p/hides.*); prints
+# "ROW config row value" lines (ops/s, MB/s).
 # usage: guest.sh FILES REPEATS
 echo  # the console's last line has no newline yet
 n=${1:-2000}
@@ -40,10 +42,12 @@ mkdir -p $lower/Music
 for r in $(seq 1 "$repeats"); do
 	config=native
 	suite $lower
-	for policy in passthrough android-media; do
+	for policy in passthrough android-media hides; do
+		dir=$ex
+		[ -f $dir/$policy.fspol ] || dir=/p
 		for mode in fuse-bpf daemon; do
 			config="$mode:$policy"
-			fsrun mount --mode $mode -o bpf=$ex/$policy.bpf.o,allow_other $ex/$policy.fspol \
+			fsrun mount --mode $mode -o bpf=$dir/$policy.bpf.o,allow_other $dir/$policy.fspol \
 				$lower /tmp/view || exit 1
 			suite /tmp/view
 			[ "$r" = 1 ] && fsrun status /tmp/view | sed -n 's/^/  /; /^  mode:/p; /^  requests:/,$p'
