@@ -64,7 +64,9 @@ FUSE_DEV_IOC_BPF_RESPONSE), inherited by children.  Every fuse_ops
 operation runs prefilter, backing operation, postfilter, with
 FUSE_PREFILTER / FUSE_POSTFILTER requests to the daemon.  no_daemon
 mounts work without a daemon.  Inodes the kernel creates get node ids
-FUSE_BPF_NODEID_BASE + n instead of 0.  /sys/fs/fuse/features/ lists
+FUSE_BPF_NODEID_BASE + n instead of 0.  Lookup answers are checked as
+FUSE checks a daemon's: not the root's nor the directory's own id, valid
+attributes, and a backed node keeps its backing file's type.  /sys/fs/fuse/features/ lists
 fuse_bpf, bpf_uid_gid and no_daemon."
 )
 

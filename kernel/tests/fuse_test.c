@@ -52,6 +52,7 @@ static int load_bpf(void)
 		"pass_count", "test_trace", "trace_ops", "test_hidden",
 		"test_error", "readdir_redact", "readdir_plus", "passthrough",
 		"lookup_post", "uid_gate", "redirect", "hostile", "slices",
+		"hostile_ids",
 	};
 	struct bpf_map *map;
 	size_t i, sz;
@@ -1508,6 +1509,58 @@ static int kfunc_abuse_test(void)
 	return unmount_fuse();
 }
 
+/*
+ * A lookup postfilter answers node ids and modes that do not belong to the
+ * child (hostile_ids): every operation ends with a result or an errno, a
+ * walk of the tree ends, and the kernel stays up.
+ */
+static int hostile_ids_test(void)
+{
+	static const struct {
+		const char *name;
+		bool dir;
+		int error;	/* stat's */
+	} cases[] = {
+		{ "root", false, EIO },	/* the root's id for a child */
+		{ "zero", true, 0 },	/* id 0: the kernel's own id */
+		{ "self", true, EIO },	/* the directory's own id */
+		{ "type", false, 0 },	/* a file said to be a directory */
+		{ "long", false, 0 },	/* huge timeouts and generation */
+		{ "size", false, EIO },	/* past LLONG_MAX: refused as from a daemon */
+	};
+	char path[64], buf[16];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), SRC "/%s", cases[i].name);
+		CHECK(cases[i].dir ? !mkdir(path, 0755) : !write_file(path, "x"));
+	}
+	CHECK(!mount_fuse("hostile_ids", true, NULL));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), DST "/%s", cases[i].name);
+		errno = 0;
+		CHECK_EQ(stat(path, &st) ? errno : 0, cases[i].error);
+		if (!cases[i].error)	/* of its backing file's type */
+			CHECK_EQ(S_ISDIR(st.st_mode), cases[i].dir);
+		fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			if (read(fd, buf, sizeof(buf)) < 0)
+				CHECK(errno > 0 && errno < 134);
+			close(fd);
+		}
+		snprintf(path, sizeof(path), DST "/%s/x", cases[i].name);
+		if (stat(path, &st) < 0)
+			CHECK(errno > 0 && errno < 134);
+	}
+	/* a walk of the tree ends, and the root is still the root */
+	CHECK(run("timeout 20 find " DST " > /dev/null 2>&1; [ $? != 124 ]") == 0);
+	CHECK(!stat(DST, &st) && S_ISDIR(st.st_mode));
+	return unmount_fuse();
+}
+
 /* bpf_dynptr_slice(_rdwr) (6.3) in a program written as for the RFC */
 static int slice_test(void)
 {
@@ -1691,6 +1744,7 @@ static const struct test tests[] = {
 	T(kfunc_abuse_test),
 	T(hostile_matrix_test),
 	T(slice_test),
+	T(hostile_ids_test),
 };
 
 static bool selected(int argc, char **argv, const char *name)

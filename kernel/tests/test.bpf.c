@@ -664,6 +664,54 @@ struct fuse_ops hostile = {
 };
 
 /*
+ * ---- hostile_ids: a lookup postfilter that answers node ids and types
+ * the kernel must not trust blindly: the root's id for a child, id 0, the
+ * parent's own id (a directory that contains itself), a directory mode
+ * for a regular file, huge timeouts, a size past LLONG_MAX.
+ */
+
+SEC("struct_ops/hi_lookup_pre")
+__u32 BPF_PROG(hi_lookup_pre, const struct bpf_fuse_meta_info *meta,
+	       struct fuse_buffer *name)
+{
+	return BPF_FUSE_POSTFILTER;
+}
+
+SEC("struct_ops/hi_lookup_post")
+__u32 BPF_PROG(hi_lookup_post, const struct bpf_fuse_meta_info *meta,
+	       const struct fuse_buffer *name, struct fuse_entry_out *out,
+	       struct fuse_buffer *entries)
+{
+	char buf[32] = {};
+
+	count_post(meta);
+	if (meta->error_in || read_name(name, buf, sizeof(buf)) < 0)
+		return BPF_FUSE_CONTINUE;
+	if (NAME_IS(buf, "root"))
+		out->nodeid = 1;
+	else if (NAME_IS(buf, "zero"))
+		out->nodeid = 0;
+	else if (NAME_IS(buf, "self"))
+		out->nodeid = meta->nodeid;
+	else if (NAME_IS(buf, "type"))
+		out->attr.mode = 0040755;
+	else if (NAME_IS(buf, "long")) {
+		out->entry_valid = ~0ULL;
+		out->attr_valid = ~0ULL;
+		out->generation = ~0ULL;
+	} else if (NAME_IS(buf, "size"))
+		out->attr.size = ~0ULL;
+	return BPF_FUSE_CONTINUE;
+}
+
+SEC(".struct_ops")
+struct fuse_ops hostile_ids = {
+	.lookup_prefilter = (void *)hi_lookup_pre,
+	.lookup_postfilter = (void *)hi_lookup_post,
+	.name = "hostile_ids",
+};
+
+/*
  * ---- slices: names read and rewritten in place through bpf_dynptr_slice
  * and bpf_dynptr_slice_rdwr, as programs written for the RFC do ("hid" is
  * hidden, "slice" is looked up as "Slice"); reads name->size directly.
