@@ -94,10 +94,14 @@ check "reload refused in fuse-bpf mode" sh -c "echo \"\$0\" | grep -q 'needs a r
 check "two still hides keys" absent /w/two/mnt/id_rsa
 # Listings filtered in BPF: hidden entries (typed: *.sql files, not
 # directories) dropped from chunks, a chunk of hidden entries only read on.
+# (tmpfs lists the newest entries first: the visible one is made first.)
 mkdir -p /w/two/lower/many /w/two/lower/sub/dir.sql
-i=0; while [ $i -lt 300 ]; do : > /w/two/lower/many/dump$i.sql; : > /w/two/lower/sub/d$i.sql; i=$((i + 1)); done
 : > /w/two/lower/many/zz.txt
+i=0; while [ $i -lt 300 ]; do : > /w/two/lower/many/dump$i.sql; : > /w/two/lower/sub/d$i.sql; i=$((i + 1)); done
 check "two: a chunk of hidden entries only is read on" sh -c '[ "$(ls /w/two/mnt/many)" = zz.txt ]'
+mkdir -p /w/two/lower/huge
+(cd /w/two/lower/huge && : > zz.txt && seq 1 10000 | sed 's/$/.sql/' | xargs touch)
+check "two: and so are 10,000 hidden entries in a row (80 chunks)" sh -c '[ "$(ls /w/two/mnt/huge)" = zz.txt ]'
 check "two: hidden files dropped, the rest listed" sh -c '[ "$(ls /w/two/mnt/sub | tr "\n" " ")" = "b.txt dir.sql " ]'
 check "two: listings never reached the daemon" sh -c '! fsrun status /w/two/mnt | grep -q "readdir postfilter"'
 check "android-media has a daemon" sh -c '! fsrun status --json /w/two/mnt | grep -q "\"no_daemon\": true"'
