@@ -673,6 +673,16 @@ class Emitter {
     w.back();
   }
 
+  // An id `f` in `from` moves to the same place in `to` (one branch of an
+  // if/else chain).
+  static void map_range(CodeWriter& w, const std::string& f, const ir::Interval& from,
+                        const ir::Interval& to, bool first) {
+    w.line(std::string(first ? "if" : "else if") + " (" + f + " >= " + std::to_string(from.lo) +
+           "U && " + f + " <= " + std::to_string(from.hi) + "U)");
+    w.line("\t" + f + " = " + std::to_string(to.lo) + "U + (" + f + " - " +
+           std::to_string(from.lo) + "U);");
+  }
+
   // The lower id that shows as a->`name` (ir::lower_id): EPERM when none
   // does, 0xffffffff (the lower id stays) when every one does.
   static void map_back(CodeWriter& w, const std::string& name, const ir::IdRewrite& rw) {
@@ -695,10 +705,7 @@ class Emitter {
       case ir::IdRewrite::Kind::kMap: {
         bool first = true;
         for (const ir::IdMapping& m : rw.mappings) {
-          w.line(std::string(first ? "if" : "else if") + " (" + f + " >= " +
-                 std::to_string(m.to.lo) + "U && " + f + " <= " + std::to_string(m.to.hi) + "U)");
-          w.line("\t" + f + " = " + std::to_string(m.from.lo) + "U + (" + f + " - " +
-                 std::to_string(m.to.lo) + "U);");
+          map_range(w, f, m.to, m.from, first);
           first = false;
         }
         // An id the map moves elsewhere cannot show as itself.
@@ -729,11 +736,7 @@ class Emitter {
         case ir::IdRewrite::Kind::kMap: {
           bool first = true;
           for (const ir::IdMapping& m : rw.mappings) {
-            w.line(std::string(first ? "if" : "else if") + " (" + f + " >= " +
-                   std::to_string(m.from.lo) + "U && " + f + " <= " + std::to_string(m.from.hi) +
-                   "U)");
-            w.line("\t" + f + " = " + std::to_string(m.to.lo) + "U + (" + f + " - " +
-                   std::to_string(m.from.lo) + "U);");
+            map_range(w, f, m.from, m.to, first);
             first = false;
           }
           return;
