@@ -46,6 +46,16 @@ void *mmap_bss(struct bpf_object *o, size_t *size)
 	return NULL;
 }
 
+/* Opens and loads @path and registers its set @set; NULL on failure */
+struct bpf_link *register_set(const char *path, const char *set,
+			      struct bpf_object **o)
+{
+	*o = bpf_object__open_file(path, NULL);
+	if (!*o || bpf_object__load(*o))
+		return NULL;
+	return bpf_map__attach_struct_ops(bpf_object__find_map_by_name(*o, set));
+}
+
 static int load_bpf(void)
 {
 	static const char *const sets[] = {
@@ -1371,11 +1381,7 @@ static int unregister_test(void)
 
 	CHECK(!write_file(SRC "/f1", "one"));
 	CHECK(!write_file(SRC "/f2", "two"));
-	o2 = bpf_object__open_file(BPF_OBJ, NULL);
-	CHECK(o2);
-	CHECK(!bpf_object__load(o2));
-	l = bpf_map__attach_struct_ops(
-		bpf_object__find_map_by_name(o2, "temp_set"));
+	l = register_set(BPF_OBJ, "temp_set", &o2);
 	CHECK(l);
 	dirfd = open(SRC, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CHECK(dirfd >= 0);
@@ -1391,11 +1397,7 @@ static int unregister_test(void)
 	CHECK(!umount2(DST, 0));
 	bpf_object__close(o2);
 	/* the name is free again */
-	o2 = bpf_object__open_file(BPF_OBJ, NULL);
-	CHECK(o2);
-	CHECK(!bpf_object__load(o2));
-	l = bpf_map__attach_struct_ops(
-		bpf_object__find_map_by_name(o2, "temp_set"));
+	l = register_set(BPF_OBJ, "temp_set", &o2);
 	CHECK(l);
 	bpf_link__destroy(l);
 	bpf_object__close(o2);

@@ -103,6 +103,8 @@ int mount_fuse(const char *bpf, bool root, handler_t h);
 int unmount_fuse(void);
 int write_file(const char *path, const char *data);
 void *mmap_bss(struct bpf_object *o, size_t *size);
+struct bpf_link *register_set(const char *path, const char *set,
+			      struct bpf_object **o);
 
 /* ---- tests in other files ---------------------------------------------- */
 

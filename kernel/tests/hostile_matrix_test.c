@@ -181,11 +181,7 @@ int hostile_matrix_test(void)
 	char cell[160], buf[16];
 	int kmsg, n = 0, hurt = 0, bad_errno = 0;
 
-	o = bpf_object__open_file(HM_OBJ, NULL);
-	CHECK(o);
-	CHECK(!bpf_object__load(o));
-	link = bpf_map__attach_struct_ops(
-		bpf_object__find_map_by_name(o, "hmatrix"));
+	link = register_set(HM_OBJ, "hmatrix", &o);
 	CHECK(link);
 	bss = mmap_bss(o, &bss_size);
 	CHECK(bss);
