@@ -675,6 +675,9 @@ class Planner {
       }
     }
     const Filters& lookup = set.filters[static_cast<size_t>(Callback::lookup)];
+    // The listing runs these filters: without one in BPF it would drop
+    // nothing, so it stays the daemon's.
+    if (lookup.pre.where != Where::kKernel && lookup.post.where != Where::kKernel) return;
     for (const Filter* f : {&lookup.pre, &lookup.post}) {
       if (f->where == Where::kDaemon) {
         rd.post.reason = "the daemon decides this directory's lookups (" + f->reason +
