@@ -102,10 +102,15 @@ Result<void> check_mountpoint(const std::string& mnt) {
       // answer nothing: that is a gone daemon too.
       auto status = query_status(view);
       if (!status || status_field(*status, "pid").empty()) {
-        return Error{EBUSY, "mount point " + mnt +
-                                " is an fspol view whose daemon is gone (the view answers "
-                                "ENOTCONN): `fsrun umount " +
-                                mnt + "` removes it"};
+        // A no_daemon view (fuse-bpf) keeps working without its fsrun.
+        // Looked at only when no daemon is there at all: a stopped one
+        // would hold the stat for ever.
+        struct stat st {};
+        bool answers = !status && status.error().code != ETIMEDOUT && ::stat(mnt.c_str(), &st) == 0;
+        return Error{EBUSY,
+                     "mount point " + mnt + " is an fspol view whose daemon is gone (" +
+                         (answers ? "the kernel still serves it" : "the view answers ENOTCONN") +
+                         "): `fsrun umount " + mnt + "` removes it"};
       }
       return Error{EBUSY, "mount point " + mnt + " is already an fspol view (of " +
                               status_field(*status, "lower") + ", daemon pid " +

@@ -120,6 +120,9 @@ check "kill fsrun of the no_daemon view" kill -9 "$pid"
 sleep 1
 check "the view works without it" sh -c 'grep -q data /w/four/mnt/a.txt && echo more > /w/four/mnt/m.txt'
 check "status: no daemon" sh -c 'fsrun status /w/four/mnt | grep -q "state: no daemon"'
+out=$(mountv passthrough four 2>&1)
+echo "$out"
+check "a mount on it is refused: the kernel still serves it" sh -c 'echo "$0" | grep -q "the kernel still serves it"' "$out"
 check "umount the no_daemon view" fsrun umount /w/four/mnt
 check "the no_daemon view is gone" sh -c '! grep -q /w/four/mnt /proc/mounts'
 check "mount passthrough again" mountv passthrough five
