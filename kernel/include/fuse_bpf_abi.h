@@ -54,6 +54,14 @@
 /* /dev/fuse ioctl for replies carrying fuse_bpf_entry_out records */
 #define FUSE_DEV_IOC_BPF_RESPONSE_NR	125
 #define FUSE_DEV_IOC_BPF_RESPONSE(N)	_IOW(229, 125, char[N])
+/* /dev/fuse ioctls reassigning a mount's program sets (fsrun reload) */
+#define FUSE_DEV_IOC_BPF_NODES		_IOWR(229, 126, struct fuse_bpf_nodes)
+#define FUSE_DEV_IOC_BPF_ASSIGN		_IOWR(229, 127, struct fuse_bpf_assigns)
+#define FUSE_BPF_NODE_BACKED		(1 << 0)
+#define FUSE_BPF_NODE_BAD		(1 << 1)
+#define FUSE_BPF_ASSIGN_SET		0
+#define FUSE_BPF_ASSIGN_REMOVE		1
+#define FUSE_BPF_ASSIGN_BAD		2
 
 /*
  * Node ids the kernel gives to inodes it creates for backing files by itself
@@ -66,6 +74,7 @@
 #define FUSE_BPF_FEATURE_BPF		"fuse_bpf"
 #define FUSE_BPF_FEATURE_UID_GID	"bpf_uid_gid"	/* helpers in fuse_ops */
 #define FUSE_BPF_FEATURE_NO_DAEMON	"no_daemon"
+#define FUSE_BPF_FEATURE_ASSIGN		"bpf_assign"	/* FUSE_DEV_IOC_BPF_NODES, _ASSIGN */
 
 #ifndef FUSE_BPF_ABI_HAVE_VMLINUX
 
@@ -128,6 +137,43 @@ struct fuse_read_out {
 	uint64_t offset;
 	uint32_t again;
 	uint32_t padding;
+};
+
+/*
+ * FUSE_DEV_IOC_BPF_NODES: one record per inode of the connection, followed
+ * by namelen bytes of one of its names, padded to 8 bytes.
+ */
+struct fuse_bpf_node {
+	uint64_t nodeid;
+	uint64_t parent;	/* node id of its name's directory, 0: no name */
+	uint32_t mode;
+	uint16_t flags;		/* FUSE_BPF_NODE_* */
+	uint16_t namelen;
+	char set[BPF_FUSE_NAME_MAX + 1];	/* its program set, "": none */
+};
+
+struct fuse_bpf_nodes {
+	uint64_t buf;
+	uint32_t size;		/* bytes at buf */
+	uint32_t count;		/* out: records written */
+	uint64_t needed;	/* out: bytes every record takes */
+};
+
+/*
+ * FUSE_DEV_IOC_BPF_ASSIGN: new program sets for nodes (or bad nodes);
+ * returns once every operation that began before it has ended.
+ */
+struct fuse_bpf_assign {
+	uint64_t nodeid;
+	uint32_t action;	/* FUSE_BPF_ASSIGN_* */
+	uint32_t padding;
+	char set[BPF_FUSE_NAME_MAX + 1];
+};
+
+struct fuse_bpf_assigns {
+	uint64_t buf;		/* count records */
+	uint32_t count;
+	uint32_t done;		/* out: nodes found and changed */
 };
 
 /*

@@ -1696,6 +1696,119 @@ static int nodeid_test(void)
 
 /* ---- driver ---------------------------------------------------------------- */
 
+/* ---- assign_test: a mount's program sets reassigned in use ------------- */
+
+/* The record of @name (a name in @parent; "" and 0: the root) in a listing. */
+static const struct fuse_bpf_node *find_node(const char *buf, uint32_t count,
+					     uint64_t parent, const char *name)
+{
+	size_t at = 0;
+	uint32_t i;
+
+	for (i = 0; i < count; i++) {
+		const struct fuse_bpf_node *n = (const void *)(buf + at);
+
+		if (n->parent == parent && n->namelen == strlen(name) &&
+		    !memcmp(n + 1, name, n->namelen))
+			return n;
+		at += (sizeof(*n) + n->namelen + 7) & ~7UL;
+	}
+	return NULL;
+}
+
+static int list_nodes(char *buf, uint32_t size, uint32_t *count)
+{
+	struct fuse_bpf_nodes arg = { .buf = (uintptr_t)buf, .size = size };
+
+	if (ioctl(devfd, FUSE_DEV_IOC_BPF_NODES, &arg))
+		return -errno;
+	*count = arg.count;
+	return 0;
+}
+
+static int assign(const struct fuse_bpf_assign *v, uint32_t count,
+		  uint32_t *done)
+{
+	struct fuse_bpf_assigns arg = { .buf = (uintptr_t)v, .count = count };
+
+	if (ioctl(devfd, FUSE_DEV_IOC_BPF_ASSIGN, &arg))
+		return -errno;
+	*done = arg.done;
+	return 0;
+}
+
+static int assign_test(void)
+{
+	static char buf[1 << 16];
+	struct fuse_bpf_nodes small = { .buf = (uintptr_t)buf, .size = 8 };
+	const struct fuse_bpf_node *root, *hide, *d, *f;
+	struct fuse_bpf_assign v[3] = {};
+	uint64_t hide_id, d_id, f_id;
+	uint32_t count = 0, done = 0;
+	struct stat st;
+	char data[8] = {};
+	int fd;
+
+	CHECK(!write_file(SRC "/hide", "secret"));
+	CHECK(!mkdir(SRC "/d", 0755));
+	CHECK(!write_file(SRC "/d/f", "data"));
+	CHECK(!mount_fuse("pass_count", true, NULL));
+	CHECK(!stat(DST "/hide", &st));
+	fd = open(DST "/d/f", O_RDONLY);
+	CHECK(fd >= 0);
+
+	/* Too small a buffer: nothing written, the bytes needed said */
+	CHECK(ioctl(devfd, FUSE_DEV_IOC_BPF_NODES, &small) && errno == ENOSPC);
+	CHECK(small.count == 0 && small.needed >= 4 * sizeof(*root));
+	CHECK(!list_nodes(buf, sizeof(buf), &count));
+	CHECK(count >= 4);
+	root = find_node(buf, count, 0, "");
+	CHECK(root && root->nodeid == 1 && !strcmp(root->set, "pass_count"));
+	CHECK(root->flags == FUSE_BPF_NODE_BACKED && S_ISDIR(root->mode));
+	hide = find_node(buf, count, 1, "hide");
+	CHECK(hide && !strcmp(hide->set, "pass_count") && S_ISREG(hide->mode));
+	d = find_node(buf, count, 1, "d");
+	CHECK(d && S_ISDIR(d->mode));
+	f = find_node(buf, count, d->nodeid, "f");
+	CHECK(f && (f->flags & FUSE_BPF_NODE_BACKED));
+	hide_id = hide->nodeid;
+	d_id = d->nodeid;
+	f_id = f->nodeid;
+
+	/* All or nothing: an unregistered set changes no node */
+	v[0].nodeid = 1;
+	strcpy(v[0].set, "test_hidden");
+	v[1].nodeid = f_id;
+	strcpy(v[1].set, "no_such_set");
+	CHECK_EQ(assign(v, 2, &done), -ENOENT);
+	v[1] = v[0];
+	CHECK_EQ(assign(v, 2, &done), -EINVAL);	/* a node twice */
+	CHECK(!list_nodes(buf, sizeof(buf), &count));
+	root = find_node(buf, count, 0, "");
+	CHECK(root && !strcmp(root->set, "pass_count"));
+
+	/* The root runs test_hidden, "hide" goes bad, d/f drops its set */
+	memset(&v[1], 0, sizeof(v[1]));
+	v[1].nodeid = hide_id;
+	v[1].action = FUSE_BPF_ASSIGN_BAD;
+	v[2].nodeid = f_id;
+	v[2].action = FUSE_BPF_ASSIGN_REMOVE;
+	CHECK(!assign(v, 3, &done));
+	CHECK_EQ(done, 3);
+	CHECK(stat(DST "/hide", &st) && errno == ENOENT);
+	CHECK(!stat(DST "/d", &st));
+	CHECK_EQ(pread(fd, data, sizeof(data) - 1, 0), 4);
+	CHECK(!strcmp(data, "data"));
+	close(fd);
+	CHECK(!list_nodes(buf, sizeof(buf), &count));
+	root = find_node(buf, count, 0, "");
+	CHECK(root && !strcmp(root->set, "test_hidden"));
+	f = find_node(buf, count, d_id, "f");
+	CHECK(f && f->set[0] == 0);
+	CHECK(!find_node(buf, count, 1, "hide"));
+	return unmount_fuse();
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -1747,6 +1860,7 @@ static const struct test tests[] = {
 	T(hostile_matrix_test),
 	T(slice_test),
 	T(hostile_ids_test),
+	T(assign_test),
 };
 
 static bool selected(int argc, char **argv, const char *name)
