@@ -30,6 +30,7 @@
 #include "fuse/fs.h"
 #include "fuse/lower.h"
 #include "fuse/session.h"
+#include "fuse_bpf_abi.h"
 #include "log.h"
 #include "plan/plan.h"
 #include "policy/engine.h"
@@ -238,7 +239,16 @@ struct KernelPart {
   std::vector<std::string> sets;  // registered
   std::string root_set;           // empty: the root runs as plain passthrough
   bool no_daemon = false;         // the plan sends the daemon nothing: mounted without one
+  bool assigns = false;           // the kernel reassigns sets (fsrun reload)
   std::string why;
+
+  void note_sets(const ProgramSets& registered) {
+    root_set = registered.names().empty() ? "" : registered.names().front();
+    sets.clear();
+    for (const std::string& name : registered.names()) {
+      if (!name.empty()) sets.push_back(name);
+    }
+  }
 };
 
 std::string mode_text(const ConnInfo& conn, const KernelPart& kernel) {
@@ -506,6 +516,37 @@ class ControlServer {
 // Where a mount records the program sets it registered (ProgramSets).
 std::string sets_file_path(const std::string& mountpoint);
 
+// The rules a plan cannot place, one per line, located.
+std::string problems_text(const ir::Policy& ir, const plan::Plan& plan) {
+  std::string text;
+  for (const plan::Plan::Problem& p : plan.problems) {
+    text += "\n  " + ir.rules[p.rule].where.str() + ": " + p.message;
+  }
+  return text;
+}
+
+// Registers the program sets of `plan` (the policy `ir` planned for
+// `profile`) from the fsc-compiled `object`; `kernel_sets` says, per set,
+// the node state it serves and its name.
+Result<void> register_sets(const ir::Policy& ir, const plan::Profile& profile,
+                           const plan::Plan& plan, const std::string& object,
+                           const std::string& state_file, std::unique_ptr<ProgramSets>& sets,
+                           std::vector<KernelSet>& kernel_sets) {
+  std::vector<bool> passthrough;
+  for (const plan::ProgramSet& set : plan.sets) passthrough.push_back(set.passthrough);
+  auto loaded =
+      ProgramSets::load(object, plan::policy_digest(ir, profile), passthrough, state_file);
+  if (!loaded) return loaded.error();
+  sets = std::move(*loaded);
+  for (size_t i = 0; i < plan.sets.size(); ++i) {
+    const plan::ProgramSet& p = plan.sets[i];
+    std::vector<uint32_t> above = p.hidden_above;
+    std::sort(above.begin(), above.end());
+    kernel_sets.push_back(KernelSet{p.cls, std::move(above), p.types, sets->names()[i]});
+  }
+  return {};
+}
+
 // Decides the mode and, for fuse-bpf, registers the policy's program sets.
 Result<void> load_programs(const Policy& policy, const MountOptions& o, const ServeHooks& hooks,
                            KernelPart& kernel, std::unique_ptr<ProgramSets>& sets,
@@ -539,10 +580,7 @@ Result<void> load_programs(const Policy& policy, const MountOptions& o, const Se
   const ir::Policy& ir = policy.engine->policy();
   plan::Plan plan = plan::make_plan(ir, *profile);
   if (!plan.problems.empty()) {
-    std::string text;
-    for (const plan::Plan::Problem& p : plan.problems) {
-      text += "\n  " + ir.rules[p.rule].where.str() + ": " + p.message;
-    }
+    std::string text = problems_text(ir, plan);
     if (o.mode == RunMode::kFuseBpf) {
       return Error{EINVAL, "-o mode=fuse-bpf: rules the kernel cannot run as written:" + text};
     }
@@ -557,7 +595,7 @@ Result<void> load_programs(const Policy& policy, const MountOptions& o, const Se
     read_all(fd, object);
     ::close(fd);
   } else if (hooks.compile_programs) {
-    auto built = hooks.compile_programs(support.profile);
+    auto built = hooks.compile_programs(policy.path, support.profile);
     if (!built) return built.error();
     object = std::move(*built);
   } else {
@@ -567,30 +605,75 @@ Result<void> load_programs(const Policy& policy, const MountOptions& o, const Se
                      support.profile + " --emit=bpf-obj)"};
   }
   std::string state = sets_file_path(o.mountpoint);
-  if (size_t n = unregister_stale_sets(state)) {
+  if (size_t n = unregister_stale_sets(state) + unregister_stale_sets(state + ".next")) {
     log_info("unregistered %zu program sets a previous daemon of %s left", n, o.mountpoint.c_str());
   }
-  std::vector<bool> passthrough;
-  for (const plan::ProgramSet& set : plan.sets) passthrough.push_back(set.passthrough);
-  auto loaded = ProgramSets::load(object, plan::policy_digest(ir, *profile), passthrough, state);
-  if (!loaded) {
+  auto r = register_sets(ir, *profile, plan, object, state, sets, kernel_sets);
+  if (!r) {
     std::string from = o.bpf_object.empty() ? "the compiled programs" : o.bpf_object;
-    return Error{loaded.error().code, from + ": " + loaded.error().message};
+    return Error{r.error().code, from + ": " + r.error().message};
   }
-  sets = std::move(*loaded);
   kernel.profile = support.profile;
   kernel.no_daemon = support.no_daemon && !plan::needs_daemon(plan);
-  kernel.root_set = sets->names().empty() ? "" : sets->names().front();
-  for (size_t i = 0; i < plan.sets.size(); ++i) {
-    const plan::ProgramSet& p = plan.sets[i];
-    std::vector<uint32_t> above = p.hidden_above;
-    std::sort(above.begin(), above.end());
-    kernel_sets.push_back(KernelSet{p.cls, std::move(above), p.types, sets->names()[i]});
-  }
-  for (const std::string& name : sets->names()) {
-    if (!name.empty()) kernel.sets.push_back(name);
-  }
+  kernel.assigns = support.assign;
+  kernel.note_sets(*sets);
   return {};
+}
+
+// `fsrun reload` of a fuse-bpf view: the new policy's sets registered next
+// to the old ones, the daemon switched to them (FsState::reload), the
+// kernel's nodes given theirs (FsState::reassign_kernel_sets), the old
+// sets unregistered.
+Result<std::string> reload_fuse_bpf(FsState& fs, std::shared_ptr<Policy> next,
+                                    const MountOptions& o, const ServeHooks& hooks,
+                                    KernelPart& kernel, std::unique_ptr<ProgramSets>& sets) {
+  if (kernel.no_daemon) {
+    return Error{EINVAL,
+                 "this view was mounted without a daemon (no_daemon: its policy left the daemon "
+                 "nothing), so nothing could serve what a new policy leaves to one; remount it "
+                 "(fsrun umount, then fsrun mount)"};
+  }
+  if (!kernel.assigns) {
+    return Error{
+        ENOTSUP,
+        "this kernel cannot give the nodes it holds other program sets (no " FUSE_BPF_FEATURE_DIR
+        "/" FUSE_BPF_FEATURE_ASSIGN "); remount the view (fsrun umount, then fsrun mount)"};
+  }
+  if (!hooks.compile_programs) return Error{EINVAL, "this daemon cannot compile policies"};
+  auto profile = plan::profile_from_name(kernel.profile);
+  if (!profile) return Error{EINVAL, "unknown kernel profile " + kernel.profile};
+  const ir::Policy& ir = next->engine->policy();
+  plan::Plan plan = plan::make_plan(ir, *profile);
+  if (!plan.problems.empty()) {
+    return Error{EINVAL,
+                 "this view runs in fuse-bpf mode and the new policy has rules the kernel "
+                 "cannot run as written:" +
+                     problems_text(ir, plan)};
+  }
+  auto object = hooks.compile_programs(next->path, kernel.profile);
+  if (!object) return object.error();
+  std::string state = sets_file_path(o.mountpoint);
+  std::unique_ptr<ProgramSets> next_sets;
+  std::vector<KernelSet> next_kernel_sets;
+  auto r = register_sets(ir, *profile, plan, *object, state + ".next", next_sets, next_kernel_sets);
+  if (!r) return Error{r.error().code, "the new policy's programs: " + r.error().message};
+  auto report = fs.reload(std::move(next), std::move(next_kernel_sets));
+  if (!report) return report.error();  // the new sets are unregistered: nothing used them
+  auto kernel_report = fs.reassign_kernel_sets();
+  if (!kernel_report) {
+    // Some nodes may run either: both stay registered until the unmount.
+    log_error("reload: %s", kernel_report.error().message.c_str());
+    sets->keep(std::move(next_sets));
+    return Error{kernel_report.error().code,
+                 "the daemon serves the new policy, but not every node the kernel holds was "
+                 "given its program sets (" +
+                     kernel_report.error().message +
+                     "); remount the view (fsrun umount, then fsrun mount)"};
+  }
+  sets = std::move(next_sets);  // the old sets unregistered
+  sets->take_state_file(state);
+  kernel.note_sets(*sets);
+  return *report + "kernel: " + *kernel_report + "\n";
 }
 
 }  // namespace
@@ -724,7 +807,10 @@ Result<void> serve(const Policy& policy, const MountOptions& options, const Serv
     auto next = hooks.load(path, diagnostics);
     if (!next) return "error\n" + diagnostics.str() + next.error().message + "\n";
     next->path = path;
-    auto report = fs.reload(std::make_shared<Policy>(std::move(*next)));
+    auto policy = std::make_shared<Policy>(std::move(*next));
+    auto report = kernel.profile.empty()
+                      ? fs.reload(std::move(policy))
+                      : reload_fuse_bpf(fs, std::move(policy), o, hooks, kernel, sets);
     if (!report) return "error\n" + diagnostics.str() + report.error().message + "\n";
     return "ok\n" + diagnostics.str() + *report;
   };
@@ -936,7 +1022,8 @@ Result<void> unmount(const std::string& mountpoint) {
     ::usleep(100 * 1000);
   }
   // fuse-bpf mode: a daemon that died left its program sets registered.
-  if (size_t n = unregister_stale_sets(sets_file_path(mnt))) {
+  std::string sets_file = sets_file_path(mnt);
+  if (size_t n = unregister_stale_sets(sets_file) + unregister_stale_sets(sets_file + ".next")) {
     log_info("unregistered %zu program sets the daemon of %s left", n, mnt.c_str());
   }
   return {};

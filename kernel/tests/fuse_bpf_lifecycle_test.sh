@@ -7,8 +7,6 @@
 #     the same policy working (children looked up afterwards get their sets);
 #   - a daemon killed with SIGKILL leaves its sets registered until
 #     `fsrun umount`, which removes them;
-#   - `fsrun reload` of a fuse-bpf view is refused (and the view still
-#     applies its policy);
 #   - a policy whose plan sends the daemon nothing is mounted with
 #     no_daemon: the view works without a /dev/fuse connection, also after
 #     fsrun's process is killed, and `fsrun umount` ends it;
@@ -88,10 +86,6 @@ check "three's sets stay registered after the kill" [ "$(count "$p3")" = "$n3" ]
 check "umount three after the kill" fsrun umount /w/three/mnt
 check "three's sets unregistered by umount" [ "$(count "$p3")" = 0 ]
 
-out=$(fsrun reload /w/two/mnt 2>&1)
-echo "$out"
-check "reload refused in fuse-bpf mode" sh -c "echo \"\$0\" | grep -q 'needs a remount'" "$out"
-check "two still hides keys" absent /w/two/mnt/id_rsa
 # Listings filtered in BPF: hidden entries (typed: *.sql files, not
 # directories) dropped from chunks, a chunk of hidden entries only read on.
 # (tmpfs lists the newest entries first: the visible one is made first.)

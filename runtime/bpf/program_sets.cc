@@ -154,6 +154,7 @@ FuseBpfSupport probe_fuse_bpf() {
     s.present = true;
     s.profile = feature(FUSE_BPF_FEATURE_UID_GID) == "supported" ? "fspol-6.1" : "rfc-v3";
     s.no_daemon = feature(FUSE_BPF_FEATURE_NO_DAEMON) == "supported";
+    s.assign = feature(FUSE_BPF_FEATURE_ASSIGN) == "supported";
     return s;
   }
   // A kernel with the RFC's fuse-bpf but not our feature files: its BTF
@@ -245,13 +246,27 @@ Result<std::unique_ptr<ProgramSets>> ProgramSets::load(std::string_view object, 
       }
     }
     if (taken) continue;  // the destructor unregistered what was registered
-    if (!state_file.empty()) {
-      std::ofstream out(state_file, std::ios::trunc);
-      out << records;
-      if (out.good()) sets->state_file_ = state_file;
-    }
+    sets->records_ = std::move(records);
+    if (!state_file.empty()) sets->take_state_file(state_file);
     return sets;
   }
+}
+
+void ProgramSets::take_state_file(const std::string& state_file) {
+  std::string old = state_file_;
+  state_file_.clear();
+  std::ofstream out(state_file, std::ios::trunc);
+  out << records_;
+  if (out.good()) state_file_ = state_file;
+  if (!old.empty() && old != state_file) ::unlink(old.c_str());
+}
+
+void ProgramSets::keep(std::unique_ptr<ProgramSets> other) {
+  records_ += other->records_;
+  if (!other->state_file_.empty()) ::unlink(other->state_file_.c_str());
+  other->state_file_.clear();
+  kept_.push_back(std::move(other));
+  if (!state_file_.empty()) take_state_file(state_file_);
 }
 
 ProgramSets::~ProgramSets() {

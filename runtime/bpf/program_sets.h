@@ -31,6 +31,7 @@ struct FuseBpfSupport {
   bool present = false;
   std::string profile;  // the fsc target profile it matches: fspol-6.1 or rfc-v3
   bool no_daemon = false;  // mounts without a daemon (the no_daemon option)
+  bool assign = false;     // gives the nodes it holds other sets (fsrun reload)
   std::string why;      // when absent: why not, for messages
 };
 FuseBpfSupport probe_fuse_bpf();
@@ -55,12 +56,20 @@ class ProgramSets {
   // set: none registered). Set 0 is the root's.
   const std::vector<std::string>& names() const { return names_; }
 
+  // A reload: `other` stays registered as long as these sets (nodes may
+  // run either), and the state file records both.
+  void keep(std::unique_ptr<ProgramSets> other);
+  // Records the sets in `state_file` instead of the file load() wrote.
+  void take_state_file(const std::string& state_file);
+
  private:
   ProgramSets() = default;
   bpf_object* obj_ = nullptr;
   std::vector<bpf_link*> links_;
   std::vector<std::string> names_;
+  std::string records_;  // "map-id name" lines, for the state file
   std::string state_file_;
+  std::vector<std::unique_ptr<ProgramSets>> kept_;
 };
 
 // Unregisters the sets `state_file` records (a daemon that died without

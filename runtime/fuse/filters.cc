@@ -401,20 +401,23 @@ int FsState::track_lookup(const Call& call, const Call& plain, const char* outpu
   return 0;
 }
 
-bool FsState::reply_backed(const Call& call, fuse_entry_out& out, const Place& place,
-                           const struct stat& st, const Inode* inode) {
-  if (!(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) || inode->handler != 0) return false;
-  const NodeState& state = place.state;
+const KernelSet* FsState::kernel_set_of(const NodeState& state, uint8_t type) const {
   std::vector<uint32_t> above;
   for (size_t bit = 0; bit < 64; ++bit) {
     if (state.hidden_above & (uint64_t{1} << bit)) above.push_back(engine_->ancestor_hides()[bit]);
   }
   std::sort(above.begin(), above.end());
-  uint8_t type = type_bit(st.st_mode);
   const KernelSet* set = nullptr;
   for (const KernelSet& k : kernel_sets_) {
     if (k.cls == state.cls && (k.types & type) && k.hidden_above == above) set = &k;
   }
+  return set;
+}
+
+bool FsState::reply_backed(const Call& call, fuse_entry_out& out, const Place& place,
+                           const struct stat& st, const Inode* inode) {
+  if (!(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) || inode->handler != 0) return false;
+  const KernelSet* set = kernel_set_of(place.state, type_bit(st.st_mode));
   if (set == nullptr) return false;
   // Opened as the caller (a file it may not read stays the daemon's), not
   // O_PATH (the kernel takes the fd with fget()).

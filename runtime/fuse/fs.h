@@ -113,7 +113,15 @@ class FsState {
   // the kernel cached. Returns the report, or an Error (the old policy
   // keeps serving): a policy whose redirect or handle rules differ from
   // the old one's, requests that do not finish within 5 s.
-  Result<std::string> reload(std::shared_ptr<const Policy> next);
+  // fuse-bpf mode: `kernel_sets` are the new policy's program sets, already
+  // registered: the daemon's answers name them from then on, and
+  // reassign_kernel_sets() gives them to the nodes the kernel holds.
+  Result<std::string> reload(std::shared_ptr<const Policy> next,
+                             std::vector<KernelSet> kernel_sets = {});
+  // After a reload in fuse-bpf mode: every node the kernel holds gets the
+  // set of its state under the new policy, or fails from then on
+  // (reassign.cc). Once it succeeded no operation runs an old set.
+  Result<std::string> reassign_kernel_sets();
 
   // Counters for `fsrun status`.
   uint64_t count(uint32_t opcode) const {
@@ -202,6 +210,8 @@ class FsState {
   // regular file or directory, a handler's, no set for its state).
   bool reply_backed(const Call& call, fuse_entry_out& out, const Place& place,
                     const struct stat& st, const Inode* inode);
+  // The program set serving nodes of `state` and `type` (null: none does).
+  const KernelSet* kernel_set_of(const NodeState& state, uint8_t type) const;
   // A listing the kernel read from the lower directory, as the policy shows it.
   int filter_listing(const Call& call, const char* outputs, size_t outputs_len);
   // Whether every node id a request names is one of the daemon's (not

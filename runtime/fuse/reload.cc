@@ -64,18 +64,10 @@ std::vector<uint32_t> identity_ids(const ir::Policy& from, const ir::Policy& to)
 
 }  // namespace
 
-Result<std::string> FsState::reload(std::shared_ptr<const Policy> next) {
+Result<std::string> FsState::reload(std::shared_ptr<const Policy> next,
+                                    std::vector<KernelSet> kernel_sets) {
   const Engine& now = *engine_;
   const Engine& after = *next->engine;
-  // The kernel gives every node the program set of its first lookup and
-  // keeps it (the root's from the mount): a new policy's programs would
-  // reach only nodes looked up later, so old and new rules would mix.
-  if (filters_) {
-    return Error{EINVAL,
-                 "this view runs in fuse-bpf mode: the kernel keeps each node's program set "
-                 "from its first lookup (the root's from the mount), so a new policy needs a "
-                 "remount (fsrun umount, then fsrun mount)"};
-  }
   if (identity_rules(now.policy()) != identity_rules(after.policy())) {
     return Error{EINVAL,
                  "the new policy's redirect or handle rules (or lower roots) differ from "
@@ -139,6 +131,7 @@ Result<std::string> FsState::reload(std::shared_ptr<const Policy> next) {
   engine_ = next->engine.get();
   handled_.reset(next->handlers);
   reloaded_.push_back(std::move(next));
+  if (filters_) kernel_sets_ = std::move(kernel_sets);
   Result<void> audit_opened;
   if (engine_->audits() && !audit_) {
     auto log = AuditLog::open(options_.audit_log.empty() ? "syslog" : options_.audit_log);

@@ -21,6 +21,7 @@
 #include "fuse/kernel_order.h"
 #include "fuse/proto.h"
 #include "fuse/ring.h"
+#include "fuse_bpf_abi.h"
 #include "log.h"
 
 namespace fspol::runtime {
@@ -526,6 +527,34 @@ int Session::notify_inval_inode(uint64_t node, int64_t offset, int64_t length) {
   out.len = sizeof out + sizeof arg;
   int fd = ioctl_fd_;
   return ::writev(fd, iov, 2) < 0 ? -errno : 0;
+}
+
+Result<std::vector<char>> Session::bpf_nodes(uint32_t& count) {
+  std::vector<char> buf(64 * 1024);
+  for (;;) {
+    fuse_bpf_nodes arg{};
+    arg.buf = reinterpret_cast<uintptr_t>(buf.data());
+    arg.size = static_cast<uint32_t>(buf.size());
+    if (::ioctl(ioctl_fd_, FUSE_DEV_IOC_BPF_NODES, &arg) == 0) {
+      count = arg.count;
+      return buf;
+    }
+    // New nodes may come between two calls: room for some more.
+    if (errno != ENOSPC || arg.needed > (uint64_t{1} << 30)) {
+      return Error{errno, std::string("listing the kernel's nodes: ") + std::strerror(errno)};
+    }
+    buf.assign(arg.needed + arg.needed / 4 + 4096, 0);
+  }
+}
+
+Result<uint32_t> Session::bpf_assign(std::vector<fuse_bpf_assign>& changes) {
+  fuse_bpf_assigns arg{};
+  arg.buf = reinterpret_cast<uintptr_t>(changes.data());
+  arg.count = static_cast<uint32_t>(changes.size());
+  if (::ioctl(ioctl_fd_, FUSE_DEV_IOC_BPF_ASSIGN, &arg) != 0) {
+    return Error{errno, std::string("assigning program sets: ") + std::strerror(errno)};
+  }
+  return arg.done;
 }
 
 void Session::begin_blocking(uint64_t unique) {

@@ -31,6 +31,7 @@
 #include "fspol/runtime/options.h"
 
 struct fuse_session;
+struct fuse_bpf_assign;
 
 namespace fspol::runtime {
 
@@ -140,6 +141,13 @@ class Session {
   // answered.
   void notify_inval_entry_later(uint64_t parent, std::string_view name);
   int notify_inval_inode(uint64_t node, int64_t offset, int64_t length);
+
+  // fuse-bpf mode, a kernel with FUSE_BPF_FEATURE_ASSIGN: the inodes the
+  // kernel holds for the view (fuse_bpf_node records, `count` of them),
+  // and new program sets for some of them (returns how many it found;
+  // once it returns, no operation uses a set it replaced).
+  Result<std::vector<char>> bpf_nodes(uint32_t& count);
+  Result<uint32_t> bpf_assign(std::vector<fuse_bpf_assign>& changes);
 
   // Interrupt bookkeeping for requests that may block (SETLKW).
   void begin_blocking(uint64_t unique);

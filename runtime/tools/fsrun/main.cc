@@ -209,7 +209,7 @@ int cmd_mount(const fsrun::Args& args) {
   hooks.load = [compile = args.compile](const std::string& path, std::ostream& diagnostics) {
     return load_policy(path, compile, diagnostics);
   };
-  hooks.compile_programs = [&args, path = policy->path](const std::string& profile) {
+  hooks.compile_programs = [&args](const std::string& path, const std::string& profile) {
     return compile_programs(args, path, profile);
   };
   if (!options.foreground) return mount_background(*policy, options, hooks);

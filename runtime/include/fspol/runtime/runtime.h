@@ -70,11 +70,13 @@ struct ServeHooks {
   // How `fsrun reload` compiles a policy (the mount's compile options and
   // handlers; load_policy, diagnostics to the stream). Unset: no reload.
   std::function<Result<Policy>(const std::string& path, std::ostream& diagnostics)> load;
-  // fuse-bpf mode without -o bpf=FILE: compiles the serving policy's
-  // programs for the kernel profile `profile` (as `fsc compile
-  // --target=PROFILE --emit=bpf-obj`) and returns the object. Unset: such
-  // a mount needs -o bpf=FILE.
-  std::function<Result<std::string>(const std::string& profile)> compile_programs;
+  // fuse-bpf mode: compiles the programs of the policy at `path` for the
+  // kernel profile `profile` (as `fsc compile --target=PROFILE
+  // --emit=bpf-obj`) and returns the object; at mount without -o bpf=FILE,
+  // and on `fsrun reload`. Unset: such a mount needs -o bpf=FILE, and
+  // cannot be reloaded.
+  std::function<Result<std::string>(const std::string& path, const std::string& profile)>
+      compile_programs;
 };
 
 // Mounts and serves until unmounted. Installs SIGINT/SIGTERM/SIGHUP

@@ -1,0 +1,147 @@
+// `fsrun reload` in fuse-bpf mode: the kernel's nodes get the program sets
+// of their states under the new policy (docs/runtime.md, "Live reload").
+//
+// The kernel gives every node the set its parent's lookup chose, and keeps
+// it. After a reload the daemon lists the nodes the kernel holds
+// (FUSE_DEV_IOC_BPF_NODES: node id, mode, current set, one name and its
+// directory's node id), decides each one's state from the root down by
+// its name (Engine::restate, as for the daemon's own nodes) and tells the
+// kernel the sets that change (FUSE_DEV_IOC_BPF_ASSIGN). A node the new
+// policy hides from every caller, one no set serves, or one without a name
+// (unlinked, reached through open files only) is made bad: it fails every
+// operation, and a lookup of its name starts afresh.
+//
+// An operation that began under the old sets may still attach an old set
+// to a new node; the assignment returns once every such operation has
+// ended, so listing again finds those nodes. Rounds go on until a listing
+// needs no change (in practice the second).
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fuse/fs.h"
+#include "fuse/session.h"
+#include "fuse_bpf_abi.h"
+
+namespace fspol::runtime {
+namespace {
+
+struct KernelNode {
+  uint64_t id = 0;
+  uint64_t parent = 0;
+  uint32_t mode = 0;
+  uint16_t flags = 0;
+  std::string set;
+  std::string name;
+};
+
+std::vector<KernelNode> parse_nodes(const std::vector<char>& buf, uint32_t count) {
+  std::vector<KernelNode> nodes;
+  size_t at = 0;
+  for (uint32_t i = 0; i < count && at + sizeof(fuse_bpf_node) <= buf.size(); ++i) {
+    fuse_bpf_node n;
+    std::memcpy(&n, buf.data() + at, sizeof n);
+    if (at + sizeof n + n.namelen > buf.size()) break;
+    KernelNode k;
+    k.id = n.nodeid;
+    k.parent = n.parent;
+    k.mode = n.mode;
+    k.flags = n.flags;
+    k.set.assign(n.set, strnlen(n.set, sizeof n.set));
+    k.name.assign(buf.data() + at + sizeof n, n.namelen);
+    nodes.push_back(std::move(k));
+    at += (sizeof n + n.namelen + 7) & ~size_t{7};
+  }
+  return nodes;
+}
+
+}  // namespace
+
+Result<std::string> FsState::reassign_kernel_sets() {
+  constexpr int kRounds = 8;
+  size_t changed = 0, bad = 0, seen = 0;
+  for (int round = 1; round <= kRounds; ++round) {
+    uint32_t count = 0;
+    auto listing = session_->bpf_nodes(count);
+    if (!listing) return listing.error();
+    std::vector<KernelNode> nodes = parse_nodes(*listing, count);
+    std::unordered_map<uint64_t, size_t> index;
+    for (size_t i = 0; i < nodes.size(); ++i) index.emplace(nodes[i].id, i);
+
+    // States from the root down; `known` false: no state (gone, nameless,
+    // or below such a node).
+    std::vector<NodeState> state(nodes.size());
+    std::vector<int8_t> decided(nodes.size(), 0);  // 0 not yet, 1 known, -1 none
+    auto decide = [&](size_t i) {
+      std::vector<size_t> path;
+      for (size_t at = i; decided[at] == 0;) {
+        path.push_back(at);
+        const KernelNode& n = nodes[at];
+        if (n.id == FUSE_ROOT_ID) break;
+        auto up = index.find(n.parent);
+        if (n.parent == 0 || up == index.end() || path.size() > nodes.size()) break;
+        at = up->second;
+      }
+      for (auto it = path.rbegin(); it != path.rend(); ++it) {
+        size_t at = *it;
+        if (decided[at] != 0) continue;
+        const KernelNode& n = nodes[at];
+        if (n.id == FUSE_ROOT_ID) {
+          state[at] = engine_->trivial() ? NodeState{} : engine_->root();
+          decided[at] = 1;
+          continue;
+        }
+        auto up = index.find(n.parent);
+        if (n.parent == 0 || up == index.end() || decided[up->second] != 1 ||
+            (nodes[up->second].flags & FUSE_BPF_NODE_BAD)) {
+          decided[at] = -1;
+          continue;
+        }
+        state[at] = engine_->restate(state[up->second], n.name, type_bit(n.mode));
+        decided[at] = state[at].gone ? -1 : 1;
+      }
+    };
+
+    std::vector<fuse_bpf_assign> changes;
+    size_t round_bad = 0;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const KernelNode& n = nodes[i];
+      if (!(n.flags & FUSE_BPF_NODE_BACKED) || (n.flags & FUSE_BPF_NODE_BAD)) continue;
+      decide(i);
+      fuse_bpf_assign a{};
+      a.nodeid = n.id;
+      const KernelSet* set = decided[i] == 1 ? kernel_set_of(state[i], type_bit(n.mode)) : nullptr;
+      if (set == nullptr) {
+        a.action = FUSE_BPF_ASSIGN_BAD;
+        ++round_bad;
+      } else if (set->name == n.set) {
+        continue;
+      } else if (set->name.empty()) {
+        a.action = FUSE_BPF_ASSIGN_REMOVE;
+      } else {
+        a.action = FUSE_BPF_ASSIGN_SET;
+        std::memcpy(a.set, set->name.data(), std::min(set->name.size(), sizeof a.set - 1));
+      }
+      changes.push_back(a);
+    }
+    if (round == 1) seen = nodes.size();
+    if (changes.empty()) {
+      return std::to_string(seen) + " nodes the kernel holds: " + std::to_string(changed) +
+             " given the new policy's program sets, " + std::to_string(bad) +
+             " failing from now on (hidden from every caller, or without a name); settled in " +
+             std::to_string(round) + (round == 1 ? " round" : " rounds");
+    }
+    auto done = session_->bpf_assign(changes);
+    if (!done) return done.error();
+    changed += changes.size() - round_bad;
+    bad += round_bad;
+  }
+  return Error{EBUSY, "the kernel's nodes kept changing under " + std::to_string(kRounds) +
+                          " rounds of reassignment"};
+}
+
+}  // namespace fspol::runtime
