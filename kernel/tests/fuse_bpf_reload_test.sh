@@ -21,6 +21,7 @@ cat >"$WORK/before.fspol" <<'POLICY'
 policy before {
   hide "/**/*.key";
   readonly "/**";
+  hide "/docs/private" unless uid == 0;
 }
 POLICY
 cat >"$WORK/after.fspol" <<'POLICY'
@@ -28,6 +29,7 @@ policy after {
   hide "/a.txt";
   hide dir "/sub";
   deny write on "/docs/**" errno EACCES;
+  hide "/docs/**" unless uid == 0;
 }
 POLICY
 cat >"$WORK/broken.fspol" <<'POLICY'
@@ -43,9 +45,17 @@ absent() { [ ! -e "$1" ]; }
 sets() { fuse_sets 2>/dev/null | sort; }
 prefix() { fsrun status --json /v | sed -n 's/.*"sets": \["\([a-z0-9]*_\).*/\1/p'; }
 count() { sets | grep -c "^$1"; }
-mkdir -p /l/sub/deep /l/docs /v
+mkdir -p /l/sub/deep /l/docs /l/many /v
 echo data > /l/a.txt; echo k > /l/id.key; echo s > /l/sub/deep/s.txt; echo d > /l/docs/r.txt
+chmod 755 /l /l/docs; chmod 644 /l/docs/r.txt
+(cd /l/many && seq 1 3000 | xargs touch)
 check "mount" fsrun mount --mode fuse-bpf /p/before.fspol /l /v
+# 3,000 files held open: 3,000 nodes the kernel keeps through the reload
+(ulimit -n 4000; exec tail -f /v/many/* > /dev/null 2>&1) &
+holder=$!
+sleep 3
+check "3,000 files held open" sh -c '[ "$(ls /proc/$0/fd | wc -l)" -ge 3000 ]' "$holder"
+check "before: uid 1000 reads docs" fsop --run 1000 1000 cat /v/docs/r.txt
 p1=$(prefix); n1=$(count "$p1")
 check "before: keys hidden" absent /v/id.key
 check "before: read-only" sh -c '! echo x 2>/dev/null > /v/new'
@@ -67,6 +77,8 @@ check "after: the open sub/deep fails" sh -c '! ls /proc/self/fd/4/ >/dev/null 2
 exec 3<&- 4<&-
 check "after: writable" sh -c 'echo w > /v/new && grep -q w /l/new'
 check "after: docs denied" sh -c '! echo x 2>/dev/null > /v/docs/r.txt && grep -q d /v/docs/r.txt'
+check "after: docs hidden from uid 1000 (a cached name)" sh -c '! fsop --run 1000 1000 cat /v/docs/r.txt >/dev/null 2>&1'
+check "after: not from root" grep -q d /v/docs/r.txt
 out=$(fsrun reload /v /p/broken.fspol 2>&1)
 echo "$out"
 check "a policy that does not compile is refused" sh -c 'echo "$0" | grep -q "not reloaded"' "$out"
@@ -91,6 +103,7 @@ check "back: keys hidden again" absent /v/id.key
 check "back: a.txt shown again" grep -q data /v/a.txt
 check "back: read-only again" sh -c '! echo x 2>/dev/null > /v/new2'
 check "back: the sets of 'after' unregistered" [ "$(count "$p2")" = 0 -a -n "$p3" ]
+kill "$holder"; wait "$holder" 2>/dev/null
 check "umount" fsrun umount /v
 check "no sets left" [ "$(sets | wc -l)" = 0 ]
 echo "failures: $fails"

@@ -18,9 +18,11 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "fuse/fs.h"
@@ -63,7 +65,9 @@ std::vector<KernelNode> parse_nodes(const std::vector<char>& buf, uint32_t count
 
 Result<std::string> FsState::reassign_kernel_sets() {
   constexpr int kRounds = 8;
-  size_t changed = 0, bad = 0, seen = 0;
+  auto start = std::chrono::steady_clock::now();
+  std::unordered_set<uint64_t> changed, bad;  // node ids, over every round
+  size_t seen = 0;
   for (int round = 1; round <= kRounds; ++round) {
     uint32_t count = 0;
     auto listing = session_->bpf_nodes(count);
@@ -107,7 +111,6 @@ Result<std::string> FsState::reassign_kernel_sets() {
     };
 
     std::vector<fuse_bpf_assign> changes;
-    size_t round_bad = 0;
     for (size_t i = 0; i < nodes.size(); ++i) {
       const KernelNode& n = nodes[i];
       if (!(n.flags & FUSE_BPF_NODE_BACKED) || (n.flags & FUSE_BPF_NODE_BAD)) continue;
@@ -117,7 +120,6 @@ Result<std::string> FsState::reassign_kernel_sets() {
       const KernelSet* set = decided[i] == 1 ? kernel_set_of(state[i], type_bit(n.mode)) : nullptr;
       if (set == nullptr) {
         a.action = FUSE_BPF_ASSIGN_BAD;
-        ++round_bad;
       } else if (set->name == n.set) {
         continue;
       } else if (set->name.empty()) {
@@ -130,15 +132,21 @@ Result<std::string> FsState::reassign_kernel_sets() {
     }
     if (round == 1) seen = nodes.size();
     if (changes.empty()) {
-      return std::to_string(seen) + " nodes the kernel holds: " + std::to_string(changed) +
-             " given the new policy's program sets, " + std::to_string(bad) +
+      for (uint64_t id : bad) changed.erase(id);
+      return std::to_string(seen) + " nodes the kernel holds: " + std::to_string(changed.size()) +
+             " given the new policy's program sets, " + std::to_string(bad.size()) +
              " failing from now on (hidden from every caller, or without a name); settled in " +
-             std::to_string(round) + (round == 1 ? " round" : " rounds");
+             std::to_string(round) + (round == 1 ? " round, " : " rounds, ") +
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count()) +
+             " ms";
     }
     auto done = session_->bpf_assign(changes);
     if (!done) return done.error();
-    changed += changes.size() - round_bad;
-    bad += round_bad;
+    for (const fuse_bpf_assign& a : changes) {
+      (a.action == FUSE_BPF_ASSIGN_BAD ? bad : changed).insert(a.nodeid);
+    }
   }
   return Error{EBUSY, "the kernel's nodes kept changing under " + std::to_string(kRounds) +
                           " rounds of reassignment"};
