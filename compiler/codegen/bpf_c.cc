@@ -306,6 +306,7 @@ class Emitter {
     w.line("int fsp_harness(struct fsp_harness_req *r)");
     w.open("{");
     w.line("struct fsp_caller c = { .uid = r->uid, .gid = r->gid };");
+    if (uses_comm_) w.line("__builtin_memcpy(c.comm, r->comm, sizeof(c.comm));");
     w.line("struct fsp_walk wk = {};");
     // The filters write the attributes through a pointer: one to the
     // stack, as the verifier lets a program move pointers into it (not
@@ -522,14 +523,31 @@ class Emitter {
         "\treturn child >= 0 ? child : (__s32)cls;",
         "}",
         "",
-        "struct fsp_caller {",
-        "\t__u32 uid;",
-        "\t__u32 gid;",
-        "};",
-        "",
     };
     for (std::string_view l : kWalk) w.line(l);
+    w.line("struct fsp_caller {");
+    w.line("\t__u32 uid;");
+    w.line("\t__u32 gid;");
+    if (uses_comm_) w.line("\tchar comm[16];\t\t/* the process name, NUL-terminated */");
+    w.line("};");
+    w.blank();
   }
+
+ public:
+  // The caller as the target profile lets a filter see it.
+  void caller_now(CodeWriter& w) const {
+    w.line("static __always_inline void fsp_caller_now(struct fsp_caller *c)");
+    w.open("{");
+    w.line("__u64 ug = bpf_get_current_uid_gid();");
+    w.blank();
+    w.line("c->uid = (__u32)ug;");
+    w.line("c->gid = (__u32)(ug >> 32);");
+    if (uses_comm_) w.line("bpf_get_current_comm(c->comm, sizeof(c->comm));");
+    w.close("}");
+    w.blank();
+  }
+
+ private:
 
   std::string condition_expr(const ir::Condition& c) const {
     using K = ir::Condition::Kind;
@@ -566,8 +584,23 @@ class Emitter {
         }
         return c.ids.empty() ? "0" : out + ")";
       }
-      case K::kCommIn:
-        break;  // the planner keeps these out of BPF on every profile
+      case K::kCommIn: {
+        // Byte by byte with the NUL: a name the kernel would cut (over
+        // 15 bytes) never matches, as in ir_eval.
+        std::string out = "(";
+        for (const std::string& name : c.names) {
+          if (name.size() > 15) continue;
+          if (out.size() > 1) out += " || ";
+          out += "(";
+          for (size_t i = 0; i <= name.size(); ++i) {
+            if (i) out += " && ";
+            int byte = i < name.size() ? static_cast<uint8_t>(name[i]) : 0;
+            out += "c->comm[" + std::to_string(i) + "] == " + std::to_string(byte);
+          }
+          out += ")";
+        }
+        return out.size() == 1 ? "0" : out + ")";
+      }
     }
     std::abort();
   }
@@ -576,8 +609,12 @@ class Emitter {
     for (uint32_t id : conditions_) {
       const ir::Rule& rule = p_.rules[id];
       w.line("/* " + rule.where.str() + ": " + ir::condition_text(*rule.condition) + " */");
-      w.line("static __always_inline bool fsp_when_" + std::to_string(id) +
-             "(const struct fsp_caller *c)");
+      // A process name takes a compare per byte: a function of its own
+      // (a BPF-to-BPF call) keeps programs that test it in many places
+      // within the 16-bit jump range.
+      bool call = mentions_comm(*rule.condition);
+      w.line(std::string(call ? "static __noinline" : "static __always_inline") + " bool fsp_when_" +
+             std::to_string(id) + "(const struct fsp_caller *c)");
       w.open("{");
       w.from(rule.where);
       w.line("return " + condition_expr(*rule.condition) + ";");
@@ -988,9 +1025,19 @@ class Emitter {
 
  public:
   bool uses_caller_ = false;
-  void finish_collect() { uses_caller_ = !conditions_.empty(); }
+  bool uses_comm_ = false;
+  void finish_collect() {
+    uses_caller_ = !conditions_.empty();
+    for (uint32_t id : conditions_) uses_comm_ = uses_comm_ || mentions_comm(*p_.rules[id].condition);
+  }
+
 
  private:
+  static bool mentions_comm(const ir::Condition& c) {
+    if (c.kind == ir::Condition::Kind::kCommIn) return true;
+    return std::any_of(c.operands.begin(), c.operands.end(), mentions_comm);
+  }
+
   const ir::Policy& p_;
   const plan::Plan& plan_;
   std::set<uint32_t> conditions_;
@@ -1030,16 +1077,9 @@ BpfFiles emit_bpf_c(const ir::Policy& policy, const plan::Plan& plan, std::strin
     w.line("char _license[] SEC(\"license\") = \"GPL\";");
     w.blank();
     emitter.shared(w);
+    w.line("/* The caller, as the target profile lets a filter see it */");
+    emitter.caller_now(w);
     static constexpr std::string_view kGlue[] = {
-        "/* The caller, as the target profile lets a filter see it */",
-        "static __always_inline void fsp_caller_now(struct fsp_caller *c)",
-        "{",
-        "\t__u64 ug = bpf_get_current_uid_gid();",
-        "",
-        "\tc->uid = (__u32)ug;",
-        "\tc->gid = (__u32)(ug >> 32);",
-        "}",
-        "",
         "static __always_inline int fsp_read_name(const struct fuse_buffer *name,",
         "\t\t\t\t\t struct fsp_walk *w, struct bpf_dynptr *dp)",
         "{",

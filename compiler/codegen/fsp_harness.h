@@ -19,6 +19,7 @@ struct fsp_harness_req {
 	__u32 gid;
 	__u32 arg;		/* open flags, setattr valid, access mask */
 	__u32 type;		/* lookup postfilter: the child's file type bit */
+	char comm[16];		/* the caller's process name, as the kernel cuts it */
 	__u32 name_len;		/* bytes of name, without a NUL */
 	char name[FSP_NAME_MAX];
 	struct fuse_attr attr;	/* postfilters with attributes: in and out */

@@ -35,7 +35,8 @@ std::vector<uint32_t> arg_values(uint32_t opcode) {
   }
 }
 
-void add_boundaries(const ir::Condition& c, std::set<uint32_t>& uids, std::set<uint32_t>& gids) {
+void add_boundaries(const ir::Condition& c, std::set<uint32_t>& uids, std::set<uint32_t>& gids,
+                    std::set<std::string>& comms) {
   using K = ir::Condition::Kind;
   if (c.kind == K::kUidIn || c.kind == K::kGidIn) {
     auto& out = c.kind == K::kUidIn ? uids : gids;
@@ -46,17 +47,31 @@ void add_boundaries(const ir::Condition& c, std::set<uint32_t>& uids, std::set<u
       if (v.hi < 0xfffffffeu) out.insert(v.hi + 1);
     }
   }
-  for (const ir::Condition& o : c.operands) add_boundaries(o, uids, gids);
+  if (c.kind == K::kCommIn) {
+    // The name, one byte more and one less, and, for a name the kernel
+    // cuts, its first 15 bytes.
+    for (const std::string& name : c.names) {
+      comms.insert(name.substr(0, 15));
+      comms.insert(name + "x");
+      comms.insert(name.substr(0, name.size() - 1));
+    }
+  }
+  for (const ir::Condition& o : c.operands) add_boundaries(o, uids, gids, comms);
 }
 
-std::vector<ir::Caller> callers(const ir::Policy& policy) {
+// `comms` holds the process names the callers point to.
+std::vector<ir::Caller> callers(const ir::Policy& policy, std::set<std::string>& comms) {
   std::set<uint32_t> uids{0, 1000, 65534}, gids{0, 1000, 65534};
+  comms = {"", "sh"};
   for (const ir::Rule& r : policy.rules) {
-    if (r.condition) add_boundaries(*r.condition, uids, gids);
+    if (r.condition) add_boundaries(*r.condition, uids, gids, comms);
   }
   std::vector<ir::Caller> out;
   for (uint32_t u : uids) out.push_back(ir::Caller{u, 1000, {}});
   for (uint32_t g : gids) out.push_back(ir::Caller{1000, g, {}});
+  for (const std::string& comm : comms) {
+    if (!comm.empty()) out.push_back(ir::Caller{1000, 1000, comm});
+  }
   return out;
 }
 
@@ -67,7 +82,7 @@ std::string join(const std::string& dir, const std::string& name) {
 class Differential {
  public:
   Differential(const ir::Policy& policy, const plan::Plan& plan, const HarnessRun& run)
-      : p_(policy), plan_(plan), run_(run), callers_(callers(policy)) {
+      : p_(policy), plan_(plan), run_(run), callers_(callers(policy, comms_)) {
     std::set<uint32_t> ids{0, 1000, 65534};
     for (const ir::Rule& r : p_.rules) {
       for (const auto* id : {&r.attr.uid, &r.attr.gid}) {
@@ -133,6 +148,8 @@ class Differential {
     r.post = post;
     r.uid = c.uid;
     r.gid = c.gid;
+    // As the kernel keeps it: 15 bytes and a NUL.
+    std::memcpy(r.comm, c.comm.data(), std::min<size_t>(c.comm.size(), sizeof r.comm - 1));
     r.arg = arg;
     r.type = type;
     r.name_len = static_cast<uint32_t>(std::min<size_t>(name.size(), FSP_NAME_MAX - 1));
@@ -184,7 +201,8 @@ class Differential {
   }
 
   static std::string who(const ir::Caller& c) {
-    return "uid " + std::to_string(c.uid) + " gid " + std::to_string(c.gid);
+    return "uid " + std::to_string(c.uid) + " gid " + std::to_string(c.gid) +
+           (c.comm.empty() ? "" : " comm " + std::string(c.comm));
   }
 
   // The attributes the view shows (ir_eval's effective rewrite).
@@ -394,6 +412,7 @@ class Differential {
   const ir::Policy& p_;
   const plan::Plan& plan_;
   const HarnessRun& run_;
+  std::set<std::string> comms_;  // before callers_, which point into it
   std::vector<ir::Caller> callers_;
   std::vector<uint32_t> ids_;  // lower uids and gids worth rewriting
   DifferentialReport report_;

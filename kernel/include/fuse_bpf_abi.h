@@ -13,8 +13,9 @@
  * and no bpf_iter_num; copy names out with bpf_dynptr_read() into a stack
  * buffer and compare there (bpf_strncmp works on it); bpf_loop exists.
  * bpf_get_current_uid_gid()/bpf_get_current_pid_tgid() are allowed when
- * FUSE_BPF_FEATURE_DIR/FUSE_BPF_FEATURE_UID_GID exists.  Names of program
- * sets: 1-14 characters from [A-Za-z0-9_.].
+ * FUSE_BPF_FEATURE_DIR/FUSE_BPF_FEATURE_UID_GID exists, and
+ * bpf_get_current_comm() when FUSE_BPF_FEATURE_DIR/FUSE_BPF_FEATURE_COMM
+ * does.  Names of program sets: 1-14 characters from [A-Za-z0-9_.].
  */
 #ifndef FSPOL_FUSE_BPF_ABI_H
 #define FSPOL_FUSE_BPF_ABI_H
@@ -73,6 +74,7 @@
 #define FUSE_BPF_FEATURE_DIR		"/sys/fs/fuse/features"
 #define FUSE_BPF_FEATURE_BPF		"fuse_bpf"
 #define FUSE_BPF_FEATURE_UID_GID	"bpf_uid_gid"	/* helpers in fuse_ops */
+#define FUSE_BPF_FEATURE_COMM		"bpf_comm"	/* bpf_get_current_comm too */
 #define FUSE_BPF_FEATURE_NO_DAEMON	"no_daemon"
 #define FUSE_BPF_FEATURE_ASSIGN		"bpf_assign"	/* FUSE_DEV_IOC_BPF_NODES, _ASSIGN */
 

@@ -91,7 +91,7 @@ static __always_inline bool fsp_tracks(__u32 set, __u32 type)
 
 /* The policy and profile these programs decide (plan::policy_digest): fsrun
  * checks it before it registers the sets. */
-const volatile __u64 fsp_policy_digest = 0x7c71429a40be5559ULL;
+const volatile __u64 fsp_policy_digest = 0x3c3d54981869afa4ULL;
 /* The names the program sets are registered under (fsrun gives each mount
  * names of its own, of the same length) */
 static const volatile char fsp_set_names[FSP_SETS][16] = {
@@ -149,22 +149,31 @@ static __always_inline __s32 fsp_child_class(__u32 cls, struct fsp_walk *w)
 struct fsp_caller {
 	__u32 uid;
 	__u32 gid;
+	char comm[16];		/* the process name, NUL-terminated */
 };
 
-/* tests/golden_bpf/access.fspol:3: gid == 100 */
+/* tests/golden_bpf/access.fspol:4: gid == 100 */
 static __always_inline bool fsp_when_0(const struct fsp_caller *c)
 {
-#line 3 "tests/golden_bpf/access.fspol"
+#line 4 "tests/golden_bpf/access.fspol"
 	return (c->gid == 100U);
-#line 160 "access.bpf.c"
+#line 161 "access.bpf.c"
 }
 
-/* tests/golden_bpf/access.fspol:4: uid != 0 */
+/* tests/golden_bpf/access.fspol:5: uid != 0 */
 static __always_inline bool fsp_when_1(const struct fsp_caller *c)
 {
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 	return !((c->uid == 0U));
-#line 168 "access.bpf.c"
+#line 169 "access.bpf.c"
+}
+
+/* tests/golden_bpf/access.fspol:6: comm != "etckeeper" */
+static __noinline bool fsp_when_2(const struct fsp_caller *c)
+{
+#line 6 "tests/golden_bpf/access.fspol"
+	return !(((c->comm[0] == 101 && c->comm[1] == 116 && c->comm[2] == 99 && c->comm[3] == 107 && c->comm[4] == 101 && c->comm[5] == 101 && c->comm[6] == 112 && c->comm[7] == 101 && c->comm[8] == 114 && c->comm[9] == 0)));
+#line 177 "access.bpf.c"
 }
 
 static __always_inline bool fsp_arg_2(__u32 v)
@@ -209,39 +218,43 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 	case 2: /* '/etc' */
 		/* access write */
 		if (fsp_arg_2(v)) {
-#line 5 "tests/golden_bpf/access.fspol"
-			return -30; /* readonly: EROFS */
-#line 215 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+			if (fsp_when_2(c)) {
+				return -30; /* readonly: EROFS */
+			}
+#line 226 "access.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_3(v)) {
-#line 5 "tests/golden_bpf/access.fspol"
-			return -30; /* readonly: EROFS */
-#line 221 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+			if (fsp_when_2(c)) {
+				return -30; /* readonly: EROFS */
+			}
+#line 234 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
 		if (fsp_arg_2(v)) {
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 			if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 232 "access.bpf.c"
+#line 245 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
 		if (fsp_arg_2(v)) {
-#line 3 "tests/golden_bpf/access.fspol"
-			if (fsp_when_0(c)) {
-				/* allow: tests/golden_bpf/access.fspol:3 */
 #line 4 "tests/golden_bpf/access.fspol"
+			if (fsp_when_0(c)) {
+				/* allow: tests/golden_bpf/access.fspol:4 */
+#line 5 "tests/golden_bpf/access.fspol"
 			} else if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 245 "access.bpf.c"
+#line 258 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -262,18 +275,22 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 		case 2: /* '/etc' */
 			{
 				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				return -30; /* readonly: EROFS */
-#line 268 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+				if (fsp_when_2(c)) {
+					return -30; /* readonly: EROFS */
+				}
+#line 283 "access.bpf.c"
+				/* a new node gets its directory's program set, and '/etc' has other rules */
+				return BPF_FUSE_USER;
 			}
 		case 3: /* '/data' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 277 "access.bpf.c"
+#line 294 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -284,9 +301,12 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 		case 2: /* '/etc' */
 			{
 				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				return -30; /* readonly: EROFS */
-#line 290 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+				if (fsp_when_2(c)) {
+					return -30; /* readonly: EROFS */
+				}
+#line 309 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -295,22 +315,22 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 		case 4: /* '/data/a' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 303 "access.bpf.c"
+#line 323 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/a' has other rules */
 				return BPF_FUSE_USER;
 			}
 		case 5: /* '/data/shared' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 314 "access.bpf.c"
+#line 334 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/shared' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -321,11 +341,11 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 		case 4: /* '/data/a' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 329 "access.bpf.c"
+#line 349 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -335,11 +355,11 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 		case 5: /* '/data/shared' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 343 "access.bpf.c"
+#line 363 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -370,28 +390,31 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 	switch (set) {
 	case 2: /* '/etc' */
 		/* access write */
-#line 5 "tests/golden_bpf/access.fspol"
-		return -30; /* readonly: EROFS */
-#line 376 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+		if (fsp_when_2(c)) {
+			return -30; /* readonly: EROFS */
+		}
+#line 398 "access.bpf.c"
+		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 384 "access.bpf.c"
+#line 407 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
-#line 3 "tests/golden_bpf/access.fspol"
-		if (fsp_when_0(c)) {
-			/* allow: tests/golden_bpf/access.fspol:3 */
 #line 4 "tests/golden_bpf/access.fspol"
+		if (fsp_when_0(c)) {
+			/* allow: tests/golden_bpf/access.fspol:4 */
+#line 5 "tests/golden_bpf/access.fspol"
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 395 "access.bpf.c"
+#line 418 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -403,28 +426,31 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 	switch (set) {
 	case 2: /* '/etc' */
 		/* access write */
-#line 5 "tests/golden_bpf/access.fspol"
-		return -30; /* readonly: EROFS */
-#line 409 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+		if (fsp_when_2(c)) {
+			return -30; /* readonly: EROFS */
+		}
+#line 434 "access.bpf.c"
+		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 417 "access.bpf.c"
+#line 443 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
-#line 3 "tests/golden_bpf/access.fspol"
-		if (fsp_when_0(c)) {
-			/* allow: tests/golden_bpf/access.fspol:3 */
 #line 4 "tests/golden_bpf/access.fspol"
+		if (fsp_when_0(c)) {
+			/* allow: tests/golden_bpf/access.fspol:4 */
+#line 5 "tests/golden_bpf/access.fspol"
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 428 "access.bpf.c"
+#line 454 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -436,9 +462,12 @@ static __always_inline int fsp_setxattr_pre(__u32 set, const struct fsp_caller *
 	switch (set) {
 	case 2: /* '/etc' */
 		/* access xattr_write */
-#line 5 "tests/golden_bpf/access.fspol"
-		return -30; /* readonly: EROFS */
-#line 442 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+		if (fsp_when_2(c)) {
+			return -30; /* readonly: EROFS */
+		}
+#line 470 "access.bpf.c"
+		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
 }
@@ -449,9 +478,12 @@ static __always_inline int fsp_removexattr_pre(__u32 set, const struct fsp_calle
 	switch (set) {
 	case 2: /* '/etc' */
 		/* access xattr_write */
-#line 5 "tests/golden_bpf/access.fspol"
-		return -30; /* readonly: EROFS */
-#line 455 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+		if (fsp_when_2(c)) {
+			return -30; /* readonly: EROFS */
+		}
+#line 486 "access.bpf.c"
+		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
 }
@@ -462,28 +494,31 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 	switch (set) {
 	case 2: /* '/etc' */
 		/* access write */
-#line 5 "tests/golden_bpf/access.fspol"
-		return -30; /* readonly: EROFS */
-#line 468 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+		if (fsp_when_2(c)) {
+			return -30; /* readonly: EROFS */
+		}
+#line 502 "access.bpf.c"
+		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 476 "access.bpf.c"
+#line 511 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
-#line 3 "tests/golden_bpf/access.fspol"
-		if (fsp_when_0(c)) {
-			/* allow: tests/golden_bpf/access.fspol:3 */
 #line 4 "tests/golden_bpf/access.fspol"
+		if (fsp_when_0(c)) {
+			/* allow: tests/golden_bpf/access.fspol:4 */
+#line 5 "tests/golden_bpf/access.fspol"
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 487 "access.bpf.c"
+#line 522 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -495,28 +530,31 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 	switch (set) {
 	case 2: /* '/etc' */
 		/* access write */
-#line 5 "tests/golden_bpf/access.fspol"
-		return -30; /* readonly: EROFS */
-#line 501 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+		if (fsp_when_2(c)) {
+			return -30; /* readonly: EROFS */
+		}
+#line 538 "access.bpf.c"
+		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 509 "access.bpf.c"
+#line 547 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
-#line 3 "tests/golden_bpf/access.fspol"
-		if (fsp_when_0(c)) {
-			/* allow: tests/golden_bpf/access.fspol:3 */
 #line 4 "tests/golden_bpf/access.fspol"
+		if (fsp_when_0(c)) {
+			/* allow: tests/golden_bpf/access.fspol:4 */
+#line 5 "tests/golden_bpf/access.fspol"
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 520 "access.bpf.c"
+#line 558 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -667,18 +705,22 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 		case 2: /* '/etc' */
 			{
 				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				return -30; /* readonly: EROFS */
-#line 673 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+				if (fsp_when_2(c)) {
+					return -30; /* readonly: EROFS */
+				}
+#line 713 "access.bpf.c"
+				/* a new node gets its directory's program set, and '/etc' has other rules */
+				return BPF_FUSE_USER;
 			}
 		case 3: /* '/data' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 682 "access.bpf.c"
+#line 724 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -689,9 +731,12 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 		case 2: /* '/etc' */
 			{
 				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				return -30; /* readonly: EROFS */
-#line 695 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+				if (fsp_when_2(c)) {
+					return -30; /* readonly: EROFS */
+				}
+#line 739 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -700,22 +745,22 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 		case 4: /* '/data/a' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 708 "access.bpf.c"
+#line 753 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/a' has other rules */
 				return BPF_FUSE_USER;
 			}
 		case 5: /* '/data/shared' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 719 "access.bpf.c"
+#line 764 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/shared' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -726,11 +771,11 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 		case 4: /* '/data/a' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 734 "access.bpf.c"
+#line 779 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -740,11 +785,11 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 		case 5: /* '/data/shared' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 748 "access.bpf.c"
+#line 793 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -767,18 +812,22 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 		case 2: /* '/etc' */
 			{
 				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				return -30; /* readonly: EROFS */
-#line 773 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+				if (fsp_when_2(c)) {
+					return -30; /* readonly: EROFS */
+				}
+#line 820 "access.bpf.c"
+				/* a new node gets its directory's program set, and '/etc' has other rules */
+				return BPF_FUSE_USER;
 			}
 		case 3: /* '/data' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 782 "access.bpf.c"
+#line 831 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -798,9 +847,13 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 		case 2: /* '/etc' */
 			{
 				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				return -30; /* readonly: EROFS */
-#line 804 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+				if (fsp_when_2(c)) {
+					return -30; /* readonly: EROFS */
+				}
+#line 855 "access.bpf.c"
+				/* the daemon must know the new node of '/etc', so it makes it */
+				return BPF_FUSE_USER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -809,22 +862,22 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 		case 4: /* '/data/a' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 817 "access.bpf.c"
+#line 870 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/a' has other rules */
 				return BPF_FUSE_USER;
 			}
 		case 5: /* '/data/shared' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 828 "access.bpf.c"
+#line 881 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/shared' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -835,11 +888,11 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 		case 4: /* '/data/a' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 843 "access.bpf.c"
+#line 896 "access.bpf.c"
 				/* the daemon must know the new node of '/data/a', so it makes it */
 				return BPF_FUSE_USER;
 			}
@@ -850,11 +903,11 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 		case 5: /* '/data/shared' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 858 "access.bpf.c"
+#line 911 "access.bpf.c"
 				/* the daemon must know the new node of '/data/shared', so it makes it */
 				return BPF_FUSE_USER;
 			}
@@ -873,9 +926,12 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 		case 2: /* '/etc' */
 			{
 				/* access delete */
-#line 5 "tests/golden_bpf/access.fspol"
-				return -30; /* readonly: EROFS */
-#line 879 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+				if (fsp_when_2(c)) {
+					return -30; /* readonly: EROFS */
+				}
+#line 934 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -884,9 +940,12 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 		case 2: /* '/etc' */
 			{
 				/* access delete */
-#line 5 "tests/golden_bpf/access.fspol"
-				return -30; /* readonly: EROFS */
-#line 890 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+				if (fsp_when_2(c)) {
+					return -30; /* readonly: EROFS */
+				}
+#line 948 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -935,9 +994,12 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 		case 2: /* '/etc' */
 			{
 				/* access delete */
-#line 5 "tests/golden_bpf/access.fspol"
-				return -30; /* readonly: EROFS */
-#line 941 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+				if (fsp_when_2(c)) {
+					return -30; /* readonly: EROFS */
+				}
+#line 1002 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -946,9 +1008,12 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 		case 2: /* '/etc' */
 			{
 				/* access delete */
-#line 5 "tests/golden_bpf/access.fspol"
-				return -30; /* readonly: EROFS */
-#line 952 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+				if (fsp_when_2(c)) {
+					return -30; /* readonly: EROFS */
+				}
+#line 1016 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -979,27 +1044,35 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 	case 2: /* '/etc' */
 		/* access chmod */
 		if (fsp_arg_4(v)) {
-#line 5 "tests/golden_bpf/access.fspol"
-			return -30; /* readonly: EROFS */
-#line 985 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+			if (fsp_when_2(c)) {
+				return -30; /* readonly: EROFS */
+			}
+#line 1052 "access.bpf.c"
 		}
 		/* access chown */
 		if (fsp_arg_5(v)) {
-#line 5 "tests/golden_bpf/access.fspol"
-			return -30; /* readonly: EROFS */
-#line 991 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+			if (fsp_when_2(c)) {
+				return -30; /* readonly: EROFS */
+			}
+#line 1060 "access.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_6(v)) {
-#line 5 "tests/golden_bpf/access.fspol"
-			return -30; /* readonly: EROFS */
-#line 997 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+			if (fsp_when_2(c)) {
+				return -30; /* readonly: EROFS */
+			}
+#line 1068 "access.bpf.c"
 		}
 		/* access utimes */
 		if (fsp_arg_7(v)) {
-#line 5 "tests/golden_bpf/access.fspol"
-			return -30; /* readonly: EROFS */
-#line 1003 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+			if (fsp_when_2(c)) {
+				return -30; /* readonly: EROFS */
+			}
+#line 1076 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -1020,18 +1093,22 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 		case 2: /* '/etc' */
 			{
 				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				return -30; /* readonly: EROFS */
-#line 1026 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+				if (fsp_when_2(c)) {
+					return -30; /* readonly: EROFS */
+				}
+#line 1101 "access.bpf.c"
+				/* a new node gets its directory's program set, and '/etc' has other rules */
+				return BPF_FUSE_USER;
 			}
 		case 3: /* '/data' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1035 "access.bpf.c"
+#line 1112 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -1042,9 +1119,12 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 		case 2: /* '/etc' */
 			{
 				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				return -30; /* readonly: EROFS */
-#line 1048 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+				if (fsp_when_2(c)) {
+					return -30; /* readonly: EROFS */
+				}
+#line 1127 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -1053,22 +1133,22 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 		case 4: /* '/data/a' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1061 "access.bpf.c"
+#line 1141 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/a' has other rules */
 				return BPF_FUSE_USER;
 			}
 		case 5: /* '/data/shared' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1072 "access.bpf.c"
+#line 1152 "access.bpf.c"
 				/* a new node gets its directory's program set, and '/data/shared' has other rules */
 				return BPF_FUSE_USER;
 			}
@@ -1079,11 +1159,11 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 		case 4: /* '/data/a' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1087 "access.bpf.c"
+#line 1167 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1093,11 +1173,11 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 		case 5: /* '/data/shared' */
 			{
 				/* access create */
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1101 "access.bpf.c"
+#line 1181 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1113,33 +1193,35 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 	case 2: /* '/etc' */
 		/* access write */
 		if (fsp_arg_9(v)) {
-#line 5 "tests/golden_bpf/access.fspol"
-			return -30; /* readonly: EROFS */
-#line 1119 "access.bpf.c"
+#line 6 "tests/golden_bpf/access.fspol"
+			if (fsp_when_2(c)) {
+				return -30; /* readonly: EROFS */
+			}
+#line 1201 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
 		/* access write */
 		if (fsp_arg_9(v)) {
-#line 4 "tests/golden_bpf/access.fspol"
+#line 5 "tests/golden_bpf/access.fspol"
 			if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 1130 "access.bpf.c"
+#line 1212 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
 		if (fsp_arg_9(v)) {
-#line 3 "tests/golden_bpf/access.fspol"
-			if (fsp_when_0(c)) {
-				/* allow: tests/golden_bpf/access.fspol:3 */
 #line 4 "tests/golden_bpf/access.fspol"
+			if (fsp_when_0(c)) {
+				/* allow: tests/golden_bpf/access.fspol:4 */
+#line 5 "tests/golden_bpf/access.fspol"
 			} else if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 1143 "access.bpf.c"
+#line 1225 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -1153,6 +1235,7 @@ static __always_inline void fsp_caller_now(struct fsp_caller *c)
 
 	c->uid = (__u32)ug;
 	c->gid = (__u32)(ug >> 32);
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
 }
 
 static __always_inline int fsp_read_name(const struct fuse_buffer *name,
