@@ -548,7 +548,6 @@ class Emitter {
   }
 
  private:
-
   std::string condition_expr(const ir::Condition& c) const {
     using K = ir::Condition::Kind;
     switch (c.kind) {
@@ -613,8 +612,8 @@ class Emitter {
       // (a BPF-to-BPF call) keeps programs that test it in many places
       // within the 16-bit jump range.
       bool call = mentions_comm(*rule.condition);
-      w.line(std::string(call ? "static __noinline" : "static __always_inline") + " bool fsp_when_" +
-             std::to_string(id) + "(const struct fsp_caller *c)");
+      w.line(std::string(call ? "static __noinline" : "static __always_inline") +
+             " bool fsp_when_" + std::to_string(id) + "(const struct fsp_caller *c)");
       w.open("{");
       w.from(rule.where);
       w.line("return " + condition_expr(*rule.condition) + ";");
@@ -1028,9 +1027,9 @@ class Emitter {
   bool uses_comm_ = false;
   void finish_collect() {
     uses_caller_ = !conditions_.empty();
-    for (uint32_t id : conditions_) uses_comm_ = uses_comm_ || mentions_comm(*p_.rules[id].condition);
+    for (uint32_t id : conditions_)
+      uses_comm_ = uses_comm_ || mentions_comm(*p_.rules[id].condition);
   }
-
 
  private:
   static bool mentions_comm(const ir::Condition& c) {
