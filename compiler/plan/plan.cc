@@ -33,7 +33,8 @@ constexpr uint8_t kMknodTypes = syntax::kTypeFile | syntax::kTypeFifo | syntax::
                                 syntax::kTypeChardev | syntax::kTypeBlockdev;
 
 constexpr ProfileInfo kProfiles[] = {
-#define FSPOL_PROFILE(id, name, uid_gid, comm, summary) {name, uid_gid, comm, summary},
+#define FSPOL_PROFILE(id, name, uid_gid, comm, made_sets, summary) \
+  {name, uid_gid, comm, made_sets, summary},
 #include "plan/profiles.def"
 };
 
@@ -396,7 +397,7 @@ class Planner {
                          "' depends on the file type, which this filter does not see", {});
         return;
       }
-      if (creates) {
+      if (creates && !profile_.made_sets) {
         // The kernel gives a created node its directory's program set:
         // a name whose rules differ is created by the daemon instead.
         for (int b = 0; b < 7; ++b) {
@@ -868,11 +869,15 @@ class Planner {
     if (pre.where == Where::kNone && !pre.children.empty()) pre.where = Where::kKernel;
   }
 
-  // A node the kernel creates keeps its directory's set, and the daemon
-  // never learns it (no lookup happens): where the new node must be known
-  // (its set is tracked, for its type), the daemon makes the name (and
-  // then has the kernel forget the node, so that the next lookup backs it
-  // and the daemon's postfilter learns it).
+  // A node the kernel makes must get its set and, where the plan says, be
+  // learnt by the daemon. On a profile with made_sets the kernel runs the
+  // directory's lookup filters on it as on a looked-up name: the daemon
+  // makes only names whose lookups it serves (the lookup filters could
+  // not run on them). Otherwise a made node keeps its directory's set and
+  // the daemon never learns it (no lookup happens): where the new node
+  // must be known (its set is tracked, for its type), the daemon makes the
+  // name (and then has the kernel forget the node, so that the next lookup
+  // backs it and the daemon's postfilter learns it).
   void route_tracked_creates(uint32_t s) {
     ProgramSet& set = plan_.sets[s];
     if (set.passthrough || !(set.types & kDir) || hides_children(set)) return;
@@ -882,26 +887,37 @@ class Planner {
         {Callback::mknod, kMknodTypes},
         {Callback::mkdir, kDir},
         {Callback::symlink, syntax::kTypeSymlink}};
+    // Whether the daemon must make a name of class `child` of `types`.
+    auto by_daemon = [&](uint32_t child, uint8_t types) {
+      if (profile_.made_sets) return lookup_by_daemon(set, child);
+      for (int b = 0; b < 7; ++b) {
+        auto type = static_cast<uint8_t>(1u << b);
+        if (!(types & type) || always_hidden(child, type)) continue;
+        const ProgramSet& target = plan_.sets[index_.at(state_key(child, above, type))];
+        if (target.tracked && (!target.tracked_dirs_only || type == kDir)) return true;
+      }
+      return false;
+    };
     for (auto [cb, types] : kMakes) {
       Filter& f = set.filters[static_cast<size_t>(cb)].pre;
       if (f.where == Where::kDaemon) {
-        if (set.tracked) f.daemon_result = kUser;
+        bool any = !profile_.made_sets && set.tracked;
+        for (uint32_t child : p_.classes[set.cls].children) {
+          any = any || (profile_.made_sets && by_daemon(child, types));
+        }
+        if (any) f.daemon_result = kUser;
         continue;
       }
       for (uint32_t child : p_.classes[set.cls].children) {
-        bool known = false;
-        for (int b = 0; b < 7; ++b) {
-          auto type = static_cast<uint8_t>(1u << b);
-          if (!(types & type) || always_hidden(child, type)) continue;
-          const ProgramSet& target = plan_.sets[index_.at(state_key(child, above, type))];
-          known = known || (target.tracked && (!target.tracked_dirs_only || type == kDir));
-        }
-        if (!known) continue;
+        if (!by_daemon(child, types)) continue;
         Decision& d = child_of(f, child).decision;
         if (d.then == kContinue) {
           d.then = kUser;
-          d.then_reason = "the daemon must know the new node of '" + p_.classes[child].example +
-                          "', so it makes it";
+          d.then_reason = profile_.made_sets
+                              ? "the daemon serves lookups of '" + p_.classes[child].example +
+                                    "', so it makes the name"
+                              : "the daemon must know the new node of '" +
+                                    p_.classes[child].example + "', so it makes it";
         }
       }
       std::sort(f.children.begin(), f.children.end(),
@@ -909,6 +925,18 @@ class Planner {
       f.by_name = true;
       if (f.where == Where::kNone && !f.children.empty()) f.where = Where::kKernel;
     }
+  }
+
+  // Whether a lookup of a name of class `child` in `set` is the daemon's
+  // whole (BPF_FUSE_USER): its filters cannot run on a node the kernel made.
+  static bool lookup_by_daemon(const ProgramSet& set, uint32_t child) {
+    const Filter& lookup = set.filters[static_cast<size_t>(Callback::lookup)].pre;
+    if (lookup.where == Where::kDaemon) return lookup.daemon_result == kUser;
+    if (!lookup.by_name) return lookup.node.then == kUser;
+    for (const Filter::Child& c : lookup.children) {
+      if (c.cls == child) return c.decision.then == kUser;
+    }
+    return false;
   }
 
   // Callbacks only a directory's requests call.

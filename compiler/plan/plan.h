@@ -28,13 +28,14 @@
 namespace fspol::plan {
 
 enum class Profile : uint8_t {
-#define FSPOL_PROFILE(id, name, uid_gid, comm, summary) id,
+#define FSPOL_PROFILE(id, name, uid_gid, comm, made_sets, summary) id,
 #include "plan/profiles.def"
 };
 struct ProfileInfo {
   std::string_view name;
   bool uid_gid;
   bool comm;
+  bool made_sets;
   std::string_view summary;
 };
 const ProfileInfo& profile_info(Profile profile);

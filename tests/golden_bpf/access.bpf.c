@@ -77,7 +77,7 @@ static const volatile __u8 fsp_set_passthrough[6] = {
 };
 
 static const volatile __u8 fsp_set_tracked[6] = {
-	1, 2, 2, 1, 2, 2,
+	2, 2, 2, 2, 2, 2,
 };
 
 /* Whether the daemon learns a node of a set (tracked 1: every node; 2:
@@ -267,11 +267,6 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 	switch (set) {
 	case 0: /* '/' */
 		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 2: /* '/etc' */
 			{
 				/* access create */
@@ -279,9 +274,8 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 283 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/etc' has other rules */
-				return BPF_FUSE_USER;
+#line 278 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		case 3: /* '/data' */
 			{
@@ -290,9 +284,8 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 294 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/data' has other rules */
-				return BPF_FUSE_USER;
+#line 288 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -305,7 +298,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 309 "access.bpf.c"
+#line 302 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -313,16 +306,6 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 	case 3: /* '/data' */
 		switch (child) {
 		case 4: /* '/data/a' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 323 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/data/a' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 5: /* '/data/shared' */
 			{
 				/* access create */
@@ -330,9 +313,8 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 334 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/data/shared' has other rules */
-				return BPF_FUSE_USER;
+#line 317 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -345,7 +327,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 349 "access.bpf.c"
+#line 331 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -359,7 +341,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 363 "access.bpf.c"
+#line 345 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -394,7 +376,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_2(c)) {
 			return -30; /* readonly: EROFS */
 		}
-#line 398 "access.bpf.c"
+#line 380 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
@@ -403,7 +385,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 407 "access.bpf.c"
+#line 389 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -414,7 +396,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 418 "access.bpf.c"
+#line 400 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -430,7 +412,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_2(c)) {
 			return -30; /* readonly: EROFS */
 		}
-#line 434 "access.bpf.c"
+#line 416 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
@@ -439,7 +421,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 443 "access.bpf.c"
+#line 425 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -450,7 +432,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 454 "access.bpf.c"
+#line 436 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -466,7 +448,7 @@ static __always_inline int fsp_setxattr_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_2(c)) {
 			return -30; /* readonly: EROFS */
 		}
-#line 470 "access.bpf.c"
+#line 452 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -482,7 +464,7 @@ static __always_inline int fsp_removexattr_pre(__u32 set, const struct fsp_calle
 		if (fsp_when_2(c)) {
 			return -30; /* readonly: EROFS */
 		}
-#line 486 "access.bpf.c"
+#line 468 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -498,7 +480,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		if (fsp_when_2(c)) {
 			return -30; /* readonly: EROFS */
 		}
-#line 502 "access.bpf.c"
+#line 484 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
@@ -507,7 +489,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 511 "access.bpf.c"
+#line 493 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -518,7 +500,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 522 "access.bpf.c"
+#line 504 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -534,7 +516,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		if (fsp_when_2(c)) {
 			return -30; /* readonly: EROFS */
 		}
-#line 538 "access.bpf.c"
+#line 520 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
@@ -543,7 +525,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 547 "access.bpf.c"
+#line 529 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -554,7 +536,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 558 "access.bpf.c"
+#line 540 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -697,11 +679,6 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 	switch (set) {
 	case 0: /* '/' */
 		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 2: /* '/etc' */
 			{
 				/* access create */
@@ -709,9 +686,8 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 713 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/etc' has other rules */
-				return BPF_FUSE_USER;
+#line 690 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		case 3: /* '/data' */
 			{
@@ -720,9 +696,8 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 724 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/data' has other rules */
-				return BPF_FUSE_USER;
+#line 700 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -735,7 +710,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 739 "access.bpf.c"
+#line 714 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -743,16 +718,6 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 	case 3: /* '/data' */
 		switch (child) {
 		case 4: /* '/data/a' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 753 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/data/a' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 5: /* '/data/shared' */
 			{
 				/* access create */
@@ -760,9 +725,8 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 764 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/data/shared' has other rules */
-				return BPF_FUSE_USER;
+#line 729 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -775,7 +739,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 779 "access.bpf.c"
+#line 743 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -789,7 +753,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 793 "access.bpf.c"
+#line 757 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -804,11 +768,6 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 	switch (set) {
 	case 0: /* '/' */
 		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 2: /* '/etc' */
 			{
 				/* access create */
@@ -816,9 +775,8 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 820 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/etc' has other rules */
-				return BPF_FUSE_USER;
+#line 779 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		case 3: /* '/data' */
 			{
@@ -827,18 +785,8 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 831 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/data' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 1: /* '/a' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* the daemon must know the new node of '/a', so it makes it */
-				return BPF_FUSE_USER;
+#line 789 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -851,25 +799,14 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 855 "access.bpf.c"
-				/* the daemon must know the new node of '/etc', so it makes it */
-				return BPF_FUSE_USER;
+#line 803 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 		switch (child) {
 		case 4: /* '/data/a' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 870 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/data/a' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 5: /* '/data/shared' */
 			{
 				/* access create */
@@ -877,9 +814,8 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 881 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/data/shared' has other rules */
-				return BPF_FUSE_USER;
+#line 818 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -892,9 +828,8 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 896 "access.bpf.c"
-				/* the daemon must know the new node of '/data/a', so it makes it */
-				return BPF_FUSE_USER;
+#line 832 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -907,9 +842,8 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 911 "access.bpf.c"
-				/* the daemon must know the new node of '/data/shared', so it makes it */
-				return BPF_FUSE_USER;
+#line 846 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -930,7 +864,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 934 "access.bpf.c"
+#line 868 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -944,7 +878,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 948 "access.bpf.c"
+#line 882 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -998,7 +932,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 1002 "access.bpf.c"
+#line 936 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1012,7 +946,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 1016 "access.bpf.c"
+#line 950 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1048,7 +982,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 			if (fsp_when_2(c)) {
 				return -30; /* readonly: EROFS */
 			}
-#line 1052 "access.bpf.c"
+#line 986 "access.bpf.c"
 		}
 		/* access chown */
 		if (fsp_arg_5(v)) {
@@ -1056,7 +990,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 			if (fsp_when_2(c)) {
 				return -30; /* readonly: EROFS */
 			}
-#line 1060 "access.bpf.c"
+#line 994 "access.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_6(v)) {
@@ -1064,7 +998,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 			if (fsp_when_2(c)) {
 				return -30; /* readonly: EROFS */
 			}
-#line 1068 "access.bpf.c"
+#line 1002 "access.bpf.c"
 		}
 		/* access utimes */
 		if (fsp_arg_7(v)) {
@@ -1072,7 +1006,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 			if (fsp_when_2(c)) {
 				return -30; /* readonly: EROFS */
 			}
-#line 1076 "access.bpf.c"
+#line 1010 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -1085,11 +1019,6 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 	switch (set) {
 	case 0: /* '/' */
 		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 2: /* '/etc' */
 			{
 				/* access create */
@@ -1097,9 +1026,8 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 1101 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/etc' has other rules */
-				return BPF_FUSE_USER;
+#line 1030 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		case 3: /* '/data' */
 			{
@@ -1108,9 +1036,8 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1112 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/data' has other rules */
-				return BPF_FUSE_USER;
+#line 1040 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -1123,7 +1050,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 1127 "access.bpf.c"
+#line 1054 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1131,16 +1058,6 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 	case 3: /* '/data' */
 		switch (child) {
 		case 4: /* '/data/a' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 1141 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/data/a' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 5: /* '/data/shared' */
 			{
 				/* access create */
@@ -1148,9 +1065,8 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1152 "access.bpf.c"
-				/* a new node gets its directory's program set, and '/data/shared' has other rules */
-				return BPF_FUSE_USER;
+#line 1069 "access.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -1163,7 +1079,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1167 "access.bpf.c"
+#line 1083 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1177,7 +1093,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1181 "access.bpf.c"
+#line 1097 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1197,7 +1113,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 			if (fsp_when_2(c)) {
 				return -30; /* readonly: EROFS */
 			}
-#line 1201 "access.bpf.c"
+#line 1117 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
@@ -1208,7 +1124,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 			if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 1212 "access.bpf.c"
+#line 1128 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
@@ -1221,7 +1137,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 			} else if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 1225 "access.bpf.c"
+#line 1141 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -1643,36 +1559,11 @@ __u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s1_mkdir_pre")
-__u32 BPF_PROG(s1_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(1, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC(".struct_ops")
 struct fuse_ops fsp_set_1 = {
 	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
 	.lookup_prefilter = (void *)s1_lookup_pre,
 	.lookup_postfilter = (void *)s1_lookup_post,
-	.mkdir_prefilter = (void *)s1_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,

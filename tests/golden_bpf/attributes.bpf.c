@@ -63,7 +63,7 @@ static const volatile __u8 fsp_set_passthrough[4] = {
 };
 
 static const volatile __u8 fsp_set_tracked[4] = {
-	1, 2, 0, 1,
+	2, 2, 0, 2,
 };
 
 /* Whether the daemon learns a node of a set (tracked 1: every node; 2:
@@ -135,37 +135,6 @@ struct fsp_caller {
 	__u32 gid;
 };
 
-static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
-					__s32 *child_set, struct fuse_attr *a)
-{
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 2: /* '/media' */
-			{
-				/* a new node gets its directory's program set, and '/media' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/media' */
-		switch (child) {
-		case 2: /* '/media' */
-			{
-				/* a new node gets its directory's program set, and '/media' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
-}
-
 static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
@@ -222,20 +191,20 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 						}
-#line 226 "attributes.bpf.c"
+#line 195 "attributes.bpf.c"
 						/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							a->uid = 0U;
 						}
-#line 232 "attributes.bpf.c"
+#line 201 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 239 "attributes.bpf.c"
+#line 208 "attributes.bpf.c"
 					}
 					*child_set = 2;
 					return BPF_FUSE_CONTINUE;
@@ -247,14 +216,14 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->uid = 0U;
 						}
-#line 251 "attributes.bpf.c"
+#line 220 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 258 "attributes.bpf.c"
+#line 227 "attributes.bpf.c"
 					}
 					*child_set = 3;
 					return BPF_FUSE_CONTINUE;
@@ -278,20 +247,20 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 						}
-#line 282 "attributes.bpf.c"
+#line 251 "attributes.bpf.c"
 						/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							a->uid = 0U;
 						}
-#line 288 "attributes.bpf.c"
+#line 257 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 295 "attributes.bpf.c"
+#line 264 "attributes.bpf.c"
 					}
 					*child_set = 2;
 					return BPF_FUSE_CONTINUE;
@@ -303,99 +272,18 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->uid = 0U;
 						}
-#line 307 "attributes.bpf.c"
+#line 276 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 314 "attributes.bpf.c"
+#line 283 "attributes.bpf.c"
 					}
 					return BPF_FUSE_CONTINUE;
 				}
 				break;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
-}
-
-static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
-					__s32 *child_set, struct fuse_attr *a)
-{
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 2: /* '/media' */
-			{
-				/* a new node gets its directory's program set, and '/media' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 2: /* '/media' */
-	case 3: /* '/media' */
-		switch (child) {
-		case 2: /* '/media' */
-			{
-				/* a new node gets its directory's program set, and '/media' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
-}
-
-static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
-					__s32 *child_set, struct fuse_attr *a)
-{
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 2: /* '/media' */
-			{
-				/* a new node gets its directory's program set, and '/media' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 1: /* '/a' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* the daemon must know the new node of '/a', so it makes it */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 2: /* '/media' */
-		switch (child) {
-		case 2: /* '/media' */
-			{
-				/* a new node gets its directory's program set, and '/media' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/media' */
-		switch (child) {
-		case 2: /* '/media' */
-			{
-				/* the daemon must know the new node of '/media', so it makes it */
-				return BPF_FUSE_USER;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -467,20 +355,20 @@ static __always_inline int fsp_getattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 			}
-#line 471 "attributes.bpf.c"
+#line 359 "attributes.bpf.c"
 			/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				a->uid = 0U;
 			}
-#line 477 "attributes.bpf.c"
+#line 365 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 484 "attributes.bpf.c"
+#line 372 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/media' */
@@ -490,14 +378,14 @@ static __always_inline int fsp_getattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->uid = 0U;
 			}
-#line 494 "attributes.bpf.c"
+#line 382 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 501 "attributes.bpf.c"
+#line 389 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -520,7 +408,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 					a->uid = 0xffffffffU;
 				}
 			}
-#line 524 "attributes.bpf.c"
+#line 412 "attributes.bpf.c"
 			/* attr gid */
 			if (v & FATTR_GID) {
 #line 3 "tests/golden_bpf/attributes.fspol"
@@ -531,7 +419,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 						return -1; /* EPERM: no lower id shows so */
 				}
 			}
-#line 535 "attributes.bpf.c"
+#line 423 "attributes.bpf.c"
 		}
 		return BPF_FUSE_POSTFILTER;
 	}
@@ -549,20 +437,20 @@ static __always_inline int fsp_setattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 			}
-#line 553 "attributes.bpf.c"
+#line 441 "attributes.bpf.c"
 			/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				a->uid = 0U;
 			}
-#line 559 "attributes.bpf.c"
+#line 447 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 566 "attributes.bpf.c"
+#line 454 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/media' */
@@ -572,54 +460,14 @@ static __always_inline int fsp_setattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->uid = 0U;
 			}
-#line 576 "attributes.bpf.c"
+#line 464 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 583 "attributes.bpf.c"
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
-}
-
-static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
-					__s32 *child_set, struct fuse_attr *a)
-{
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 2: /* '/media' */
-			{
-				/* a new node gets its directory's program set, and '/media' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 2: /* '/media' */
-		switch (child) {
-		case 2: /* '/media' */
-			{
-				/* a new node gets its directory's program set, and '/media' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/media' */
-		switch (child) {
-		case 2: /* '/media' */
-			{
-				/* the daemon must know the new node of '/media', so it makes it */
-				return BPF_FUSE_USER;
-			}
+#line 471 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -672,29 +520,6 @@ static __always_inline __u32 fsp_type_of(__u32 mode)
 }
 
 /* ---- set 0 fspdb94_0: '/' ---- */
-
-SEC("struct_ops/s0_create_open_pre")
-__u32 BPF_PROG(s0_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_create_open_pre(0, &c, v, child, type, &child_set, 0);
-	return ret;
-}
 
 SEC("struct_ops/s0_lookup_pre")
 __u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
@@ -766,52 +591,6 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s0_mknod_pre")
-__u32 BPF_PROG(s0_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mknod_pre(0, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s0_mkdir_pre")
-__u32 BPF_PROG(s0_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(0, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC("struct_ops/s0_rename2_pre")
 __u32 BPF_PROG(s0_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
 {
@@ -854,40 +633,13 @@ __u32 BPF_PROG(s0_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_l
 	return ret;
 }
 
-SEC("struct_ops/s0_symlink_pre")
-__u32 BPF_PROG(s0_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(0, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC(".struct_ops")
 struct fuse_ops fsp_set_0 = {
-	.create_open_prefilter = (void *)s0_create_open_pre,
 	.lookup_prefilter = (void *)s0_lookup_pre,
 	.lookup_postfilter = (void *)s0_lookup_post,
-	.mknod_prefilter = (void *)s0_mknod_pre,
-	.mkdir_prefilter = (void *)s0_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s0_symlink_pre,
 	.name = "fspdb94_0",
 };
 
@@ -963,34 +715,10 @@ __u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s1_mkdir_pre")
-__u32 BPF_PROG(s1_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(1, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC(".struct_ops")
 struct fuse_ops fsp_set_1 = {
 	.lookup_prefilter = (void *)s1_lookup_pre,
 	.lookup_postfilter = (void *)s1_lookup_post,
-	.mkdir_prefilter = (void *)s1_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -998,52 +726,6 @@ struct fuse_ops fsp_set_1 = {
 };
 
 /* ---- set 2 fspdb94_2: '/media' ---- */
-
-SEC("struct_ops/s2_mknod_pre")
-__u32 BPF_PROG(s2_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mknod_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_mkdir_pre")
-__u32 BPF_PROG(s2_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
 
 SEC("struct_ops/s2_getattr_pre")
 __u32 BPF_PROG(s2_getattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_getattr_in *in)
@@ -1115,33 +797,8 @@ __u32 BPF_PROG(s2_setattr_post, const struct bpf_fuse_meta_info *meta, const str
 	return ret;
 }
 
-SEC("struct_ops/s2_symlink_pre")
-__u32 BPF_PROG(s2_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC(".struct_ops")
 struct fuse_ops fsp_set_2 = {
-	.mknod_prefilter = (void *)s2_mknod_pre,
-	.mkdir_prefilter = (void *)s2_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -1149,34 +806,10 @@ struct fuse_ops fsp_set_2 = {
 	.getattr_postfilter = (void *)s2_getattr_post,
 	.setattr_prefilter = (void *)s2_setattr_pre,
 	.setattr_postfilter = (void *)s2_setattr_post,
-	.symlink_prefilter = (void *)s2_symlink_pre,
 	.name = "fspdb94_2",
 };
 
 /* ---- set 3 fspdb94_3: '/media' ---- */
-
-SEC("struct_ops/s3_create_open_pre")
-__u32 BPF_PROG(s3_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_create_open_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
 
 SEC("struct_ops/s3_lookup_pre")
 __u32 BPF_PROG(s3_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
@@ -1248,29 +881,6 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s3_mkdir_pre")
-__u32 BPF_PROG(s3_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC("struct_ops/s3_getattr_post")
 __u32 BPF_PROG(s3_getattr_post, const struct bpf_fuse_meta_info *meta, const struct fuse_getattr_in *in, struct fuse_attr_out *out)
 {
@@ -1299,36 +909,10 @@ __u32 BPF_PROG(s3_setattr_post, const struct bpf_fuse_meta_info *meta, const str
 	return ret;
 }
 
-SEC("struct_ops/s3_symlink_pre")
-__u32 BPF_PROG(s3_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC(".struct_ops")
 struct fuse_ops fsp_set_3 = {
-	.create_open_prefilter = (void *)s3_create_open_pre,
 	.lookup_prefilter = (void *)s3_lookup_pre,
 	.lookup_postfilter = (void *)s3_lookup_post,
-	.mknod_prefilter = (void *)s2_mknod_pre,
-	.mkdir_prefilter = (void *)s3_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -1336,7 +920,6 @@ struct fuse_ops fsp_set_3 = {
 	.getattr_postfilter = (void *)s3_getattr_post,
 	.setattr_prefilter = (void *)s2_setattr_pre,
 	.setattr_postfilter = (void *)s3_setattr_post,
-	.symlink_prefilter = (void *)s3_symlink_pre,
 	.name = "fspdb94_3",
 };
 

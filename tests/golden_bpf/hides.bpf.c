@@ -76,7 +76,7 @@ static const volatile __u8 fsp_set_passthrough[7] = {
 };
 
 static const volatile __u8 fsp_set_tracked[7] = {
-	1, 2, 1, 1, 2, 1, 2,
+	2, 2, 2, 2, 2, 2, 2,
 };
 
 /* Whether the daemon learns a node of a set (tracked 1: every node; 2:
@@ -199,45 +199,12 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 	switch (set) {
 	case 0: /* '/' */
 		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 2: /* '/home' */
-			{
-				/* a new node gets its directory's program set, and '/home' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 3: /* '/secret' */
 			{
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 218 "hides.bpf.c"
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 2: /* '/home' */
-		switch (child) {
-		case 4: /* '/home/a' */
-			{
-				/* a new node gets its directory's program set, and '/home/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/home/a' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 5: /* '/home/a/.ssh' */
-			{
-				/* a new node gets its directory's program set, and '/home/a/.ssh' has other rules */
-				return BPF_FUSE_USER;
+#line 208 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -251,9 +218,8 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 255 "hides.bpf.c"
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
+#line 222 "hides.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -266,7 +232,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 270 "hides.bpf.c"
+#line 236 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -286,7 +252,7 @@ static __always_inline int fsp_lseek_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 290 "hides.bpf.c"
+#line 256 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -320,7 +286,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 324 "hides.bpf.c"
+#line 290 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -337,7 +303,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 341 "hides.bpf.c"
+#line 307 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -354,7 +320,7 @@ static __always_inline int fsp_getxattr_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 358 "hides.bpf.c"
+#line 324 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -371,7 +337,7 @@ static __always_inline int fsp_listxattr_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 375 "hides.bpf.c"
+#line 341 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -388,7 +354,7 @@ static __always_inline int fsp_setxattr_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 392 "hides.bpf.c"
+#line 358 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -405,7 +371,7 @@ static __always_inline int fsp_removexattr_pre(__u32 set, const struct fsp_calle
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 409 "hides.bpf.c"
+#line 375 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -422,7 +388,7 @@ static __always_inline int fsp_read_iter_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 426 "hides.bpf.c"
+#line 392 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -439,7 +405,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 443 "hides.bpf.c"
+#line 409 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -456,7 +422,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 460 "hides.bpf.c"
+#line 426 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -478,7 +444,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 482 "hides.bpf.c"
+#line 448 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -516,7 +482,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 520 "hides.bpf.c"
+#line 486 "hides.bpf.c"
 				return BPF_FUSE_POSTFILTER;
 			}
 		}
@@ -530,7 +496,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 534 "hides.bpf.c"
+#line 500 "hides.bpf.c"
 				return BPF_FUSE_POSTFILTER;
 			}
 		}
@@ -567,7 +533,7 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 					/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 					return -2; /* hide: ENOENT */
-#line 571 "hides.bpf.c"
+#line 537 "hides.bpf.c"
 				}
 				break;
 			}
@@ -612,7 +578,7 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 					if (fsp_when_1(c)) {
 						return -2; /* hide: ENOENT */
 					}
-#line 616 "hides.bpf.c"
+#line 582 "hides.bpf.c"
 					*child_set = 5;
 					return BPF_FUSE_CONTINUE;
 				}
@@ -642,45 +608,12 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 	switch (set) {
 	case 0: /* '/' */
 		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 2: /* '/home' */
-			{
-				/* a new node gets its directory's program set, and '/home' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 3: /* '/secret' */
 			{
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 661 "hides.bpf.c"
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 2: /* '/home' */
-		switch (child) {
-		case 4: /* '/home/a' */
-			{
-				/* a new node gets its directory's program set, and '/home/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/home/a' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 5: /* '/home/a/.ssh' */
-			{
-				/* a new node gets its directory's program set, and '/home/a/.ssh' has other rules */
-				return BPF_FUSE_USER;
+#line 617 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -694,9 +627,8 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 698 "hides.bpf.c"
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
+#line 631 "hides.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -709,7 +641,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 713 "hides.bpf.c"
+#line 645 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -724,50 +656,17 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 	switch (set) {
 	case 0: /* '/' */
 		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 2: /* '/home' */
-			{
-				/* a new node gets its directory's program set, and '/home' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 3: /* '/secret' */
 			{
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 743 "hides.bpf.c"
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 1: /* '/a' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* the daemon must know the new node of '/a', so it makes it */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 2: /* '/home' */
-		switch (child) {
-		case 4: /* '/home/a' */
-			{
-				/* a new node gets its directory's program set, and '/home/a' has other rules */
-				return BPF_FUSE_USER;
+#line 665 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/home/a' */
 		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 5: /* '/home/a/.ssh' */
 			{
 				/* hidden name */
@@ -775,9 +674,8 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -13; /* hide: EACCES */
 				}
-#line 779 "hides.bpf.c"
-				/* a new node gets its directory's program set, and '/home/a/.ssh' has other rules */
-				return BPF_FUSE_USER;
+#line 678 "hides.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -791,9 +689,8 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 795 "hides.bpf.c"
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
+#line 693 "hides.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -806,9 +703,8 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 810 "hides.bpf.c"
-				/* the daemon must know the new node of '/a', so it makes it */
-				return BPF_FUSE_USER;
+#line 707 "hides.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -827,7 +723,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 831 "hides.bpf.c"
+#line 727 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -840,7 +736,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 844 "hides.bpf.c"
+#line 740 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -855,7 +751,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 859 "hides.bpf.c"
+#line 755 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -869,7 +765,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 873 "hides.bpf.c"
+#line 769 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -923,7 +819,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 927 "hides.bpf.c"
+#line 823 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -937,7 +833,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 941 "hides.bpf.c"
+#line 837 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -951,7 +847,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 955 "hides.bpf.c"
+#line 851 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -988,7 +884,7 @@ static __always_inline int fsp_getattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 992 "hides.bpf.c"
+#line 888 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1005,7 +901,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 1009 "hides.bpf.c"
+#line 905 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1022,7 +918,7 @@ static __always_inline int fsp_get_link_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 1026 "hides.bpf.c"
+#line 922 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1034,45 +930,12 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 	switch (set) {
 	case 0: /* '/' */
 		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 2: /* '/home' */
-			{
-				/* a new node gets its directory's program set, and '/home' has other rules */
-				return BPF_FUSE_USER;
-			}
 		case 3: /* '/secret' */
 			{
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 1053 "hides.bpf.c"
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 2: /* '/home' */
-		switch (child) {
-		case 4: /* '/home/a' */
-			{
-				/* a new node gets its directory's program set, and '/home/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/home/a' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 5: /* '/home/a/.ssh' */
-			{
-				/* a new node gets its directory's program set, and '/home/a/.ssh' has other rules */
-				return BPF_FUSE_USER;
+#line 939 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -1086,9 +949,8 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 1090 "hides.bpf.c"
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
+#line 953 "hides.bpf.c"
+				return BPF_FUSE_CONTINUE;
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -1101,7 +963,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 1105 "hides.bpf.c"
+#line 967 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1124,7 +986,7 @@ static __always_inline int fsp_readdir_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 1128 "hides.bpf.c"
+#line 990 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1141,7 +1003,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 1145 "hides.bpf.c"
+#line 1007 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1677,36 +1539,11 @@ __u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s1_mkdir_pre")
-__u32 BPF_PROG(s1_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(1, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC(".struct_ops")
 struct fuse_ops fsp_set_1 = {
 	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
 	.lookup_prefilter = (void *)s1_lookup_pre,
 	.lookup_postfilter = (void *)s1_lookup_post,
-	.mkdir_prefilter = (void *)s1_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -1714,30 +1551,6 @@ struct fuse_ops fsp_set_1 = {
 };
 
 /* ---- set 2 fsp5a7a_2: '/home' ---- */
-
-SEC("struct_ops/s2_create_open_pre")
-__u32 BPF_PROG(s2_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_create_open_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
 
 SEC("struct_ops/s2_lookup_pre")
 __u32 BPF_PROG(s2_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
@@ -1811,118 +1624,18 @@ __u32 BPF_PROG(s2_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s2_mknod_pre")
-__u32 BPF_PROG(s2_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mknod_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_mkdir_pre")
-__u32 BPF_PROG(s2_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_symlink_pre")
-__u32 BPF_PROG(s2_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC(".struct_ops")
 struct fuse_ops fsp_set_2 = {
-	.create_open_prefilter = (void *)s2_create_open_pre,
 	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
 	.lookup_prefilter = (void *)s2_lookup_pre,
 	.lookup_postfilter = (void *)s2_lookup_post,
-	.mknod_prefilter = (void *)s2_mknod_pre,
-	.mkdir_prefilter = (void *)s2_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s2_symlink_pre,
 	.name = "fsp5a7a_2",
 };
 
 /* ---- set 3 fsp5a7a_3: '/home/a' ---- */
-
-SEC("struct_ops/s3_create_open_pre")
-__u32 BPF_PROG(s3_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_create_open_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
 
 SEC("struct_ops/s3_lookup_pre")
 __u32 BPF_PROG(s3_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
@@ -1996,30 +1709,6 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s3_mknod_pre")
-__u32 BPF_PROG(s3_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mknod_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC("struct_ops/s3_mkdir_pre")
 __u32 BPF_PROG(s3_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
 {
@@ -2068,30 +1757,6 @@ __u32 BPF_PROG(s3_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_
 	return ret;
 }
 
-SEC("struct_ops/s3_symlink_pre")
-__u32 BPF_PROG(s3_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC("struct_ops/s3_readdir_post")
 __u32 BPF_PROG(s3_readdir_post, const struct bpf_fuse_meta_info *meta, const struct fuse_read_in *in, struct fuse_read_out *out, struct fuse_buffer *buffer)
 {
@@ -2105,17 +1770,14 @@ __u32 BPF_PROG(s3_readdir_post, const struct bpf_fuse_meta_info *meta, const str
 
 SEC(".struct_ops")
 struct fuse_ops fsp_set_3 = {
-	.create_open_prefilter = (void *)s3_create_open_pre,
 	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
 	.lookup_prefilter = (void *)s3_lookup_pre,
 	.lookup_postfilter = (void *)s3_lookup_post,
-	.mknod_prefilter = (void *)s3_mknod_pre,
 	.mkdir_prefilter = (void *)s3_mkdir_pre,
 	.rmdir_prefilter = (void *)s3_rmdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s3_symlink_pre,
 	.readdir_prefilter = (void *)s0_readdir_pre,
 	.readdir_postfilter = (void *)s3_readdir_post,
 	.name = "fsp5a7a_3",

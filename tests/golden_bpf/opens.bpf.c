@@ -68,7 +68,7 @@ static const volatile __u8 fsp_set_passthrough[5] = {
 };
 
 static const volatile __u8 fsp_set_tracked[5] = {
-	1, 2, 0, 1, 2,
+	2, 2, 0, 2, 2,
 };
 
 /* Whether the daemon learns a node of a set (tracked 1: every node; 2:
@@ -190,42 +190,6 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 	return BPF_FUSE_CONTINUE;
 }
 
-static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
-					__s32 *child_set, struct fuse_attr *a)
-{
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 2: /* '/bin' */
-			{
-				/* a new node gets its directory's program set, and '/bin' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 3: /* '/logs' */
-			{
-				/* a new node gets its directory's program set, and '/logs' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/bin' */
-		switch (child) {
-		case 2: /* '/bin' */
-			{
-				/* a new node gets its directory's program set, and '/bin' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
-}
-
 static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
@@ -331,106 +295,6 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 	return BPF_FUSE_CONTINUE;
 }
 
-static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
-					__s32 *child_set, struct fuse_attr *a)
-{
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 2: /* '/bin' */
-			{
-				/* a new node gets its directory's program set, and '/bin' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 3: /* '/logs' */
-			{
-				/* a new node gets its directory's program set, and '/logs' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 2: /* '/bin' */
-	case 3: /* '/bin' */
-		switch (child) {
-		case 2: /* '/bin' */
-			{
-				/* a new node gets its directory's program set, and '/bin' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
-}
-
-static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
-					__s32 *child_set, struct fuse_attr *a)
-{
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 2: /* '/bin' */
-			{
-				/* a new node gets its directory's program set, and '/bin' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 3: /* '/logs' */
-			{
-				/* a new node gets its directory's program set, and '/logs' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 1: /* '/a' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* the daemon must know the new node of '/a', so it makes it */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 2: /* '/bin' */
-		switch (child) {
-		case 2: /* '/bin' */
-			{
-				/* a new node gets its directory's program set, and '/bin' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/bin' */
-		switch (child) {
-		case 2: /* '/bin' */
-			{
-				/* the daemon must know the new node of '/bin', so it makes it */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 4: /* '/logs' */
-		switch (child) {
-		case 3: /* '/logs' */
-			{
-				/* the daemon must know the new node of '/logs', so it makes it */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
-}
-
 static __always_inline int fsp_rename2_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
@@ -485,58 +349,13 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_arg_4(v)) {
 #line 4 "tests/golden_bpf/opens.fspol"
 			return -1; /* deny: EPERM */
-#line 489 "opens.bpf.c"
+#line 353 "opens.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_6(v)) {
 #line 4 "tests/golden_bpf/opens.fspol"
 			return -1; /* deny: EPERM */
-#line 495 "opens.bpf.c"
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
-}
-
-static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
-					__s32 *child_set, struct fuse_attr *a)
-{
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				/* a new node gets its directory's program set, and '/a' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 2: /* '/bin' */
-			{
-				/* a new node gets its directory's program set, and '/bin' has other rules */
-				return BPF_FUSE_USER;
-			}
-		case 3: /* '/logs' */
-			{
-				/* a new node gets its directory's program set, and '/logs' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 2: /* '/bin' */
-		switch (child) {
-		case 2: /* '/bin' */
-			{
-				/* a new node gets its directory's program set, and '/bin' has other rules */
-				return BPF_FUSE_USER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/bin' */
-		switch (child) {
-		case 2: /* '/bin' */
-			{
-				/* the daemon must know the new node of '/bin', so it makes it */
-				return BPF_FUSE_USER;
-			}
+#line 359 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -552,7 +371,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 		if (fsp_arg_10(v)) {
 #line 3 "tests/golden_bpf/opens.fspol"
 			return -13; /* deny: EACCES */
-#line 556 "opens.bpf.c"
+#line 375 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -605,29 +424,6 @@ static __always_inline __u32 fsp_type_of(__u32 mode)
 }
 
 /* ---- set 0 fspb0ce_0: '/' ---- */
-
-SEC("struct_ops/s0_create_open_pre")
-__u32 BPF_PROG(s0_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_create_open_pre(0, &c, v, child, type, &child_set, 0);
-	return ret;
-}
 
 SEC("struct_ops/s0_lookup_pre")
 __u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
@@ -699,52 +495,6 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s0_mknod_pre")
-__u32 BPF_PROG(s0_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mknod_pre(0, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s0_mkdir_pre")
-__u32 BPF_PROG(s0_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(0, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC("struct_ops/s0_rename2_pre")
 __u32 BPF_PROG(s0_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
 {
@@ -787,40 +537,13 @@ __u32 BPF_PROG(s0_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_l
 	return ret;
 }
 
-SEC("struct_ops/s0_symlink_pre")
-__u32 BPF_PROG(s0_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(0, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC(".struct_ops")
 struct fuse_ops fsp_set_0 = {
-	.create_open_prefilter = (void *)s0_create_open_pre,
 	.lookup_prefilter = (void *)s0_lookup_pre,
 	.lookup_postfilter = (void *)s0_lookup_post,
-	.mknod_prefilter = (void *)s0_mknod_pre,
-	.mkdir_prefilter = (void *)s0_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s0_symlink_pre,
 	.name = "fspb0ce_0",
 };
 
@@ -896,34 +619,10 @@ __u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s1_mkdir_pre")
-__u32 BPF_PROG(s1_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(1, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC(".struct_ops")
 struct fuse_ops fsp_set_1 = {
 	.lookup_prefilter = (void *)s1_lookup_pre,
 	.lookup_postfilter = (void *)s1_lookup_post,
-	.mkdir_prefilter = (void *)s1_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
@@ -947,75 +646,6 @@ __u32 BPF_PROG(s2_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_o
 	return ret;
 }
 
-SEC("struct_ops/s2_mknod_pre")
-__u32 BPF_PROG(s2_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mknod_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_mkdir_pre")
-__u32 BPF_PROG(s2_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_symlink_pre")
-__u32 BPF_PROG(s2_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC("struct_ops/s2_access_pre")
 __u32 BPF_PROG(s2_access_pre, const struct bpf_fuse_meta_info *meta, struct fuse_access_in *in)
 {
@@ -1034,40 +664,14 @@ __u32 BPF_PROG(s2_access_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 SEC(".struct_ops")
 struct fuse_ops fsp_set_2 = {
 	.open_prefilter = (void *)s2_open_pre,
-	.mknod_prefilter = (void *)s2_mknod_pre,
-	.mkdir_prefilter = (void *)s2_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s2_symlink_pre,
 	.access_prefilter = (void *)s2_access_pre,
 	.name = "fspb0ce_2",
 };
 
 /* ---- set 3 fspb0ce_3: '/bin' ---- */
-
-SEC("struct_ops/s3_create_open_pre")
-__u32 BPF_PROG(s3_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_create_open_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
 
 SEC("struct_ops/s3_lookup_pre")
 __u32 BPF_PROG(s3_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
@@ -1139,63 +743,13 @@ __u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s3_mkdir_pre")
-__u32 BPF_PROG(s3_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_symlink_pre")
-__u32 BPF_PROG(s3_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC(".struct_ops")
 struct fuse_ops fsp_set_3 = {
-	.create_open_prefilter = (void *)s3_create_open_pre,
 	.lookup_prefilter = (void *)s3_lookup_pre,
 	.lookup_postfilter = (void *)s3_lookup_post,
-	.mknod_prefilter = (void *)s2_mknod_pre,
-	.mkdir_prefilter = (void *)s3_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s3_symlink_pre,
 	.name = "fspb0ce_3",
 };
 
@@ -1286,29 +840,6 @@ __u32 BPF_PROG(s4_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s4_mkdir_pre")
-__u32 BPF_PROG(s4_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(3, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
 SEC("struct_ops/s4_setattr_pre")
 __u32 BPF_PROG(s4_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setattr_in *in)
 {
@@ -1329,7 +860,6 @@ struct fuse_ops fsp_set_4 = {
 	.open_prefilter = (void *)s4_open_pre,
 	.lookup_prefilter = (void *)s4_lookup_pre,
 	.lookup_postfilter = (void *)s4_lookup_post,
-	.mkdir_prefilter = (void *)s4_mkdir_pre,
 	.rename2_prefilter = (void *)s0_rename2_pre,
 	.rename_prefilter = (void *)s0_rename_pre,
 	.link_prefilter = (void *)s0_link_pre,
