@@ -9,7 +9,8 @@
 #     `fsrun umount`, which removes them;
 #   - a policy whose plan sends the daemon nothing is mounted with
 #     no_daemon: the view works without a /dev/fuse connection, also after
-#     fsrun's process is killed, and `fsrun umount` ends it;
+#     fsrun's process is killed, and `fsrun umount` ends it; a reload of
+#     it is refused;
 #   - at the end no set is registered.
 # Exit 77 when the VM cannot run.
 set -uo pipefail
@@ -108,6 +109,9 @@ check "passthrough: status json says so" sh -c 'fsrun status --json /w/four/mnt 
 check "passthrough: reads" grep -q data /w/four/mnt/a.txt
 check "passthrough: writes" sh -c 'echo new > /w/four/mnt/sub/n.txt && grep -q new /w/four/lower/sub/n.txt'
 check "passthrough: lists" sh -c 'ls /w/four/mnt | grep -q id_rsa'
+out=$(fsrun reload /w/four/mnt 2>&1)
+echo "$out"
+check "passthrough: a reload is refused (no daemon to serve a new policy)" sh -c 'echo "$0" | grep -q "mounted without a daemon"' "$out"
 pid=$(fsrun status --json /w/four/mnt | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
 check "passthrough: fsrun holds no /dev/fuse" sh -c "[ -n \"\$0\" ] && ! ls -l /proc/\$0/fd | grep -q /dev/fuse" "$pid"
 check "kill fsrun of the no_daemon view" kill -9 "$pid"
