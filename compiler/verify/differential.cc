@@ -149,7 +149,7 @@ class Differential {
     r.uid = c.uid;
     r.gid = c.gid;
     // As the kernel keeps it: 15 bytes and a NUL.
-    std::memcpy(r.comm, c.comm.data(), std::min<size_t>(c.comm.size(), sizeof r.comm - 1));
+    c.comm.copy(r.comm, sizeof r.comm - 1);
     r.arg = arg;
     r.type = type;
     r.name_len = static_cast<uint32_t>(std::min<size_t>(name.size(), FSP_NAME_MAX - 1));
