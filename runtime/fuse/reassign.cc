@@ -142,6 +142,11 @@ Result<std::string> FsState::reassign_kernel_sets() {
                                 .count()) +
              " ms";
     }
+    if (round == kRounds) {
+      // Fail closed: a node still running an old set would apply the old
+      // policy; made bad, its name is looked up afresh under the new one.
+      for (fuse_bpf_assign& a : changes) a = fuse_bpf_assign{a.nodeid, FUSE_BPF_ASSIGN_BAD, 0, {}};
+    }
     auto done = session_->bpf_assign(changes);
     if (!done) return done.error();
     for (const fuse_bpf_assign& a : changes) {
@@ -149,7 +154,8 @@ Result<std::string> FsState::reassign_kernel_sets() {
     }
   }
   return Error{EBUSY, "the kernel's nodes kept changing under " + std::to_string(kRounds) +
-                          " rounds of reassignment"};
+                          " rounds of reassignment; those still on an old set now fail (looked "
+                          "up again, they get the new policy's)"};
 }
 
 }  // namespace fspol::runtime
