@@ -76,7 +76,7 @@ Result<std::string> FsState::reassign_kernel_sets() {
     std::unordered_map<uint64_t, size_t> index;
     for (size_t i = 0; i < nodes.size(); ++i) index.emplace(nodes[i].id, i);
 
-    // States from the root down; `known` false: no state (gone, nameless,
+    // States from the root down; `decided` -1: no state (gone, nameless,
     // or below such a node).
     std::vector<NodeState> state(nodes.size());
     std::vector<int8_t> decided(nodes.size(), 0);  // 0 not yet, 1 known, -1 none
