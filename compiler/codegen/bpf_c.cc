@@ -141,6 +141,7 @@ class Emitter {
   void shared(CodeWriter& w) {
     tables(w);
     walk(w);
+    names(w);
     conditions(w);
     for (size_t i = 0; i < plan::kCallbackCount; ++i) {
       for (bool post : {false, true}) decision_function(w, static_cast<Callback>(i), post);
@@ -174,6 +175,26 @@ class Emitter {
       w.close("};");
       w.blank();
     }
+  }
+
+  // A lookup prefilter writes the lower name over the one looked up.
+  void name_glue(CodeWriter& w) const {
+    if (name_maps_.empty()) return;
+    static constexpr std::string_view kWrite[] = {
+        "static __always_inline int fsp_write_name(struct fuse_buffer *name,",
+        "\t\t\t\t\t  const struct fsp_walk *w, struct bpf_dynptr *dp)",
+        "{",
+        "\t__u32 n = w->len + 1;",
+        "",
+        "\tbarrier_var(n);",
+        "\tif (n > FSP_NAME_MAX)",
+        "\t\treturn -1;",
+        "\tbpf_fuse_get_rw_dynptr(name, dp, n, false);",
+        "\treturn bpf_dynptr_write(dp, 0, (void *)w->name, n, 0) ? -1 : 0;",
+        "}",
+        "",
+    };
+    for (std::string_view l : kWrite) w.line(l);
   }
 
   // The attribute fields filters read and write, one by one: a struct
@@ -316,6 +337,7 @@ class Emitter {
     w.line("__u32 set = r->set;");
     w.line("__s32 k;");
     w.line("__u32 child;");
+    w.line("int result;");
     w.blank();
     w.line("r->child_set = -1;");
     w.line("r->child_class = -1;");
@@ -336,15 +358,28 @@ class Emitter {
         if (!emitted_.count(fn_name(cb, post))) continue;
         w.label("case " + std::to_string(i * 2 + post) + ": /* " +
                 std::string(plan::callback_name(cb)) + (post ? " post" : " pre") + " */");
-        w.line("r->result = " + fn_name(cb, post) +
+        w.line("result = " + fn_name(cb, post) +
                "(set, &c, r->arg, child, r->type, &child_set, &attr);");
+        if (cb == Callback::lookup && !post && !name_maps_.empty()) {
+          w.line("if (result == BPF_FUSE_CONTINUE || result == BPF_FUSE_POSTFILTER ||");
+          w.open("    result == BPF_FUSE_USER_POSTFILTER) {");
+          w.line("k = fsp_lower_name(set, child, &wk);");
+          w.line("if (k < 0)");
+          w.line("\tresult = k;");
+          w.close("}");
+        }
         w.line("break;");
       }
     }
     w.label("default:");
-    w.line("r->result = BPF_FUSE_CONTINUE;");
+    w.line("result = BPF_FUSE_CONTINUE;");
     w.close("}");
+    // Written once: a pointer into the context kept across the calls
+    // above is one the verifier refuses to write through.
+    w.line("r->result = result;");
     w.line("r->child_set = child_set;");
+    w.line("r->lower_len = wk.len;");
+    w.line("__builtin_memcpy(r->lower, wk.name, FSP_NAME_MAX);");
     harness_attr(w, "r->attr.", "attr.");
     w.line("return 0;");
     w.close("}");
@@ -367,7 +402,146 @@ class Emitter {
     };
     if (f.where != Where::kKernel) return;
     chains(f.node);
-    for (const Filter::Child& c : f.children) chains(c.decision);
+    for (const Filter::Child& c : f.children) {
+      chains(c.decision);
+      if (c.name_map) name_maps_.insert(*c.name_map);
+    }
+  }
+
+  static bool maps_names(const Filter& f) {
+    return std::any_of(f.children.begin(), f.children.end(),
+                       [](const Filter::Child& c) { return c.name_map.has_value(); });
+  }
+
+  // Name maps (plan: Filter::Child::name_map): the lookup prefilter looks
+  // up the lower name of a view name, as ir::lower_name gives it: each
+  // rename rule's first suffix map and first prefix map whose view side
+  // fits, in the rule's order, on the name as the maps before left it.
+  void names(CodeWriter& w) {
+    if (name_maps_.empty()) return;
+    static constexpr std::string_view kHelpers[] = {
+        "/* Byte i of the name's last n bytes */",
+        "static __always_inline __u8 fsp_tail(const struct fsp_walk *w, __u32 n, __u32 i)",
+        "{",
+        "\treturn (__u8)w->name[(w->len - n + i) & (FSP_NAME_MAX - 1)];",
+        "}",
+        "",
+        "static __always_inline __u8 fsp_head(const struct fsp_walk *w, __u32 i)",
+        "{",
+        "\treturn (__u8)w->name[i & (FSP_NAME_MAX - 1)];",
+        "}",
+        "",
+        "static __always_inline void fsp_put(struct fsp_walk *w, __u32 i, __u8 b)",
+        "{",
+        "\tw->name[i & (FSP_NAME_MAX - 1)] = (char)b;",
+        "}",
+        "",
+        "static long fsp_shift_step(__u32 i, void *ctx)",
+        "{",
+        "\tstruct fsp_walk *w = ctx;",
+        "\t__u32 at;",
+        "",
+        "\tif (i >= w->count)",
+        "\t\treturn 1;",
+        "\t/* moving right, the last byte first */",
+        "\tat = w->delta > 0 ? w->from + w->count - 1 - i : w->from + i;",
+        "\tw->name[(at + w->delta) & (FSP_NAME_MAX - 1)] = w->name[at & (FSP_NAME_MAX - 1)];",
+        "\treturn 0;",
+        "}",
+        "",
+        "/* Room for `to` bytes where the first `from` are (written next) */",
+        "static __always_inline int fsp_resize_head(struct fsp_walk *w, __u32 from, __u32 to)",
+        "{",
+        "\tif (w->len - from + to >= FSP_NAME_MAX)",
+        "\t\treturn -36; /* ENAMETOOLONG */",
+        "\tif (from != to) {",
+        "\t\tw->from = from;",
+        "\t\tw->count = w->len - from;",
+        "\t\tw->delta = (__s32)to - (__s32)from;",
+        "\t\tbpf_loop(FSP_NAME_MAX, fsp_shift_step, w, 0);",
+        "\t}",
+        "\tw->len = w->len - from + to;",
+        "\tfsp_put(w, w->len, 0);",
+        "\treturn 0;",
+        "}",
+        "",
+        "/* Room for `to` bytes where the last `from` are (written next) */",
+        "static __always_inline int fsp_resize_tail(struct fsp_walk *w, __u32 from, __u32 to)",
+        "{",
+        "\tif (w->len - from + to >= FSP_NAME_MAX)",
+        "\t\treturn -36; /* ENAMETOOLONG */",
+        "\tw->len = w->len - from + to;",
+        "\tfsp_put(w, w->len, 0);",
+        "\treturn 0;",
+        "}",
+        "",
+    };
+    for (std::string_view l : kHelpers) w.line(l);
+    for (uint32_t id : name_maps_) {
+      const ir::Rule& rule = p_.rules[id];
+      w.line("/* " + rule.where.str() + ": the lower name of a view name (1: it changed) */");
+      w.line("static __always_inline int fsp_names_" + std::to_string(id) + "(struct fsp_walk *w)");
+      w.open("{");
+      w.line("bool suffix = false, prefix = false;");
+      w.line("__u32 base;");
+      w.blank();
+      w.from(rule.where);
+      for (const ir::NameMap& m : rule.names) {
+        const std::string& from = m.view;
+        const std::string& to = m.lower;
+        std::string n = std::to_string(from.size());
+        std::string test = std::string(m.suffix ? "!suffix" : "!prefix") + " && w->len >= " + n;
+        for (size_t i = 0; i < from.size(); ++i) {
+          test += std::string(" &&\n\t    ") +
+                  (m.suffix ? "fsp_tail(w, " + n + ", " + std::to_string(i) + ")"
+                            : "fsp_head(w, " + std::to_string(i) + ")") +
+                  " == " + std::to_string(static_cast<uint8_t>(from[i]));
+        }
+        w.line(std::string("/* ") + (m.suffix ? "suffix " : "prefix ") + c_string(m.lower) +
+               " -> " + c_string(m.view) + ": the view's " + c_string(from) + " is " +
+               c_string(to) + " */");
+        w.open("if (" + test + ") {");
+        if (m.suffix) {
+          w.line("base = w->len - " + n + ";");
+          w.line("if (fsp_resize_tail(w, " + n + ", " + std::to_string(to.size()) + "))");
+        } else {
+          w.line("base = 0;");
+          w.line("if (fsp_resize_head(w, " + n + ", " + std::to_string(to.size()) + "))");
+        }
+        w.line("\treturn -36; /* ENAMETOOLONG */");
+        for (size_t i = 0; i < to.size(); ++i) {
+          w.line("fsp_put(w, base + " + std::to_string(i) + ", " +
+                 std::to_string(static_cast<uint8_t>(to[i])) + ");");
+        }
+        w.line(std::string(m.suffix ? "suffix" : "prefix") + " = true;");
+        w.close("}");
+      }
+      w.back();
+      w.line("return suffix || prefix;");
+      w.close("}");
+      w.blank();
+    }
+    // The map of a directory's child, by set and the child's class.
+    w.line("static __always_inline int fsp_lower_name(__u32 set, __u32 child, struct fsp_walk *w)");
+    w.open("{");
+    w.open("switch (set) {");
+    for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
+      const Filter& f = plan_.sets[s].filters[static_cast<size_t>(Callback::lookup)].pre;
+      if (f.where != Where::kKernel || !maps_names(f)) continue;
+      w.label("case " + std::to_string(s) + ": /* " + set_text(plan_.sets[s]) + " */");
+      w.open("switch (child) {");
+      for (const Filter::Child& c : f.children) {
+        if (!c.name_map) continue;
+        w.label("case " + std::to_string(c.cls) + ": /* '" + p_.classes[c.cls].example + "' */");
+        w.line("return fsp_names_" + std::to_string(*c.name_map) + "(w);");
+      }
+      w.close("}");
+      w.line("break;");
+    }
+    w.close("}");
+    w.line("return 0;");
+    w.close("}");
+    w.blank();
   }
 
   // What makes two sets' filters for a callback the same program.
@@ -396,6 +570,7 @@ class Emitter {
       k += "class" + std::to_string(set.cls) + ":";
       for (const Filter::Child& c : f.children) {
         k += std::to_string(c.cls) + "/" + std::to_string(c.types) + ":";
+        if (c.name_map) k += "map" + std::to_string(*c.name_map) + ":";
         decision(c.decision);
       }
     } else {
@@ -479,13 +654,18 @@ class Emitter {
   }
 
   void walk(CodeWriter& w) {
+    w.line("struct fsp_walk {");
+    w.line("\t__u32 state;");
+    w.line("\t__u32 len;\t\t/* bytes of name, without a NUL */");
+    if (!name_maps_.empty()) {
+      w.line("\t__u32 from;\t\t/* name maps: bytes from .. */");
+      w.line("\t__u32 count;\t\t/* .. count of them move .. */");
+      w.line("\t__s32 delta;\t\t/* .. by delta */");
+    }
+    w.line("\tchar name[FSP_NAME_MAX];");
+    w.line("};");
+    w.blank();
     static constexpr std::string_view kWalk[] = {
-        "struct fsp_walk {",
-        "\t__u32 state;",
-        "\t__u32 len;\t\t/* bytes of name, without a NUL */",
-        "\tchar name[FSP_NAME_MAX];",
-        "};",
-        "",
         "static long fsp_step(__u32 i, void *ctx)",
         "{",
         "\tstruct fsp_walk *w = ctx;",
@@ -937,6 +1117,8 @@ class Emitter {
       w.line("struct bpf_dynptr name_dp;");
       w.line("__s32 k;");
     }
+    bool maps = cb == Callback::lookup && !post && walks && maps_names(set.filters[i].pre);
+    if (maps) w.line("struct bpf_dynptr lower_dp;");
     if (cb == Callback::lookup && post) {
       // A dynptr slot of its own: 6.1 does not let a kfunc set up a
       // dynptr where another one lived.
@@ -993,6 +1175,18 @@ class Emitter {
       const Filter& f = set.filters[i].pre;
       w.line("ret = " + result_text(f.where == Where::kDaemon ? f.daemon_result : plan::kContinue) + ";");
     }
+    if (maps) {
+      // The kernel looks up the lower name; the postfilters see the
+      // view's (profile view_names).
+      w.line("if (ret == BPF_FUSE_CONTINUE || ret == BPF_FUSE_POSTFILTER ||");
+      w.open("    ret == BPF_FUSE_USER_POSTFILTER) {");
+      w.line("k = fsp_lower_name(" + std::to_string(s) + ", child, &wk);");
+      w.line("if (k < 0)");
+      w.line("\treturn k;");
+      w.line("if (k > 0 && fsp_write_name(name, &wk, &lower_dp))");
+      w.line("\treturn -5; /* EIO: the lower name cannot be written */");
+      w.close("}");
+    }
     if (cb == Callback::lookup && post) {
       // The compiler knows the set's range and may drop the bound check:
       // the barrier keeps it, for the verifier.
@@ -1040,6 +1234,7 @@ class Emitter {
   const ir::Policy& p_;
   const plan::Plan& plan_;
   std::set<uint32_t> conditions_;
+  std::set<uint32_t> name_maps_;  // rename rules a lookup prefilter applies
   std::set<int> arg_rows_;
   std::set<std::string> emitted_;
   // Per callback and stage (index cb * 2 + post), per set: the set whose
@@ -1117,6 +1312,7 @@ BpfFiles emit_bpf_c(const ir::Policy& policy, const plan::Plan& plan, std::strin
         "",
     };
     for (std::string_view l : kGlue) w.line(l);
+    emitter.name_glue(w);
     emitter.listing(w);
     emitter.struct_ops(w);
     out.bpf_c = w.text();

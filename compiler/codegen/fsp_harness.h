@@ -27,7 +27,8 @@ struct fsp_harness_req {
 	__s32 result;		/* the filter's return value */
 	__s32 child_set;	/* lookup postfilter: the set it attaches, or -1 */
 	__s32 child_class;	/* by-name callbacks: the class of the name */
-	__u32 pad;
+	__u32 lower_len;	/* lookup prefilter: bytes of the name it looks up */
+	char lower[FSP_NAME_MAX];	/* that name (a name map's lower name) */
 };
 
 #endif /* FSP_HARNESS_H */

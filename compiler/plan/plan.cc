@@ -33,8 +33,8 @@ constexpr uint8_t kMknodTypes = syntax::kTypeFile | syntax::kTypeFifo | syntax::
                                 syntax::kTypeChardev | syntax::kTypeBlockdev;
 
 constexpr ProfileInfo kProfiles[] = {
-#define FSPOL_PROFILE(id, name, uid_gid, comm, made_sets, summary) \
-  {name, uid_gid, comm, made_sets, summary},
+#define FSPOL_PROFILE(id, name, uid_gid, comm, made_sets, view_names, summary) \
+  {name, uid_gid, comm, made_sets, view_names, summary},
 #include "plan/profiles.def"
 };
 
@@ -351,9 +351,10 @@ class Planner {
     if (f.by_name) {
       for (Filter::Child& c : f.children) {
         visit(c.decision);
-        any = any || decides(c.decision);
+        any = any || decides(c.decision) || c.name_map;
       }
-      std::erase_if(f.children, [](const Filter::Child& c) { return !decides(c.decision); });
+      std::erase_if(f.children,
+                    [](const Filter::Child& c) { return !decides(c.decision) && !c.name_map; });
     } else {
       visit(f.node);
       any = decides(f.node);
@@ -411,7 +412,7 @@ class Planner {
           }
         }
       }
-      f.children.push_back(Filter::Child{child, 0, std::move(*d)});
+      f.children.push_back(Filter::Child{child, 0, std::move(*d), std::nullopt});
     }
   }
 
@@ -617,21 +618,70 @@ class Planner {
       return;
     }
     std::vector<uint32_t> above = child_hidden_above(set);
-    std::vector<uint32_t> names;
+    std::vector<uint32_t> placed, typed_names, names;
     for (uint32_t child : p_.classes[set.cls].children) {
-      for (const Entry& e : table(child).names) names.push_back(e.rule);
-      for (const Entry& e : table(child).placement) names.push_back(e.rule);
+      const ir::ClassTable& t = table(child);
+      for (const Entry& e : t.placement) placed.push_back(e.rule);
+      for (const Entry& e : t.names) names.push_back(e.rule);
+      // A map for some types only gives a name one lower name per type,
+      // which the prefilter cannot know yet.
+      if (!t.names.empty() && t.names.front().types != 0)
+        typed_names.push_back(t.names.front().rule);
     }
-    if (!names.empty()) {
-      to_daemon(f, "name maps and redirects choose the lower name in the daemon", names);
+    if (!placed.empty()) {
+      placed.insert(placed.end(), names.begin(), names.end());
+      to_daemon(f, "name maps and redirects choose the lower name in the daemon", placed);
+      return;
+    }
+    if (!names.empty() && !profile_.view_names) {
+      to_daemon(f,
+                "name maps choose the lower name in the daemon (" + std::string(profile_.name) +
+                    ": a lookup postfilter would see the lower name)",
+                names);
+      return;
+    }
+    if (!typed_names.empty()) {
+      to_daemon(f, "name maps that depend on the file type choose the lower name in the daemon",
+                typed_names);
       return;
     }
     for (uint32_t child : p_.classes[set.cls].children) {
       Decision d;
       d.chains.push_back(hidden_chain(above, child, kAllTypes, ENOENT, /*untyped_only=*/true));
-      f.children.push_back(Filter::Child{child, 0, std::move(d)});
+      Filter::Child c{child, 0, std::move(d), std::nullopt};
+      if (!table(child).names.empty()) c.name_map = table(child).names.front().rule;
+      f.children.push_back(std::move(c));
     }
     settle(f);
+  }
+
+  static bool maps_names(const Filter& lookup_pre) {
+    return std::any_of(lookup_pre.children.begin(), lookup_pre.children.end(),
+                       [](const Filter::Child& c) { return c.name_map.has_value(); });
+  }
+
+  // The kernel makes, renames and links names under the view's spelling:
+  // in a directory whose lookups map names, the daemon does (under the
+  // lower names) and the kernel's next lookup backs the node. Unlinks and
+  // rmdirs remove the lower object the lookup found.
+  void daemon_makes_mapped_names(ProgramSet& set, const Filter& lookup) {
+    static constexpr Callback kMakes[] = {
+        Callback::create_open, Callback::mknod,   Callback::mkdir, Callback::symlink,
+        Callback::rename,      Callback::rename2, Callback::link};
+    std::vector<uint32_t> rules;
+    for (const Filter::Child& c : lookup.children) {
+      if (c.name_map) rules.push_back(*c.name_map);
+    }
+    std::sort(rules.begin(), rules.end());
+    rules.erase(std::unique(rules.begin(), rules.end()), rules.end());
+    for (Callback cb : kMakes) {
+      Filters& fs = set.filters[static_cast<size_t>(cb)];
+      fs.post = Filter{};
+      fs.pre = Filter{};
+      to_daemon(fs.pre, "names here are mapped: the daemon makes them under their lower names",
+                rules);
+      fs.pre.daemon_result = kUser;
+    }
   }
 
   std::vector<uint32_t> casefold_rules() const {
@@ -648,7 +698,7 @@ class Planner {
     auto it = std::find_if(f.children.begin(), f.children.end(),
                            [&](const Filter::Child& c) { return c.cls == cls; });
     if (it != f.children.end()) return *it;
-    f.children.push_back(Filter::Child{cls, 0, Decision{}});
+    f.children.push_back(Filter::Child{cls, 0, Decision{}, std::nullopt});
     return f.children.back();
   }
 
@@ -711,6 +761,7 @@ class Planner {
       daemon_names(set, fs.pre);
       return;
     }
+    if (maps_names(fs.pre)) daemon_makes_mapped_names(set, fs.pre);
     if (set.passthrough) return;
     if (!(set.types & kDir) || hides_children(set)) return;
     Filter& f = fs.post;
@@ -727,7 +778,7 @@ class Planner {
           uint32_t target = index_.at(Key{child, above, group});
           if (target != s) d.child_set = static_cast<int32_t>(target);
         }
-        f.children.push_back(Filter::Child{child, group, std::move(d)});
+        f.children.push_back(Filter::Child{child, group, std::move(d), std::nullopt});
       }
     }
     std::vector<uint32_t> rules;
@@ -797,8 +848,9 @@ class Planner {
   // these nodes, so their lookups reach its postfilter.
   void mark_tracked() {
     // Requests that name the node they are on (a file too) need every
-    // node known; renames, links and copies are asked of a directory (or
-    // their other nodes may be unknown: EXDEV), so they need directories.
+    // node known; a directory's requests (lookups, listings, making names)
+    // need directories, and so do renames, links and copies (their other
+    // nodes may be unknown: EXDEV).
     std::vector<bool> files(plan_.sets.size());
     for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
       ProgramSet& set = plan_.sets[s];
@@ -809,8 +861,7 @@ class Planner {
         auto cb = static_cast<Callback>(i);
         if (!daemon || (!(set.types & kDir) && on_directories(cb))) continue;
         set.tracked = true;
-        files[s] = files[s] || !(cb == Callback::rename || cb == Callback::rename2 ||
-                                 cb == Callback::link || cb == Callback::copy_file_range);
+        files[s] = files[s] || !(on_directories(cb) || cb == Callback::copy_file_range);
       }
     }
     bool changed = true;

@@ -28,7 +28,7 @@
 namespace fspol::plan {
 
 enum class Profile : uint8_t {
-#define FSPOL_PROFILE(id, name, uid_gid, comm, made_sets, summary) id,
+#define FSPOL_PROFILE(id, name, uid_gid, comm, made_sets, view_names, summary) id,
 #include "plan/profiles.def"
 };
 struct ProfileInfo {
@@ -36,6 +36,7 @@ struct ProfileInfo {
   bool uid_gid;
   bool comm;
   bool made_sets;
+  bool view_names;
   std::string_view summary;
 };
 const ProfileInfo& profile_info(Profile profile);
@@ -111,6 +112,9 @@ struct Filter {
     uint32_t cls = 0;
     uint8_t types = 0;  // lookup postfilter: the child's file types; else 0
     Decision decision;
+    // Lookup prefilter: the rename rule whose maps give the lower name the
+    // kernel looks up (the view name is the child's: profile view_names).
+    std::optional<uint32_t> name_map;
   };
   std::vector<Child> children;
 };
@@ -133,7 +137,8 @@ struct ProgramSet {
   // Its nodes must be known to the daemon (some request of theirs or
   // below reaches it): lookups of them go through the daemon's postfilter.
   bool tracked = false;
-  // ... but only its directories: what reaches the daemon is a rename or
+  // ... but only its directories: what reaches the daemon is a
+  // directory's request (a lookup, a listing, a name made), a rename or
   // link in them (or below them), or a copy_file_range from them, which
   // the daemon refuses as EXDEV (a fallback for mv, ln and cp) where it
   // does not know a file.

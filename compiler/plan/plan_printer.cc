@@ -1,4 +1,5 @@
 // `fsc compile --emit=plan`: the plan as text and as JSON (plan.h).
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -74,6 +75,8 @@ std::string filter_text(const ir::Policy& policy, const Filter& f) {
       o << "\n      '" << policy.classes[c.cls].example << "'";
       if (c.types) o << " (" << types_text(c.types) << ")";
       for (const Chain& ch : c.decision.chains) o << " " << ch.what << "[" << ch.tests.size() << "]";
+      if (c.name_map)
+        o << " looks up the lower name (" << policy.rules[*c.name_map].where.str() << ")";
       if (c.decision.child_set >= 0) o << " -> set " << c.decision.child_set;
       if (c.decision.then == kPostfilter) o << " -> postfilter";
       if (c.decision.then == kUserPostfilter) o << " -> daemon postfilter";
@@ -209,6 +212,10 @@ std::string print_plan_json(const ir::Policy& policy, const Plan& plan) {
           ask(f.node.then);
           for (const Filter::Child& c : f.children) ask(c.decision.then);
           if (f.lists) o << ", \"lists\": true";
+          if (std::any_of(f.children.begin(), f.children.end(),
+                          [](const Filter::Child& c) { return c.name_map.has_value(); })) {
+            o << ", \"maps_names\": true";
+          }
           o << ", \"asks\": [";
           bool first_ask = true;
           for (const std::string& a : asks) {

@@ -27,8 +27,11 @@ Result<std::unique_ptr<BpfHarness>> BpfHarness::load(const std::string& object,
   if (int err = bpf_object__load(h->object_); err != 0) {
     std::string text(log.data(), strnlen(log.data(), log.size()));
     if (text.size() > 8000) text = "...\n" + text.substr(text.size() - 8000);
-    return Error{-err, name + ": the kernel refused to load the harness (" +
-                           std::strerror(-err) + ")" + (text.empty() ? "" : ":\n" + text)};
+    // With a log the verifier ran and refused the program (EACCES too):
+    // not a missing permission.
+    return Error{text.empty() ? -err : ENOEXEC,
+                 name + ": the kernel refused to load the harness (" + std::strerror(-err) + ")" +
+                     (text.empty() ? "" : ":\n" + text)};
   }
   bpf_program* prog = bpf_object__find_program_by_name(h->object_, "fsp_harness");
   if (prog == nullptr) return Error{ENOENT, name + ": no program fsp_harness"};

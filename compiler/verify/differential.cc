@@ -110,6 +110,7 @@ class Differential {
         if (!name.empty()) names.push_back(name);
       }
       for (uint32_t k = 0; k < random_names; ++k) names.push_back(random_name(rng));
+      mapped_names(names);
       for (const std::string& name : names) {
         if (!named(s, name)) return error_;
       }
@@ -118,6 +119,23 @@ class Differential {
   }
 
  private:
+  // Names each side of every name map fits (and, with a prefix and a
+  // suffix, both), each alone too.
+  void mapped_names(std::vector<std::string>& names) const {
+    for (const ir::Rule& r : p_.rules) {
+      for (const ir::NameMap& m : r.names) {
+        for (const std::string* part : {&m.view, &m.lower}) {
+          names.push_back(m.suffix ? "a" + *part : *part + "a");
+          if (!part->empty()) names.push_back(*part);
+          for (const ir::NameMap& o : r.names) {
+            if (o.suffix != m.suffix)
+              names.push_back(m.suffix ? o.view + "b" + *part : *part + "b" + o.view);
+          }
+        }
+      }
+    }
+  }
+
   std::string random_name(std::mt19937_64& rng) {
     static constexpr std::string_view kPool = "abcxyzAZ019._-~ ";
     std::string name;
@@ -394,6 +412,7 @@ class Differential {
       }
       std::string what = "lookup of " + path + " as type " + std::to_string(type) + " (" + who(c) + ")";
       compare(got, want, what);
+      if (want == 0 && outcome(pre->result, true) == 0) lower_name(*pre, path, type, c, what);
       if (got != 0 || want != 0) continue;
       uint32_t target = child_set >= 0 ? static_cast<uint32_t>(child_set) : s;
       const plan::ProgramSet& t = plan_.sets[target];
@@ -407,6 +426,23 @@ class Differential {
       }
     }
     return true;
+  }
+
+  // The name the kernel looks up (a name map's lower name) is the last
+  // component of ir_eval's lower path.
+  void lower_name(const fsp_harness_req& pre, const std::string& path, uint8_t type,
+                  const ir::Caller& c, const std::string& what) {
+    auto v = ir::evaluate(p_, ir::Request{path, Op::kLookup, c, type, std::nullopt});
+    if (!v) return;
+    std::string want = v->lower_path.substr(v->lower_path.rfind('/') + 1);
+    std::string got(pre.lower, std::min<size_t>(pre.lower_len, sizeof pre.lower));
+    ++report_.requests;
+    if (got == want) {
+      ++report_.agreed;
+    } else if (report_.mismatches.size() < 40) {
+      report_.mismatches.push_back(what + ": BPF looks up '" + got +
+                                   "', ir_eval's lower name is '" + want + "'");
+    }
   }
 
   const ir::Policy& p_;

@@ -77,6 +77,7 @@
 #define FUSE_BPF_FEATURE_COMM		"bpf_comm"	/* bpf_get_current_comm too */
 #define FUSE_BPF_FEATURE_NO_DAEMON	"no_daemon"
 #define FUSE_BPF_FEATURE_ASSIGN		"bpf_assign"	/* FUSE_DEV_IOC_BPF_NODES, _ASSIGN */
+#define FUSE_BPF_FEATURE_VIEW_NAME	"bpf_view_name"	/* lookup postfilters see the view's name */
 
 #ifndef FUSE_BPF_ABI_HAVE_VMLINUX
 

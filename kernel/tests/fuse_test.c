@@ -1455,18 +1455,38 @@ static int uid_gid_test(void)
 	return unmount_fuse();
 }
 
-/* A lookup prefilter rewrites the name through a writable dynptr */
+/*
+ * A lookup prefilter rewrites the name through a writable dynptr; the
+ * postfilters, BPF's and the daemon's, see the name looked up (fspol
+ * deviation 20).
+ */
+static int redirect_handler(int fd, struct req *r)
+{
+	if (r->h->opcode == (FUSE_LOOKUP | FUSE_POSTFILTER)) {
+		const char *name = r->body;
+		size_t len = strnlen(name, r->len);
+		struct fuse_entry_out *eo = (void *)(name + len + 1);
+
+		if (len == r->len || strcmp(name, "alias"))
+			dfail("lookup postfilter name %.*s", (int)len, name);
+		return reply(fd, r->h->unique, 0, eo, sizeof(*eo), NULL, 0);
+	}
+	return -1;
+}
+
 static int name_redirect_test(void)
 {
 	char buf[32];
 
 	CHECK(!write_file(SRC "/real", "the real file"));
-	CHECK(!mount_fuse("redirect", true, NULL));
+	CHECK(!mount_fuse("redirect", true, redirect_handler));
 	CHECK_EQ(read_file(DST "/alias", buf, sizeof(buf)), 13);
 	CHECK(!strcmp(buf, "the real file"));
 	CHECK(read_file(DST "/other", buf, sizeof(buf)) < 0 &&
 	      errno == ENOENT);
 	CHECK(cnt->pre[FUSE_LOOKUP] >= 2);
+	CHECK(cnt->post[FUSE_LOOKUP] >= 1);
+	CHECK(sh->postfilter[FUSE_LOOKUP] >= 1);
 	return unmount_fuse();
 }
 
@@ -1691,6 +1711,9 @@ static int nodeid_test(void)
 	CHECK_EQ(a.st_ino, b.st_ino);
 	CHECK(!access("/sys/fs/fuse/features/fuse_bpf", R_OK));
 	CHECK(!access("/sys/fs/fuse/features/bpf_uid_gid", R_OK));
+	CHECK(!access("/sys/fs/fuse/features/bpf_comm", R_OK));
+	CHECK(!access("/sys/fs/fuse/features/bpf_assign", R_OK));
+	CHECK(!access("/sys/fs/fuse/features/bpf_view_name", R_OK));
 	return unmount_fuse();
 }
 

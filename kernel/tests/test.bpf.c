@@ -602,12 +602,35 @@ __u32 BPF_PROG(rd_lookup_pre, const struct bpf_fuse_meta_info *meta,
 	if (bpf_dynptr_read(buf, 6, &dp, 0, 0) || !NAME_IS(buf, "alias"))
 		return BPF_FUSE_CONTINUE;
 	bpf_dynptr_write(&dp, 0, (void *)real, sizeof(real), 0);
-	return BPF_FUSE_CONTINUE;
+	return BPF_FUSE_POSTFILTER;
+}
+
+/*
+ * The postfilters see the name looked up, not the one the prefilter wrote
+ * (fspol deviation 20): "alias" goes on to the daemon's postfilter, and a
+ * rewritten name would fail the lookup.
+ */
+SEC("struct_ops/rd_lookup_post")
+__u32 BPF_PROG(rd_lookup_post, const struct bpf_fuse_meta_info *meta,
+	       const struct fuse_buffer *name, struct fuse_entry_out *out,
+	       struct fuse_buffer *entries)
+{
+	char buf[32] = {};
+	struct bpf_dynptr dp;
+
+	count_post(meta);
+	if (meta->error_in)
+		return BPF_FUSE_CONTINUE;
+	bpf_fuse_get_ro_dynptr(name, &dp);
+	if (bpf_dynptr_read(buf, 6, &dp, 0, 0) || !NAME_IS(buf, "alias"))
+		return -5;	/* EIO */
+	return BPF_FUSE_USER_POSTFILTER;
 }
 
 SEC(".struct_ops")
 struct fuse_ops redirect = {
 	.lookup_prefilter = (void *)rd_lookup_pre,
+	.lookup_postfilter = (void *)rd_lookup_post,
 	.name = "redirect",
 };
 

@@ -152,11 +152,13 @@ FuseBpfSupport probe_fuse_bpf() {
   ::uname(&u);
   if (feature(FUSE_BPF_FEATURE_BPF) == "supported") {
     s.present = true;
-    // fspol-6.1 is the kernel tier with both caller helpers; a kernel
-    // with fewer gets the RFC's profile (conditions go to the daemon).
-    bool callers = feature(FUSE_BPF_FEATURE_UID_GID) == "supported" &&
-                   feature(FUSE_BPF_FEATURE_COMM) == "supported";
-    s.profile = callers ? "fspol-6.1" : "rfc-v3";
+    // fspol-6.1 is the kernel tier with both caller helpers and the view's
+    // names in lookup postfilters; a kernel with less gets the RFC's
+    // profile (conditions and name maps go to the daemon).
+    bool tier = feature(FUSE_BPF_FEATURE_UID_GID) == "supported" &&
+                feature(FUSE_BPF_FEATURE_COMM) == "supported" &&
+                feature(FUSE_BPF_FEATURE_VIEW_NAME) == "supported";
+    s.profile = tier ? "fspol-6.1" : "rfc-v3";
     s.no_daemon = feature(FUSE_BPF_FEATURE_NO_DAEMON) == "supported";
     s.assign = feature(FUSE_BPF_FEATURE_ASSIGN) == "supported";
     return s;

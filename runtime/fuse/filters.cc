@@ -160,7 +160,8 @@ bool FsState::ids_known(const Call& call) const {
       if (const auto* in = call.args<fuse_rename2_in>()) return known(in->newdir);
       return true;
     case FUSE_LINK:
-      if (const auto* in = call.args<fuse_link_in>()) return known(in->oldnodeid);
+      if (const auto* in = call.args<fuse_link_in>())
+        return known(in->oldnodeid) || link_source_learnt(in->oldnodeid);
       return true;
     case FUSE_COPY_FILE_RANGE:
       if (const auto* in = call.args<fuse_copy_file_range_in>()) return known(in->nodeid_out);

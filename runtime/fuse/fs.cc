@@ -176,6 +176,7 @@ void FsState::dispatch(const Call& call) noexcept {
   int err = ENOSYS;
   pthread_rwlock_rdlock(&policy_lock_);
   try {
+    KernelLinkSource source(*this, call);
     if (is_filter) {
       err = filters_ ? filter(call) : ENOSYS;
     } else {
@@ -747,7 +748,7 @@ int FsState::op_link(const Call& call) {
   if (in == nullptr) return EINVAL;
   const char* newname = call.tail<fuse_link_in>();
   if (!valid_name(newname, call.tail_len<fuse_link_in>())) return EINVAL;
-  Inode* target = node(in->oldnodeid);
+  Inode* target = link_source(in->oldnodeid);
   Inode* parent = node(call.in->nodeid);
   UniqueFd oh;
   std::string oldname;

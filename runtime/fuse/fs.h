@@ -220,6 +220,24 @@ class FsState {
   // Whether every file handle an ordinary request names is one the daemon
   // made (not one of a file the kernel opened itself).
   bool handles_known(const Call& call) const;
+  // fuse-bpf mode: a LINK whose source is a node the kernel holds without
+  // the daemon knowing it; the daemon learns it for this request from the
+  // kernel's listing (kernel_nodes.cc) and drops it at the end.
+  class KernelLinkSource {
+   public:
+    KernelLinkSource(FsState& fs, const Call& call);
+    ~KernelLinkSource();
+    KernelLinkSource(const KernelLinkSource&) = delete;
+    KernelLinkSource& operator=(const KernelLinkSource&) = delete;
+
+   private:
+    FsState& fs_;
+    Inode* inode_ = nullptr;
+  };
+  Inode* learn_kernel_node(uint64_t id, const Call& call);
+  bool link_source_learnt(uint64_t id) const;
+  // The file a LINK links to: a node of the daemon's, or the one learnt.
+  Inode* link_source(uint64_t id);
   // The answer to a request on a node or handle the daemon does not know:
   // EXDEV for a rename, link or copy_file_range (mv, ln and cp fall back,
   // checked anew), else EIO.

@@ -250,7 +250,7 @@ int FsState::check_named(const Call& call, Inode* dir, const Caller& caller) {
     case FUSE_LINK: {
       const auto* in = call.args<fuse_link_in>();
       if (in == nullptr) return 0;
-      Inode* target = node(in->oldnodeid);
+      Inode* target = link_source(in->oldnodeid);
       uint8_t type = type_bit(target->type);
       if (int err = engine_->check(target->state, ir::bit(Op::kLink), type, caller)) return err;
       if (int err = engine_->check_new(dir->state, name, Op::kLink, type, caller)) return err;
@@ -294,7 +294,7 @@ std::vector<AuditRecord> FsState::audit_records(const Call& call) {
         // Linking is done to the file the new name links to.
         const auto* in = call.args<fuse_link_in>();
         if (in == nullptr) return out;
-        Inode* target = node(in->oldnodeid);
+        Inode* target = link_source(in->oldnodeid);
         path = view_path(target);
         state = target->state;
         type = type_bit(target->type);

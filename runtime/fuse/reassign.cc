@@ -26,42 +26,11 @@
 #include <vector>
 
 #include "fuse/fs.h"
+#include "fuse/kernel_nodes.h"
 #include "fuse/session.h"
 #include "fuse_bpf_abi.h"
 
 namespace fspol::runtime {
-namespace {
-
-struct KernelNode {
-  uint64_t id = 0;
-  uint64_t parent = 0;
-  uint32_t mode = 0;
-  uint16_t flags = 0;
-  std::string set;
-  std::string name;
-};
-
-std::vector<KernelNode> parse_nodes(const std::vector<char>& buf, uint32_t count) {
-  std::vector<KernelNode> nodes;
-  size_t at = 0;
-  for (uint32_t i = 0; i < count && at + sizeof(fuse_bpf_node) <= buf.size(); ++i) {
-    fuse_bpf_node n;
-    std::memcpy(&n, buf.data() + at, sizeof n);
-    if (at + sizeof n + n.namelen > buf.size()) break;
-    KernelNode k;
-    k.id = n.nodeid;
-    k.parent = n.parent;
-    k.mode = n.mode;
-    k.flags = n.flags;
-    k.set.assign(n.set, strnlen(n.set, sizeof n.set));
-    k.name.assign(buf.data() + at + sizeof n, n.namelen);
-    nodes.push_back(std::move(k));
-    at += (sizeof n + n.namelen + 7) & ~size_t{7};
-  }
-  return nodes;
-}
-
-}  // namespace
 
 Result<std::string> FsState::reassign_kernel_sets() {
   constexpr int kRounds = 8;
@@ -72,7 +41,7 @@ Result<std::string> FsState::reassign_kernel_sets() {
     uint32_t count = 0;
     auto listing = session_->bpf_nodes(count);
     if (!listing) return listing.error();
-    std::vector<KernelNode> nodes = parse_nodes(*listing, count);
+    std::vector<KernelNode> nodes = parse_kernel_nodes(*listing, count);
     std::unordered_map<uint64_t, size_t> index;
     for (size_t i = 0; i < nodes.size(); ++i) index.emplace(nodes[i].id, i);
 

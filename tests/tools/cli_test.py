@@ -277,6 +277,29 @@ class Cli(unittest.TestCase):
         code, out, err = fsc("check", *files, cwd=examples)
         self.assertEqual((code, out, err), (0, "", ""))
 
+    def test_compile_name_maps_per_target(self):
+        pol = self.write("n.fspol", 'policy n {\n  rename "/d/**" {\n    suffix ".a" -> ".b";\n'
+                         '    suffix ".b" -> ".a";\n  }\n}\n')
+        code, out, err = fsc("compile", "--emit=plan", pol)
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("looks up the lower name (", out)
+        self.assertIn("names here are mapped: the daemon makes them under their lower names", out)
+        self.assertNotIn("lookup prefilter: daemon", out)
+        code, out, err = fsc("compile", "--emit=plan", "--json", pol)
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn('"maps_names": true', out)
+        # The RFC shows a lookup postfilter the name the prefilter wrote.
+        code, out, err = fsc("compile", "--emit=plan", "--target=rfc-v3", pol)
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("name maps choose the lower name in the daemon (rfc-v3", out)
+        self.assertNotIn("looks up the lower name", out)
+        # A map for files only: one lower name per type.
+        typed = self.write("t.fspol", 'policy t {\n  rename file "/d/**" {\n    suffix ".a" -> ".b";\n'
+                           '    suffix ".b" -> ".a";\n  }\n}\n')
+        code, out, err = fsc("compile", "--emit=plan", typed)
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("name maps that depend on the file type choose the lower name in the daemon", out)
+
     def test_compile_artefacts_and_targets(self):
         pol = self.write("p.fspol", 'policy p {\n  hide "/x";\n  deny write on "/y" when uid != 0;\n}\n')
         code, out, err = fsc("compile", "--emit=plan", "--target=rfc-v3", pol)
