@@ -2,8 +2,9 @@
 # The fuse-bpf benchmark's part in the kernel tier's VM (bench/kernel/run.sh):
 # metadata and data rows on one lower tmpfs, native and through fsrun in
 # fuse-bpf and daemon mode, with allow-all (passthrough.fspol), with
-# android-media.fspol and with bench/kernel/hides.fspol (hidden names in
-# every listing: in fuse-bpf mode filtered by BPF, /p/hides.*); prints
+# android-media.fspol, with bench/kernel/hides.fspol (hidden names in
+# every listing: in fuse-bpf mode filtered by BPF, /p/hides.*) and with
+# bench/kernel/names.fspol (names mapped: lookups in BPF, /p/names.*); prints
 # "ROW config row value" lines (ops/s, MB/s).
 # usage: guest.sh FILES REPEATS
 echo  # the console's last line has no newline yet
@@ -42,7 +43,7 @@ mkdir -p $lower/Music
 for r in $(seq 1 "$repeats"); do
 	config=native
 	suite $lower
-	for policy in passthrough android-media hides; do
+	for policy in passthrough android-media hides names; do
 		dir=$ex
 		[ -f $dir/$policy.fspol ] || dir=/p
 		for mode in fuse-bpf daemon; do

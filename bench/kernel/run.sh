@@ -4,8 +4,9 @@
 # compare): bench/kernel/guest.sh runs metabench's metadata rows (N files
 # in one directory, cold rows after drop_caches) and 64 MiB sequential
 # writes and reads (seqio.c), natively on a tmpfs and through fsrun in both modes
-# with examples/passthrough.fspol (allow-all), examples/android-media.fspol
-# and bench/kernel/hides.fspol (hidden names in every listing); prints
+# with examples/passthrough.fspol (allow-all), examples/android-media.fspol,
+# bench/kernel/hides.fspol (hidden names in every listing) and
+# bench/kernel/names.fspol (every name mapped to its lower name); prints
 # medians and ratios to native.
 # usage: bench/kernel/run.sh [-n FILES] [-r REPEATS] [-b BUILD_DIR] [-o RESULTS.md]
 # Needs the kernel tier built (kernel/build.sh) and fsc, fsrun built.
@@ -29,6 +30,7 @@ trap 'rm -rf "$work"' EXIT
 ${CC:-cc} -O2 -o "$work/metabench" bench/runtime/metabench.c
 ${CC:-cc} -O2 -o "$work/seqio" bench/kernel/seqio.c
 kernel/run-vm.sh --timeout 3000 --fspol "$build" --policy bench/kernel/hides.fspol \
+  --policy bench/kernel/names.fspol \
   --add-exe "$work/metabench:/usr/bin/metabench" \
   --add-exe "$work/seqio:/usr/bin/seqio" \
   --add bench/kernel/guest.sh:/p/bench.sh -- /p/bench.sh "$n" "$repeats" >"$work/log" 2>&1 || {
