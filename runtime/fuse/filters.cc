@@ -119,8 +119,10 @@ void warn_once(const char* what, uint32_t opcode) {
 }
 
 // A reply that carries fuse_bpf_entry_out records must come through the
-// ioctl (a write(2) of it fails): header, then `parts`.
-void reply_with_entries(const Call& call,
+// ioctl (a write(2) of it fails): header, then `parts`. False when the
+// kernel did not take it (the request is answered EIO instead): the node
+// it names is not the kernel's.
+bool reply_with_entries(const Call& call,
                         std::initializer_list<std::pair<const void*, size_t>> parts) {
   char buf[4096];
   fuse_out_header out{};
@@ -129,7 +131,7 @@ void reply_with_entries(const Call& call,
   for (const auto& [data, size] : parts) {
     if (used + size > sizeof buf) {  // the kernel's entries fit a page by far
       reply_error(call, EIO);
-      return;
+      return false;
     }
     std::memcpy(buf + used, data, size);
     used += size;
@@ -143,7 +145,9 @@ void reply_with_entries(const Call& call,
     // The request must not wait for ever (if the kernel ended it, this
     // answer finds nothing to answer).
     reply_error(call, EIO);
+    return false;
   }
+  return true;
 }
 
 }  // namespace
@@ -253,7 +257,10 @@ int FsState::unknown_node(const Call& call) const {
 
 int FsState::filter(const Call& call) {
   uint32_t opcode = call.in->opcode & FUSE_OPCODE_FILTER;
-  bool post = (call.in->opcode & FUSE_POSTFILTER) != 0;
+  uint32_t stage = call.in->opcode & ~FUSE_OPCODE_FILTER;
+  // The kernel sets one of the two bits; anything else is no request of its.
+  if (stage != FUSE_PREFILTER && stage != FUSE_POSTFILTER) return ENOSYS;
+  bool post = stage == FUSE_POSTFILTER;
   if (opcode < pre_counters_.size()) {
     (post ? post_counters_ : pre_counters_)[opcode].fetch_add(1, std::memory_order_relaxed);
   }
@@ -397,7 +404,8 @@ int FsState::track_lookup(const Call& call, const Call& plain, const char* outpu
   if (entries == 0) {
     reply(call, out);
   } else {
-    reply_with_entries(call, {{&out, sizeof out}, {outputs + sizeof out, entries}});
+    if (!reply_with_entries(call, {{&out, sizeof out}, {outputs + sizeof out, entries}}))
+      inodes_->forget(inode, 1);
   }
   return 0;
 }
@@ -416,7 +424,7 @@ const KernelSet* FsState::kernel_set_of(const NodeState& state, uint8_t type) co
 }
 
 bool FsState::reply_backed(const Call& call, fuse_entry_out& out, const Place& place,
-                           const struct stat& st, const Inode* inode) {
+                           const struct stat& st, Inode* inode) {
   if (!(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) || inode->handler != 0) return false;
   const KernelSet* set = kernel_set_of(place.state, type_bit(st.st_mode));
   if (set == nullptr) return false;
@@ -439,7 +447,8 @@ bool FsState::reply_backed(const Call& call, fuse_entry_out& out, const Place& p
   }
   entries[1].entry_type = FUSE_ENTRY_BACKING;
   entries[1].fd = static_cast<uint64_t>(fd.get());
-  reply_with_entries(call, {{&out, sizeof out}, {entries, sizeof entries}});
+  if (!reply_with_entries(call, {{&out, sizeof out}, {entries, sizeof entries}}))
+    inodes_->forget(inode, 1);
   return true;
 }
 

@@ -209,7 +209,7 @@ class FsState {
   // serves it from then on; false when the node stays the daemon's (not a
   // regular file or directory, a handler's, no set for its state).
   bool reply_backed(const Call& call, fuse_entry_out& out, const Place& place,
-                    const struct stat& st, const Inode* inode);
+                    const struct stat& st, Inode* inode);
   // The program set serving nodes of `state` and `type` (null: none does).
   const KernelSet* kernel_set_of(const NodeState& state, uint8_t type) const;
   // A listing the kernel read from the lower directory, as the policy shows it.

@@ -2,6 +2,13 @@
 // (frame_request, FsState::dispatch) fed raw FUSE messages as the kernel
 // writes them to /dev/fuse, against a real lower tmpfs, under a policy with
 // every rule kind (FSPOL_FUZZ_POLICY, default tests/eval/semantics.fspol).
+// With FSPOL_FUZZ_FILTERS=1 the daemon serves as in fuse-bpf mode: the
+// policy planned for fspol-6.1, and besides ordinary requests the kernel's
+// FUSE_PREFILTER / FUSE_POSTFILTER ones (inputs, outputs and the error_in
+// extension as the fuzzer wrote them) and node ids the kernel made without
+// telling the daemon. Answers the kernel takes through its ioctl (lookup
+// answers with fuse_bpf_entry_out records) fail on the socket: the daemon
+// answers EIO and must keep no node for them.
 //
 // An input is a sequence of frames, [u16 little-endian size][size bytes],
 // each one read(2) of /dev/fuse: header, fixed argument, names and data,
@@ -55,6 +62,9 @@
 #include "fuse/credentials.h"
 #include "fuse/fs.h"
 #include "fuse/session.h"
+#include "fuse_bpf_abi.h"
+#include "plan/plan.h"
+#include "policy/engine.h"
 
 namespace {
 
@@ -151,6 +161,8 @@ struct World {
   std::string lower, archive;
   std::unique_ptr<Policy> policy;
   MountOptions options;
+  std::vector<fspol::runtime::KernelSet> kernel_sets;  // FSPOL_FUZZ_FILTERS: fuse-bpf mode
+  bool filters = false;
   pid_t user_pid = 0;                     // a process of uid 1000 (a caller to act as)
   int replies_in = -1, replies_out = -1;  // the "device": the daemon writes, we read
 };
@@ -216,6 +228,20 @@ void set_up() {
   o.audit_log = world->dir + "/audit.log";
   o.passthrough = false;
   o.max_write = 128 * 1024;
+  if (const char* f = std::getenv("FSPOL_FUZZ_FILTERS"); f != nullptr && *f == '1') {
+    // The sets fsrun would register: their node states, names of the
+    // fuzzer's own (no kernel sees them).
+    world->filters = true;
+    namespace plan = fspol::plan;
+    plan::Plan p = plan::make_plan(world->policy->engine->policy(), plan::Profile::kFspol61);
+    for (size_t i = 0; i < p.sets.size(); ++i) {
+      std::vector<uint32_t> above = p.sets[i].hidden_above;
+      std::sort(above.begin(), above.end());
+      world->kernel_sets.push_back(
+          {p.sets[i].cls, std::move(above), p.sets[i].types,
+           p.sets[i].passthrough ? std::string() : "fz_" + std::to_string(i)});
+    }
+  }
 
   fspol::runtime::init_credentials();
   world->user_pid = start_user_process();
@@ -334,6 +360,9 @@ class Kernel {
   // Rewrites node ids, handles and lookup counts in place, as the kernel
   // would have sent them.
   bool keep_contract(fuse_in_header& in, char* arg, size_t arglen) {
+    if (!world->filters) in.opcode &= ~uint32_t{FUSE_PREFILTER | FUSE_POSTFILTER};
+    if (in.opcode & (FUSE_PREFILTER | FUSE_POSTFILTER))
+      return keep_filter_contract(in, arg, arglen);
     Node* target = node_at(in.nodeid);
     in.nodeid = target->id;
     auto field = [&](size_t offset) -> uint64_t* {
@@ -428,6 +457,87 @@ class Kernel {
       default:
         return true;
     }
+  }
+
+  // A filter request names nodes the kernel holds (now and then one it
+  // made without telling the daemon) and handles the daemon made, or 0
+  // (a file the kernel opened itself); it releases and forgets nothing.
+  bool keep_filter_contract(fuse_in_header& in, char* arg, size_t arglen) {
+    uint32_t op = in.opcode & FUSE_OPCODE_FILTER;
+    if (op == FUSE_FORGET || op == FUSE_BATCH_FORGET || op == FUSE_INIT || op == FUSE_INTERRUPT ||
+        op == FUSE_DESTROY) {
+      return false;
+    }
+    auto id = [&](uint64_t raw) {
+      return (raw >> 32) % 8 == 7 ? FUSE_BPF_NODEID_BASE | (raw & 0xff) : node_at(raw)->id;
+    };
+    in.nodeid = id(in.nodeid);
+    auto field = [&](size_t offset) -> uint64_t* {
+      return offset + sizeof(uint64_t) <= arglen ? reinterpret_cast<uint64_t*>(arg + offset)
+                                                 : nullptr;
+    };
+    auto map_node = [&](size_t offset) {
+      if (uint64_t* f = field(offset)) *f = id(*f);
+    };
+    auto map_handle = [&](size_t offset, bool dir) {
+      if (uint64_t* f = field(offset)) {
+        const Handle* h = *f % 2 ? handle_at(*f / 2, dir) : nullptr;
+        *f = h != nullptr ? h->fh : 0;
+      }
+    };
+    switch (op) {
+      case FUSE_RENAME:
+        map_node(offsetof(fuse_rename_in, newdir));
+        break;
+      case FUSE_RENAME2:
+        map_node(offsetof(fuse_rename2_in, newdir));
+        break;
+      case FUSE_LINK:
+        map_node(offsetof(fuse_link_in, oldnodeid));
+        break;
+      case FUSE_COPY_FILE_RANGE:
+        map_handle(offsetof(fuse_copy_file_range_in, fh_in), false);
+        map_handle(offsetof(fuse_copy_file_range_in, fh_out), false);
+        map_node(offsetof(fuse_copy_file_range_in, nodeid_out));
+        break;
+      case FUSE_READ:
+      case FUSE_WRITE:
+      case FUSE_FLUSH:
+      case FUSE_RELEASE:
+      case FUSE_FSYNC:
+      case FUSE_LSEEK:
+      case FUSE_FALLOCATE:
+      case FUSE_GETLK:
+      case FUSE_SETLK:
+      case FUSE_SETLKW:
+      case FUSE_IOCTL:
+      case FUSE_POLL:
+        map_handle(0, false);
+        break;
+      case FUSE_READDIR:
+      case FUSE_READDIRPLUS:
+      case FUSE_RELEASEDIR:
+      case FUSE_FSYNCDIR:
+        map_handle(0, true);
+        break;
+      case FUSE_GETATTR:
+        map_handle(offsetof(fuse_getattr_in, fh), false);
+        break;
+      case FUSE_SETATTR:
+        map_handle(offsetof(fuse_setattr_in, fh), false);
+        break;
+      default:
+        break;
+    }
+    // A lookup's postfilter learns the node when the lookup found one
+    // (error_in 0, the last 16 bytes) and answers with it.
+    learns_ = false;
+    if (in.opcode == (FUSE_LOOKUP | FUSE_POSTFILTER) && arglen >= 16) {
+      uint32_t ext[4];
+      std::memcpy(ext, arg + arglen - sizeof ext, sizeof ext);
+      learns_ = ext[0] == 16 && ext[1] == FUSE_ERROR_IN && ext[2] == 0;
+    }
+    return true;
   }
 
   // Lowers `n` to what the kernel may drop of `node` (once the daemon
@@ -542,6 +652,9 @@ class Kernel {
       }
     };
     switch (in.opcode) {
+      case FUSE_LOOKUP | FUSE_POSTFILTER:
+        if (!learns_) break;  // an answer that echoes the kernel's entry
+        [[fallthrough]];
       case FUSE_LOOKUP:
       case FUSE_MKNOD:
       case FUSE_MKDIR:
@@ -584,6 +697,7 @@ class Kernel {
   FsState& fs_;
   bool trace_ = std::getenv("FSPOL_FUZZ_TRACE") != nullptr;  // each reply, for writing seeds
   uint64_t unique_ = 0;
+  bool learns_ = false;  // the filter request being sent: a lookup postfilter that learns
   std::vector<Node> nodes_;
   std::vector<Handle> handles_;
   // What the request being sent releases and forgets.
@@ -598,6 +712,7 @@ void run_input(const uint8_t* data, size_t size) {
   if (auto r = fs.open_lower(); !r) fail("open_lower: " + r.error().message);
   Session session(fs, world->options);  // never mounted: replies go to the socket
   fs.attach(&session);
+  if (world->filters) fs.serve_filters(world->kernel_sets);
   Kernel kernel(fs);
   for (size_t at = 0; at + 2 <= size;) {
     size_t len = data[at] | static_cast<size_t>(data[at + 1]) << 8;

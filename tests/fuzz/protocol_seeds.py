@@ -19,6 +19,9 @@ FLUSH, OPENDIR, READDIR, RELEASEDIR, FSYNCDIR, GETLK, SETLK, SETLKW = 25, 27, 28
 ACCESS, CREATE, INTERRUPT, DESTROY, BATCH_FORGET, FALLOCATE = 34, 35, 36, 38, 42, 43
 READDIRPLUS, RENAME2, LSEEK, COPY_FILE_RANGE, SYNCFS = 44, 45, 46, 47, 50
 
+PRE, POST = 0x10000, 0x20000  # fuse-bpf: FUSE_PREFILTER, FUSE_POSTFILTER (FSPOL_FUZZ_FILTERS)
+KERNEL_NODE = 7 << 32  # a node id the fuzzer turns into one the kernel made
+
 FATTR_MODE, FATTR_UID, FATTR_SIZE, FATTR_ATIME, FATTR_MTIME, FATTR_FH = 1, 2, 8, 16, 32, 64
 FUSE_LK_FLOCK = 1
 O_RDONLY, O_WRONLY, O_RDWR, O_TRUNC = 0, 1, 2, 0o1000
@@ -93,6 +96,29 @@ class Session:
 
     def bytes(self):
         return b"".join(self.frames)
+
+
+def error_in(err=0):
+    """The extension that ends a postfilter request."""
+    return struct.pack("<IIiI", 16, 33, err, 0)  # FUSE_ERROR_IN
+
+
+def attr(mode=0o100644, ino=2, uid=0):
+    return struct.pack("<QQQQQQIIIIIIIIII", ino, 4, 8, 1, 1, 1, 0, 0, 0, mode, 1, uid, 0, 0, 4096, 0)
+
+
+def entry_out(mode=0o100644, ino=2):
+    return struct.pack("<QQQQII", ino, 0, 1, 1, 0, 0) + attr(mode, ino)
+
+
+def bpf_entry(kind=0, name=b"fz_1"):
+    """A fuse_bpf_entry_out record (0: FUSE_ENTRY_BPF, a set by name)."""
+    return struct.pack("<II", kind, 0) + name.ljust(256, b"\0")
+
+
+def dirent(ino, name, type_=8):
+    rec = struct.pack("<QQII", ino, 1, len(name), type_) + name
+    return rec + b"\0" * (-len(rec) % 8)
 
 
 def seeds():
@@ -215,6 +241,44 @@ def seeds():
     s.release(empty, dst)
     s.req(BATCH_FORGET, 0, struct.pack("<II", 2, 0) + struct.pack("<QQ", plan, 1) + struct.pack("<QQ", empty, 1))
     out["misc"] = s
+
+    s = Session()  # fuse-bpf: the kernel's filter requests (daemon mode answers ENOSYS)
+    s.req(LOOKUP | PRE, 0, cstr("private"))
+    s.req(LOOKUP | PRE, 0, cstr("docs"))
+    s.req(LOOKUP | POST, 0, cstr("shared") + entry_out(0o40755) + error_in())
+    s.nodes["shared"] = len(s.nodes)
+    s.req(LOOKUP | POST, s.nodes["shared"], cstr("team") + entry_out(0o40755) + bpf_entry() + error_in())
+    s.req(LOOKUP | POST, 0, cstr("nothing") + entry_out() + error_in(-2))
+    s.req(LOOKUP | POST, 0, cstr("docs") + entry_out(0o40755) + error_in())
+    s.nodes["docs"] = len(s.nodes)
+    s.req(READDIR | POST, s.nodes["docs"], struct.pack("<QQIIQII", 0, 0, 4096, 0, 0, 0, 0) +
+          struct.pack("<QII", 0, 0, 0) + dirent(3, b"readme.md") + dirent(4, b"guide.markdown") +
+          dirent(5, b".") + error_in())
+    s.req(READDIR | POST, 0, struct.pack("<QQIIQII", 0, 0, 4096, 0, 0, 0, 0) +
+          struct.pack("<QII", 0, 0, 0) + dirent(6, b"notes.secret") + dirent(7, b"shared", 4) +
+          b"\x01\x02" + error_in())
+    s.req(GETATTR | POST, s.nodes["shared"], struct.pack("<IIQ", 0, 0, 0) +
+          struct.pack("<QII", 1, 0, 0) + attr(0o40755) + error_in())
+    s.req(OPEN | PRE, s.nodes["docs"], struct.pack("<II", O_RDWR, 0), who=USER)
+    s.req(MKDIR | PRE, s.nodes["shared"], struct.pack("<II", 0o40755, 0o022) + cstr("made"), who=USER)
+    s.req(CREATE | PRE, 0, struct.pack("<IIII", O_RDWR, 0o100644, 0o022, 0) + cstr("x.secret"))
+    s.req(UNLINK | PRE, s.nodes["shared"], cstr("team"), who=OUTSIDER)
+    s.req(RENAME | PRE, 0, struct.pack("<Q", s.nodes["docs"]) + cstr("shared") + cstr("s2"))
+    s.req(LINK | PRE, s.nodes["shared"], struct.pack("<Q", KERNEL_NODE | 3) + cstr("l"))
+    s.req(LINK, s.nodes["shared"], struct.pack("<Q", KERNEL_NODE | 3) + cstr("l"))
+    s.req(GETATTR | PRE, KERNEL_NODE | 1, struct.pack("<IIQ", 0, 0, 0))
+    s.req(SETATTR | PRE, s.nodes["shared"], struct.pack("<IIQQQQQQIIIIIIII", FATTR_UID, 0, 0, 0, 0, 0,
+                                                        0, 0, 0, 0, 0, 0, 0, 1000, 0, 0))
+    s.req(SETXATTR | PRE, s.nodes["docs"], struct.pack("<IIII", 3, 0, 0, 0) + cstr("user.x") + b"abc")
+    s.req(GETXATTR | POST, s.nodes["docs"], struct.pack("<II", 64, 0) + cstr("user.tag") +
+          struct.pack("<II", 1, 0) + error_in())
+    s.req(READ | PRE, s.nodes["shared"], struct.pack("<QQIIQII", 0, 0, 4096, 0, 0, 0, 0))
+    s.req(WRITE | POST, s.nodes["shared"], struct.pack("<QQIIQII", 0, 0, 3, 0, 0, 0, 0) +
+          struct.pack("<II", 3, 0) + error_in())
+    s.req(RELEASE | PRE, s.nodes["shared"], struct.pack("<QIIQ", 0, 0, 0, 0))
+    s.req(LOOKUP | PRE | POST, 0, cstr("shared"))
+    s.req(FORGET | PRE, 0, struct.pack("<Q", 1))
+    out["filters"] = s
 
     s = Session()  # malformed: short, inconsistent, unknown, unterminated
     s.raw(b"\x01\x02\x03")

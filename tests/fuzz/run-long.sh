@@ -5,7 +5,7 @@
 # executions, coverage and corpus size per target; exits non-zero on the
 # first finding, whose reproducer it names.
 #
-#   tests/fuzz/run-long.sh [HOURS] [parser|protocol ...]
+#   tests/fuzz/run-long.sh [HOURS] [parser|protocol|protocol_filters ...]
 #
 # Needs a build with FSPOL_FUZZ=ON and clang (BUILD_DIR, default ./build).
 set -euo pipefail
@@ -13,13 +13,13 @@ cd "$(dirname "$0")/../.."
 hours=${1:-1}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(parser protocol)
+((${#targets[@]})) || targets=(parser protocol protocol_filters)
 build_dir=${BUILD_DIR:-build}
 corpus_root=${CORPUS_ROOT:-$HOME/.cache/fspol-fuzz}
 seconds=$(awk -v h="$hours" 'BEGIN { printf "%d", h * 3600 }')
 
 for target in "${targets[@]}"; do
-  fuzzer=$(realpath -m "$build_dir/tests/fuzz/${target}_fuzzer")
+  fuzzer=$(realpath -m "$build_dir/tests/fuzz/${target%_filters}_fuzzer")
   [[ -x "$fuzzer" ]] || { echo "run-long.sh: $fuzzer missing (build with FSPOL_FUZZ=ON)" >&2; exit 2; }
   mkdir -p "$corpus_root/$target"
   start=$(date +%s)

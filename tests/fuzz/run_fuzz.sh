@@ -3,8 +3,10 @@
 # crash, leak, timeout, out-of-memory or broken contract; exit 77 (skip)
 # without a fuzzer. Seeds: the parser's are the grammar corpus, the
 # examples and the stdlib; the protocol's are written by protocol_seeds.py.
+# protocol_filters is the protocol fuzzer with the daemon serving as in
+# fuse-bpf mode (FSPOL_FUZZ_FILTERS=1: the kernel's filter requests too).
 #
-#   run_fuzz.sh parser|protocol FUZZER SECONDS SOURCE_DIR [CORPUS_DIR]
+#   run_fuzz.sh parser|protocol|protocol_filters FUZZER SECONDS SOURCE_DIR [CORPUS_DIR]
 #
 # CORPUS_DIR keeps what the run learnt (tests/fuzz/run-long.sh); by
 # default a temporary one is used and removed.
@@ -29,9 +31,12 @@ case $target in
       -name '*.fspol' -exec cp {} "$work/seeds/" \;
     dict=$source_dir/tests/fuzz/fspol.dict
     ;;
-  protocol)
+  protocol|protocol_filters)
     python3 "$source_dir/tests/fuzz/protocol_seeds.py" "$work/seeds"
     dict=$source_dir/tests/fuzz/protocol.dict
+    if [[ $target == protocol_filters ]]; then
+      export FSPOL_FUZZ_FILTERS=1
+    fi
     ;;
   *) echo "run_fuzz.sh: unknown target $target" >&2; exit 2 ;;
 esac
