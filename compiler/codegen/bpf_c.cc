@@ -408,11 +408,6 @@ class Emitter {
     }
   }
 
-  static bool maps_names(const Filter& f) {
-    return std::any_of(f.children.begin(), f.children.end(),
-                       [](const Filter::Child& c) { return c.name_map.has_value(); });
-  }
-
   // Name maps (plan: Filter::Child::name_map): the lookup prefilter looks
   // up the lower name of a view name, as ir::lower_name gives it: each
   // rename rule's first suffix map and first prefix map whose view side
@@ -527,7 +522,7 @@ class Emitter {
     w.open("switch (set) {");
     for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
       const Filter& f = plan_.sets[s].filters[static_cast<size_t>(Callback::lookup)].pre;
-      if (f.where != Where::kKernel || !maps_names(f)) continue;
+      if (f.where != Where::kKernel || !plan::maps_names(f)) continue;
       w.label("case " + std::to_string(s) + ": /* " + set_text(plan_.sets[s]) + " */");
       w.open("switch (child) {");
       for (const Filter::Child& c : f.children) {
@@ -1117,7 +1112,7 @@ class Emitter {
       w.line("struct bpf_dynptr name_dp;");
       w.line("__s32 k;");
     }
-    bool maps = cb == Callback::lookup && !post && walks && maps_names(set.filters[i].pre);
+    bool maps = cb == Callback::lookup && !post && walks && plan::maps_names(set.filters[i].pre);
     if (maps) w.line("struct bpf_dynptr lower_dp;");
     if (cb == Callback::lookup && post) {
       // A dynptr slot of its own: 6.1 does not let a kfunc set up a

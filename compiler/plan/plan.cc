@@ -655,11 +655,6 @@ class Planner {
     settle(f);
   }
 
-  static bool maps_names(const Filter& lookup_pre) {
-    return std::any_of(lookup_pre.children.begin(), lookup_pre.children.end(),
-                       [](const Filter::Child& c) { return c.name_map.has_value(); });
-  }
-
   // The kernel makes, renames and links names under the view's spelling:
   // in a directory whose lookups map names, the daemon does (under the
   // lower names) and the kernel's next lookup backs the node. Unlinks and
@@ -1041,6 +1036,11 @@ class Planner {
 };
 
 }  // namespace
+
+bool maps_names(const Filter& f) {
+  return std::any_of(f.children.begin(), f.children.end(),
+                     [](const Filter::Child& c) { return c.name_map.has_value(); });
+}
 
 const ProfileInfo& profile_info(Profile profile) { return kProfiles[static_cast<size_t>(profile)]; }
 

@@ -159,6 +159,10 @@ struct Plan {
   std::vector<Problem> problems;
 };
 
+// Whether a by-name filter (a lookup prefilter) maps some child's name to
+// its lower name (Filter::Child::name_map).
+bool maps_names(const Filter& f);
+
 // Whether any request of a view planned so can reach the daemon: a filter
 // placed there, a BPF filter that hands a request to it (BPF_FUSE_USER,
 // _USER_PREFILTER, _USER_POSTFILTER) or a node it must know. Without one,

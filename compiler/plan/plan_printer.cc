@@ -1,5 +1,4 @@
 // `fsc compile --emit=plan`: the plan as text and as JSON (plan.h).
-#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -212,10 +211,7 @@ std::string print_plan_json(const ir::Policy& policy, const Plan& plan) {
           ask(f.node.then);
           for (const Filter::Child& c : f.children) ask(c.decision.then);
           if (f.lists) o << ", \"lists\": true";
-          if (std::any_of(f.children.begin(), f.children.end(),
-                          [](const Filter::Child& c) { return c.name_map.has_value(); })) {
-            o << ", \"maps_names\": true";
-          }
+          if (maps_names(f)) o << ", \"maps_names\": true";
           o << ", \"asks\": [";
           bool first_ask = true;
           for (const std::string& a : asks) {

@@ -54,6 +54,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -282,6 +283,41 @@ struct Handle {
   bool dir;
 };
 
+// The u64 at `offset` of a request's argument, or null past its end.
+uint64_t* arg_field(char* arg, size_t arglen, size_t offset) {
+  return offset + sizeof(uint64_t) <= arglen ? reinterpret_cast<uint64_t*>(arg + offset) : nullptr;
+}
+
+// For an operation whose argument starts with a file handle: whether it is
+// a directory's (nullopt: no leading handle).
+std::optional<bool> leading_handle(uint32_t opcode) {
+  static_assert(offsetof(fuse_read_in, fh) == 0 && offsetof(fuse_write_in, fh) == 0 &&
+                offsetof(fuse_release_in, fh) == 0 && offsetof(fuse_lseek_in, fh) == 0 &&
+                offsetof(fuse_lk_in, fh) == 0 && offsetof(fuse_fallocate_in, fh) == 0);
+  switch (opcode) {
+    case FUSE_READ:
+    case FUSE_WRITE:
+    case FUSE_FLUSH:
+    case FUSE_RELEASE:
+    case FUSE_FSYNC:
+    case FUSE_LSEEK:
+    case FUSE_FALLOCATE:
+    case FUSE_GETLK:
+    case FUSE_SETLK:
+    case FUSE_SETLKW:
+    case FUSE_IOCTL:
+    case FUSE_POLL:
+      return false;
+    case FUSE_READDIR:
+    case FUSE_READDIRPLUS:
+    case FUSE_RELEASEDIR:
+    case FUSE_FSYNCDIR:
+      return true;
+    default:
+      return std::nullopt;
+  }
+}
+
 class Kernel {
  public:
   explicit Kernel(FsState& fs) : fs_(fs) { nodes_.push_back({FUSE_ROOT_ID, 0, S_IFDIR}); }
@@ -365,10 +401,7 @@ class Kernel {
       return keep_filter_contract(in, arg, arglen);
     Node* target = node_at(in.nodeid);
     in.nodeid = target->id;
-    auto field = [&](size_t offset) -> uint64_t* {
-      return offset + sizeof(uint64_t) <= arglen ? reinterpret_cast<uint64_t*>(arg + offset)
-                                                 : nullptr;
-    };
+    auto field = [&](size_t offset) { return arg_field(arg, arglen, offset); };
     auto map_node = [&](size_t offset) {
       if (uint64_t* f = field(offset)) *f = node_at(*f)->id;
     };
@@ -382,6 +415,11 @@ class Kernel {
       if (h != nullptr) *(node != nullptr ? node : &in.nodeid) = h->node;
       return h != nullptr;
     };
+    if (std::optional<bool> dir = leading_handle(in.opcode)) {
+      if (!map_handle(0, *dir)) return false;
+      if (in.opcode == FUSE_RELEASE || in.opcode == FUSE_RELEASEDIR) release(arg, arglen);
+      return true;
+    }
     switch (in.opcode) {
       case FUSE_OPEN:
         return S_ISREG(target->mode);
@@ -395,31 +433,6 @@ class Kernel {
         return true;
       case FUSE_LINK:
         map_node(offsetof(fuse_link_in, oldnodeid));
-        return true;
-      case FUSE_READ:
-      case FUSE_WRITE:
-      case FUSE_FLUSH:
-      case FUSE_RELEASE:
-      case FUSE_FSYNC:
-      case FUSE_LSEEK:
-      case FUSE_FALLOCATE:
-      case FUSE_GETLK:
-      case FUSE_SETLK:
-      case FUSE_IOCTL:
-      case FUSE_POLL: {
-        static_assert(offsetof(fuse_read_in, fh) == 0 && offsetof(fuse_write_in, fh) == 0 &&
-                      offsetof(fuse_release_in, fh) == 0 && offsetof(fuse_lseek_in, fh) == 0 &&
-                      offsetof(fuse_lk_in, fh) == 0 && offsetof(fuse_fallocate_in, fh) == 0);
-        if (!map_handle(0, false)) return false;
-        if (in.opcode == FUSE_RELEASE) release(arg, arglen);
-        return true;
-      }
-      case FUSE_READDIR:
-      case FUSE_READDIRPLUS:
-      case FUSE_RELEASEDIR:
-      case FUSE_FSYNCDIR:
-        if (!map_handle(0, true)) return false;
-        if (in.opcode == FUSE_RELEASEDIR) release(arg, arglen);
         return true;
       case FUSE_GETATTR: {
         bool by_handle = arglen >= sizeof(fuse_getattr_in) &&
@@ -472,19 +485,16 @@ class Kernel {
       return (raw >> 32) % 8 == 7 ? FUSE_BPF_NODEID_BASE | (raw & 0xff) : node_at(raw)->id;
     };
     in.nodeid = id(in.nodeid);
-    auto field = [&](size_t offset) -> uint64_t* {
-      return offset + sizeof(uint64_t) <= arglen ? reinterpret_cast<uint64_t*>(arg + offset)
-                                                 : nullptr;
-    };
     auto map_node = [&](size_t offset) {
-      if (uint64_t* f = field(offset)) *f = id(*f);
+      if (uint64_t* f = arg_field(arg, arglen, offset)) *f = id(*f);
     };
     auto map_handle = [&](size_t offset, bool dir) {
-      if (uint64_t* f = field(offset)) {
+      if (uint64_t* f = arg_field(arg, arglen, offset)) {
         const Handle* h = *f % 2 ? handle_at(*f / 2, dir) : nullptr;
         *f = h != nullptr ? h->fh : 0;
       }
     };
+    if (std::optional<bool> dir = leading_handle(op)) map_handle(0, *dir);
     switch (op) {
       case FUSE_RENAME:
         map_node(offsetof(fuse_rename_in, newdir));
@@ -499,26 +509,6 @@ class Kernel {
         map_handle(offsetof(fuse_copy_file_range_in, fh_in), false);
         map_handle(offsetof(fuse_copy_file_range_in, fh_out), false);
         map_node(offsetof(fuse_copy_file_range_in, nodeid_out));
-        break;
-      case FUSE_READ:
-      case FUSE_WRITE:
-      case FUSE_FLUSH:
-      case FUSE_RELEASE:
-      case FUSE_FSYNC:
-      case FUSE_LSEEK:
-      case FUSE_FALLOCATE:
-      case FUSE_GETLK:
-      case FUSE_SETLK:
-      case FUSE_SETLKW:
-      case FUSE_IOCTL:
-      case FUSE_POLL:
-        map_handle(0, false);
-        break;
-      case FUSE_READDIR:
-      case FUSE_READDIRPLUS:
-      case FUSE_RELEASEDIR:
-      case FUSE_FSYNCDIR:
-        map_handle(0, true);
         break;
       case FUSE_GETATTR:
         map_handle(offsetof(fuse_getattr_in, fh), false);
