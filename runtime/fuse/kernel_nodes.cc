@@ -15,6 +15,7 @@
 
 #include <cstring>
 
+#include "fuse/credentials.h"
 #include "fuse/fs.h"
 #include "fuse/inode_table.h"
 #include "fuse/session.h"
@@ -77,6 +78,8 @@ Inode* FsState::link_source(uint64_t id) {
 }
 
 Inode* FsState::learn_kernel_node(uint64_t id, const Call& call) {
+  // The lower directory is read as every request reads it: as the caller.
+  if (act_as_caller(*call.in) != 0) return nullptr;
   uint32_t count = 0;
   auto listing = session_->bpf_nodes(count);
   if (!listing) return nullptr;
