@@ -246,7 +246,9 @@ struct KernelPart {
     root_set = registered.names().empty() ? "" : registered.names().front();
     sets.clear();
     for (const std::string& name : registered.names()) {
-      if (!name.empty()) sets.push_back(name);
+      // One name serves many node states (profile node_states).
+      if (!name.empty() && std::find(sets.begin(), sets.end(), name) == sets.end())
+        sets.push_back(name);
     }
   }
 };
@@ -534,15 +536,17 @@ Result<void> register_sets(const ir::Policy& ir, const plan::Profile& profile,
                            std::vector<KernelSet>& kernel_sets) {
   std::vector<bool> passthrough;
   for (const plan::ProgramSet& set : plan.sets) passthrough.push_back(set.passthrough);
-  auto loaded =
-      ProgramSets::load(object, plan::policy_digest(ir, profile), passthrough, state_file);
+  bool states = plan::profile_info(profile).node_states;
+  auto loaded = ProgramSets::load(object, plan::policy_digest(ir, profile), passthrough, states,
+                                  state_file);
   if (!loaded) return loaded.error();
   sets = std::move(*loaded);
   for (size_t i = 0; i < plan.sets.size(); ++i) {
     const plan::ProgramSet& p = plan.sets[i];
     std::vector<uint32_t> above = p.hidden_above;
     std::sort(above.begin(), above.end());
-    kernel_sets.push_back(KernelSet{p.cls, std::move(above), p.types, sets->names()[i]});
+    kernel_sets.push_back(KernelSet{p.cls, std::move(above), p.types, sets->names()[i],
+                                    states && !p.passthrough ? static_cast<uint32_t>(i) : 0});
   }
   return {};
 }

@@ -24,12 +24,12 @@ for n in "${sizes[@]}"; do
   policies+=("$work/generated-$n.fspol")
 done
 
-printf '%-22s %6s %8s %8s %9s %10s %12s %10s\n' policy sets "in BPF" daemon "build s" "object KB" \
+printf '%-22s %6s %8s %8s %9s %10s %12s %10s\n' policy states "in BPF" daemon "build s" "object KB" \
   "harness ins" "verified"
 for p in "${policies[@]}"; do
   name=$(basename "$p" .fspol)
   "$fsc" compile --emit=plan "$p" >"$work/plan"
-  sets=$(sed -n 's/^program sets: \([0-9]*\).*/\1/p' "$work/plan")
+  sets=$(sed -n 's/^\(program sets\|node states\): \([0-9]*\).*/\2/p' "$work/plan")
   kernel=$(sed -n 's/.*filters: \([0-9]*\) in BPF.*/\1/p' "$work/plan")
   daemon=$(sed -n 's/.*in BPF, \([0-9]*\) in the daemon.*/\1/p' "$work/plan")
   /usr/bin/time -f '%e' -o "$work/t" "$fsc" compile --emit=bpf-obj -o "$work/o" "$p"

@@ -93,9 +93,13 @@ std::string fn_name(Callback cb, bool post) {
   return "fsp_" + std::string(plan::callback_name(cb)) + (post ? "_post" : "_pre");
 }
 
+// program(): the one program of a callback for every node state
+// (profile node_states).
+constexpr uint32_t kEverySet = UINT32_MAX;
+
 std::string prog_name(uint32_t set, Callback cb, bool post) {
-  return "s" + std::to_string(set) + "_" + std::string(plan::callback_name(cb)) +
-         (post ? "_post" : "_pre");
+  return (set == kEverySet ? "every" : "s" + std::to_string(set)) + "_" +
+         std::string(plan::callback_name(cb)) + (post ? "_post" : "_pre");
 }
 
 std::string errno_name(int error) {
@@ -149,6 +153,10 @@ class Emitter {
   }
 
   void struct_ops(CodeWriter& w) {
+    if (states_) {
+      one_set(w);
+      return;
+    }
     for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
       const ProgramSet& set = plan_.sets[s];
       if (set.passthrough) continue;
@@ -175,6 +183,36 @@ class Emitter {
       w.close("};");
       w.blank();
     }
+  }
+
+  // Profile node_states: one program per filter, for every node state;
+  // the node's state (meta->state, the set's index) picks the decisions.
+  void one_set(CodeWriter& w) {
+    std::vector<std::string> members;
+    for (size_t i = 0; i < plan::kCallbackCount; ++i) {
+      auto cb = static_cast<Callback>(i);
+      for (bool post : {false, true}) {
+        bool any = false;
+        for (const ProgramSet& set : plan_.sets) {
+          const Filter& f = post ? set.filters[i].post : set.filters[i].pre;
+          any = any || (!set.passthrough && has_program(f, post));
+        }
+        if (!any) continue;
+        program(w, kEverySet, cb, post);
+        members.push_back("." + std::string(plan::callback_name(cb)) +
+                          (post ? "_postfilter" : "_prefilter") + " = (void *)" +
+                          prog_name(kEverySet, cb, post) + ",");
+      }
+    }
+    if (members.empty()) return;
+    w.line("/* ---- the program set of every node state: " + plan_.sets[0].name + " ---- */");
+    w.blank();
+    w.line("SEC(\".struct_ops\")");
+    w.open("struct fuse_ops fsp_set_0 = {");
+    for (const std::string& m : members) w.line(m);
+    w.line(".name = " + c_string(plan_.sets[0].name) + ",");
+    w.close("};");
+    w.blank();
   }
 
   // A lookup prefilter writes the lower name over the one looked up.
@@ -607,6 +645,16 @@ class Emitter {
     array(w, "__u32", "fsp_set_class", set_class);
     array(w, "__u8", "fsp_set_passthrough", passthrough);
     array(w, "__u8", "fsp_set_tracked", tracked);
+    if (states_ && std::any_of(plan_.sets.begin(), plan_.sets.end(), [](const ProgramSet& set) {
+          return set.filters[static_cast<size_t>(Callback::readdir)].post.lists;
+        })) {
+      std::vector<int64_t> lists;
+      for (const ProgramSet& set : plan_.sets) {
+        lists.push_back(set.filters[static_cast<size_t>(Callback::readdir)].post.lists);
+      }
+      w.line("/* Whose listings the readdir postfilter filters */");
+      array(w, "__u8", "fsp_set_lists", lists);
+    }
     w.line("/* Whether the daemon learns a node of a set (tracked 1: every node; 2:");
     w.line(" * directories, type 2) */");
     w.line("static __always_inline bool fsp_tracks(__u32 set, __u32 type)");
@@ -1085,24 +1133,52 @@ class Emitter {
     w.blank();
   }
 
+  // Whether the filter of `cb` does `what` in set `s`, or in some set with
+  // programs (kEverySet).
+  template <typename What>
+  bool serves(uint32_t s, What what) const {
+    if (s != kEverySet) return what(plan_.sets[s]);
+    return std::any_of(plan_.sets.begin(), plan_.sets.end(),
+                       [&](const ProgramSet& set) { return !set.passthrough && what(set); });
+  }
+
   void program(CodeWriter& w, uint32_t s, Callback cb, bool post) {
-    const ProgramSet& set = plan_.sets[s];
     size_t i = static_cast<size_t>(cb);
+    bool every = s == kEverySet;
+    std::string set_arg = every ? "set" : std::to_string(s);
+    std::string cls = every ? "fsp_set_class[set]" : std::to_string(plan_.sets[s].cls);
     std::string name = prog_name(s, cb, post);
     w.line("SEC(\"struct_ops/" + name + "\")");
     w.line("__u32 BPF_PROG(" + name + ", " + unparen(post ? kParams[i].post : kParams[i].pre) + ")");
     w.open("{");
-    if (post && set.filters[i].post.lists) {
-      w.line("struct fsp_listing l = { .set = " + std::to_string(s) +
-             ", .cls = " + std::to_string(set.cls) + " };");
-      w.blank();
+    bool lists = post && serves(s, [&](const ProgramSet& set) { return set.filters[i].post.lists; });
+    if (every) {
+      w.line("__u32 set = meta->state;");
+      if (lists) w.line("struct fsp_listing l = {};");
+    }
+    if (lists) {
+      if (every) {
+        w.blank();
+        w.line("barrier_var(set);");
+        w.line("if (set >= FSP_SETS)");
+        w.line("\treturn -5; /* EIO: a node state this policy does not have */");
+        w.open("if (fsp_set_lists[set]) {");
+        w.line("l.set = set;");
+        w.line("l.cls = " + cls + ";");
+      } else {
+        w.line("struct fsp_listing l = { .set = " + set_arg + ", .cls = " + cls + " };");
+        w.blank();
+      }
       w.line("if (meta->error_in)");
       w.line("\treturn BPF_FUSE_CONTINUE;");
       if (uses_caller_) w.line("fsp_caller_now(&l.c);");
       w.line("return fsp_filter_listing(&l, out, buffer);");
+      if (!every) {
+        w.close("}");
+        w.blank();
+        return;
+      }
       w.close("}");
-      w.blank();
-      return;
     }
     bool walks = reads_name(cb) && emitted_.count(fn_name(cb, post));
     std::string_view field = arg_field(plan::callback_opcode(cb));
@@ -1112,7 +1188,8 @@ class Emitter {
       w.line("struct bpf_dynptr name_dp;");
       w.line("__s32 k;");
     }
-    bool maps = cb == Callback::lookup && !post && walks && plan::maps_names(set.filters[i].pre);
+    bool maps = cb == Callback::lookup && !post && walks &&
+                serves(s, [&](const ProgramSet& set) { return plan::maps_names(set.filters[i].pre); });
     if (maps) w.line("struct bpf_dynptr lower_dp;");
     if (cb == Callback::lookup && post) {
       // A dynptr slot of its own: 6.1 does not let a kfunc set up a
@@ -1121,10 +1198,12 @@ class Emitter {
       w.line("struct bpf_dynptr entries_dp;");
       w.line("__u32 cs;");
     }
-    const auto& attr = set.filters[i].pre.node.attr;
     bool maps_ids = cb == Callback::setattr && !post && emitted_.count(fn_name(cb, post)) &&
-                    (!attr[static_cast<size_t>(ir::AttrField::kUid)].empty() ||
-                     !attr[static_cast<size_t>(ir::AttrField::kGid)].empty());
+                    serves(s, [&](const ProgramSet& set) {
+                      const auto& attr = set.filters[i].pre.node.attr;
+                      return !attr[static_cast<size_t>(ir::AttrField::kUid)].empty() ||
+                             !attr[static_cast<size_t>(ir::AttrField::kGid)].empty();
+                    });
     if (maps_ids) w.line("struct fuse_attr ids = { .uid = in->uid, .gid = in->gid };");
     w.line("__s32 child_set = -1;");
     w.line("__u32 child = 0;");
@@ -1132,6 +1211,13 @@ class Emitter {
     w.line("__u32 v = 0;");
     w.line("int ret;");
     w.blank();
+    if (every && !lists) {
+      // The compiler knows the tables' size and may drop the bound
+      // check: the barrier keeps it, for the verifier.
+      w.line("barrier_var(set);");
+      w.line("if (set >= FSP_SETS)");
+      w.line("\treturn -5; /* EIO: a node state this policy does not have */");
+    }
     if (cb == Callback::lookup && post) {
       w.line("if (meta->error_in)");
       w.line("\treturn BPF_FUSE_CONTINUE;");
@@ -1142,7 +1228,7 @@ class Emitter {
     if (walks) {
       w.line("if (fsp_read_name(name, &wk, &name_dp))");
       w.line("\treturn -5; /* EIO: a name the filter cannot read */");
-      w.line("k = fsp_child_class(" + std::to_string(set.cls) + ", &wk);");
+      w.line("k = fsp_child_class(" + cls + ", &wk);");
       w.line("if (k < 0)");
       w.line("\treturn -5;");
       w.line("child = (__u32)k;");
@@ -1152,7 +1238,7 @@ class Emitter {
                             cb == Callback::lookup);
       std::string attr_arg = attrs ? "&out->attr" : "0";
       if (maps_ids) attr_arg = "&ids";
-      w.line("ret = " + fn_name(cb, post) + "(" + std::to_string(s) +
+      w.line("ret = " + fn_name(cb, post) + "(" + set_arg +
              ", &c, v, child, type, &child_set, " + attr_arg + ");");
       if (maps_ids) {
         // The lower ids a chown asks for; 0xffffffff: the lower id stays.
@@ -1167,7 +1253,7 @@ class Emitter {
         }
       }
     } else {
-      const Filter& f = set.filters[i].pre;
+      const Filter& f = every ? Filter{} : plan_.sets[s].filters[i].pre;
       w.line("ret = " + result_text(f.where == Where::kDaemon ? f.daemon_result : plan::kContinue) + ";");
     }
     if (maps) {
@@ -1175,7 +1261,7 @@ class Emitter {
       // view's (profile view_names).
       w.line("if (ret == BPF_FUSE_CONTINUE || ret == BPF_FUSE_POSTFILTER ||");
       w.open("    ret == BPF_FUSE_USER_POSTFILTER) {");
-      w.line("k = fsp_lower_name(" + std::to_string(s) + ", child, &wk);");
+      w.line("k = fsp_lower_name(" + set_arg + ", child, &wk);");
       w.line("if (k < 0)");
       w.line("\treturn k;");
       w.line("if (k > 0 && fsp_write_name(name, &wk, &lower_dp))");
@@ -1183,12 +1269,11 @@ class Emitter {
       w.close("}");
     }
     if (cb == Callback::lookup && post) {
-      // The compiler knows the set's range and may drop the bound check:
-      // the barrier keeps it, for the verifier.
       w.line("if (ret < 0)");
       w.line("\treturn ret;");
-      w.line("if (child_set < 0) /* the child keeps this set */");
-      w.line("\treturn fsp_tracks(" + std::to_string(s) +
+      w.line(std::string("if (child_set < 0) /* the child keeps this ") +
+             (every ? "state */" : "set */"));
+      w.line("\treturn fsp_tracks(" + set_arg +
              ", type) ? BPF_FUSE_USER_POSTFILTER : ret;");
       w.line("cs = (__u32)child_set;");
       w.line("barrier_var(cs);");
@@ -1200,6 +1285,7 @@ class Emitter {
       w.indent();
       w.line("e.entry_type = FUSE_ENTRY_BPF;");
       w.line("__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);");
+      if (every) w.line("e.state = cs;");
       w.close("}");
       w.line("if (fsp_write_entry(entries, &e, &entries_dp))");
       w.line("\treturn -5; /* EIO: the child's program set cannot be attached */");
@@ -1232,6 +1318,7 @@ class Emitter {
   std::set<uint32_t> name_maps_;  // rename rules a lookup prefilter applies
   std::set<int> arg_rows_;
   std::set<std::string> emitted_;
+  bool states_ = plan::profile_info(plan_.profile).node_states;
   // Per callback and stage (index cb * 2 + post), per set: the set whose
   // program it uses.
   std::array<std::vector<uint32_t>, plan::kCallbackCount * 2> rep_;

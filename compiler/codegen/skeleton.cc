@@ -1,5 +1,7 @@
 #include "codegen/skeleton.h"
 
+#include <algorithm>
+
 #include "codegen/code_writer.h"
 #include "fspol/version.h"
 
@@ -9,8 +11,14 @@ std::string emit_skeleton(const ir::Policy& policy, const plan::Plan& plan, std:
   const std::string p = "fsp_" + policy.name;
   std::string guard = p + "_SKEL_H";
   for (char& c : guard) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-  size_t sets = 0;
-  for (const plan::ProgramSet& set : plan.sets) sets += !set.passthrough;
+  // The registered sets: on a profile with node_states, one serves every
+  // node state.
+  std::vector<std::string> names;
+  for (const plan::ProgramSet& set : plan.sets) {
+    if (!set.passthrough && std::find(names.begin(), names.end(), set.name) == names.end())
+      names.push_back(set.name);
+  }
+  size_t sets = names.size();
 
   CodeWriter w(p + ".skel.h");
   w.line("/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */");
@@ -29,9 +37,7 @@ std::string emit_skeleton(const ir::Policy& policy, const plan::Plan& plan, std:
   w.line("/* Program sets registered by " + p + "__attach() */");
   w.line("#define " + guard.substr(0, guard.size() - 7) + "_SETS " + std::to_string(sets));
   w.open("static const char *const " + p + "_set_names[] = {");
-  for (const plan::ProgramSet& set : plan.sets) {
-    if (!set.passthrough) w.line(c_string(set.name) + ",");
-  }
+  for (const std::string& name : names) w.line(c_string(name) + ",");
   if (sets == 0) w.line("0,");
   w.close("};");
   w.blank();

@@ -33,8 +33,8 @@ constexpr uint8_t kMknodTypes = syntax::kTypeFile | syntax::kTypeFifo | syntax::
                                 syntax::kTypeChardev | syntax::kTypeBlockdev;
 
 constexpr ProfileInfo kProfiles[] = {
-#define FSPOL_PROFILE(id, name, uid_gid, comm, made_sets, view_names, summary) \
-  {name, uid_gid, comm, made_sets, view_names, summary},
+#define FSPOL_PROFILE(id, name, uid_gid, comm, made_sets, view_names, node_states, summary) \
+  {name, uid_gid, comm, made_sets, view_names, node_states, summary},
 #include "plan/profiles.def"
 };
 
@@ -207,7 +207,7 @@ class Planner {
     char prefix[16];
     std::snprintf(prefix, sizeof prefix, "fsp%04x_", hash & 0xffff);
     for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
-      plan_.sets[s].name = prefix + std::to_string(s);
+      plan_.sets[s].name = prefix + std::to_string(profile_.node_states ? 0 : s);
     }
   }
 

@@ -28,7 +28,7 @@
 namespace fspol::plan {
 
 enum class Profile : uint8_t {
-#define FSPOL_PROFILE(id, name, uid_gid, comm, made_sets, view_names, summary) id,
+#define FSPOL_PROFILE(id, name, uid_gid, comm, made_sets, view_names, node_states, summary) id,
 #include "plan/profiles.def"
 };
 struct ProfileInfo {
@@ -37,6 +37,7 @@ struct ProfileInfo {
   bool comm;
   bool made_sets;
   bool view_names;
+  bool node_states;
   std::string_view summary;
 };
 const ProfileInfo& profile_info(Profile profile);
@@ -129,7 +130,10 @@ struct ProgramSet {
   uint32_t cls = 0;
   std::vector<uint32_t> hidden_above;  // conditional directory hides of ancestors (rule ids)
   uint8_t types = 0;                   // the file types of its nodes
-  std::string name;                    // the registered name (at most 14 characters)
+  // The registered name (at most 14 characters). On a profile with
+  // node_states every set with programs has set 0's: one program set, the
+  // node's state (the set's index) picks the decisions.
+  std::string name;
   std::string example;                 // a path whose node is in this state
   // No filter here nor in any set below it: its nodes drop the program
   // set (FUSE_ENTRY_REMOVE_BPF) and run as plain fuse-bpf passthrough.

@@ -108,9 +108,14 @@ std::string print_plan(const ir::Policy& policy, const Plan& plan) {
   }
   o << "plan of policy '" << policy.name << "' for " << profile.name << " (" << profile.summary
     << ")\n";
-  o << "program sets: " << plan.sets.size() - passthrough << " (and " << passthrough
-    << " node states without programs); filters: " << kernel << " in BPF, " << daemon
-    << " in the daemon\n";
+  if (profile.node_states) {
+    o << "node states: " << plan.sets.size() - passthrough
+      << " decided by one program set (and " << passthrough << " without programs)";
+  } else {
+    o << "program sets: " << plan.sets.size() - passthrough << " (and " << passthrough
+      << " node states without programs)";
+  }
+  o << "; filters: " << kernel << " in BPF, " << daemon << " in the daemon\n";
   o << "daemon: "
     << (needs_daemon(plan) ? "needed" : "not needed (fsrun mounts the view with no_daemon)")
     << "\n";

@@ -78,6 +78,7 @@
 #define FUSE_BPF_FEATURE_NO_DAEMON	"no_daemon"
 #define FUSE_BPF_FEATURE_ASSIGN		"bpf_assign"	/* FUSE_DEV_IOC_BPF_NODES, _ASSIGN */
 #define FUSE_BPF_FEATURE_VIEW_NAME	"bpf_view_name"	/* lookup postfilters see the view's name */
+#define FUSE_BPF_FEATURE_STATE		"bpf_state"	/* a state per node, for its filters */
 
 #ifndef FUSE_BPF_ABI_HAVE_VMLINUX
 
@@ -114,11 +115,12 @@ struct bpf_fuse_meta_info {
 	uint32_t opcode;
 	uint32_t error_in;
 	uint32_t error_out;
+	uint32_t state;		/* the node's state (FUSE_BPF_FEATURE_STATE) */
 };
 
 struct fuse_bpf_entry_out {
 	uint32_t entry_type;
-	uint32_t unused;
+	uint32_t state;		/* FUSE_ENTRY_BPF: the node's state; else 0 */
 	union {
 		struct {
 			uint64_t unused2;
@@ -153,6 +155,8 @@ struct fuse_bpf_node {
 	uint16_t flags;		/* FUSE_BPF_NODE_* */
 	uint16_t namelen;
 	char set[BPF_FUSE_NAME_MAX + 1];	/* its program set, "": none */
+	uint32_t state;		/* its state */
+	uint32_t padding;
 };
 
 struct fuse_bpf_nodes {
@@ -169,7 +173,7 @@ struct fuse_bpf_nodes {
 struct fuse_bpf_assign {
 	uint64_t nodeid;
 	uint32_t action;	/* FUSE_BPF_ASSIGN_* */
-	uint32_t padding;
+	uint32_t state;		/* FUSE_BPF_ASSIGN_SET: the node's state */
 	char set[BPF_FUSE_NAME_MAX + 1];
 };
 

@@ -62,7 +62,7 @@ static int load_bpf(void)
 		"pass_count", "test_trace", "trace_ops", "test_hidden",
 		"test_error", "readdir_redact", "readdir_plus", "passthrough",
 		"lookup_post", "uid_gate", "redirect", "hostile", "slices",
-		"hostile_ids",
+		"hostile_ids", "states",
 	};
 	struct bpf_map *map;
 	size_t i, sz;
@@ -1832,6 +1832,67 @@ static int assign_test(void)
 	return unmount_fuse();
 }
 
+/*
+ * ---- node_state_test: a state per node (fspol deviation 21) ------------
+ * The "states" set's lookup postfilter gives "d" state 7, the daemon's
+ * lookup answer gives "u" state 9, children inherit their directory's
+ * state, and open refuses with the state as the errno. The kernel lists
+ * each node's state and a reassignment changes it.
+ */
+static int states_handler(int fd, struct req *r)
+{
+	struct fuse_entry_out eo = {};
+	struct fuse_bpf_entry_out be[2] = {};
+	int bfd;
+
+	if (r->h->opcode != FUSE_LOOKUP || strcmp(r->body, "u"))
+		return -1;
+	bfd = open(SRC "/u", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0) {
+		dfail("open backing: %s", strerror(errno));
+		return reply_err(fd, r, -EIO);
+	}
+	be[0].entry_type = FUSE_ENTRY_BPF;
+	be[0].state = 9;
+	strcpy(be[0].name, "states");
+	be[1].entry_type = FUSE_ENTRY_BACKING;
+	be[1].fd = bfd;
+	if (reply_ioctl(fd, r->h->unique, &eo, sizeof(eo), be, sizeof(be)))
+		dfail("ioctl reply: %s", strerror(errno));
+	close(bfd);
+	return 0;
+}
+
+static int node_state_test(void)
+{
+	static char buf[1 << 16];
+	const struct fuse_bpf_node *d;
+	struct fuse_bpf_assign v = {};
+	uint32_t count = 0, done = 0;
+	char data[8];
+
+	CHECK(!write_file(SRC "/file", "x"));
+	CHECK(!mkdir(SRC "/d", 0755));
+	CHECK(!write_file(SRC "/d/f", "x"));
+	CHECK(!write_file(SRC "/d/g", "x"));
+	CHECK(!mkdir(SRC "/u", 0755));
+	CHECK(!write_file(SRC "/u/f", "x"));
+	CHECK(!mount_fuse("states", true, states_handler));
+	CHECK_EQ(read_file(DST "/file", data, sizeof(data)), 1);
+	CHECK(read_file(DST "/d/f", data, sizeof(data)) < 0 && errno == 7);
+	CHECK(read_file(DST "/u/f", data, sizeof(data)) < 0 && errno == 9);
+	CHECK(!list_nodes(buf, sizeof(buf), &count));
+	d = find_node(buf, count, 1, "d");
+	CHECK(d && d->state == 7 && !strcmp(d->set, "states"));
+	v.nodeid = d->nodeid;
+	v.action = FUSE_BPF_ASSIGN_SET;
+	v.state = 3;
+	strcpy(v.set, "states");
+	CHECK(!assign(&v, 1, &done) && done == 1);
+	CHECK(read_file(DST "/d/g", data, sizeof(data)) < 0 && errno == 3);
+	return unmount_fuse();
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -1884,6 +1945,7 @@ static const struct test tests[] = {
 	T(slice_test),
 	T(hostile_ids_test),
 	T(assign_test),
+	T(node_state_test),
 };
 
 static bool selected(int argc, char **argv, const char *name)

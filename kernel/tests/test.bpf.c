@@ -635,6 +635,64 @@ struct fuse_ops redirect = {
 };
 
 /*
+ * ---- states: a state per node (fspol deviation 21). The lookup
+ * postfilter gives "d" state 7, the lookup of "u" is the daemon's; open
+ * refuses with the node's state as the errno.
+ */
+SEC("struct_ops/st_lookup_pre")
+__u32 BPF_PROG(st_lookup_pre, const struct bpf_fuse_meta_info *meta,
+	       struct fuse_buffer *name)
+{
+	struct bpf_dynptr dp;
+	char buf[8] = {};
+
+	bpf_fuse_get_ro_dynptr(name, &dp);
+	if (bpf_fuse_return_len(name) == 2 && !bpf_dynptr_read(buf, 2, &dp, 0, 0) &&
+	    buf[0] == 'u')
+		return BPF_FUSE_USER;
+	return BPF_FUSE_POSTFILTER;
+}
+
+SEC("struct_ops/st_lookup_post")
+__u32 BPF_PROG(st_lookup_post, const struct bpf_fuse_meta_info *meta,
+	       const struct fuse_buffer *name, struct fuse_entry_out *out,
+	       struct fuse_buffer *entries)
+{
+	struct fuse_bpf_entry_out e = {
+		.entry_type = FUSE_ENTRY_BPF,
+		.state = 7,
+	};
+	struct bpf_dynptr dp, edp;
+	char buf[8] = {};
+
+	if (meta->error_in)
+		return BPF_FUSE_CONTINUE;
+	bpf_fuse_get_ro_dynptr(name, &dp);
+	if (bpf_fuse_return_len((struct fuse_buffer *)name) != 2 ||
+	    bpf_dynptr_read(buf, 2, &dp, 0, 0) || buf[0] != 'd')
+		return BPF_FUSE_CONTINUE;	/* the child keeps this state */
+	__builtin_memcpy(e.name, "states", 7);
+	bpf_fuse_get_rw_dynptr(entries, &edp, sizeof(e), false);
+	return bpf_dynptr_write(&edp, 0, &e, sizeof(e), 0) ? -5 :
+							       BPF_FUSE_CONTINUE;
+}
+
+SEC("struct_ops/st_open_pre")
+__u32 BPF_PROG(st_open_pre, const struct bpf_fuse_meta_info *meta,
+	       struct fuse_open_in *in)
+{
+	return meta->state ? -(int)meta->state : BPF_FUSE_CONTINUE;
+}
+
+SEC(".struct_ops")
+struct fuse_ops states = {
+	.lookup_prefilter = (void *)st_lookup_pre,
+	.lookup_postfilter = (void *)st_lookup_post,
+	.open_prefilter = (void *)st_open_pre,
+	.name = "states",
+};
+
+/*
  * ---- hostile: kfunc calls the verifier accepts with sizes no buffer takes.
  * Each is refused (a null dynptr) and must leave its buffer as it was;
  * a name rewritten without its NUL is not a name.

@@ -152,12 +152,14 @@ FuseBpfSupport probe_fuse_bpf() {
   ::uname(&u);
   if (feature(FUSE_BPF_FEATURE_BPF) == "supported") {
     s.present = true;
-    // fspol-6.1 is the kernel tier with both caller helpers and the view's
-    // names in lookup postfilters; a kernel with less gets the RFC's
-    // profile (conditions and name maps go to the daemon).
+    // fspol-6.1 is the kernel tier with both caller helpers, the view's
+    // names in lookup postfilters and node states; a kernel with less gets
+    // the RFC's profile (conditions and name maps go to the daemon, a
+    // program set per node state).
     bool tier = feature(FUSE_BPF_FEATURE_UID_GID) == "supported" &&
                 feature(FUSE_BPF_FEATURE_COMM) == "supported" &&
-                feature(FUSE_BPF_FEATURE_VIEW_NAME) == "supported";
+                feature(FUSE_BPF_FEATURE_VIEW_NAME) == "supported" &&
+                feature(FUSE_BPF_FEATURE_STATE) == "supported";
     s.profile = tier ? "fspol-6.1" : "rfc-v3";
     s.no_daemon = feature(FUSE_BPF_FEATURE_NO_DAEMON) == "supported";
     s.assign = feature(FUSE_BPF_FEATURE_ASSIGN) == "supported";
@@ -182,10 +184,11 @@ FuseBpfSupport probe_fuse_bpf() {
 
 Result<std::unique_ptr<ProgramSets>> ProgramSets::load(std::string_view object, uint64_t digest,
                                                        const std::vector<bool>& passthrough,
+                                                       bool node_states,
                                                        const std::string& state_file) {
   std::vector<unsigned> wanted;
   for (unsigned i = 0; i < passthrough.size(); ++i) {
-    if (!passthrough[i]) wanted.push_back(i);
+    if (!passthrough[i] && (!node_states || wanted.empty())) wanted.push_back(i);
   }
   // A name another mount registered meanwhile (one in 16 million): draw
   // again.
@@ -244,7 +247,9 @@ Result<std::unique_ptr<ProgramSets>> ProgramSets::load(std::string_view object, 
                               std::strerror(err)};
       }
       sets->links_.push_back(link);
-      if (n < passthrough.size()) sets->names_[n] = prefix + std::to_string(n);
+      for (size_t i = 0; i < passthrough.size(); ++i) {
+        if (i == n || (node_states && !passthrough[i])) sets->names_[i] = prefix + std::to_string(n);
+      }
       bpf_map_info info{};
       __u32 len = sizeof info;
       if (bpf_obj_get_info_by_fd(bpf_map__fd(map), &info, &len) == 0) {

@@ -41,19 +41,22 @@ class ProgramSets {
   // Checks that `object` (an fsc-compiled fuse_ops object) was compiled
   // from the policy whose digest is `digest` (plan::policy_digest) and
   // holds the sets of the plan that are not plain passthrough
-  // (`passthrough[i]` for set i), renames them for this mount, loads the
-  // object (the kernel verifies every program) and registers every set.
+  // (`passthrough[i]` for set i; with `node_states`, the profile's, one set
+  // serves them all), renames them for this mount, loads the object (the
+  // kernel verifies every program) and registers every set.
   // The names go to `state_file` (when not empty) until the sets are
   // unregistered.
   static Result<std::unique_ptr<ProgramSets>> load(std::string_view object, uint64_t digest,
                                                    const std::vector<bool>& passthrough,
+                                                   bool node_states,
                                                    const std::string& state_file);
   ~ProgramSets();
   ProgramSets(const ProgramSets&) = delete;
   ProgramSets& operator=(const ProgramSets&) = delete;
 
   // The registered names, by the plan's set index ("" for a passthrough
-  // set: none registered). Set 0 is the root's.
+  // set: none registered; with node_states, every other one is set 0's).
+  // Set 0 is the root's.
   const std::vector<std::string>& names() const { return names_; }
 
   // A reload: `other` stays registered as long as these sets (nodes may

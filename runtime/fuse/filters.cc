@@ -442,6 +442,7 @@ bool FsState::reply_backed(const Call& call, fuse_entry_out& out, const Place& p
     entries[0].entry_type = FUSE_ENTRY_REMOVE_BPF;
   } else {
     entries[0].entry_type = FUSE_ENTRY_BPF;
+    entries[0].state = set->state;
     std::memcpy(entries[0].name, set->name.data(),
                 std::min(set->name.size(), sizeof entries[0].name - 1));
   }

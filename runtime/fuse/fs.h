@@ -73,6 +73,7 @@ struct KernelSet {
   std::vector<uint32_t> hidden_above;  // rule ids, sorted
   uint8_t types = 0;
   std::string name;
+  uint32_t state = 0;  // the node state its filters see (profile node_states)
 };
 
 class FsState {

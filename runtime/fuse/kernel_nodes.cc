@@ -46,6 +46,7 @@ std::vector<KernelNode> parse_kernel_nodes(const std::vector<char>& buf, uint32_
     k.mode = n.mode;
     k.flags = n.flags;
     k.set.assign(n.set, strnlen(n.set, sizeof n.set));
+    k.state = n.state;
     k.name.assign(buf.data() + at + sizeof n, n.namelen);
     nodes.push_back(std::move(k));
     at += (sizeof n + n.namelen + 7) & ~size_t{7};

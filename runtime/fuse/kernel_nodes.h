@@ -15,6 +15,7 @@ struct KernelNode {
   uint32_t mode = 0;
   uint16_t flags = 0;  // FUSE_BPF_NODE_*
   std::string set;     // its program set, "": none
+  uint32_t state = 0;  // its state (profile node_states)
   std::string name;    // one of its names (a view name)
 };
 

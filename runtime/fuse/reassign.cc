@@ -89,12 +89,13 @@ Result<std::string> FsState::reassign_kernel_sets() {
       const KernelSet* set = decided[i] == 1 ? kernel_set_of(state[i], type_bit(n.mode)) : nullptr;
       if (set == nullptr) {
         a.action = FUSE_BPF_ASSIGN_BAD;
-      } else if (set->name == n.set) {
+      } else if (set->name == n.set && set->state == n.state) {
         continue;
       } else if (set->name.empty()) {
         a.action = FUSE_BPF_ASSIGN_REMOVE;
       } else {
         a.action = FUSE_BPF_ASSIGN_SET;
+        a.state = set->state;
         std::memcpy(a.set, set->name.data(), std::min(set->name.size(), sizeof a.set - 1));
       }
       changes.push_back(a);

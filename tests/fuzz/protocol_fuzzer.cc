@@ -240,7 +240,8 @@ void set_up() {
       std::sort(above.begin(), above.end());
       world->kernel_sets.push_back(
           {p.sets[i].cls, std::move(above), p.sets[i].types,
-           p.sets[i].passthrough ? std::string() : "fz_" + std::to_string(i)});
+           p.sets[i].passthrough ? std::string() : "fz_0",
+           p.sets[i].passthrough ? 0 : static_cast<uint32_t>(i)});
     }
   }
 

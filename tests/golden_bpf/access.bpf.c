@@ -96,11 +96,11 @@ const volatile __u64 fsp_policy_digest = 0x3c3d54981869afa4ULL;
  * names of its own, of the same length) */
 static const volatile char fsp_set_names[FSP_SETS][16] = {
 	"fspcaeb_0",
-	"fspcaeb_1",
-	"fspcaeb_2",
-	"fspcaeb_3",
-	"fspcaeb_4",
-	"fspcaeb_5",
+	"fspcaeb_0",
+	"fspcaeb_0",
+	"fspcaeb_0",
+	"fspcaeb_0",
+	"fspcaeb_0",
 };
 
 struct fsp_walk {
@@ -1190,11 +1190,30 @@ static __always_inline __u32 fsp_type_of(__u32 mode)
 	}
 }
 
-/* ---- set 0 fspcaeb_0: '/' ---- */
-
-SEC("struct_ops/s0_create_open_pre")
-__u32 BPF_PROG(s0_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_open_pre")
+__u32 BPF_PROG(every_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
 {
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	v = in->flags;
+	ret = fsp_open_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_create_open_pre")
+__u32 BPF_PROG(every_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
+{
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1205,20 +1224,24 @@ __u32 BPF_PROG(s0_create_open_pre, const struct bpf_fuse_meta_info *meta, struct
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_create_open_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_create_open_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_copy_file_range_pre")
-__u32 BPF_PROG(s0_copy_file_range_pre, const struct bpf_fuse_meta_info *meta, struct fuse_copy_file_range_in *in)
+SEC("struct_ops/every_copy_file_range_pre")
+__u32 BPF_PROG(every_copy_file_range_pre, const struct bpf_fuse_meta_info *meta, struct fuse_copy_file_range_in *in)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1226,14 +1249,132 @@ __u32 BPF_PROG(s0_copy_file_range_pre, const struct bpf_fuse_meta_info *meta, st
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
-	ret = fsp_copy_file_range_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_copy_file_range_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_lookup_pre")
-__u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+SEC("struct_ops/every_fsync_pre")
+__u32 BPF_PROG(every_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fsync_in *in)
 {
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_fsync_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_dir_fsync_pre")
+__u32 BPF_PROG(every_dir_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fsync_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_dir_fsync_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_setxattr_pre")
+__u32 BPF_PROG(every_setxattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setxattr_in *in, struct fuse_buffer *name, struct fuse_buffer *value)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_setxattr_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_removexattr_pre")
+__u32 BPF_PROG(every_removexattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_removexattr_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_write_iter_pre")
+__u32 BPF_PROG(every_write_iter_pre, const struct bpf_fuse_meta_info *meta, struct fuse_write_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_write_iter_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_file_fallocate_pre")
+__u32 BPF_PROG(every_file_fallocate_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fallocate_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_file_fallocate_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_lookup_pre")
+__u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1244,20 +1385,24 @@ __u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_lookup_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_lookup_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_lookup_post")
-__u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+SEC("struct_ops/every_lookup_post")
+__u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1271,21 +1416,24 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	if (meta->error_in)
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_lookup_post(0, &c, v, child, type, &child_set, &out->attr);
+	ret = fsp_lookup_post(set, &c, v, child, type, &child_set, &out->attr);
 	if (ret < 0)
 		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(0, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	if (child_set < 0) /* the child keeps this state */
+		return fsp_tracks(set, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -1295,6 +1443,7 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	} else {
 		e.entry_type = FUSE_ENTRY_BPF;
 		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+		e.state = cs;
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
@@ -1303,9 +1452,10 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s0_mknod_pre")
-__u32 BPF_PROG(s0_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_mknod_pre")
+__u32 BPF_PROG(every_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1316,20 +1466,24 @@ __u32 BPF_PROG(s0_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_mknod_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_mknod_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_mkdir_pre")
-__u32 BPF_PROG(s0_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_mkdir_pre")
+__u32 BPF_PROG(every_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1340,20 +1494,24 @@ __u32 BPF_PROG(s0_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_mkdir_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_mkdir_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_rmdir_pre")
-__u32 BPF_PROG(s0_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+SEC("struct_ops/every_rmdir_pre")
+__u32 BPF_PROG(every_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1364,20 +1522,24 @@ __u32 BPF_PROG(s0_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_rmdir_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_rmdir_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_rename2_pre")
-__u32 BPF_PROG(s0_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
+SEC("struct_ops/every_rename2_pre")
+__u32 BPF_PROG(every_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1385,14 +1547,18 @@ __u32 BPF_PROG(s0_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
-	ret = fsp_rename2_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_rename2_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_rename_pre")
-__u32 BPF_PROG(s0_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
+SEC("struct_ops/every_rename_pre")
+__u32 BPF_PROG(every_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1400,14 +1566,18 @@ __u32 BPF_PROG(s0_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
-	ret = fsp_rename_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_rename_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_unlink_pre")
-__u32 BPF_PROG(s0_unlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+SEC("struct_ops/every_unlink_pre")
+__u32 BPF_PROG(every_unlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1418,20 +1588,24 @@ __u32 BPF_PROG(s0_unlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_unlink_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_unlink_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_link_pre")
-__u32 BPF_PROG(s0_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_link_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_link_pre")
+__u32 BPF_PROG(every_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_link_in *in, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1439,14 +1613,38 @@ __u32 BPF_PROG(s0_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_l
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
-	ret = fsp_link_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_link_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_symlink_pre")
-__u32 BPF_PROG(s0_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
+SEC("struct_ops/every_setattr_pre")
+__u32 BPF_PROG(every_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setattr_in *in)
 {
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	v = in->valid;
+	ret = fsp_setattr_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_symlink_pre")
+__u32 BPF_PROG(every_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
+{
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1457,1255 +1655,65 @@ __u32 BPF_PROG(s0_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_symlink_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_symlink_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
+
+SEC("struct_ops/every_access_pre")
+__u32 BPF_PROG(every_access_pre, const struct bpf_fuse_meta_info *meta, struct fuse_access_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	v = in->mask;
+	ret = fsp_access_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+/* ---- the program set of every node state: fspcaeb_0 ---- */
 
 SEC(".struct_ops")
 struct fuse_ops fsp_set_0 = {
-	.create_open_prefilter = (void *)s0_create_open_pre,
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.lookup_prefilter = (void *)s0_lookup_pre,
-	.lookup_postfilter = (void *)s0_lookup_post,
-	.mknod_prefilter = (void *)s0_mknod_pre,
-	.mkdir_prefilter = (void *)s0_mkdir_pre,
-	.rmdir_prefilter = (void *)s0_rmdir_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.unlink_prefilter = (void *)s0_unlink_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s0_symlink_pre,
+	.open_prefilter = (void *)every_open_pre,
+	.create_open_prefilter = (void *)every_create_open_pre,
+	.copy_file_range_prefilter = (void *)every_copy_file_range_pre,
+	.fsync_prefilter = (void *)every_fsync_pre,
+	.dir_fsync_prefilter = (void *)every_dir_fsync_pre,
+	.setxattr_prefilter = (void *)every_setxattr_pre,
+	.removexattr_prefilter = (void *)every_removexattr_pre,
+	.write_iter_prefilter = (void *)every_write_iter_pre,
+	.file_fallocate_prefilter = (void *)every_file_fallocate_pre,
+	.lookup_prefilter = (void *)every_lookup_pre,
+	.lookup_postfilter = (void *)every_lookup_post,
+	.mknod_prefilter = (void *)every_mknod_pre,
+	.mkdir_prefilter = (void *)every_mkdir_pre,
+	.rmdir_prefilter = (void *)every_rmdir_pre,
+	.rename2_prefilter = (void *)every_rename2_pre,
+	.rename_prefilter = (void *)every_rename_pre,
+	.unlink_prefilter = (void *)every_unlink_pre,
+	.link_prefilter = (void *)every_link_pre,
+	.setattr_prefilter = (void *)every_setattr_pre,
+	.symlink_prefilter = (void *)every_symlink_pre,
+	.access_prefilter = (void *)every_access_pre,
 	.name = "fspcaeb_0",
-};
-
-/* ---- set 1 fspcaeb_1: '/a' ---- */
-
-SEC("struct_ops/s1_lookup_pre")
-__u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(1, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s1_lookup_post")
-__u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(1, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(1, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_1 = {
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.lookup_prefilter = (void *)s1_lookup_pre,
-	.lookup_postfilter = (void *)s1_lookup_post,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.name = "fspcaeb_1",
-};
-
-/* ---- set 2 fspcaeb_2: '/etc' ---- */
-
-SEC("struct_ops/s2_open_pre")
-__u32 BPF_PROG(s2_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	v = in->flags;
-	ret = fsp_open_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_create_open_pre")
-__u32 BPF_PROG(s2_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_create_open_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_fsync_pre")
-__u32 BPF_PROG(s2_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fsync_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_fsync_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_dir_fsync_pre")
-__u32 BPF_PROG(s2_dir_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fsync_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_dir_fsync_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_setxattr_pre")
-__u32 BPF_PROG(s2_setxattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setxattr_in *in, struct fuse_buffer *name, struct fuse_buffer *value)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_setxattr_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_removexattr_pre")
-__u32 BPF_PROG(s2_removexattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_removexattr_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_write_iter_pre")
-__u32 BPF_PROG(s2_write_iter_pre, const struct bpf_fuse_meta_info *meta, struct fuse_write_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_write_iter_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_file_fallocate_pre")
-__u32 BPF_PROG(s2_file_fallocate_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fallocate_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_file_fallocate_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_lookup_pre")
-__u32 BPF_PROG(s2_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_lookup_post")
-__u32 BPF_PROG(s2_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(2, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(2, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC("struct_ops/s2_mknod_pre")
-__u32 BPF_PROG(s2_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mknod_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_mkdir_pre")
-__u32 BPF_PROG(s2_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_rmdir_pre")
-__u32 BPF_PROG(s2_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_rmdir_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_unlink_pre")
-__u32 BPF_PROG(s2_unlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_unlink_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_setattr_pre")
-__u32 BPF_PROG(s2_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setattr_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	v = in->valid;
-	ret = fsp_setattr_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_symlink_pre")
-__u32 BPF_PROG(s2_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_access_pre")
-__u32 BPF_PROG(s2_access_pre, const struct bpf_fuse_meta_info *meta, struct fuse_access_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	v = in->mask;
-	ret = fsp_access_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_2 = {
-	.open_prefilter = (void *)s2_open_pre,
-	.create_open_prefilter = (void *)s2_create_open_pre,
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.fsync_prefilter = (void *)s2_fsync_pre,
-	.dir_fsync_prefilter = (void *)s2_dir_fsync_pre,
-	.setxattr_prefilter = (void *)s2_setxattr_pre,
-	.removexattr_prefilter = (void *)s2_removexattr_pre,
-	.write_iter_prefilter = (void *)s2_write_iter_pre,
-	.file_fallocate_prefilter = (void *)s2_file_fallocate_pre,
-	.lookup_prefilter = (void *)s2_lookup_pre,
-	.lookup_postfilter = (void *)s2_lookup_post,
-	.mknod_prefilter = (void *)s2_mknod_pre,
-	.mkdir_prefilter = (void *)s2_mkdir_pre,
-	.rmdir_prefilter = (void *)s2_rmdir_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.unlink_prefilter = (void *)s2_unlink_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.setattr_prefilter = (void *)s2_setattr_pre,
-	.symlink_prefilter = (void *)s2_symlink_pre,
-	.access_prefilter = (void *)s2_access_pre,
-	.name = "fspcaeb_2",
-};
-
-/* ---- set 3 fspcaeb_3: '/data' ---- */
-
-SEC("struct_ops/s3_open_pre")
-__u32 BPF_PROG(s3_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	v = in->flags;
-	ret = fsp_open_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_create_open_pre")
-__u32 BPF_PROG(s3_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(3, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_create_open_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_fsync_pre")
-__u32 BPF_PROG(s3_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fsync_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_fsync_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_dir_fsync_pre")
-__u32 BPF_PROG(s3_dir_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fsync_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_dir_fsync_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_write_iter_pre")
-__u32 BPF_PROG(s3_write_iter_pre, const struct bpf_fuse_meta_info *meta, struct fuse_write_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_write_iter_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_file_fallocate_pre")
-__u32 BPF_PROG(s3_file_fallocate_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fallocate_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_file_fallocate_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_lookup_pre")
-__u32 BPF_PROG(s3_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(3, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_lookup_post")
-__u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(3, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(3, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(3, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC("struct_ops/s3_mknod_pre")
-__u32 BPF_PROG(s3_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(3, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mknod_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_mkdir_pre")
-__u32 BPF_PROG(s3_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(3, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_symlink_pre")
-__u32 BPF_PROG(s3_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(3, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_access_pre")
-__u32 BPF_PROG(s3_access_pre, const struct bpf_fuse_meta_info *meta, struct fuse_access_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	v = in->mask;
-	ret = fsp_access_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_3 = {
-	.open_prefilter = (void *)s3_open_pre,
-	.create_open_prefilter = (void *)s3_create_open_pre,
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.fsync_prefilter = (void *)s3_fsync_pre,
-	.dir_fsync_prefilter = (void *)s3_dir_fsync_pre,
-	.write_iter_prefilter = (void *)s3_write_iter_pre,
-	.file_fallocate_prefilter = (void *)s3_file_fallocate_pre,
-	.lookup_prefilter = (void *)s3_lookup_pre,
-	.lookup_postfilter = (void *)s3_lookup_post,
-	.mknod_prefilter = (void *)s3_mknod_pre,
-	.mkdir_prefilter = (void *)s3_mkdir_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s3_symlink_pre,
-	.access_prefilter = (void *)s3_access_pre,
-	.name = "fspcaeb_3",
-};
-
-/* ---- set 4 fspcaeb_4: '/data/a' ---- */
-
-SEC("struct_ops/s4_create_open_pre")
-__u32 BPF_PROG(s4_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_create_open_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s4_lookup_pre")
-__u32 BPF_PROG(s4_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s4_lookup_post")
-__u32 BPF_PROG(s4_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(4, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(4, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC("struct_ops/s4_mknod_pre")
-__u32 BPF_PROG(s4_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mknod_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s4_mkdir_pre")
-__u32 BPF_PROG(s4_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s4_symlink_pre")
-__u32 BPF_PROG(s4_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_4 = {
-	.open_prefilter = (void *)s3_open_pre,
-	.create_open_prefilter = (void *)s4_create_open_pre,
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.fsync_prefilter = (void *)s3_fsync_pre,
-	.dir_fsync_prefilter = (void *)s3_dir_fsync_pre,
-	.write_iter_prefilter = (void *)s3_write_iter_pre,
-	.file_fallocate_prefilter = (void *)s3_file_fallocate_pre,
-	.lookup_prefilter = (void *)s4_lookup_pre,
-	.lookup_postfilter = (void *)s4_lookup_post,
-	.mknod_prefilter = (void *)s4_mknod_pre,
-	.mkdir_prefilter = (void *)s4_mkdir_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s4_symlink_pre,
-	.access_prefilter = (void *)s3_access_pre,
-	.name = "fspcaeb_4",
-};
-
-/* ---- set 5 fspcaeb_5: '/data/shared' ---- */
-
-SEC("struct_ops/s5_open_pre")
-__u32 BPF_PROG(s5_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	v = in->flags;
-	ret = fsp_open_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_create_open_pre")
-__u32 BPF_PROG(s5_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_create_open_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_fsync_pre")
-__u32 BPF_PROG(s5_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fsync_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_fsync_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_dir_fsync_pre")
-__u32 BPF_PROG(s5_dir_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fsync_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_dir_fsync_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_write_iter_pre")
-__u32 BPF_PROG(s5_write_iter_pre, const struct bpf_fuse_meta_info *meta, struct fuse_write_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_write_iter_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_file_fallocate_pre")
-__u32 BPF_PROG(s5_file_fallocate_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fallocate_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_file_fallocate_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_lookup_pre")
-__u32 BPF_PROG(s5_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_lookup_post")
-__u32 BPF_PROG(s5_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(5, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(5, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC("struct_ops/s5_mknod_pre")
-__u32 BPF_PROG(s5_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mknod_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_mkdir_pre")
-__u32 BPF_PROG(s5_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_symlink_pre")
-__u32 BPF_PROG(s5_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_access_pre")
-__u32 BPF_PROG(s5_access_pre, const struct bpf_fuse_meta_info *meta, struct fuse_access_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	v = in->mask;
-	ret = fsp_access_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_5 = {
-	.open_prefilter = (void *)s5_open_pre,
-	.create_open_prefilter = (void *)s5_create_open_pre,
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.fsync_prefilter = (void *)s5_fsync_pre,
-	.dir_fsync_prefilter = (void *)s5_dir_fsync_pre,
-	.write_iter_prefilter = (void *)s5_write_iter_pre,
-	.file_fallocate_prefilter = (void *)s5_file_fallocate_pre,
-	.lookup_prefilter = (void *)s5_lookup_pre,
-	.lookup_postfilter = (void *)s5_lookup_post,
-	.mknod_prefilter = (void *)s5_mknod_pre,
-	.mkdir_prefilter = (void *)s5_mkdir_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s5_symlink_pre,
-	.access_prefilter = (void *)s5_access_pre,
-	.name = "fspcaeb_5",
 };
 

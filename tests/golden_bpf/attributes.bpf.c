@@ -82,9 +82,9 @@ const volatile __u64 fsp_policy_digest = 0x7a8e826101f61834ULL;
  * names of its own, of the same length) */
 static const volatile char fsp_set_names[FSP_SETS][16] = {
 	"fspdb94_0",
-	"fspdb94_1",
-	"fspdb94_2",
-	"fspdb94_3",
+	"fspdb94_0",
+	"fspdb94_0",
+	"fspdb94_0",
 };
 
 struct fsp_walk {
@@ -519,11 +519,10 @@ static __always_inline __u32 fsp_type_of(__u32 mode)
 	}
 }
 
-/* ---- set 0 fspdb94_0: '/' ---- */
-
-SEC("struct_ops/s0_lookup_pre")
-__u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+SEC("struct_ops/every_lookup_pre")
+__u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -534,143 +533,23 @@ __u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_lookup_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_lookup_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_lookup_post")
-__u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+SEC("struct_ops/every_lookup_post")
+__u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
 {
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(0, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(0, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC("struct_ops/s0_rename2_pre")
-__u32 BPF_PROG(s0_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	ret = fsp_rename2_pre(0, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s0_rename_pre")
-__u32 BPF_PROG(s0_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	ret = fsp_rename_pre(0, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s0_link_pre")
-__u32 BPF_PROG(s0_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_link_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	ret = fsp_link_pre(0, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_0 = {
-	.lookup_prefilter = (void *)s0_lookup_pre,
-	.lookup_postfilter = (void *)s0_lookup_post,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.name = "fspdb94_0",
-};
-
-/* ---- set 1 fspdb94_1: '/a' ---- */
-
-SEC("struct_ops/s1_lookup_pre")
-__u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(1, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s1_lookup_post")
-__u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -684,20 +563,23 @@ __u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	if (meta->error_in)
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_lookup_post(1, &c, v, child, type, &child_set, &out->attr);
+	ret = fsp_lookup_post(set, &c, v, child, type, &child_set, &out->attr);
 	if (ret < 0)
 		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(1, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	if (child_set < 0) /* the child keeps this state */
+		return fsp_tracks(set, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -707,6 +589,7 @@ __u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	} else {
 		e.entry_type = FUSE_ENTRY_BPF;
 		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+		e.state = cs;
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
@@ -715,21 +598,10 @@ __u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC(".struct_ops")
-struct fuse_ops fsp_set_1 = {
-	.lookup_prefilter = (void *)s1_lookup_pre,
-	.lookup_postfilter = (void *)s1_lookup_post,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.name = "fspdb94_1",
-};
-
-/* ---- set 2 fspdb94_2: '/media' ---- */
-
-SEC("struct_ops/s2_getattr_pre")
-__u32 BPF_PROG(s2_getattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_getattr_in *in)
+SEC("struct_ops/every_rename2_pre")
+__u32 BPF_PROG(every_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -737,13 +609,17 @@ __u32 BPF_PROG(s2_getattr_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
-	ret = fsp_getattr_pre(2, &c, v, child, type, &child_set, 0);
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_rename2_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s2_getattr_post")
-__u32 BPF_PROG(s2_getattr_post, const struct bpf_fuse_meta_info *meta, const struct fuse_getattr_in *in, struct fuse_attr_out *out)
+SEC("struct_ops/every_rename_pre")
+__u32 BPF_PROG(every_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -751,13 +627,71 @@ __u32 BPF_PROG(s2_getattr_post, const struct bpf_fuse_meta_info *meta, const str
 	__u32 v = 0;
 	int ret;
 
-	ret = fsp_getattr_post(2, &c, v, child, type, &child_set, &out->attr);
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_rename_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s2_setattr_pre")
-__u32 BPF_PROG(s2_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setattr_in *in)
+SEC("struct_ops/every_link_pre")
+__u32 BPF_PROG(every_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_link_in *in, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_link_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_getattr_pre")
+__u32 BPF_PROG(every_getattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_getattr_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_getattr_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_getattr_post")
+__u32 BPF_PROG(every_getattr_post, const struct bpf_fuse_meta_info *meta, const struct fuse_getattr_in *in, struct fuse_attr_out *out)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_getattr_post(set, &c, v, child, type, &child_set, &out->attr);
+	return ret;
+}
+
+SEC("struct_ops/every_setattr_pre")
+__u32 BPF_PROG(every_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setattr_in *in)
+{
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fuse_attr ids = { .uid = in->uid, .gid = in->gid };
 	__s32 child_set = -1;
@@ -766,8 +700,11 @@ __u32 BPF_PROG(s2_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	v = in->valid;
-	ret = fsp_setattr_pre(2, &c, v, child, type, &child_set, &ids);
+	ret = fsp_setattr_pre(set, &c, v, child, type, &child_set, &ids);
 	if (ret >= 0 && (in->valid & FATTR_UID)) {
 		if (ids.uid == 0xffffffffU)
 			in->valid &= ~FATTR_UID;
@@ -783,9 +720,10 @@ __u32 BPF_PROG(s2_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	return ret;
 }
 
-SEC("struct_ops/s2_setattr_post")
-__u32 BPF_PROG(s2_setattr_post, const struct bpf_fuse_meta_info *meta, const struct fuse_setattr_in *in, struct fuse_attr_out *out)
+SEC("struct_ops/every_setattr_post")
+__u32 BPF_PROG(every_setattr_post, const struct bpf_fuse_meta_info *meta, const struct fuse_setattr_in *in, struct fuse_attr_out *out)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -793,133 +731,26 @@ __u32 BPF_PROG(s2_setattr_post, const struct bpf_fuse_meta_info *meta, const str
 	__u32 v = 0;
 	int ret;
 
-	ret = fsp_setattr_post(2, &c, v, child, type, &child_set, &out->attr);
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_setattr_post(set, &c, v, child, type, &child_set, &out->attr);
 	return ret;
 }
+
+/* ---- the program set of every node state: fspdb94_0 ---- */
 
 SEC(".struct_ops")
-struct fuse_ops fsp_set_2 = {
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.getattr_prefilter = (void *)s2_getattr_pre,
-	.getattr_postfilter = (void *)s2_getattr_post,
-	.setattr_prefilter = (void *)s2_setattr_pre,
-	.setattr_postfilter = (void *)s2_setattr_post,
-	.name = "fspdb94_2",
-};
-
-/* ---- set 3 fspdb94_3: '/media' ---- */
-
-SEC("struct_ops/s3_lookup_pre")
-__u32 BPF_PROG(s3_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_lookup_post")
-__u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(3, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(3, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC("struct_ops/s3_getattr_post")
-__u32 BPF_PROG(s3_getattr_post, const struct bpf_fuse_meta_info *meta, const struct fuse_getattr_in *in, struct fuse_attr_out *out)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	ret = fsp_getattr_post(3, &c, v, child, type, &child_set, &out->attr);
-	return ret;
-}
-
-SEC("struct_ops/s3_setattr_post")
-__u32 BPF_PROG(s3_setattr_post, const struct bpf_fuse_meta_info *meta, const struct fuse_setattr_in *in, struct fuse_attr_out *out)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	ret = fsp_setattr_post(3, &c, v, child, type, &child_set, &out->attr);
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_3 = {
-	.lookup_prefilter = (void *)s3_lookup_pre,
-	.lookup_postfilter = (void *)s3_lookup_post,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.getattr_prefilter = (void *)s2_getattr_pre,
-	.getattr_postfilter = (void *)s3_getattr_post,
-	.setattr_prefilter = (void *)s2_setattr_pre,
-	.setattr_postfilter = (void *)s3_setattr_post,
-	.name = "fspdb94_3",
+struct fuse_ops fsp_set_0 = {
+	.lookup_prefilter = (void *)every_lookup_pre,
+	.lookup_postfilter = (void *)every_lookup_post,
+	.rename2_prefilter = (void *)every_rename2_pre,
+	.rename_prefilter = (void *)every_rename_pre,
+	.link_prefilter = (void *)every_link_pre,
+	.getattr_prefilter = (void *)every_getattr_pre,
+	.getattr_postfilter = (void *)every_getattr_post,
+	.setattr_prefilter = (void *)every_setattr_pre,
+	.setattr_postfilter = (void *)every_setattr_post,
+	.name = "fspdb94_0",
 };
 

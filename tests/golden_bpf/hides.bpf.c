@@ -79,6 +79,11 @@ static const volatile __u8 fsp_set_tracked[7] = {
 	2, 2, 2, 2, 2, 2, 2,
 };
 
+/* Whose listings the readdir postfilter filters */
+static const volatile __u8 fsp_set_lists[7] = {
+	1, 0, 0, 1, 0, 0, 0,
+};
+
 /* Whether the daemon learns a node of a set (tracked 1: every node; 2:
  * directories, type 2) */
 static __always_inline bool fsp_tracks(__u32 set, __u32 type)
@@ -95,12 +100,12 @@ const volatile __u64 fsp_policy_digest = 0xb1d079e025d23c15ULL;
  * names of its own, of the same length) */
 static const volatile char fsp_set_names[FSP_SETS][16] = {
 	"fsp5a7a_0",
-	"fsp5a7a_1",
-	"fsp5a7a_2",
-	"fsp5a7a_3",
-	"fsp5a7a_4",
-	"fsp5a7a_5",
-	"fsp5a7a_6",
+	"fsp5a7a_0",
+	"fsp5a7a_0",
+	"fsp5a7a_0",
+	"fsp5a7a_0",
+	"fsp5a7a_0",
+	"fsp5a7a_0",
 };
 
 struct fsp_walk {
@@ -156,7 +161,7 @@ static __always_inline bool fsp_when_1(const struct fsp_caller *c)
 {
 #line 4 "tests/golden_bpf/hides.fspol"
 	return !((c->uid == 0U));
-#line 160 "hides.bpf.c"
+#line 165 "hides.bpf.c"
 }
 
 static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
@@ -170,7 +175,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 174 "hides.bpf.c"
+#line 179 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -187,7 +192,7 @@ static __always_inline int fsp_opendir_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 191 "hides.bpf.c"
+#line 196 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -204,7 +209,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 208 "hides.bpf.c"
+#line 213 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -218,7 +223,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 222 "hides.bpf.c"
+#line 227 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -232,7 +237,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 236 "hides.bpf.c"
+#line 241 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -252,7 +257,7 @@ static __always_inline int fsp_lseek_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 256 "hides.bpf.c"
+#line 261 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -286,7 +291,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 290 "hides.bpf.c"
+#line 295 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -303,7 +308,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 307 "hides.bpf.c"
+#line 312 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -320,7 +325,7 @@ static __always_inline int fsp_getxattr_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 324 "hides.bpf.c"
+#line 329 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -337,7 +342,7 @@ static __always_inline int fsp_listxattr_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 341 "hides.bpf.c"
+#line 346 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -354,7 +359,7 @@ static __always_inline int fsp_setxattr_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 358 "hides.bpf.c"
+#line 363 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -371,7 +376,7 @@ static __always_inline int fsp_removexattr_pre(__u32 set, const struct fsp_calle
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 375 "hides.bpf.c"
+#line 380 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -388,7 +393,7 @@ static __always_inline int fsp_read_iter_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 392 "hides.bpf.c"
+#line 397 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -405,7 +410,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 409 "hides.bpf.c"
+#line 414 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -422,7 +427,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 426 "hides.bpf.c"
+#line 431 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -444,7 +449,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 448 "hides.bpf.c"
+#line 453 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -482,7 +487,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 486 "hides.bpf.c"
+#line 491 "hides.bpf.c"
 				return BPF_FUSE_POSTFILTER;
 			}
 		}
@@ -496,7 +501,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 500 "hides.bpf.c"
+#line 505 "hides.bpf.c"
 				return BPF_FUSE_POSTFILTER;
 			}
 		}
@@ -533,7 +538,7 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 					/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 					return -2; /* hide: ENOENT */
-#line 537 "hides.bpf.c"
+#line 542 "hides.bpf.c"
 				}
 				break;
 			}
@@ -578,7 +583,7 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 					if (fsp_when_1(c)) {
 						return -2; /* hide: ENOENT */
 					}
-#line 582 "hides.bpf.c"
+#line 587 "hides.bpf.c"
 					*child_set = 5;
 					return BPF_FUSE_CONTINUE;
 				}
@@ -613,7 +618,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 617 "hides.bpf.c"
+#line 622 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -627,7 +632,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 631 "hides.bpf.c"
+#line 636 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -641,7 +646,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 645 "hides.bpf.c"
+#line 650 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -661,7 +666,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 665 "hides.bpf.c"
+#line 670 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -674,7 +679,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -13; /* hide: EACCES */
 				}
-#line 678 "hides.bpf.c"
+#line 683 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -689,7 +694,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 693 "hides.bpf.c"
+#line 698 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -703,7 +708,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 707 "hides.bpf.c"
+#line 712 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -723,7 +728,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 727 "hides.bpf.c"
+#line 732 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -736,7 +741,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 740 "hides.bpf.c"
+#line 745 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -751,7 +756,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 755 "hides.bpf.c"
+#line 760 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -765,7 +770,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 769 "hides.bpf.c"
+#line 774 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -819,7 +824,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 823 "hides.bpf.c"
+#line 828 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -833,7 +838,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 837 "hides.bpf.c"
+#line 842 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -847,7 +852,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 851 "hides.bpf.c"
+#line 856 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -884,7 +889,7 @@ static __always_inline int fsp_getattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 888 "hides.bpf.c"
+#line 893 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -901,7 +906,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 905 "hides.bpf.c"
+#line 910 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -918,7 +923,7 @@ static __always_inline int fsp_get_link_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 922 "hides.bpf.c"
+#line 927 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -935,7 +940,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 939 "hides.bpf.c"
+#line 944 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -949,7 +954,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 953 "hides.bpf.c"
+#line 958 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -963,7 +968,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 967 "hides.bpf.c"
+#line 972 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -986,7 +991,7 @@ static __always_inline int fsp_readdir_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 990 "hides.bpf.c"
+#line 995 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1003,7 +1008,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 1007 "hides.bpf.c"
+#line 1012 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1142,11 +1147,49 @@ static __always_inline int fsp_filter_listing(struct fsp_listing *l,
 	return BPF_FUSE_CONTINUE;
 }
 
-/* ---- set 0 fsp5a7a_0: '/' ---- */
-
-SEC("struct_ops/s0_create_open_pre")
-__u32 BPF_PROG(s0_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_open_pre")
+__u32 BPF_PROG(every_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
 {
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	v = in->flags;
+	ret = fsp_open_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_opendir_pre")
+__u32 BPF_PROG(every_opendir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_opendir_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_create_open_pre")
+__u32 BPF_PROG(every_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
+{
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1157,20 +1200,24 @@ __u32 BPF_PROG(s0_create_open_pre, const struct bpf_fuse_meta_info *meta, struct
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_create_open_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_create_open_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_copy_file_range_pre")
-__u32 BPF_PROG(s0_copy_file_range_pre, const struct bpf_fuse_meta_info *meta, struct fuse_copy_file_range_in *in)
+SEC("struct_ops/every_lseek_pre")
+__u32 BPF_PROG(every_lseek_pre, const struct bpf_fuse_meta_info *meta, struct fuse_lseek_in *in)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1178,14 +1225,208 @@ __u32 BPF_PROG(s0_copy_file_range_pre, const struct bpf_fuse_meta_info *meta, st
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
-	ret = fsp_copy_file_range_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_lseek_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_lookup_pre")
-__u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+SEC("struct_ops/every_copy_file_range_pre")
+__u32 BPF_PROG(every_copy_file_range_pre, const struct bpf_fuse_meta_info *meta, struct fuse_copy_file_range_in *in)
 {
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_copy_file_range_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_fsync_pre")
+__u32 BPF_PROG(every_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fsync_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_fsync_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_dir_fsync_pre")
+__u32 BPF_PROG(every_dir_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fsync_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_dir_fsync_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_getxattr_pre")
+__u32 BPF_PROG(every_getxattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_getxattr_in *in, struct fuse_buffer *name)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_getxattr_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_listxattr_pre")
+__u32 BPF_PROG(every_listxattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_getxattr_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_listxattr_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_setxattr_pre")
+__u32 BPF_PROG(every_setxattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setxattr_in *in, struct fuse_buffer *name, struct fuse_buffer *value)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_setxattr_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_removexattr_pre")
+__u32 BPF_PROG(every_removexattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_removexattr_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_read_iter_pre")
+__u32 BPF_PROG(every_read_iter_pre, const struct bpf_fuse_meta_info *meta, struct fuse_read_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_read_iter_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_write_iter_pre")
+__u32 BPF_PROG(every_write_iter_pre, const struct bpf_fuse_meta_info *meta, struct fuse_write_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_write_iter_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_file_fallocate_pre")
+__u32 BPF_PROG(every_file_fallocate_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fallocate_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_file_fallocate_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_lookup_pre")
+__u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1196,20 +1437,24 @@ __u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_lookup_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_lookup_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_lookup_post")
-__u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+SEC("struct_ops/every_lookup_post")
+__u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1223,21 +1468,24 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	if (meta->error_in)
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_lookup_post(0, &c, v, child, type, &child_set, &out->attr);
+	ret = fsp_lookup_post(set, &c, v, child, type, &child_set, &out->attr);
 	if (ret < 0)
 		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(0, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	if (child_set < 0) /* the child keeps this state */
+		return fsp_tracks(set, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -1247,6 +1495,7 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	} else {
 		e.entry_type = FUSE_ENTRY_BPF;
 		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+		e.state = cs;
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
@@ -1255,9 +1504,10 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s0_mknod_pre")
-__u32 BPF_PROG(s0_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_mknod_pre")
+__u32 BPF_PROG(every_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1268,20 +1518,24 @@ __u32 BPF_PROG(s0_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_mknod_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_mknod_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_mkdir_pre")
-__u32 BPF_PROG(s0_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_mkdir_pre")
+__u32 BPF_PROG(every_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1292,20 +1546,24 @@ __u32 BPF_PROG(s0_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_mkdir_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_mkdir_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_rmdir_pre")
-__u32 BPF_PROG(s0_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+SEC("struct_ops/every_rmdir_pre")
+__u32 BPF_PROG(every_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1316,20 +1574,24 @@ __u32 BPF_PROG(s0_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_rmdir_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_rmdir_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_rename2_pre")
-__u32 BPF_PROG(s0_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
+SEC("struct_ops/every_rename2_pre")
+__u32 BPF_PROG(every_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1337,14 +1599,18 @@ __u32 BPF_PROG(s0_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
-	ret = fsp_rename2_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_rename2_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_rename_pre")
-__u32 BPF_PROG(s0_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
+SEC("struct_ops/every_rename_pre")
+__u32 BPF_PROG(every_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1352,14 +1618,18 @@ __u32 BPF_PROG(s0_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
-	ret = fsp_rename_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_rename_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_unlink_pre")
-__u32 BPF_PROG(s0_unlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+SEC("struct_ops/every_unlink_pre")
+__u32 BPF_PROG(every_unlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1370,20 +1640,24 @@ __u32 BPF_PROG(s0_unlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_unlink_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_unlink_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_link_pre")
-__u32 BPF_PROG(s0_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_link_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_link_pre")
+__u32 BPF_PROG(every_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_link_in *in, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1391,14 +1665,76 @@ __u32 BPF_PROG(s0_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_l
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
-	ret = fsp_link_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_link_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_symlink_pre")
-__u32 BPF_PROG(s0_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
+SEC("struct_ops/every_getattr_pre")
+__u32 BPF_PROG(every_getattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_getattr_in *in)
 {
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_getattr_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_setattr_pre")
+__u32 BPF_PROG(every_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setattr_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	v = in->valid;
+	ret = fsp_setattr_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_get_link_pre")
+__u32 BPF_PROG(every_get_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_get_link_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_symlink_pre")
+__u32 BPF_PROG(every_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
+{
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -1409,20 +1745,56 @@ __u32 BPF_PROG(s0_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_symlink_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_symlink_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_readdir_pre")
-__u32 BPF_PROG(s0_readdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_read_in *in)
+SEC("struct_ops/every_readdir_pre")
+__u32 BPF_PROG(every_readdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_read_in *in)
 {
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	ret = fsp_readdir_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_readdir_post")
+__u32 BPF_PROG(every_readdir_post, const struct bpf_fuse_meta_info *meta, const struct fuse_read_in *in, struct fuse_read_out *out, struct fuse_buffer *buffer)
+{
+	__u32 set = meta->state;
+	struct fsp_listing l = {};
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	if (fsp_set_lists[set]) {
+		l.set = set;
+		l.cls = fsp_set_class[set];
+		if (meta->error_in)
+			return BPF_FUSE_CONTINUE;
+		fsp_caller_now(&l.c);
+		return fsp_filter_listing(&l, out, buffer);
+	}
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1431,1086 +1803,64 @@ __u32 BPF_PROG(s0_readdir_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	int ret;
 
 	fsp_caller_now(&c);
-	ret = fsp_readdir_pre(0, &c, v, child, type, &child_set, 0);
+	ret = BPF_FUSE_CONTINUE;
 	return ret;
 }
 
-SEC("struct_ops/s0_readdir_post")
-__u32 BPF_PROG(s0_readdir_post, const struct bpf_fuse_meta_info *meta, const struct fuse_read_in *in, struct fuse_read_out *out, struct fuse_buffer *buffer)
+SEC("struct_ops/every_access_pre")
+__u32 BPF_PROG(every_access_pre, const struct bpf_fuse_meta_info *meta, struct fuse_access_in *in)
 {
-	struct fsp_listing l = { .set = 0, .cls = 0 };
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
 
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	fsp_caller_now(&l.c);
-	return fsp_filter_listing(&l, out, buffer);
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	fsp_caller_now(&c);
+	v = in->mask;
+	ret = fsp_access_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
 }
+
+/* ---- the program set of every node state: fsp5a7a_0 ---- */
 
 SEC(".struct_ops")
 struct fuse_ops fsp_set_0 = {
-	.create_open_prefilter = (void *)s0_create_open_pre,
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.lookup_prefilter = (void *)s0_lookup_pre,
-	.lookup_postfilter = (void *)s0_lookup_post,
-	.mknod_prefilter = (void *)s0_mknod_pre,
-	.mkdir_prefilter = (void *)s0_mkdir_pre,
-	.rmdir_prefilter = (void *)s0_rmdir_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.unlink_prefilter = (void *)s0_unlink_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s0_symlink_pre,
-	.readdir_prefilter = (void *)s0_readdir_pre,
-	.readdir_postfilter = (void *)s0_readdir_post,
+	.open_prefilter = (void *)every_open_pre,
+	.opendir_prefilter = (void *)every_opendir_pre,
+	.create_open_prefilter = (void *)every_create_open_pre,
+	.lseek_prefilter = (void *)every_lseek_pre,
+	.copy_file_range_prefilter = (void *)every_copy_file_range_pre,
+	.fsync_prefilter = (void *)every_fsync_pre,
+	.dir_fsync_prefilter = (void *)every_dir_fsync_pre,
+	.getxattr_prefilter = (void *)every_getxattr_pre,
+	.listxattr_prefilter = (void *)every_listxattr_pre,
+	.setxattr_prefilter = (void *)every_setxattr_pre,
+	.removexattr_prefilter = (void *)every_removexattr_pre,
+	.read_iter_prefilter = (void *)every_read_iter_pre,
+	.write_iter_prefilter = (void *)every_write_iter_pre,
+	.file_fallocate_prefilter = (void *)every_file_fallocate_pre,
+	.lookup_prefilter = (void *)every_lookup_pre,
+	.lookup_postfilter = (void *)every_lookup_post,
+	.mknod_prefilter = (void *)every_mknod_pre,
+	.mkdir_prefilter = (void *)every_mkdir_pre,
+	.rmdir_prefilter = (void *)every_rmdir_pre,
+	.rename2_prefilter = (void *)every_rename2_pre,
+	.rename_prefilter = (void *)every_rename_pre,
+	.unlink_prefilter = (void *)every_unlink_pre,
+	.link_prefilter = (void *)every_link_pre,
+	.getattr_prefilter = (void *)every_getattr_pre,
+	.setattr_prefilter = (void *)every_setattr_pre,
+	.get_link_prefilter = (void *)every_get_link_pre,
+	.symlink_prefilter = (void *)every_symlink_pre,
+	.readdir_prefilter = (void *)every_readdir_pre,
+	.readdir_postfilter = (void *)every_readdir_post,
+	.access_prefilter = (void *)every_access_pre,
 	.name = "fsp5a7a_0",
-};
-
-/* ---- set 1 fsp5a7a_1: '/a' ---- */
-
-SEC("struct_ops/s1_lookup_pre")
-__u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(1, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s1_lookup_post")
-__u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(1, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(1, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_1 = {
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.lookup_prefilter = (void *)s1_lookup_pre,
-	.lookup_postfilter = (void *)s1_lookup_post,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.name = "fsp5a7a_1",
-};
-
-/* ---- set 2 fsp5a7a_2: '/home' ---- */
-
-SEC("struct_ops/s2_lookup_pre")
-__u32 BPF_PROG(s2_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_lookup_post")
-__u32 BPF_PROG(s2_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(2, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(2, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_2 = {
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.lookup_prefilter = (void *)s2_lookup_pre,
-	.lookup_postfilter = (void *)s2_lookup_post,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.name = "fsp5a7a_2",
-};
-
-/* ---- set 3 fsp5a7a_3: '/home/a' ---- */
-
-SEC("struct_ops/s3_lookup_pre")
-__u32 BPF_PROG(s3_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_lookup_post")
-__u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(3, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(3, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC("struct_ops/s3_mkdir_pre")
-__u32 BPF_PROG(s3_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_rmdir_pre")
-__u32 BPF_PROG(s3_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(4, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_rmdir_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_readdir_post")
-__u32 BPF_PROG(s3_readdir_post, const struct bpf_fuse_meta_info *meta, const struct fuse_read_in *in, struct fuse_read_out *out, struct fuse_buffer *buffer)
-{
-	struct fsp_listing l = { .set = 3, .cls = 4 };
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	fsp_caller_now(&l.c);
-	return fsp_filter_listing(&l, out, buffer);
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_3 = {
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.lookup_prefilter = (void *)s3_lookup_pre,
-	.lookup_postfilter = (void *)s3_lookup_post,
-	.mkdir_prefilter = (void *)s3_mkdir_pre,
-	.rmdir_prefilter = (void *)s3_rmdir_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.readdir_prefilter = (void *)s0_readdir_pre,
-	.readdir_postfilter = (void *)s3_readdir_post,
-	.name = "fsp5a7a_3",
-};
-
-/* ---- set 4 fsp5a7a_4: '/home/a/.ssh' ---- */
-
-SEC("struct_ops/s4_create_open_pre")
-__u32 BPF_PROG(s4_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_create_open_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s4_mknod_pre")
-__u32 BPF_PROG(s4_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mknod_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s4_mkdir_pre")
-__u32 BPF_PROG(s4_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s4_rmdir_pre")
-__u32 BPF_PROG(s4_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_rmdir_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s4_unlink_pre")
-__u32 BPF_PROG(s4_unlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_unlink_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s4_symlink_pre")
-__u32 BPF_PROG(s4_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_4 = {
-	.create_open_prefilter = (void *)s4_create_open_pre,
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.mknod_prefilter = (void *)s4_mknod_pre,
-	.mkdir_prefilter = (void *)s4_mkdir_pre,
-	.rmdir_prefilter = (void *)s4_rmdir_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.unlink_prefilter = (void *)s4_unlink_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s4_symlink_pre,
-	.name = "fsp5a7a_4",
-};
-
-/* ---- set 5 fsp5a7a_5: '/home/a/.ssh' ---- */
-
-SEC("struct_ops/s5_open_pre")
-__u32 BPF_PROG(s5_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	v = in->flags;
-	ret = fsp_open_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_opendir_pre")
-__u32 BPF_PROG(s5_opendir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_opendir_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_lseek_pre")
-__u32 BPF_PROG(s5_lseek_pre, const struct bpf_fuse_meta_info *meta, struct fuse_lseek_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_lseek_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_fsync_pre")
-__u32 BPF_PROG(s5_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fsync_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_fsync_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_dir_fsync_pre")
-__u32 BPF_PROG(s5_dir_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fsync_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_dir_fsync_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_getxattr_pre")
-__u32 BPF_PROG(s5_getxattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_getxattr_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_getxattr_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_listxattr_pre")
-__u32 BPF_PROG(s5_listxattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_getxattr_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_listxattr_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_setxattr_pre")
-__u32 BPF_PROG(s5_setxattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setxattr_in *in, struct fuse_buffer *name, struct fuse_buffer *value)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_setxattr_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_removexattr_pre")
-__u32 BPF_PROG(s5_removexattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_removexattr_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_read_iter_pre")
-__u32 BPF_PROG(s5_read_iter_pre, const struct bpf_fuse_meta_info *meta, struct fuse_read_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_read_iter_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_write_iter_pre")
-__u32 BPF_PROG(s5_write_iter_pre, const struct bpf_fuse_meta_info *meta, struct fuse_write_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_write_iter_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_file_fallocate_pre")
-__u32 BPF_PROG(s5_file_fallocate_pre, const struct bpf_fuse_meta_info *meta, struct fuse_fallocate_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_file_fallocate_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_lookup_pre")
-__u32 BPF_PROG(s5_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_lookup_post")
-__u32 BPF_PROG(s5_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(5, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(5, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(5, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC("struct_ops/s5_getattr_pre")
-__u32 BPF_PROG(s5_getattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_getattr_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_getattr_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_setattr_pre")
-__u32 BPF_PROG(s5_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setattr_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	v = in->valid;
-	ret = fsp_setattr_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_get_link_pre")
-__u32 BPF_PROG(s5_get_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_get_link_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_readdir_pre")
-__u32 BPF_PROG(s5_readdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_read_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = fsp_readdir_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s5_access_pre")
-__u32 BPF_PROG(s5_access_pre, const struct bpf_fuse_meta_info *meta, struct fuse_access_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	v = in->mask;
-	ret = fsp_access_pre(5, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_5 = {
-	.open_prefilter = (void *)s5_open_pre,
-	.opendir_prefilter = (void *)s5_opendir_pre,
-	.create_open_prefilter = (void *)s4_create_open_pre,
-	.lseek_prefilter = (void *)s5_lseek_pre,
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.fsync_prefilter = (void *)s5_fsync_pre,
-	.dir_fsync_prefilter = (void *)s5_dir_fsync_pre,
-	.getxattr_prefilter = (void *)s5_getxattr_pre,
-	.listxattr_prefilter = (void *)s5_listxattr_pre,
-	.setxattr_prefilter = (void *)s5_setxattr_pre,
-	.removexattr_prefilter = (void *)s5_removexattr_pre,
-	.read_iter_prefilter = (void *)s5_read_iter_pre,
-	.write_iter_prefilter = (void *)s5_write_iter_pre,
-	.file_fallocate_prefilter = (void *)s5_file_fallocate_pre,
-	.lookup_prefilter = (void *)s5_lookup_pre,
-	.lookup_postfilter = (void *)s5_lookup_post,
-	.mknod_prefilter = (void *)s4_mknod_pre,
-	.mkdir_prefilter = (void *)s4_mkdir_pre,
-	.rmdir_prefilter = (void *)s4_rmdir_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.unlink_prefilter = (void *)s4_unlink_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.getattr_prefilter = (void *)s5_getattr_pre,
-	.setattr_prefilter = (void *)s5_setattr_pre,
-	.get_link_prefilter = (void *)s5_get_link_pre,
-	.symlink_prefilter = (void *)s4_symlink_pre,
-	.readdir_prefilter = (void *)s5_readdir_pre,
-	.access_prefilter = (void *)s5_access_pre,
-	.name = "fsp5a7a_5",
-};
-
-/* ---- set 6 fsp5a7a_6: '/a' below a conditional hide ---- */
-
-SEC("struct_ops/s6_create_open_pre")
-__u32 BPF_PROG(s6_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_create_open_pre(6, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s6_lookup_pre")
-__u32 BPF_PROG(s6_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(6, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s6_mknod_pre")
-__u32 BPF_PROG(s6_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mknod_pre(6, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s6_mkdir_pre")
-__u32 BPF_PROG(s6_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_mkdir_pre(6, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s6_rmdir_pre")
-__u32 BPF_PROG(s6_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_rmdir_pre(6, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s6_unlink_pre")
-__u32 BPF_PROG(s6_unlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_unlink_pre(6, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s6_symlink_pre")
-__u32 BPF_PROG(s6_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_symlink_pre(6, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_6 = {
-	.open_prefilter = (void *)s5_open_pre,
-	.opendir_prefilter = (void *)s5_opendir_pre,
-	.create_open_prefilter = (void *)s6_create_open_pre,
-	.lseek_prefilter = (void *)s5_lseek_pre,
-	.copy_file_range_prefilter = (void *)s0_copy_file_range_pre,
-	.fsync_prefilter = (void *)s5_fsync_pre,
-	.dir_fsync_prefilter = (void *)s5_dir_fsync_pre,
-	.getxattr_prefilter = (void *)s5_getxattr_pre,
-	.listxattr_prefilter = (void *)s5_listxattr_pre,
-	.setxattr_prefilter = (void *)s5_setxattr_pre,
-	.removexattr_prefilter = (void *)s5_removexattr_pre,
-	.read_iter_prefilter = (void *)s5_read_iter_pre,
-	.write_iter_prefilter = (void *)s5_write_iter_pre,
-	.file_fallocate_prefilter = (void *)s5_file_fallocate_pre,
-	.lookup_prefilter = (void *)s6_lookup_pre,
-	.lookup_postfilter = (void *)s1_lookup_post,
-	.mknod_prefilter = (void *)s6_mknod_pre,
-	.mkdir_prefilter = (void *)s6_mkdir_pre,
-	.rmdir_prefilter = (void *)s6_rmdir_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.unlink_prefilter = (void *)s6_unlink_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.getattr_prefilter = (void *)s5_getattr_pre,
-	.setattr_prefilter = (void *)s5_setattr_pre,
-	.get_link_prefilter = (void *)s5_get_link_pre,
-	.symlink_prefilter = (void *)s6_symlink_pre,
-	.readdir_prefilter = (void *)s5_readdir_pre,
-	.access_prefilter = (void *)s5_access_pre,
-	.name = "fsp5a7a_6",
 };
 

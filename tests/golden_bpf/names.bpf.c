@@ -80,8 +80,8 @@ const volatile __u64 fsp_policy_digest = 0x233c14fca9ecb052ULL;
  * names of its own, of the same length) */
 static const volatile char fsp_set_names[FSP_SETS][16] = {
 	"fsp718f_0",
-	"fsp718f_1",
-	"fsp718f_2",
+	"fsp718f_0",
+	"fsp718f_0",
 };
 
 struct fsp_walk {
@@ -518,11 +518,10 @@ static __always_inline int fsp_write_name(struct fuse_buffer *name,
 	return bpf_dynptr_write(dp, 0, (void *)w->name, n, 0) ? -1 : 0;
 }
 
-/* ---- set 0 fsp718f_0: '/' ---- */
-
-SEC("struct_ops/s0_create_open_pre")
-__u32 BPF_PROG(s0_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_create_open_pre")
+__u32 BPF_PROG(every_create_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_create_in *in, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -533,19 +532,23 @@ __u32 BPF_PROG(s0_create_open_pre, const struct bpf_fuse_meta_info *meta, struct
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_create_open_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_create_open_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_lookup_pre")
-__u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+SEC("struct_ops/every_lookup_pre")
+__u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -557,16 +560,19 @@ __u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_lookup_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_lookup_pre(set, &c, v, child, type, &child_set, 0);
 	if (ret == BPF_FUSE_CONTINUE || ret == BPF_FUSE_POSTFILTER ||
 	    ret == BPF_FUSE_USER_POSTFILTER) {
-		k = fsp_lower_name(0, child, &wk);
+		k = fsp_lower_name(set, child, &wk);
 		if (k < 0)
 			return k;
 		if (k > 0 && fsp_write_name(name, &wk, &lower_dp))
@@ -575,9 +581,10 @@ __u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	return ret;
 }
 
-SEC("struct_ops/s0_lookup_post")
-__u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+SEC("struct_ops/every_lookup_post")
+__u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -591,20 +598,23 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	if (meta->error_in)
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_lookup_post(0, &c, v, child, type, &child_set, &out->attr);
+	ret = fsp_lookup_post(set, &c, v, child, type, &child_set, &out->attr);
 	if (ret < 0)
 		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(0, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	if (child_set < 0) /* the child keeps this state */
+		return fsp_tracks(set, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -614,6 +624,7 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	} else {
 		e.entry_type = FUSE_ENTRY_BPF;
 		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+		e.state = cs;
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
@@ -622,9 +633,10 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s0_mknod_pre")
-__u32 BPF_PROG(s0_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_mknod_pre")
+__u32 BPF_PROG(every_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mknod_in *in, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -635,19 +647,23 @@ __u32 BPF_PROG(s0_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fuse_
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_mknod_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_mknod_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_mkdir_pre")
-__u32 BPF_PROG(s0_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_mkdir_pre")
+__u32 BPF_PROG(every_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_mkdir_in *in, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -658,19 +674,23 @@ __u32 BPF_PROG(s0_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_mkdir_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_mkdir_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_rename2_pre")
-__u32 BPF_PROG(s0_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
+SEC("struct_ops/every_rename2_pre")
+__u32 BPF_PROG(every_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -678,13 +698,17 @@ __u32 BPF_PROG(s0_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
-	ret = fsp_rename2_pre(0, &c, v, child, type, &child_set, 0);
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_rename2_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_rename_pre")
-__u32 BPF_PROG(s0_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
+SEC("struct_ops/every_rename_pre")
+__u32 BPF_PROG(every_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -692,13 +716,17 @@ __u32 BPF_PROG(s0_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	__u32 v = 0;
 	int ret;
 
-	ret = fsp_rename_pre(0, &c, v, child, type, &child_set, 0);
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_rename_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_link_pre")
-__u32 BPF_PROG(s0_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_link_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_link_pre")
+__u32 BPF_PROG(every_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_link_in *in, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -706,13 +734,17 @@ __u32 BPF_PROG(s0_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_l
 	__u32 v = 0;
 	int ret;
 
-	ret = fsp_link_pre(0, &c, v, child, type, &child_set, 0);
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_link_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_symlink_pre")
-__u32 BPF_PROG(s0_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
+SEC("struct_ops/every_symlink_pre")
+__u32 BPF_PROG(every_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name, struct fuse_buffer *path)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -723,19 +755,23 @@ __u32 BPF_PROG(s0_symlink_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_symlink_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_symlink_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_readdir_pre")
-__u32 BPF_PROG(s0_readdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_read_in *in)
+SEC("struct_ops/every_readdir_pre")
+__u32 BPF_PROG(every_readdir_pre, const struct bpf_fuse_meta_info *meta, struct fuse_read_in *in)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -743,242 +779,27 @@ __u32 BPF_PROG(s0_readdir_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
-	ret = fsp_readdir_pre(0, &c, v, child, type, &child_set, 0);
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_readdir_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
+
+/* ---- the program set of every node state: fsp718f_0 ---- */
 
 SEC(".struct_ops")
 struct fuse_ops fsp_set_0 = {
-	.create_open_prefilter = (void *)s0_create_open_pre,
-	.lookup_prefilter = (void *)s0_lookup_pre,
-	.lookup_postfilter = (void *)s0_lookup_post,
-	.mknod_prefilter = (void *)s0_mknod_pre,
-	.mkdir_prefilter = (void *)s0_mkdir_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s0_symlink_pre,
-	.readdir_prefilter = (void *)s0_readdir_pre,
+	.create_open_prefilter = (void *)every_create_open_pre,
+	.lookup_prefilter = (void *)every_lookup_pre,
+	.lookup_postfilter = (void *)every_lookup_post,
+	.mknod_prefilter = (void *)every_mknod_pre,
+	.mkdir_prefilter = (void *)every_mkdir_pre,
+	.rename2_prefilter = (void *)every_rename2_pre,
+	.rename_prefilter = (void *)every_rename_pre,
+	.link_prefilter = (void *)every_link_pre,
+	.symlink_prefilter = (void *)every_symlink_pre,
+	.readdir_prefilter = (void *)every_readdir_pre,
 	.name = "fsp718f_0",
-};
-
-/* ---- set 1 fsp718f_1: '/a' ---- */
-
-SEC("struct_ops/s1_lookup_pre")
-__u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(1, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s1_lookup_post")
-__u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(1, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(1, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC("struct_ops/s1_rename2_pre")
-__u32 BPF_PROG(s1_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	ret = fsp_rename2_pre(1, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s1_rename_pre")
-__u32 BPF_PROG(s1_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	ret = fsp_rename_pre(1, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s1_link_pre")
-__u32 BPF_PROG(s1_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_link_in *in, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	ret = fsp_link_pre(1, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_1 = {
-	.lookup_prefilter = (void *)s1_lookup_pre,
-	.lookup_postfilter = (void *)s1_lookup_post,
-	.rename2_prefilter = (void *)s1_rename2_pre,
-	.rename_prefilter = (void *)s1_rename_pre,
-	.link_prefilter = (void *)s1_link_pre,
-	.name = "fsp718f_1",
-};
-
-/* ---- set 2 fsp718f_2: '/docs' ---- */
-
-SEC("struct_ops/s2_lookup_pre")
-__u32 BPF_PROG(s2_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct bpf_dynptr lower_dp;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(2, &c, v, child, type, &child_set, 0);
-	if (ret == BPF_FUSE_CONTINUE || ret == BPF_FUSE_POSTFILTER ||
-	    ret == BPF_FUSE_USER_POSTFILTER) {
-		k = fsp_lower_name(2, child, &wk);
-		if (k < 0)
-			return k;
-		if (k > 0 && fsp_write_name(name, &wk, &lower_dp))
-			return -5; /* EIO: the lower name cannot be written */
-	}
-	return ret;
-}
-
-SEC("struct_ops/s2_lookup_post")
-__u32 BPF_PROG(s2_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(2, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(2, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_2 = {
-	.create_open_prefilter = (void *)s0_create_open_pre,
-	.lookup_prefilter = (void *)s2_lookup_pre,
-	.lookup_postfilter = (void *)s2_lookup_post,
-	.mknod_prefilter = (void *)s0_mknod_pre,
-	.mkdir_prefilter = (void *)s0_mkdir_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.symlink_prefilter = (void *)s0_symlink_pre,
-	.readdir_prefilter = (void *)s0_readdir_pre,
-	.name = "fsp718f_2",
 };
 

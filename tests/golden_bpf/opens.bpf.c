@@ -87,10 +87,10 @@ const volatile __u64 fsp_policy_digest = 0x20bf57426aac3f4cULL;
  * names of its own, of the same length) */
 static const volatile char fsp_set_names[FSP_SETS][16] = {
 	"fspb0ce_0",
-	"fspb0ce_1",
-	"fspb0ce_2",
-	"fspb0ce_3",
-	"fspb0ce_4",
+	"fspb0ce_0",
+	"fspb0ce_0",
+	"fspb0ce_0",
+	"fspb0ce_0",
 };
 
 struct fsp_walk {
@@ -423,11 +423,29 @@ static __always_inline __u32 fsp_type_of(__u32 mode)
 	}
 }
 
-/* ---- set 0 fspb0ce_0: '/' ---- */
-
-SEC("struct_ops/s0_lookup_pre")
-__u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+SEC("struct_ops/every_open_pre")
+__u32 BPF_PROG(every_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
 {
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	v = in->flags;
+	ret = fsp_open_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_lookup_pre")
+__u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
+{
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -438,19 +456,23 @@ __u32 BPF_PROG(s0_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_lookup_pre(0, &c, v, child, type, &child_set, 0);
+	ret = fsp_lookup_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_lookup_post")
-__u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
+SEC("struct_ops/every_lookup_post")
+__u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	struct fsp_walk wk = {};
 	struct bpf_dynptr name_dp;
@@ -464,20 +486,23 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	__u32 v = 0;
 	int ret;
 
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
 	if (meta->error_in)
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(0, &wk);
+	k = fsp_child_class(fsp_set_class[set], &wk);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
-	ret = fsp_lookup_post(0, &c, v, child, type, &child_set, &out->attr);
+	ret = fsp_lookup_post(set, &c, v, child, type, &child_set, &out->attr);
 	if (ret < 0)
 		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(0, type) ? BPF_FUSE_USER_POSTFILTER : ret;
+	if (child_set < 0) /* the child keeps this state */
+		return fsp_tracks(set, type) ? BPF_FUSE_USER_POSTFILTER : ret;
 	cs = (__u32)child_set;
 	barrier_var(cs);
 	if (cs >= FSP_SETS)
@@ -487,6 +512,7 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	} else {
 		e.entry_type = FUSE_ENTRY_BPF;
 		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
+		e.state = cs;
 	}
 	if (fsp_write_entry(entries, &e, &entries_dp))
 		return -5; /* EIO: the child's program set cannot be attached */
@@ -495,9 +521,10 @@ __u32 BPF_PROG(s0_lookup_post, const struct bpf_fuse_meta_info *meta, const stru
 	return ret;
 }
 
-SEC("struct_ops/s0_rename2_pre")
-__u32 BPF_PROG(s0_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
+SEC("struct_ops/every_rename2_pre")
+__u32 BPF_PROG(every_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename2_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -505,13 +532,17 @@ __u32 BPF_PROG(s0_rename2_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
-	ret = fsp_rename2_pre(0, &c, v, child, type, &child_set, 0);
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_rename2_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_rename_pre")
-__u32 BPF_PROG(s0_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
+SEC("struct_ops/every_rename_pre")
+__u32 BPF_PROG(every_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse_rename_in *in, struct fuse_buffer *old_name, struct fuse_buffer *new_name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -519,13 +550,17 @@ __u32 BPF_PROG(s0_rename_pre, const struct bpf_fuse_meta_info *meta, struct fuse
 	__u32 v = 0;
 	int ret;
 
-	ret = fsp_rename_pre(0, &c, v, child, type, &child_set, 0);
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_rename_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
 
-SEC("struct_ops/s0_link_pre")
-__u32 BPF_PROG(s0_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_link_in *in, struct fuse_buffer *name)
+SEC("struct_ops/every_link_pre")
+__u32 BPF_PROG(every_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_link_in *in, struct fuse_buffer *name)
 {
+	__u32 set = meta->state;
 	struct fsp_caller c = {};
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -533,337 +568,63 @@ __u32 BPF_PROG(s0_link_pre, const struct bpf_fuse_meta_info *meta, struct fuse_l
 	__u32 v = 0;
 	int ret;
 
-	ret = fsp_link_pre(0, &c, v, child, type, &child_set, 0);
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	ret = fsp_link_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
+
+SEC("struct_ops/every_setattr_pre")
+__u32 BPF_PROG(every_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setattr_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	v = in->valid;
+	ret = fsp_setattr_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+SEC("struct_ops/every_access_pre")
+__u32 BPF_PROG(every_access_pre, const struct bpf_fuse_meta_info *meta, struct fuse_access_in *in)
+{
+	__u32 set = meta->state;
+	struct fsp_caller c = {};
+	__s32 child_set = -1;
+	__u32 child = 0;
+	__u32 type = 0;
+	__u32 v = 0;
+	int ret;
+
+	barrier_var(set);
+	if (set >= FSP_SETS)
+		return -5; /* EIO: a node state this policy does not have */
+	v = in->mask;
+	ret = fsp_access_pre(set, &c, v, child, type, &child_set, 0);
+	return ret;
+}
+
+/* ---- the program set of every node state: fspb0ce_0 ---- */
 
 SEC(".struct_ops")
 struct fuse_ops fsp_set_0 = {
-	.lookup_prefilter = (void *)s0_lookup_pre,
-	.lookup_postfilter = (void *)s0_lookup_post,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
+	.open_prefilter = (void *)every_open_pre,
+	.lookup_prefilter = (void *)every_lookup_pre,
+	.lookup_postfilter = (void *)every_lookup_post,
+	.rename2_prefilter = (void *)every_rename2_pre,
+	.rename_prefilter = (void *)every_rename_pre,
+	.link_prefilter = (void *)every_link_pre,
+	.setattr_prefilter = (void *)every_setattr_pre,
+	.access_prefilter = (void *)every_access_pre,
 	.name = "fspb0ce_0",
-};
-
-/* ---- set 1 fspb0ce_1: '/a' ---- */
-
-SEC("struct_ops/s1_lookup_pre")
-__u32 BPF_PROG(s1_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(1, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s1_lookup_post")
-__u32 BPF_PROG(s1_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(1, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(1, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(1, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_1 = {
-	.lookup_prefilter = (void *)s1_lookup_pre,
-	.lookup_postfilter = (void *)s1_lookup_post,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.name = "fspb0ce_1",
-};
-
-/* ---- set 2 fspb0ce_2: '/bin' ---- */
-
-SEC("struct_ops/s2_open_pre")
-__u32 BPF_PROG(s2_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	v = in->flags;
-	ret = fsp_open_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s2_access_pre")
-__u32 BPF_PROG(s2_access_pre, const struct bpf_fuse_meta_info *meta, struct fuse_access_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	v = in->mask;
-	ret = fsp_access_pre(2, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_2 = {
-	.open_prefilter = (void *)s2_open_pre,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.access_prefilter = (void *)s2_access_pre,
-	.name = "fspb0ce_2",
-};
-
-/* ---- set 3 fspb0ce_3: '/bin' ---- */
-
-SEC("struct_ops/s3_lookup_pre")
-__u32 BPF_PROG(s3_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(3, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s3_lookup_post")
-__u32 BPF_PROG(s3_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(2, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(3, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(3, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_3 = {
-	.lookup_prefilter = (void *)s3_lookup_pre,
-	.lookup_postfilter = (void *)s3_lookup_post,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.name = "fspb0ce_3",
-};
-
-/* ---- set 4 fspb0ce_4: '/logs' ---- */
-
-SEC("struct_ops/s4_open_pre")
-__u32 BPF_PROG(s4_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	v = in->flags;
-	ret = fsp_open_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s4_lookup_pre")
-__u32 BPF_PROG(s4_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(3, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC("struct_ops/s4_lookup_post")
-__u32 BPF_PROG(s4_lookup_post, const struct bpf_fuse_meta_info *meta, const struct fuse_buffer *name, struct fuse_entry_out *out, struct fuse_buffer *entries)
-{
-	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
-	__s32 k;
-	struct fuse_bpf_entry_out e = {};
-	struct bpf_dynptr entries_dp;
-	__u32 cs;
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	if (meta->error_in)
-		return BPF_FUSE_CONTINUE;
-	type = fsp_type_of(out->attr.mode);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(3, &wk);
-	if (k < 0)
-		return -5;
-	child = (__u32)k;
-	ret = fsp_lookup_post(4, &c, v, child, type, &child_set, &out->attr);
-	if (ret < 0)
-		return ret;
-	if (child_set < 0) /* the child keeps this set */
-		return fsp_tracks(4, type) ? BPF_FUSE_USER_POSTFILTER : ret;
-	cs = (__u32)child_set;
-	barrier_var(cs);
-	if (cs >= FSP_SETS)
-		return ret;
-	if (fsp_set_passthrough[cs]) {
-		e.entry_type = FUSE_ENTRY_REMOVE_BPF;
-	} else {
-		e.entry_type = FUSE_ENTRY_BPF;
-		__builtin_memcpy(e.name, (const char *)fsp_set_names[cs], 16);
-	}
-	if (fsp_write_entry(entries, &e, &entries_dp))
-		return -5; /* EIO: the child's program set cannot be attached */
-	if (fsp_tracks(cs, type))
-		return BPF_FUSE_USER_POSTFILTER;
-	return ret;
-}
-
-SEC("struct_ops/s4_setattr_pre")
-__u32 BPF_PROG(s4_setattr_pre, const struct bpf_fuse_meta_info *meta, struct fuse_setattr_in *in)
-{
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	v = in->valid;
-	ret = fsp_setattr_pre(4, &c, v, child, type, &child_set, 0);
-	return ret;
-}
-
-SEC(".struct_ops")
-struct fuse_ops fsp_set_4 = {
-	.open_prefilter = (void *)s4_open_pre,
-	.lookup_prefilter = (void *)s4_lookup_pre,
-	.lookup_postfilter = (void *)s4_lookup_post,
-	.rename2_prefilter = (void *)s0_rename2_pre,
-	.rename_prefilter = (void *)s0_rename_pre,
-	.link_prefilter = (void *)s0_link_pre,
-	.setattr_prefilter = (void *)s4_setattr_pre,
-	.name = "fspb0ce_4",
 };
 
