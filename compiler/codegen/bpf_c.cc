@@ -734,6 +734,8 @@ class Emitter {
         "",
         "\tif (cls >= FSP_CLASSES)",
         "\t\treturn -1;",
+        "\t/* bounds the copy the compiler may spill before the check, for 6.1 */",
+        "\tbarrier_var(cls);",
         "\tw->state = fsp_class_state[cls];",
         "\tbpf_loop(FSP_NAME_MAX, fsp_step, w, 0);",
         "\tidx = w->state * FSP_INPUT_CLASSES + fsp_byte_class['/'];",
@@ -1159,9 +1161,9 @@ class Emitter {
     if (lists) {
       if (every) {
         w.blank();
-        w.line("barrier_var(set);");
         w.line("if (set >= FSP_SETS)");
         w.line("\treturn -5; /* EIO: a node state this policy does not have */");
+        w.line("barrier_var(set);");
         w.open("if (fsp_set_lists[set]) {");
         w.line("l.set = set;");
         w.line("l.cls = " + cls + ";");
@@ -1173,12 +1175,13 @@ class Emitter {
       w.line("\treturn BPF_FUSE_CONTINUE;");
       if (uses_caller_) w.line("fsp_caller_now(&l.c);");
       w.line("return fsp_filter_listing(&l, out, buffer);");
-      if (!every) {
+      if (every) w.close("}");
+      if (!every || !emitted_.count(fn_name(cb, post))) {
+        if (every) w.line("return BPF_FUSE_CONTINUE;");
         w.close("}");
         w.blank();
         return;
       }
-      w.close("}");
     }
     bool walks = reads_name(cb) && emitted_.count(fn_name(cb, post));
     std::string_view field = arg_field(plan::callback_opcode(cb));
@@ -1212,11 +1215,11 @@ class Emitter {
     w.line("int ret;");
     w.blank();
     if (every && !lists) {
-      // The compiler knows the tables' size and may drop the bound
-      // check: the barrier keeps it, for the verifier.
-      w.line("barrier_var(set);");
+      // The barrier: a copy the compiler spilled before the check would
+      // come back unbounded on 6.1's verifier.
       w.line("if (set >= FSP_SETS)");
       w.line("\treturn -5; /* EIO: a node state this policy does not have */");
+      w.line("barrier_var(set);");
     }
     if (cb == Callback::lookup && post) {
       w.line("if (meta->error_in)");

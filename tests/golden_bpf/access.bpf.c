@@ -134,6 +134,8 @@ static __always_inline __s32 fsp_child_class(__u32 cls, struct fsp_walk *w)
 
 	if (cls >= FSP_CLASSES)
 		return -1;
+	/* bounds the copy the compiler may spill before the check, for 6.1 */
+	barrier_var(cls);
 	w->state = fsp_class_state[cls];
 	bpf_loop(FSP_NAME_MAX, fsp_step, w, 0);
 	idx = w->state * FSP_INPUT_CLASSES + fsp_byte_class['/'];
@@ -157,7 +159,7 @@ static __always_inline bool fsp_when_0(const struct fsp_caller *c)
 {
 #line 4 "tests/golden_bpf/access.fspol"
 	return (c->gid == 100U);
-#line 161 "access.bpf.c"
+#line 163 "access.bpf.c"
 }
 
 /* tests/golden_bpf/access.fspol:5: uid != 0 */
@@ -165,7 +167,7 @@ static __always_inline bool fsp_when_1(const struct fsp_caller *c)
 {
 #line 5 "tests/golden_bpf/access.fspol"
 	return !((c->uid == 0U));
-#line 169 "access.bpf.c"
+#line 171 "access.bpf.c"
 }
 
 /* tests/golden_bpf/access.fspol:6: comm != "etckeeper" */
@@ -173,7 +175,7 @@ static __noinline bool fsp_when_2(const struct fsp_caller *c)
 {
 #line 6 "tests/golden_bpf/access.fspol"
 	return !(((c->comm[0] == 101 && c->comm[1] == 116 && c->comm[2] == 99 && c->comm[3] == 107 && c->comm[4] == 101 && c->comm[5] == 101 && c->comm[6] == 112 && c->comm[7] == 101 && c->comm[8] == 114 && c->comm[9] == 0)));
-#line 177 "access.bpf.c"
+#line 179 "access.bpf.c"
 }
 
 static __always_inline bool fsp_arg_2(__u32 v)
@@ -222,7 +224,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 			if (fsp_when_2(c)) {
 				return -30; /* readonly: EROFS */
 			}
-#line 226 "access.bpf.c"
+#line 228 "access.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_3(v)) {
@@ -230,7 +232,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 			if (fsp_when_2(c)) {
 				return -30; /* readonly: EROFS */
 			}
-#line 234 "access.bpf.c"
+#line 236 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
@@ -241,7 +243,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 			if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 245 "access.bpf.c"
+#line 247 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
@@ -254,7 +256,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 			} else if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 258 "access.bpf.c"
+#line 260 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -274,7 +276,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 278 "access.bpf.c"
+#line 280 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		case 3: /* '/data' */
@@ -284,7 +286,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 288 "access.bpf.c"
+#line 290 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -298,7 +300,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 302 "access.bpf.c"
+#line 304 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -313,7 +315,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 317 "access.bpf.c"
+#line 319 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -327,7 +329,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 331 "access.bpf.c"
+#line 333 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -341,7 +343,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 345 "access.bpf.c"
+#line 347 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -376,7 +378,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_2(c)) {
 			return -30; /* readonly: EROFS */
 		}
-#line 380 "access.bpf.c"
+#line 382 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
@@ -385,7 +387,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 389 "access.bpf.c"
+#line 391 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -396,7 +398,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 400 "access.bpf.c"
+#line 402 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -412,7 +414,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_2(c)) {
 			return -30; /* readonly: EROFS */
 		}
-#line 416 "access.bpf.c"
+#line 418 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
@@ -421,7 +423,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 425 "access.bpf.c"
+#line 427 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -432,7 +434,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 436 "access.bpf.c"
+#line 438 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -448,7 +450,7 @@ static __always_inline int fsp_setxattr_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_2(c)) {
 			return -30; /* readonly: EROFS */
 		}
-#line 452 "access.bpf.c"
+#line 454 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -464,7 +466,7 @@ static __always_inline int fsp_removexattr_pre(__u32 set, const struct fsp_calle
 		if (fsp_when_2(c)) {
 			return -30; /* readonly: EROFS */
 		}
-#line 468 "access.bpf.c"
+#line 470 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -480,7 +482,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		if (fsp_when_2(c)) {
 			return -30; /* readonly: EROFS */
 		}
-#line 484 "access.bpf.c"
+#line 486 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
@@ -489,7 +491,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 493 "access.bpf.c"
+#line 495 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -500,7 +502,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 504 "access.bpf.c"
+#line 506 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -516,7 +518,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		if (fsp_when_2(c)) {
 			return -30; /* readonly: EROFS */
 		}
-#line 520 "access.bpf.c"
+#line 522 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
 	case 4: /* '/data/a' */
@@ -525,7 +527,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 529 "access.bpf.c"
+#line 531 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
 		/* access write */
@@ -536,7 +538,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		} else if (fsp_when_1(c)) {
 			return -1; /* deny: EPERM */
 		}
-#line 540 "access.bpf.c"
+#line 542 "access.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -686,7 +688,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 690 "access.bpf.c"
+#line 692 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		case 3: /* '/data' */
@@ -696,7 +698,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 700 "access.bpf.c"
+#line 702 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -710,7 +712,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 714 "access.bpf.c"
+#line 716 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -725,7 +727,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 729 "access.bpf.c"
+#line 731 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -739,7 +741,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 743 "access.bpf.c"
+#line 745 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -753,7 +755,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 757 "access.bpf.c"
+#line 759 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -775,7 +777,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 779 "access.bpf.c"
+#line 781 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		case 3: /* '/data' */
@@ -785,7 +787,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 789 "access.bpf.c"
+#line 791 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -799,7 +801,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 803 "access.bpf.c"
+#line 805 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -814,7 +816,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 818 "access.bpf.c"
+#line 820 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -828,7 +830,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 832 "access.bpf.c"
+#line 834 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -842,7 +844,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 846 "access.bpf.c"
+#line 848 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -864,7 +866,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 868 "access.bpf.c"
+#line 870 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -878,7 +880,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 882 "access.bpf.c"
+#line 884 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -932,7 +934,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 936 "access.bpf.c"
+#line 938 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -946,7 +948,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 950 "access.bpf.c"
+#line 952 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -982,7 +984,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 			if (fsp_when_2(c)) {
 				return -30; /* readonly: EROFS */
 			}
-#line 986 "access.bpf.c"
+#line 988 "access.bpf.c"
 		}
 		/* access chown */
 		if (fsp_arg_5(v)) {
@@ -990,7 +992,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 			if (fsp_when_2(c)) {
 				return -30; /* readonly: EROFS */
 			}
-#line 994 "access.bpf.c"
+#line 996 "access.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_6(v)) {
@@ -998,7 +1000,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 			if (fsp_when_2(c)) {
 				return -30; /* readonly: EROFS */
 			}
-#line 1002 "access.bpf.c"
+#line 1004 "access.bpf.c"
 		}
 		/* access utimes */
 		if (fsp_arg_7(v)) {
@@ -1006,7 +1008,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 			if (fsp_when_2(c)) {
 				return -30; /* readonly: EROFS */
 			}
-#line 1010 "access.bpf.c"
+#line 1012 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -1026,7 +1028,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 1030 "access.bpf.c"
+#line 1032 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		case 3: /* '/data' */
@@ -1036,7 +1038,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1040 "access.bpf.c"
+#line 1042 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1050,7 +1052,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_2(c)) {
 					return -30; /* readonly: EROFS */
 				}
-#line 1054 "access.bpf.c"
+#line 1056 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1065,7 +1067,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1069 "access.bpf.c"
+#line 1071 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1079,7 +1081,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1083 "access.bpf.c"
+#line 1085 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1093,7 +1095,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -1; /* deny: EPERM */
 				}
-#line 1097 "access.bpf.c"
+#line 1099 "access.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -1113,7 +1115,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 			if (fsp_when_2(c)) {
 				return -30; /* readonly: EROFS */
 			}
-#line 1117 "access.bpf.c"
+#line 1119 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/data' */
@@ -1124,7 +1126,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 			if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 1128 "access.bpf.c"
+#line 1130 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 5: /* '/data/shared' */
@@ -1137,7 +1139,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 			} else if (fsp_when_1(c)) {
 				return -1; /* deny: EPERM */
 			}
-#line 1141 "access.bpf.c"
+#line 1143 "access.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -1201,9 +1203,9 @@ __u32 BPF_PROG(every_open_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	v = in->flags;
 	ret = fsp_open_pre(set, &c, v, child, type, &child_set, 0);
@@ -1224,9 +1226,9 @@ __u32 BPF_PROG(every_create_open_pre, const struct bpf_fuse_meta_info *meta, str
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1249,9 +1251,9 @@ __u32 BPF_PROG(every_copy_file_range_pre, const struct bpf_fuse_meta_info *meta,
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_copy_file_range_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1268,9 +1270,9 @@ __u32 BPF_PROG(every_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fu
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_fsync_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1287,9 +1289,9 @@ __u32 BPF_PROG(every_dir_fsync_pre, const struct bpf_fuse_meta_info *meta, struc
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_dir_fsync_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1306,9 +1308,9 @@ __u32 BPF_PROG(every_setxattr_pre, const struct bpf_fuse_meta_info *meta, struct
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_setxattr_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1325,9 +1327,9 @@ __u32 BPF_PROG(every_removexattr_pre, const struct bpf_fuse_meta_info *meta, str
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_removexattr_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1344,9 +1346,9 @@ __u32 BPF_PROG(every_write_iter_pre, const struct bpf_fuse_meta_info *meta, stru
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_write_iter_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1363,9 +1365,9 @@ __u32 BPF_PROG(every_file_fallocate_pre, const struct bpf_fuse_meta_info *meta, 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_file_fallocate_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1385,9 +1387,9 @@ __u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1416,9 +1418,9 @@ __u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const s
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (meta->error_in)
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
@@ -1466,9 +1468,9 @@ __u32 BPF_PROG(every_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fu
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1494,9 +1496,9 @@ __u32 BPF_PROG(every_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fu
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1522,9 +1524,9 @@ __u32 BPF_PROG(every_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fu
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1547,9 +1549,9 @@ __u32 BPF_PROG(every_rename2_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_rename2_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1566,9 +1568,9 @@ __u32 BPF_PROG(every_rename_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_rename_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1588,9 +1590,9 @@ __u32 BPF_PROG(every_unlink_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1613,9 +1615,9 @@ __u32 BPF_PROG(every_link_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_link_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1632,9 +1634,9 @@ __u32 BPF_PROG(every_setattr_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	v = in->valid;
 	ret = fsp_setattr_pre(set, &c, v, child, type, &child_set, 0);
@@ -1655,9 +1657,9 @@ __u32 BPF_PROG(every_symlink_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1680,9 +1682,9 @@ __u32 BPF_PROG(every_access_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	v = in->mask;
 	ret = fsp_access_pre(set, &c, v, child, type, &child_set, 0);

@@ -118,6 +118,8 @@ static __always_inline __s32 fsp_child_class(__u32 cls, struct fsp_walk *w)
 
 	if (cls >= FSP_CLASSES)
 		return -1;
+	/* bounds the copy the compiler may spill before the check, for 6.1 */
+	barrier_var(cls);
 	w->state = fsp_class_state[cls];
 	bpf_loop(FSP_NAME_MAX, fsp_step, w, 0);
 	idx = w->state * FSP_INPUT_CLASSES + fsp_byte_class['/'];
@@ -191,20 +193,20 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 						}
-#line 195 "attributes.bpf.c"
+#line 197 "attributes.bpf.c"
 						/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							a->uid = 0U;
 						}
-#line 201 "attributes.bpf.c"
+#line 203 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 208 "attributes.bpf.c"
+#line 210 "attributes.bpf.c"
 					}
 					*child_set = 2;
 					return BPF_FUSE_CONTINUE;
@@ -216,14 +218,14 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->uid = 0U;
 						}
-#line 220 "attributes.bpf.c"
+#line 222 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 227 "attributes.bpf.c"
+#line 229 "attributes.bpf.c"
 					}
 					*child_set = 3;
 					return BPF_FUSE_CONTINUE;
@@ -247,20 +249,20 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 						}
-#line 251 "attributes.bpf.c"
+#line 253 "attributes.bpf.c"
 						/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							a->uid = 0U;
 						}
-#line 257 "attributes.bpf.c"
+#line 259 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 264 "attributes.bpf.c"
+#line 266 "attributes.bpf.c"
 					}
 					*child_set = 2;
 					return BPF_FUSE_CONTINUE;
@@ -272,14 +274,14 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 						{
 							a->uid = 0U;
 						}
-#line 276 "attributes.bpf.c"
+#line 278 "attributes.bpf.c"
 						/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 						{
 							if (a->gid >= 1000U && a->gid <= 1999U)
 								a->gid = 101000U + (a->gid - 1000U);
 						}
-#line 283 "attributes.bpf.c"
+#line 285 "attributes.bpf.c"
 					}
 					return BPF_FUSE_CONTINUE;
 				}
@@ -355,20 +357,20 @@ static __always_inline int fsp_getattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 			}
-#line 359 "attributes.bpf.c"
+#line 361 "attributes.bpf.c"
 			/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				a->uid = 0U;
 			}
-#line 365 "attributes.bpf.c"
+#line 367 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 372 "attributes.bpf.c"
+#line 374 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/media' */
@@ -378,14 +380,14 @@ static __always_inline int fsp_getattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->uid = 0U;
 			}
-#line 382 "attributes.bpf.c"
+#line 384 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 389 "attributes.bpf.c"
+#line 391 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -408,7 +410,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 					a->uid = 0xffffffffU;
 				}
 			}
-#line 412 "attributes.bpf.c"
+#line 414 "attributes.bpf.c"
 			/* attr gid */
 			if (v & FATTR_GID) {
 #line 3 "tests/golden_bpf/attributes.fspol"
@@ -419,7 +421,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 						return -1; /* EPERM: no lower id shows so */
 				}
 			}
-#line 423 "attributes.bpf.c"
+#line 425 "attributes.bpf.c"
 		}
 		return BPF_FUSE_POSTFILTER;
 	}
@@ -437,20 +439,20 @@ static __always_inline int fsp_setattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
 			}
-#line 441 "attributes.bpf.c"
+#line 443 "attributes.bpf.c"
 			/* attr uid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				a->uid = 0U;
 			}
-#line 447 "attributes.bpf.c"
+#line 449 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 454 "attributes.bpf.c"
+#line 456 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 3: /* '/media' */
@@ -460,14 +462,14 @@ static __always_inline int fsp_setattr_post(__u32 set, const struct fsp_caller *
 			{
 				a->uid = 0U;
 			}
-#line 464 "attributes.bpf.c"
+#line 466 "attributes.bpf.c"
 			/* attr gid */
 #line 3 "tests/golden_bpf/attributes.fspol"
 			{
 				if (a->gid >= 1000U && a->gid <= 1999U)
 					a->gid = 101000U + (a->gid - 1000U);
 			}
-#line 471 "attributes.bpf.c"
+#line 473 "attributes.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -533,9 +535,9 @@ __u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
 	k = fsp_child_class(fsp_set_class[set], &wk);
@@ -563,9 +565,9 @@ __u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const s
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (meta->error_in)
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
@@ -609,9 +611,9 @@ __u32 BPF_PROG(every_rename2_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_rename2_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
@@ -627,9 +629,9 @@ __u32 BPF_PROG(every_rename_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_rename_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
@@ -645,9 +647,9 @@ __u32 BPF_PROG(every_link_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_link_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
@@ -663,9 +665,9 @@ __u32 BPF_PROG(every_getattr_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_getattr_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
@@ -681,9 +683,9 @@ __u32 BPF_PROG(every_getattr_post, const struct bpf_fuse_meta_info *meta, const 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_getattr_post(set, &c, v, child, type, &child_set, &out->attr);
 	return ret;
 }
@@ -700,9 +702,9 @@ __u32 BPF_PROG(every_setattr_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	v = in->valid;
 	ret = fsp_setattr_pre(set, &c, v, child, type, &child_set, &ids);
 	if (ret >= 0 && (in->valid & FATTR_UID)) {
@@ -731,9 +733,9 @@ __u32 BPF_PROG(every_setattr_post, const struct bpf_fuse_meta_info *meta, const 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_setattr_post(set, &c, v, child, type, &child_set, &out->attr);
 	return ret;
 }

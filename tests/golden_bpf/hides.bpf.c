@@ -139,6 +139,8 @@ static __always_inline __s32 fsp_child_class(__u32 cls, struct fsp_walk *w)
 
 	if (cls >= FSP_CLASSES)
 		return -1;
+	/* bounds the copy the compiler may spill before the check, for 6.1 */
+	barrier_var(cls);
 	w->state = fsp_class_state[cls];
 	bpf_loop(FSP_NAME_MAX, fsp_step, w, 0);
 	idx = w->state * FSP_INPUT_CLASSES + fsp_byte_class['/'];
@@ -161,7 +163,7 @@ static __always_inline bool fsp_when_1(const struct fsp_caller *c)
 {
 #line 4 "tests/golden_bpf/hides.fspol"
 	return !((c->uid == 0U));
-#line 165 "hides.bpf.c"
+#line 167 "hides.bpf.c"
 }
 
 static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
@@ -175,7 +177,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 179 "hides.bpf.c"
+#line 181 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -192,7 +194,7 @@ static __always_inline int fsp_opendir_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 196 "hides.bpf.c"
+#line 198 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -209,7 +211,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 213 "hides.bpf.c"
+#line 215 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -223,7 +225,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 227 "hides.bpf.c"
+#line 229 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -237,7 +239,7 @@ static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_calle
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 241 "hides.bpf.c"
+#line 243 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -257,7 +259,7 @@ static __always_inline int fsp_lseek_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 261 "hides.bpf.c"
+#line 263 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -291,7 +293,7 @@ static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 295 "hides.bpf.c"
+#line 297 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -308,7 +310,7 @@ static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 312 "hides.bpf.c"
+#line 314 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -325,7 +327,7 @@ static __always_inline int fsp_getxattr_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 329 "hides.bpf.c"
+#line 331 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -342,7 +344,7 @@ static __always_inline int fsp_listxattr_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 346 "hides.bpf.c"
+#line 348 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -359,7 +361,7 @@ static __always_inline int fsp_setxattr_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 363 "hides.bpf.c"
+#line 365 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -376,7 +378,7 @@ static __always_inline int fsp_removexattr_pre(__u32 set, const struct fsp_calle
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 380 "hides.bpf.c"
+#line 382 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -393,7 +395,7 @@ static __always_inline int fsp_read_iter_pre(__u32 set, const struct fsp_caller 
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 397 "hides.bpf.c"
+#line 399 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -410,7 +412,7 @@ static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 414 "hides.bpf.c"
+#line 416 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -427,7 +429,7 @@ static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_ca
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 431 "hides.bpf.c"
+#line 433 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -449,7 +451,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 453 "hides.bpf.c"
+#line 455 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -487,7 +489,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 491 "hides.bpf.c"
+#line 493 "hides.bpf.c"
 				return BPF_FUSE_POSTFILTER;
 			}
 		}
@@ -501,7 +503,7 @@ static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 505 "hides.bpf.c"
+#line 507 "hides.bpf.c"
 				return BPF_FUSE_POSTFILTER;
 			}
 		}
@@ -538,7 +540,7 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 					/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 					return -2; /* hide: ENOENT */
-#line 542 "hides.bpf.c"
+#line 544 "hides.bpf.c"
 				}
 				break;
 			}
@@ -583,7 +585,7 @@ static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c
 					if (fsp_when_1(c)) {
 						return -2; /* hide: ENOENT */
 					}
-#line 587 "hides.bpf.c"
+#line 589 "hides.bpf.c"
 					*child_set = 5;
 					return BPF_FUSE_CONTINUE;
 				}
@@ -618,7 +620,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 622 "hides.bpf.c"
+#line 624 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -632,7 +634,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 636 "hides.bpf.c"
+#line 638 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -646,7 +648,7 @@ static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 650 "hides.bpf.c"
+#line 652 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -666,7 +668,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 670 "hides.bpf.c"
+#line 672 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -679,7 +681,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -13; /* hide: EACCES */
 				}
-#line 683 "hides.bpf.c"
+#line 685 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -694,7 +696,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 698 "hides.bpf.c"
+#line 700 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -708,7 +710,7 @@ static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 712 "hides.bpf.c"
+#line 714 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -728,7 +730,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 732 "hides.bpf.c"
+#line 734 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -741,7 +743,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 745 "hides.bpf.c"
+#line 747 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -756,7 +758,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 760 "hides.bpf.c"
+#line 762 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -770,7 +772,7 @@ static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, 
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 774 "hides.bpf.c"
+#line 776 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -824,7 +826,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				/* hidden */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -2; /* hide: ENOENT */
-#line 828 "hides.bpf.c"
+#line 830 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -838,7 +840,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 842 "hides.bpf.c"
+#line 844 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -852,7 +854,7 @@ static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c,
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 856 "hides.bpf.c"
+#line 858 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -889,7 +891,7 @@ static __always_inline int fsp_getattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 893 "hides.bpf.c"
+#line 895 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -906,7 +908,7 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 910 "hides.bpf.c"
+#line 912 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -923,7 +925,7 @@ static __always_inline int fsp_get_link_pre(__u32 set, const struct fsp_caller *
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 927 "hides.bpf.c"
+#line 929 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -940,7 +942,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				/* hidden name */
 #line 3 "tests/golden_bpf/hides.fspol"
 				return -13; /* hide: EACCES */
-#line 944 "hides.bpf.c"
+#line 946 "hides.bpf.c"
 			}
 		}
 		return BPF_FUSE_CONTINUE;
@@ -954,7 +956,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 958 "hides.bpf.c"
+#line 960 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -968,7 +970,7 @@ static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c
 				if (fsp_when_1(c)) {
 					return -2; /* hide: ENOENT */
 				}
-#line 972 "hides.bpf.c"
+#line 974 "hides.bpf.c"
 				return BPF_FUSE_CONTINUE;
 			}
 		}
@@ -991,7 +993,7 @@ static __always_inline int fsp_readdir_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 995 "hides.bpf.c"
+#line 997 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1008,7 +1010,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 		if (fsp_when_1(c)) {
 			return -2; /* hide: ENOENT */
 		}
-#line 1012 "hides.bpf.c"
+#line 1014 "hides.bpf.c"
 		return BPF_FUSE_CONTINUE;
 	}
 	return BPF_FUSE_CONTINUE;
@@ -1158,9 +1160,9 @@ __u32 BPF_PROG(every_open_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	v = in->flags;
 	ret = fsp_open_pre(set, &c, v, child, type, &child_set, 0);
@@ -1178,9 +1180,9 @@ __u32 BPF_PROG(every_opendir_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_opendir_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1200,9 +1202,9 @@ __u32 BPF_PROG(every_create_open_pre, const struct bpf_fuse_meta_info *meta, str
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1225,9 +1227,9 @@ __u32 BPF_PROG(every_lseek_pre, const struct bpf_fuse_meta_info *meta, struct fu
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_lseek_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1244,9 +1246,9 @@ __u32 BPF_PROG(every_copy_file_range_pre, const struct bpf_fuse_meta_info *meta,
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_copy_file_range_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1263,9 +1265,9 @@ __u32 BPF_PROG(every_fsync_pre, const struct bpf_fuse_meta_info *meta, struct fu
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_fsync_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1282,9 +1284,9 @@ __u32 BPF_PROG(every_dir_fsync_pre, const struct bpf_fuse_meta_info *meta, struc
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_dir_fsync_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1301,9 +1303,9 @@ __u32 BPF_PROG(every_getxattr_pre, const struct bpf_fuse_meta_info *meta, struct
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_getxattr_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1320,9 +1322,9 @@ __u32 BPF_PROG(every_listxattr_pre, const struct bpf_fuse_meta_info *meta, struc
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_listxattr_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1339,9 +1341,9 @@ __u32 BPF_PROG(every_setxattr_pre, const struct bpf_fuse_meta_info *meta, struct
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_setxattr_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1358,9 +1360,9 @@ __u32 BPF_PROG(every_removexattr_pre, const struct bpf_fuse_meta_info *meta, str
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_removexattr_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1377,9 +1379,9 @@ __u32 BPF_PROG(every_read_iter_pre, const struct bpf_fuse_meta_info *meta, struc
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_read_iter_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1396,9 +1398,9 @@ __u32 BPF_PROG(every_write_iter_pre, const struct bpf_fuse_meta_info *meta, stru
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_write_iter_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1415,9 +1417,9 @@ __u32 BPF_PROG(every_file_fallocate_pre, const struct bpf_fuse_meta_info *meta, 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_file_fallocate_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1437,9 +1439,9 @@ __u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1468,9 +1470,9 @@ __u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const s
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (meta->error_in)
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
@@ -1518,9 +1520,9 @@ __u32 BPF_PROG(every_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fu
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1546,9 +1548,9 @@ __u32 BPF_PROG(every_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fu
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1574,9 +1576,9 @@ __u32 BPF_PROG(every_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fu
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1599,9 +1601,9 @@ __u32 BPF_PROG(every_rename2_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_rename2_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1618,9 +1620,9 @@ __u32 BPF_PROG(every_rename_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_rename_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1640,9 +1642,9 @@ __u32 BPF_PROG(every_unlink_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1665,9 +1667,9 @@ __u32 BPF_PROG(every_link_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_link_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1684,9 +1686,9 @@ __u32 BPF_PROG(every_getattr_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_getattr_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1703,9 +1705,9 @@ __u32 BPF_PROG(every_setattr_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	v = in->valid;
 	ret = fsp_setattr_pre(set, &c, v, child, type, &child_set, 0);
@@ -1723,9 +1725,9 @@ __u32 BPF_PROG(every_get_link_pre, const struct bpf_fuse_meta_info *meta, struct
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_get_link_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1745,9 +1747,9 @@ __u32 BPF_PROG(every_symlink_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
@@ -1770,9 +1772,9 @@ __u32 BPF_PROG(every_readdir_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	ret = fsp_readdir_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -1784,9 +1786,9 @@ __u32 BPF_PROG(every_readdir_post, const struct bpf_fuse_meta_info *meta, const 
 	__u32 set = meta->state;
 	struct fsp_listing l = {};
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (fsp_set_lists[set]) {
 		l.set = set;
 		l.cls = fsp_set_class[set];
@@ -1795,16 +1797,7 @@ __u32 BPF_PROG(every_readdir_post, const struct bpf_fuse_meta_info *meta, const 
 		fsp_caller_now(&l.c);
 		return fsp_filter_listing(&l, out, buffer);
 	}
-	struct fsp_caller c = {};
-	__s32 child_set = -1;
-	__u32 child = 0;
-	__u32 type = 0;
-	__u32 v = 0;
-	int ret;
-
-	fsp_caller_now(&c);
-	ret = BPF_FUSE_CONTINUE;
-	return ret;
+	return BPF_FUSE_CONTINUE;
 }
 
 SEC("struct_ops/every_access_pre")
@@ -1818,9 +1811,9 @@ __u32 BPF_PROG(every_access_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	fsp_caller_now(&c);
 	v = in->mask;
 	ret = fsp_access_pre(set, &c, v, child, type, &child_set, 0);

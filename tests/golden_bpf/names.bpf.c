@@ -118,6 +118,8 @@ static __always_inline __s32 fsp_child_class(__u32 cls, struct fsp_walk *w)
 
 	if (cls >= FSP_CLASSES)
 		return -1;
+	/* bounds the copy the compiler may spill before the check, for 6.1 */
+	barrier_var(cls);
 	w->state = fsp_class_state[cls];
 	bpf_loop(FSP_NAME_MAX, fsp_step, w, 0);
 	idx = w->state * FSP_INPUT_CLASSES + fsp_byte_class['/'];
@@ -265,7 +267,7 @@ static __always_inline int fsp_names_0(struct fsp_walk *w)
 		fsp_put(w, base + 1, 95);
 		prefix = true;
 	}
-#line 249 "names.bpf.c"
+#line 251 "names.bpf.c"
 	return suffix || prefix;
 }
 
@@ -532,9 +534,9 @@ __u32 BPF_PROG(every_create_open_pre, const struct bpf_fuse_meta_info *meta, str
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
 	k = fsp_child_class(fsp_set_class[set], &wk);
@@ -560,9 +562,9 @@ __u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
 	k = fsp_child_class(fsp_set_class[set], &wk);
@@ -598,9 +600,9 @@ __u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const s
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (meta->error_in)
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
@@ -647,9 +649,9 @@ __u32 BPF_PROG(every_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fu
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
 	k = fsp_child_class(fsp_set_class[set], &wk);
@@ -674,9 +676,9 @@ __u32 BPF_PROG(every_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fu
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
 	k = fsp_child_class(fsp_set_class[set], &wk);
@@ -698,9 +700,9 @@ __u32 BPF_PROG(every_rename2_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_rename2_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
@@ -716,9 +718,9 @@ __u32 BPF_PROG(every_rename_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_rename_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
@@ -734,9 +736,9 @@ __u32 BPF_PROG(every_link_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_link_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
@@ -755,9 +757,9 @@ __u32 BPF_PROG(every_symlink_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
 	k = fsp_child_class(fsp_set_class[set], &wk);
@@ -779,9 +781,9 @@ __u32 BPF_PROG(every_readdir_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_readdir_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }

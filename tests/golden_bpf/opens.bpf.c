@@ -124,6 +124,8 @@ static __always_inline __s32 fsp_child_class(__u32 cls, struct fsp_walk *w)
 
 	if (cls >= FSP_CLASSES)
 		return -1;
+	/* bounds the copy the compiler may spill before the check, for 6.1 */
+	barrier_var(cls);
 	w->state = fsp_class_state[cls];
 	bpf_loop(FSP_NAME_MAX, fsp_step, w, 0);
 	idx = w->state * FSP_INPUT_CLASSES + fsp_byte_class['/'];
@@ -175,7 +177,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 		if (fsp_arg_0(v)) {
 #line 3 "tests/golden_bpf/opens.fspol"
 			return -13; /* deny: EACCES */
-#line 179 "opens.bpf.c"
+#line 181 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	case 4: /* '/logs' */
@@ -183,7 +185,7 @@ static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, _
 		if (fsp_arg_3(v)) {
 #line 4 "tests/golden_bpf/opens.fspol"
 			return -1; /* deny: EPERM */
-#line 187 "opens.bpf.c"
+#line 189 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -349,13 +351,13 @@ static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c
 		if (fsp_arg_4(v)) {
 #line 4 "tests/golden_bpf/opens.fspol"
 			return -1; /* deny: EPERM */
-#line 353 "opens.bpf.c"
+#line 355 "opens.bpf.c"
 		}
 		/* access truncate */
 		if (fsp_arg_6(v)) {
 #line 4 "tests/golden_bpf/opens.fspol"
 			return -1; /* deny: EPERM */
-#line 359 "opens.bpf.c"
+#line 361 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -371,7 +373,7 @@ static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c,
 		if (fsp_arg_10(v)) {
 #line 3 "tests/golden_bpf/opens.fspol"
 			return -13; /* deny: EACCES */
-#line 375 "opens.bpf.c"
+#line 377 "opens.bpf.c"
 		}
 		return BPF_FUSE_CONTINUE;
 	}
@@ -434,9 +436,9 @@ __u32 BPF_PROG(every_open_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	v = in->flags;
 	ret = fsp_open_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -456,9 +458,9 @@ __u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (fsp_read_name(name, &wk, &name_dp))
 		return -5; /* EIO: a name the filter cannot read */
 	k = fsp_child_class(fsp_set_class[set], &wk);
@@ -486,9 +488,9 @@ __u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const s
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	if (meta->error_in)
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
@@ -532,9 +534,9 @@ __u32 BPF_PROG(every_rename2_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_rename2_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
@@ -550,9 +552,9 @@ __u32 BPF_PROG(every_rename_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_rename_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
@@ -568,9 +570,9 @@ __u32 BPF_PROG(every_link_pre, const struct bpf_fuse_meta_info *meta, struct fus
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	ret = fsp_link_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
 }
@@ -586,9 +588,9 @@ __u32 BPF_PROG(every_setattr_pre, const struct bpf_fuse_meta_info *meta, struct 
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	v = in->valid;
 	ret = fsp_setattr_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
@@ -605,9 +607,9 @@ __u32 BPF_PROG(every_access_pre, const struct bpf_fuse_meta_info *meta, struct f
 	__u32 v = 0;
 	int ret;
 
-	barrier_var(set);
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
+	barrier_var(set);
 	v = in->mask;
 	ret = fsp_access_pre(set, &c, v, child, type, &child_set, 0);
 	return ret;
