@@ -371,10 +371,12 @@ int run_verify(const Options& options, Streams streams, const Backends& backends
   if (!harness_obj) return session.finish();
   auto ops_obj = build_object(session, backends, policy.name + ".bpf.c", c_files.bpf_c, streams.err);
   if (!ops_obj) return session.finish();
-  size_t sets = 0;
-  for (const plan::ProgramSet& set : planned->sets) sets += !set.passthrough;
-  streams.out << policy.name << ": " << sets << " program sets for "
-              << plan::profile_info(planned->profile).name << "; objects: " << ops_obj->size()
+  size_t states = 0;
+  for (const plan::ProgramSet& set : planned->sets) states += !set.passthrough;
+  const plan::ProfileInfo& profile = plan::profile_info(planned->profile);
+  streams.out << policy.name << ": " << states << " node states with programs";
+  if (profile.node_states && states > 0) streams.out << " (one program set)";
+  streams.out << " for " << profile.name << "; objects: " << ops_obj->size()
               << " bytes (fuse_ops), " << harness_obj->size() << " bytes (harness)\n";
 
   auto loaded = backends.load_harness(*harness_obj, policy.name + "_harness");
