@@ -67,6 +67,15 @@ def main():
         example = "/examples/" in path
         for target in ("fspol-6.1", "rfc-v3") if example else ("fspol-6.1",):
             run(path, target, 16 if example else 4, os.path.relpath(path, src))
+    # A generated policy of 100 rules: 272 node states, so its decision
+    # functions are split into parts (codegen kChunk).
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "generated-100.fspol")
+        with open(path, "w") as f:
+            subprocess.run([sys.executable, os.path.join(src, "bench", "gen_policy.py"), "100"],
+                           stdout=f, check=True)
+        for target in ("fspol-6.1", "rfc-v3"):
+            run(path, target, 0, "generated 100-rule policy")
     # Random policies; those fsc check rejects (shadowed rules, errnos an
     # operation cannot return) are drawn again.
     rng = random.Random(args.seed)
