@@ -756,16 +756,7 @@ class Emitter {
     if (uses_comm_) w.line("\tchar comm[16];\t\t/* the process name, NUL-terminated */");
     w.line("};");
     w.blank();
-    w.line("/* What a decision in a function of its own writes besides its result:");
-    w.line(" * the attributes filters rewrite, no more (a listing's stack is full) */");
-    w.line("struct fsp_out {");
-    w.line("\tstruct {");
-    w.line("\t\t__u64 atime, mtime, ctime;");
-    w.line("\t\t__u32 atimensec, mtimensec, ctimensec, mode, uid, gid;");
-    w.line("\t} attr;");
-    w.line("\t__s32 child_set;");
-    w.line("};");
-    w.blank();
+
   }
 
  public:
@@ -1094,6 +1085,19 @@ class Emitter {
       w.line(kParams2);
       switch_over(w, cb, post, sets, reps);
       return;
+    }
+    if (!parts_) {
+      parts_ = true;
+      w.line("/* What a decision in a function of its own writes besides its result:");
+      w.line(" * the attributes filters rewrite, no more (a listing's stack is full) */");
+      w.line("struct fsp_out {");
+      w.line("\tstruct {");
+      w.line("\t\t__u64 atime, mtime, ctime;");
+      w.line("\t\t__u32 atimensec, mtimensec, ctimensec, mode, uid, gid;");
+      w.line("\t} attr;");
+      w.line("\t__s32 child_set;");
+      w.line("};");
+      w.blank();
     }
     std::vector<int64_t> chunk_of(plan_.sets.size(), -1);
     size_t chunks = (reps.size() + kChunk - 1) / kChunk;
@@ -1426,6 +1430,7 @@ class Emitter {
   std::set<int> arg_rows_;
   std::set<std::string> emitted_;
   bool states_ = plan::profile_info(plan_.profile).node_states;
+  bool parts_ = false;  // struct fsp_out written (decision functions in parts)
   // Per callback and stage (index cb * 2 + post), per set: the set whose
   // program it uses.
   std::array<std::vector<uint32_t>, plan::kCallbackCount * 2> rep_;
