@@ -1386,6 +1386,8 @@ class Emitter {
              (every ? "state */" : "set */"));
       w.line("\treturn fsp_tracks(" + set_arg +
              ", type) ? BPF_FUSE_USER_POSTFILTER : ret;");
+      // The compiler knows the set's range and may drop the bound check:
+      // the barrier keeps it, for the verifier.
       w.line("cs = (__u32)child_set;");
       w.line("barrier_var(cs);");
       w.line("if (cs >= FSP_SETS)");
