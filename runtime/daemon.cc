@@ -537,8 +537,8 @@ Result<void> register_sets(const ir::Policy& ir, const plan::Profile& profile,
   std::vector<bool> passthrough;
   for (const plan::ProgramSet& set : plan.sets) passthrough.push_back(set.passthrough);
   bool states = plan::profile_info(profile).node_states;
-  auto loaded = ProgramSets::load(object, plan::policy_digest(ir, profile), passthrough, states,
-                                  state_file);
+  auto loaded =
+      ProgramSets::load(object, plan::policy_digest(ir, profile), passthrough, states, state_file);
   if (!loaded) return loaded.error();
   sets = std::move(*loaded);
   for (size_t i = 0; i < plan.sets.size(); ++i) {

@@ -756,7 +756,6 @@ class Emitter {
     if (uses_comm_) w.line("\tchar comm[16];\t\t/* the process name, NUL-terminated */");
     w.line("};");
     w.blank();
-
   }
 
  public:
@@ -1102,10 +1101,12 @@ class Emitter {
     std::vector<int64_t> chunk_of(plan_.sets.size(), -1);
     size_t chunks = (reps.size() + kChunk - 1) / kChunk;
     for (size_t k = 0; k < chunks; ++k) {
-      std::vector<uint32_t> part(reps.begin() + static_cast<ptrdiff_t>(k * kChunk),
-                                 reps.begin() + static_cast<ptrdiff_t>(std::min(reps.size(), (k + 1) * kChunk)));
+      std::vector<uint32_t> part(
+          reps.begin() + static_cast<ptrdiff_t>(k * kChunk),
+          reps.begin() + static_cast<ptrdiff_t>(std::min(reps.size(), (k + 1) * kChunk)));
       for (uint32_t s : sets) {
-        if (std::binary_search(part.begin(), part.end(), rep[s])) chunk_of[s] = static_cast<int64_t>(k);
+        if (std::binary_search(part.begin(), part.end(), rep[s]))
+          chunk_of[s] = static_cast<int64_t>(k);
       }
       // A BPF function takes at most five arguments; a global one's
       // pointers are to memory that may be NULL.
@@ -1261,7 +1262,8 @@ class Emitter {
     w.line("SEC(\"struct_ops/" + name + "\")");
     w.line("__u32 BPF_PROG(" + name + ", " + unparen(post ? kParams[i].post : kParams[i].pre) + ")");
     w.open("{");
-    bool lists = post && serves(s, [&](const ProgramSet& set) { return set.filters[i].post.lists; });
+    bool lists =
+        post && serves(s, [&](const ProgramSet& set) { return set.filters[i].post.lists; });
     if (every) {
       w.line("__u32 set = meta->state;");
       if (lists) w.line("struct fsp_listing l = {};");
@@ -1299,8 +1301,9 @@ class Emitter {
       w.line("struct bpf_dynptr name_dp;");
       w.line("__s32 k;");
     }
-    bool maps = cb == Callback::lookup && !post && walks &&
-                serves(s, [&](const ProgramSet& set) { return plan::maps_names(set.filters[i].pre); });
+    bool maps = cb == Callback::lookup && !post && walks && serves(s, [&](const ProgramSet& set) {
+                  return plan::maps_names(set.filters[i].pre);
+                });
     if (maps) w.line("struct bpf_dynptr lower_dp;");
     if (cb == Callback::lookup && post) {
       // A dynptr slot of its own: 6.1 does not let a kfunc set up a
@@ -1349,8 +1352,8 @@ class Emitter {
                             cb == Callback::lookup);
       std::string attr_arg = attrs ? "&out->attr" : "0";
       if (maps_ids) attr_arg = "&ids";
-      w.line("ret = " + fn_name(cb, post) + "(" + set_arg +
-             ", &c, v, child, type, &child_set, " + attr_arg + ");");
+      w.line("ret = " + fn_name(cb, post) + "(" + set_arg + ", &c, v, child, type, &child_set, " +
+             attr_arg + ");");
       if (maps_ids) {
         // The lower ids a chown asks for; 0xffffffff: the lower id stays.
         for (const char* id : {"uid", "gid"}) {
@@ -1384,8 +1387,7 @@ class Emitter {
       w.line("\treturn ret;");
       w.line(std::string("if (child_set < 0) /* the child keeps this ") +
              (every ? "state */" : "set */"));
-      w.line("\treturn fsp_tracks(" + set_arg +
-             ", type) ? BPF_FUSE_USER_POSTFILTER : ret;");
+      w.line("\treturn fsp_tracks(" + set_arg + ", type) ? BPF_FUSE_USER_POSTFILTER : ret;");
       // The compiler knows the set's range and may drop the bound check:
       // the barrier keeps it, for the verifier.
       w.line("cs = (__u32)child_set;");

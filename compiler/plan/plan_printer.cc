@@ -109,8 +109,8 @@ std::string print_plan(const ir::Policy& policy, const Plan& plan) {
   o << "plan of policy '" << policy.name << "' for " << profile.name << " (" << profile.summary
     << ")\n";
   if (profile.node_states) {
-    o << "node states: " << plan.sets.size() - passthrough
-      << " decided by one program set (and " << passthrough << " without programs)";
+    o << "node states: " << plan.sets.size() - passthrough << " decided by one program set (and "
+      << passthrough << " without programs)";
   } else {
     o << "program sets: " << plan.sets.size() - passthrough << " (and " << passthrough
       << " node states without programs)";

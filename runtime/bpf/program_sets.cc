@@ -248,7 +248,8 @@ Result<std::unique_ptr<ProgramSets>> ProgramSets::load(std::string_view object, 
       }
       sets->links_.push_back(link);
       for (size_t i = 0; i < passthrough.size(); ++i) {
-        if (i == n || (node_states && !passthrough[i])) sets->names_[i] = prefix + std::to_string(n);
+        if (i == n || (node_states && !passthrough[i]))
+          sets->names_[i] = prefix + std::to_string(n);
       }
       bpf_map_info info{};
       __u32 len = sizeof info;

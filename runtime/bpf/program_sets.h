@@ -48,8 +48,7 @@ class ProgramSets {
   // unregistered.
   static Result<std::unique_ptr<ProgramSets>> load(std::string_view object, uint64_t digest,
                                                    const std::vector<bool>& passthrough,
-                                                   bool node_states,
-                                                   const std::string& state_file);
+                                                   bool node_states, const std::string& state_file);
   ~ProgramSets();
   ProgramSets(const ProgramSets&) = delete;
   ProgramSets& operator=(const ProgramSets&) = delete;

@@ -238,10 +238,9 @@ void set_up() {
     for (size_t i = 0; i < p.sets.size(); ++i) {
       std::vector<uint32_t> above = p.sets[i].hidden_above;
       std::sort(above.begin(), above.end());
-      world->kernel_sets.push_back(
-          {p.sets[i].cls, std::move(above), p.sets[i].types,
-           p.sets[i].passthrough ? std::string() : "fz_0",
-           p.sets[i].passthrough ? 0 : static_cast<uint32_t>(i)});
+      world->kernel_sets.push_back({p.sets[i].cls, std::move(above), p.sets[i].types,
+                                    p.sets[i].passthrough ? std::string() : "fz_0",
+                                    p.sets[i].passthrough ? 0 : static_cast<uint32_t>(i)});
     }
   }
 
