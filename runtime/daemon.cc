@@ -260,8 +260,10 @@ std::string mode_text(const ConnInfo& conn, const KernelPart& kernel) {
       s += "no program set: plain fuse-bpf passthrough";
     } else {
       std::string first = kernel.sets.front();
-      s += std::to_string(kernel.sets.size()) + " program sets registered as " +
-           first.substr(0, first.rfind('_') + 1) + "*";
+      s += kernel.sets.size() == 1
+               ? "1 program set registered as " + first
+               : std::to_string(kernel.sets.size()) + " program sets registered as " +
+                     first.substr(0, first.rfind('_') + 1) + "*";
     }
     if (kernel.no_daemon) return s + "; no daemon: the plan leaves it nothing)";
     return s + "; the daemon serves what the plan leaves to it, protocol 7." +
