@@ -4,9 +4,11 @@
 // A fuse-bpf filter sees one node (or a directory and one name), never a
 // path. The plan gives every node state the runtime's engine tracks (the
 // path class, the caller-dependent directory hides of its ancestors, and
-// the group of file types the class's rules tell apart) its own fuse_ops
-// program set; the lookup postfilter of a directory's set attaches the
-// child's set. For every set and callback it then decides, from the
+// the group of file types the class's rules tell apart) a ProgramSet: its
+// filters; the lookup postfilter of a directory attaches the child's state
+// (with profile node_states, one registered fuse_ops set serves every
+// state and the kernel keeps the state per node; else each state is a
+// fuse_ops set of its own). For every state and callback it decides, from the
 // per-class decision tables (ir/decide.h) and nothing else, whether the
 // filter is absent, runs in BPF (its first-match chains, to be printed by
 // codegen), or hands the request to the daemon, and why. The target

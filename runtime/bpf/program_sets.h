@@ -2,8 +2,9 @@
 // fuse-bpf mode: what the running kernel offers, and a policy's fuse_ops
 // program sets registered in it for one mount.
 //
-// fsc compiles a policy into one object with a program set per node state
-// (docs/bpf.md), each registered under a name of at most 14 characters in
+// fsc compiles a policy into one object with one program set for every
+// node state (profile fspol-6.1) or a set per state (rfc-v3; docs/bpf.md),
+// each registered under a name of at most 14 characters in
 // the kernel's one global table. Two mounts of the same policy must not
 // share names (unmounting one would pull the sets from under the other),
 // so each mount renames the sets before it registers them: the object's
