@@ -398,18 +398,6 @@ class Verifier {
                                   "\"");
       return;
     }
-    // A map of "." or ".." reaches the names every directory has: a view
-    // name would stand for the lower "." or "..", or the other way round.
-    for (const sema::NameMap* m : maps) {
-      if (m->lower != "." && m->lower != "..") continue;
-      std::string rest = m->lower == "." ? "." : "";
-      std::string dotdot = suffix ? rest + m->view : m->view + rest;
-      ctx_.diags.error(rule.where(), std::string(kind) + " map \"" + m->lower + "\" -> \"" +
-                                         m->view + "\" would make the name '" + dotdot +
-                                         "' stand for '..' in the lower directory; a name map "
-                                         "may not reach \".\" or \"..\"");
-      return;
-    }
     for (const std::string& a : lowers) {
       for (const std::string& b : lowers) {
         bool overlap = a != b && (suffix ? b.size() > a.size() &&
