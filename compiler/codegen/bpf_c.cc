@@ -12,6 +12,7 @@
 #include <set>
 
 #include "codegen/code_writer.h"
+#include "codegen/decision_program.h"
 #include "fspol/version.h"
 #include "ir/render.h"
 
@@ -102,21 +103,6 @@ std::string prog_name(uint32_t set, Callback cb, bool post) {
          std::string(plan::callback_name(cb)) + (post ? "_post" : "_pre");
 }
 
-std::string errno_name(int error) {
-  struct Row {
-    std::string_view name;
-    int value;
-  };
-  static constexpr Row kErrnos[] = {
-#define FSPOL_ERRNO(name, value) {#name, value},
-#include "syntax/errnos.def"
-  };
-  for (const Row& r : kErrnos) {
-    if (r.value == error) return std::string(r.name);
-  }
-  return std::to_string(error);
-}
-
 // A filter's program exists in the fuse_ops set (a postfilter only when
 // BPF runs it; a daemon postfilter is the kernel's request, not a program).
 bool has_program(const Filter& f, bool post) {
@@ -125,7 +111,8 @@ bool has_program(const Filter& f, bool post) {
 
 class Emitter {
  public:
-  Emitter(const ir::Policy& policy, const plan::Plan& plan) : p_(policy), plan_(plan) {
+  Emitter(const ir::Policy& policy, const plan::Plan& plan, const DecisionProgram& decisions)
+      : p_(policy), plan_(plan), prog_(decisions) {
     for (const ProgramSet& set : plan.sets) {
       for (const plan::Filters& fs : set.filters) {
         for (const Filter* f : {&fs.pre, &fs.post}) collect(*f);
@@ -146,10 +133,7 @@ class Emitter {
     tables(w);
     walk(w);
     names(w);
-    conditions(w);
-    for (size_t i = 0; i < plan::kCallbackCount; ++i) {
-      for (bool post : {false, true}) decision_function(w, static_cast<Callback>(i), post);
-    }
+    machine(w);
   }
 
   void struct_ops(CodeWriter& w) {
@@ -215,8 +199,36 @@ class Emitter {
     w.blank();
   }
 
-  // A lookup prefilter writes the lower name over the one looked up.
   void name_glue(CodeWriter& w) const {
+    bool walks = false;
+    for (size_t i = 0; i < plan::kCallbackCount; ++i) {
+      for (bool post : {false, true}) {
+        walks = walks || (reads_name(static_cast<Callback>(i)) &&
+                          emitted_.count(fn_name(static_cast<Callback>(i), post)));
+      }
+    }
+    if (walks) {
+      static constexpr std::string_view kClass[] = {
+          "/*",
+          " * The class of the name a request carries, for a directory of class",
+          " * `cls` (-1: a name the filter cannot read). The walk's buffer is in a",
+          " * frame of its own, gone before the decisions run: the stacks of a",
+          " * chain of calls add up.",
+          " */",
+          "static __noinline __s32 fsp_name_class(const struct fuse_buffer *name, __u32 cls)",
+          "{",
+          "\tstruct fsp_walk wk = {};",
+          "\tstruct bpf_dynptr dp;",
+          "",
+          "\tif (fsp_read_name(name, &wk, &dp))",
+          "\t\treturn -1;",
+          "\treturn fsp_child_class(cls, &wk);",
+          "}",
+          "",
+      };
+      for (std::string_view l : kClass) w.line(l);
+    }
+    // A lookup prefilter writes the lower name over the one looked up.
     if (name_maps_.empty()) return;
     static constexpr std::string_view kWrite[] = {
         "static __always_inline int fsp_write_name(struct fuse_buffer *name,",
@@ -276,14 +288,36 @@ class Emitter {
     w.line("};");
     w.blank();
     static constexpr std::string_view kStep[] = {
+        "/*",
+        " * The class of the entry named at `off` (namelen bytes); -2 for . and ..",
+        " * (always listed). The walk's buffer is in a frame of its own, gone",
+        " * before the decisions run: the stacks of a chain of calls add up.",
+        " */",
+        "static __noinline __s32 fsp_entry_class(struct fsp_listing *l, __u32 off, __u32 namelen)",
+        "{",
+        "\tstruct fsp_walk wk = {};",
+        "",
+        "\tif (!l || namelen == 0 || namelen >= FSP_NAME_MAX)",
+        "\t\treturn -1;",
+        "\t/* lengths masked where used: 6.1 loses bounds kept on the stack */",
+        "\tif (bpf_dynptr_read(wk.name, namelen & (FSP_NAME_MAX - 1), &l->dp, off, 0))",
+        "\t\treturn -1;",
+        "\twk.len = namelen;",
+        "\tif (wk.name[0] == '.' && (namelen == 1 || (namelen == 2 && wk.name[1] == '.')))",
+        "\t\treturn -2;",
+        "\treturn fsp_child_class(l->cls, &wk);",
+        "}",
+        "",
         "static long fsp_listing_step(__u32 i, void *ctx)",
         "{",
         "\tstatic const __u8 zeros[8];",
         "\tstruct fsp_listing *l = ctx;",
         "\tstruct fuse_dirent d;",
-        "\tstruct fsp_walk wk = {};",
+        "\tchar part[32];\t\t/* 16 bytes moved at a time: 6.1 rounds every frame of the",
+        "\t\t\t\t * chain to 32 bytes, and this one is at its 512 */",
         "\t__s32 child_set = -1;",
-        "\t__u32 reclen, pad, type;",
+        "\t__u32 reclen, pad, type, at;",
+        "\t__u64 n;\t\t/* 64 bits: 6.1 keeps the bounds of a full spill */",
         "\t__s32 k;",
         "",
         "\tif (l->roff >= l->size)",
@@ -296,18 +330,12 @@ class Emitter {
         "\tpad = reclen - FUSE_NAME_OFFSET - d.namelen;",
         "\tif (reclen > l->size - l->roff || pad > 7)",
         "\t\tgoto bad;",
-        "\t/* lengths masked where used: 6.1 loses bounds kept on the stack */",
-        "\tif (bpf_dynptr_read(wk.name, d.namelen & (FSP_NAME_MAX - 1), &l->dp,",
-        "\t\t\t    l->roff + FUSE_NAME_OFFSET, 0))",
+        "\tk = fsp_entry_class(l, l->roff + FUSE_NAME_OFFSET, d.namelen);",
+        "\tif (k == -1)",
         "\t\tgoto bad;",
-        "\twk.len = d.namelen;",
-        "\t/* . and .. are always listed; an unknown type takes every type's hides */",
-        "\tif (!(wk.name[0] == '.' && (d.namelen == 1 || (d.namelen == 2 && wk.name[1] == '.')))) "
-        "{",
+        "\t/* an unknown type takes every type's hides */",
+        "\tif (k >= 0) {",
         "\t\ttype = d.type ? fsp_type_of(d.type << 12) : 0x7f;",
-        "\t\tk = fsp_child_class(l->cls, &wk);",
-        "\t\tif (k < 0)",
-        "\t\t\tgoto bad;",
     };
     for (std::string_view line : kStep) w.line(line);
     w.line("\t\tif (!(" + visible + ")) {");
@@ -316,13 +344,26 @@ class Emitter {
         "\t\t\treturn 0;",
         "\t\t}",
         "\t}",
-        "\tif (l->woff != l->roff &&",
-        "\t    (bpf_dynptr_write(&l->dp, l->woff, &d, FUSE_NAME_OFFSET, 0) ||",
-        "\t     bpf_dynptr_write(&l->dp, l->woff + FUSE_NAME_OFFSET, wk.name,",
-        "\t\t\t      d.namelen & (FSP_NAME_MAX - 1), 0) ||",
-        "\t     bpf_dynptr_write(&l->dp, l->woff + FUSE_NAME_OFFSET + d.namelen, (void *)zeros,",
-        "\t\t\t      pad & 7, 0)))",
-        "\t\tgoto bad;",
+        "\tif (l->woff != l->roff) {",
+        "\t\t/* moved left, a part at a time (the name is no longer on the stack) */",
+        "\t\tif (bpf_dynptr_write(&l->dp, l->woff, &d, FUSE_NAME_OFFSET, 0))",
+        "\t\t\tgoto bad;",
+        "#pragma unroll",
+        "\t\tfor (at = 0; at < FSP_NAME_MAX; at += 16) {",
+        "\t\t\tif (at >= d.namelen)",
+        "\t\t\t\tbreak;",
+        "\t\t\tn = d.namelen - at;",
+        "\t\t\tif (n > 16)",
+        "\t\t\t\tn = 16;",
+        "\t\t\tbarrier_var(n);",
+        "\t\t\tif (bpf_dynptr_read(part, n & 31, &l->dp, l->roff + FUSE_NAME_OFFSET + at, 0) ||",
+        "\t\t\t    bpf_dynptr_write(&l->dp, l->woff + FUSE_NAME_OFFSET + at, part, n & 31, 0))",
+        "\t\t\t\tgoto bad;",
+        "\t\t}",
+        "\t\tif (bpf_dynptr_write(&l->dp, l->woff + FUSE_NAME_OFFSET + d.namelen,",
+        "\t\t\t\t      (void *)zeros, pad & 7, 0))",
+        "\t\t\tgoto bad;",
+        "\t}",
         "\tl->woff += reclen;",
         "\tl->roff += reclen;",
         "\treturn 0;",
@@ -374,7 +415,7 @@ class Emitter {
     w.line("__s32 child_set = -1;");
     w.line("__u32 set = r->set;");
     w.line("__s32 k;");
-    w.line("__u32 child;");
+    w.line("__u32 child, pc;");
     w.line("int result;");
     w.blank();
     w.line("r->child_set = -1;");
@@ -389,6 +430,9 @@ class Emitter {
     w.line("k = fsp_child_class(fsp_set_class[set], &wk);");
     w.line("r->child_class = k;");
     w.line("child = k < 0 ? 0xffffffff : (__u32)k;");
+    // One run of the machine, whatever the filter: the verifier checks
+    // it once.
+    w.line("pc = 0;");
     w.open("switch (r->callback * 2 + r->post) {");
     for (size_t i = 0; i < plan::kCallbackCount; ++i) {
       auto cb = static_cast<Callback>(i);
@@ -396,22 +440,23 @@ class Emitter {
         if (!emitted_.count(fn_name(cb, post))) continue;
         w.label("case " + std::to_string(i * 2 + post) + ": /* " +
                 std::string(plan::callback_name(cb)) + (post ? " post" : " pre") + " */");
-        w.line("result = " + fn_name(cb, post) +
-               "(set, &c, r->arg, child, r->type, &child_set, &attr);");
-        if (cb == Callback::lookup && !post && !name_maps_.empty()) {
-          w.line("if (result == BPF_FUSE_CONTINUE || result == BPF_FUSE_POSTFILTER ||");
-          w.open("    result == BPF_FUSE_USER_POSTFILTER) {");
-          w.line("k = fsp_lower_name(set, child, &wk);");
-          w.line("if (k < 0)");
-          w.line("\tresult = k;");
-          w.close("}");
-        }
+        w.line("pc = " + fn_name(cb, post) + "_at[set];");
         w.line("break;");
       }
     }
-    w.label("default:");
-    w.line("result = BPF_FUSE_CONTINUE;");
     w.close("}");
+    w.line("result = fsp_run((__u64)pc << 32 | child, (__u64)r->arg << 32 | r->type, &c, &child_set,");
+    w.line("\t\t &attr);");
+    if (emitted_.count(fn_name(Callback::lookup, false)) && !name_maps_.empty()) {
+      w.line("if (r->callback == " + std::to_string(static_cast<int>(Callback::lookup)) +
+             " && !r->post &&");
+      w.line("    (result == BPF_FUSE_CONTINUE || result == BPF_FUSE_POSTFILTER ||");
+      w.open("     result == BPF_FUSE_USER_POSTFILTER)) {");
+      w.line("k = fsp_lower_name(set, child, &wk);");
+      w.line("if (k < 0)");
+      w.line("\tresult = k;");
+      w.close("}");
+    }
     // Written once: a pointer into the context kept across the calls
     // above is one the verifier refuses to write through.
     w.line("r->result = result;");
@@ -427,7 +472,6 @@ class Emitter {
   void collect(const Filter& f) {
     auto chains = [&](const Decision& d) {
       for (const Chain& c : d.chains) {
-        if (c.arg_atom >= 0) arg_rows_.insert(c.arg_atom);
         for (const plan::Test& t : c.tests) {
           if (t.conditional) conditions_.insert(t.rule);
         }
@@ -773,477 +817,346 @@ class Emitter {
   }
 
  private:
-  std::string condition_expr(const ir::Condition& c) const {
-    using K = ir::Condition::Kind;
-    switch (c.kind) {
-      case K::kTrue: return "1";
-      case K::kFalse: return "0";
-      case K::kNot: return "!(" + condition_expr(c.operands[0]) + ")";
-      case K::kAnd:
-      case K::kOr: {
-        std::string out = "(";
-        for (size_t i = 0; i < c.operands.size(); ++i) {
-          if (i) out += c.kind == K::kAnd ? " && " : " || ";
-          out += condition_expr(c.operands[i]);
-        }
-        return out + ")";
-      }
-      case K::kUidIn:
-      case K::kGidIn: {
-        std::string field = c.kind == K::kUidIn ? "c->uid" : "c->gid";
-        std::string out = "(";
-        for (size_t i = 0; i < c.ids.size(); ++i) {
-          const ir::Interval& v = c.ids[i];
-          if (i) out += " || ";
-          if (v.lo == v.hi) {
-            out += field + " == " + std::to_string(v.lo) + "U";
-          } else if (v.lo == 0) {
-            out += field + " <= " + std::to_string(v.hi) + "U";
-          } else if (v.hi == 0xffffffffu) {
-            out += field + " >= " + std::to_string(v.lo) + "U";
-          } else {
-            out += "(" + field + " >= " + std::to_string(v.lo) + "U && " + field +
-                   " <= " + std::to_string(v.hi) + "U)";
-          }
-        }
-        return c.ids.empty() ? "0" : out + ")";
-      }
-      case K::kCommIn: {
-        // Byte by byte with the NUL: a name the kernel would cut (over
-        // 15 bytes) never matches, as in ir_eval.
-        std::string out = "(";
-        for (const std::string& name : c.names) {
-          if (name.size() > 15) continue;
-          if (out.size() > 1) out += " || ";
-          out += "(";
-          for (size_t i = 0; i <= name.size(); ++i) {
-            if (i) out += " && ";
-            int byte = i < name.size() ? static_cast<uint8_t>(name[i]) : 0;
-            out += "c->comm[" + std::to_string(i) + "] == " + std::to_string(byte);
-          }
-          out += ")";
-        }
-        return out.size() == 1 ? "0" : out + ")";
-      }
+  // The decision machine (decision_program.h): the policy's decisions as
+  // op tables, one step function that runs them, and per callback and
+  // stage the first op of each set's filter. The same code for every
+  // policy: the verifier checks it once per call, whatever the rules.
+  void machine(CodeWriter& w) {
+    const DecisionProgram& d = prog_;
+    w.line("/* The decision machine: " + std::to_string(d.ops.size()) + " ops, one per bpf_loop step");
+    w.line(" * (codegen/vm_ops.def). An op is { op | field << 8, a, b, c, t, f }: t is");
+    w.line(" * the next op (when its test holds), f the next when it does not. */");
+    for (size_t i = 0; i < kVmOpCount; ++i) {
+      w.line("#define FSP_OP_" + std::string(vm_op_name(static_cast<VmOp>(i))) + " " +
+             std::to_string(i) + "\t/* " + std::string(vm_op_meaning(static_cast<VmOp>(i))) + " */");
     }
-    std::abort();
-  }
-
-  void conditions(CodeWriter& w) {
-    for (uint32_t id : conditions_) {
-      const ir::Rule& rule = p_.rules[id];
-      w.line("/* " + rule.where.str() + ": " + ir::condition_text(*rule.condition) + " */");
-      // A process name takes a compare per byte: a function of its own
-      // (a BPF-to-BPF call) keeps programs that test it in many places
-      // within the 16-bit jump range.
-      bool call = mentions_comm(*rule.condition);
-      w.line(std::string(call ? "static __noinline" : "static __always_inline") +
-             " bool fsp_when_" + std::to_string(id) + "(const struct fsp_caller *c)");
-      w.open("{");
-      w.from(rule.where);
-      w.line("return " + condition_expr(*rule.condition) + ";");
-      w.back();
-      w.close("}");
-      w.blank();
-    }
-    for (int row : arg_rows_) {
-      w.line("static __always_inline bool fsp_arg_" + std::to_string(row) + "(__u32 v)");
-      w.open("{");
-      w.line("return " + std::string(kArgRows[row].predicate) + ";");
-      w.close("}");
-      w.blank();
-    }
-  }
-
-  void chain(CodeWriter& w, const Chain& c) {
-    if (c.tests.empty()) return;
-    w.line("/* " + c.what + " */");
-    if (c.arg_atom >= 0) w.open("if (fsp_arg_" + std::to_string(c.arg_atom) + "(v)) {");
-    bool first = true;
-    bool closed = false;
-    for (const plan::Test& t : c.tests) {
-      const ir::Rule& rule = p_.rules[t.rule];
-      w.from(rule.where);
-      std::string body = t.error != 0 ? "return -" + std::to_string(t.error) + "; /* " +
-                                            std::string(syntax::rule_keyword(rule.kind)) + ": " +
-                                            errno_name(t.error) + " */"
-                                      : "/* allow: " + rule.where.str() + " */";
-      if (t.conditional) {
-        w.open(std::string(first ? "if" : "} else if") + " (fsp_when_" + std::to_string(t.rule) +
-               "(c)) {");
-        w.line(body);
-        w.dedent();
-      } else {
-        if (first) {
-          w.line(body);
-          closed = true;
-        } else {
-          w.open("} else {");
-          w.line(body);
-          w.dedent();
-        }
-        break;
-      }
-      first = false;
-    }
-    if (!closed) w.line("}");
-    w.back();
-    if (c.arg_atom >= 0) w.close("}");
-  }
-
-  // One field's first-match list of attr rules, as assignments: the
-  // rewrite (a postfilter), or for the setattr prefilter the id a chown
-  // asks for mapped back to the lower one (only when it sets the field).
-  void attr_field(CodeWriter& w, ir::AttrField field, const std::vector<plan::Test>& tests,
-                  bool post) {
-    if (tests.empty()) return;
-    w.line("/* attr " + std::string(ir::attr_field_name(field)) + " */");
-    if (!post) {
-      w.open(std::string("if (v & ") + (field == ir::AttrField::kUid ? "FATTR_UID" : "FATTR_GID") +
-             ") {");
-    }
-    bool first = true;
-    bool closed = false;
-    for (const plan::Test& t : tests) {
-      const ir::Rule& rule = p_.rules[t.rule];
-      w.from(rule.where);
-      if (t.conditional) {
-        w.open(std::string(first ? "if" : "} else if") + " (fsp_when_" + std::to_string(t.rule) +
-               "(c)) {");
-      } else if (!first) {
-        w.open("} else {");
-      } else {
-        w.open("{");
-      }
-      if (post) {
-        rewrite(w, field, rule.attr);
-      } else {
-        map_back(w, field == ir::AttrField::kUid ? "uid" : "gid",
-                 field == ir::AttrField::kUid ? *rule.attr.uid : *rule.attr.gid);
-      }
-      w.dedent();
-      first = false;
-      if (!t.conditional) {
-        closed = true;
-        w.line("}");
-        break;
-      }
-    }
-    if (!closed) w.line("}");
-    if (!post) w.close("}");
-    w.back();
-  }
-
-  // An id `f` in `from` moves to the same place in `to` (one branch of an
-  // if/else chain).
-  static void map_range(CodeWriter& w, const std::string& f, const ir::Interval& from,
-                        const ir::Interval& to, bool first) {
-    w.line(std::string(first ? "if" : "else if") + " (" + f + " >= " + std::to_string(from.lo) +
-           "U && " + f + " <= " + std::to_string(from.hi) + "U)");
-    w.line("\t" + f + " = " + std::to_string(to.lo) + "U + (" + f + " - " +
-           std::to_string(from.lo) + "U);");
-  }
-
-  // The lower id that shows as a->`name` (ir::lower_id): EPERM when none
-  // does, 0xffffffff (the lower id stays) when every one does.
-  static void map_back(CodeWriter& w, const std::string& name, const ir::IdRewrite& rw) {
-    std::string f = "a->" + name;
-    std::string eperm = "return -" + std::to_string(EPERM) + "; /* EPERM: no lower id shows so */";
-    switch (rw.kind) {
-      case ir::IdRewrite::Kind::kSet:
-        w.line("if (" + f + " != " + std::to_string(rw.value) + "U)");
-        w.line("\t" + eperm);
-        w.line(f + " = 0xffffffffU;");
-        return;
-      case ir::IdRewrite::Kind::kOffset:
-        w.line("{");
-        w.line("\t__s64 id = (__s64)" + f + " - (" + std::to_string(rw.offset) + "LL);");
-        w.line("\tif (id < 0 || id > 0xfffffffeLL)");
-        w.line("\t\t" + eperm);
-        w.line("\t" + f + " = (__u32)id;");
-        w.line("}");
-        return;
-      case ir::IdRewrite::Kind::kMap: {
-        bool first = true;
-        for (const ir::IdMapping& m : rw.mappings) {
-          map_range(w, f, m.to, m.from, first);
-          first = false;
-        }
-        // An id the map moves elsewhere cannot show as itself.
-        for (const ir::IdMapping& m : rw.mappings) {
-          w.line("else if (" + f + " >= " + std::to_string(m.from.lo) + "U && " + f +
-                 " <= " + std::to_string(m.from.hi) + "U)");
-          w.line("\t" + eperm);
-        }
-        return;
-      }
-    }
-  }
-
-  static void rewrite(CodeWriter& w, ir::AttrField field, const ir::AttrRewrite& r) {
-    auto id = [&](const char* name, const ir::IdRewrite& rw) {
-      std::string f = std::string("a->") + name;
-      switch (rw.kind) {
-        case ir::IdRewrite::Kind::kSet:
-          w.line(f + " = " + std::to_string(rw.value) + "U;");
-          return;
-        case ir::IdRewrite::Kind::kOffset:
-          // Shifted out of range: the overflow id, as ir::rewrite_id.
-          w.line("{");
-          w.line("\t__s64 id = (__s64)" + f + " + (" + std::to_string(rw.offset) + "LL);");
-          w.line("\t" + f + " = id < 0 || id > 0xfffffffeLL ? 65534U : (__u32)id;");
-          w.line("}");
-          return;
-        case ir::IdRewrite::Kind::kMap: {
-          bool first = true;
-          for (const ir::IdMapping& m : rw.mappings) {
-            map_range(w, f, m.from, m.to, first);
-            first = false;
-          }
-          return;
-        }
-      }
+    w.line("#define FSP_OPS " + std::to_string(d.ops.size()));
+    w.line("#define FSP_STEPS " + std::to_string(d.max_steps));
+    w.line("#define FSP_CHILDREN " + std::to_string(std::max<size_t>(d.children.size(), 1)));
+    w.blank();
+    static constexpr std::string_view kTypes[] = {
+        "struct fsp_op {",
+        "\t__u32 op;",
+        "\t__u32 a, b, c;",
+        "\t__u32 t, f;",
+        "};",
+        "",
+        "struct fsp_child {",
+        "\t__u32 cls;",
+        "\t__u32 op;",
+        "};",
+        "",
     };
-    auto time = [&](const char* name, int64_t value) {
-      w.line(std::string("a->") + name + " = " + std::to_string(value) + "ULL;");
-      w.line(std::string("a->") + name + "nsec = 0;");
-    };
-    switch (field) {
-      case ir::AttrField::kMode: {
-        char masks[64];
-        std::snprintf(masks, sizeof masks, "((a->mode & 07777 & 0%o) | 0%o);", r.mode->and_mask,
-                      r.mode->or_mask);
-        w.line(std::string("a->mode = (a->mode & ~07777U) | ") + masks);
-        return;
+    for (std::string_view l : kTypes) w.line(l);
+    w.open("static const volatile struct fsp_op fsp_ops[FSP_OPS] = {");
+    for (size_t i = 0; i < d.ops.size(); ++i) {
+      const VmRow& r = d.ops[i];
+      std::string op = "FSP_OP_" + std::string(vm_op_name(r.op));
+      if (r.field) op += " | " + std::to_string(r.field) + " << 8";
+      std::string a = std::to_string(r.a);
+      if (r.op == VmOp::RET) {
+        auto result = static_cast<int32_t>(r.a);
+        a = result < 0 ? "(__u32)" + std::to_string(result) : result_text(result);
       }
-      case ir::AttrField::kUid: id("uid", *r.uid); return;
-      case ir::AttrField::kGid: id("gid", *r.gid); return;
-      case ir::AttrField::kAtime: time("atime", *r.atime); return;
-      case ir::AttrField::kMtime: time("mtime", *r.mtime); return;
-      case ir::AttrField::kCtime: time("ctime", *r.ctime); return;
+      w.line("{ " + op + ", " + a + ", " + std::to_string(r.b) + ", " +
+             std::to_string(r.c) + ", " + std::to_string(r.t) + ", " + std::to_string(r.f) +
+             " },\t/* " + std::to_string(i) + ": " + comment_safe(r.note) + " */");
     }
-  }
-
-  // A chain that ends every request it sees (an unguarded, unconditional
-  // error): nothing after it runs.
-  static bool terminal(const Chain& c) {
-    return c.arg_atom < 0 && !c.tests.empty() && !c.tests.back().conditional &&
-           c.tests.back().error != 0;
-  }
-
-  void decision(CodeWriter& w, const Decision& d, bool post) {
-    for (const Chain& c : d.chains) {
-      chain(w, c);
-      if (terminal(c)) return;
+    w.close("};");
+    w.blank();
+    w.open("static const volatile struct fsp_child fsp_children[FSP_CHILDREN] = {");
+    if (d.children.empty()) w.line("{ 0, 0 },");
+    for (const auto& [cls, op] : d.children) {
+      w.line("{ " + std::to_string(cls) + ", " + std::to_string(op) + " },\t/* '" +
+             comment_safe(p_.classes[cls].example) + "' */");
     }
-    bool attrs = false;
-    for (const auto& field : d.attr) attrs = attrs || !field.empty();
-    if (attrs) {
-      w.open("if (a) {");
-      for (size_t f = 0; f < ir::kAttrFieldCount; ++f) {
-        attr_field(w, static_cast<ir::AttrField>(f), d.attr[f], post);
-      }
-      w.close("}");
-    }
-    if (d.child_set >= 0) w.line("*child_set = " + std::to_string(d.child_set) + ";");
-    if (!d.then_reason.empty()) w.line("/* " + d.then_reason + " */");
-    w.line("return " + result_text(d.then) + ";");
-  }
-
-  // The decision function of a callback and stage: a switch over the
-  // sets (sets with the same filter share a case). Past kChunk distinct
-  // cases it is split into global functions of kChunk cases each, reached
-  // through a table: clang's jump threading and CFG simplification take
-  // time superlinear in a function's size (a 1,000-rule policy: 37 s as
-  // one function per callback, 9 s in parts), and the verifier checks a
-  // global function once, not at every call (the same policy's lookup
-  // filters: 280,000 instructions as static functions).
-  static constexpr size_t kChunk = 64;
-
-  void decision_function(CodeWriter& w, Callback cb, bool post) {
-    std::vector<uint32_t> sets;
-    for (uint32_t s = 0; s < plan_.sets.size(); ++s) {
-      const ProgramSet& set = plan_.sets[s];
-      const Filter& f = post ? set.filters[static_cast<size_t>(cb)].post
-                             : set.filters[static_cast<size_t>(cb)].pre;
-      if (!set.passthrough && has_program(f, post) && !f.lists) sets.push_back(s);
-    }
-    if (sets.empty()) return;
-    const std::vector<uint32_t>& rep = rep_[static_cast<size_t>(cb) * 2 + post];
-    std::vector<uint32_t> reps;
-    for (uint32_t s : sets) {
-      if (rep[s] == s) reps.push_back(s);
-    }
-    std::string name = fn_name(cb, post);
-    emitted_.insert(name);
-    static constexpr std::string_view kParams =
-        "(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,";
-    static constexpr std::string_view kParams2 = "\t\t\t\t\t__s32 *child_set, struct fuse_attr *a)";
-    if (reps.size() <= kChunk) {
-      w.line("static __always_inline int " + name + std::string(kParams));
-      w.line(kParams2);
-      switch_over(w, cb, post, sets, reps);
-      return;
-    }
-    if (!parts_) {
-      parts_ = true;
-      w.line("/* What a decision in a function of its own writes besides its result:");
-      w.line(" * the attributes filters rewrite, no more (a listing's stack is full) */");
-      w.line("struct fsp_out {");
-      w.line("\tstruct {");
-      w.line("\t\t__u64 atime, mtime, ctime;");
-      w.line("\t\t__u32 atimensec, mtimensec, ctimensec, mode, uid, gid;");
-      w.line("\t} attr;");
-      w.line("\t__s32 child_set;");
+    w.close("};");
+    w.blank();
+    if (!d.comms.empty()) {
+      w.line("struct fsp_comm {");
+      w.line("\tchar name[16];");
+      w.line("\t__u32 len;");
       w.line("};");
       w.blank();
-    }
-    std::vector<int64_t> chunk_of(plan_.sets.size(), -1);
-    size_t chunks = (reps.size() + kChunk - 1) / kChunk;
-    for (size_t k = 0; k < chunks; ++k) {
-      std::vector<uint32_t> part(
-          reps.begin() + static_cast<ptrdiff_t>(k * kChunk),
-          reps.begin() + static_cast<ptrdiff_t>(std::min(reps.size(), (k + 1) * kChunk)));
-      for (uint32_t s : sets) {
-        if (std::binary_search(part.begin(), part.end(), rep[s]))
-          chunk_of[s] = static_cast<int64_t>(k);
+      w.open("static const volatile struct fsp_comm fsp_comms[" + std::to_string(d.comms.size()) +
+             "] = {");
+      for (const std::string& name : d.comms) {
+        w.line("{ " + c_string(name) + ", " + std::to_string(name.size()) + " },");
       }
-      // A BPF function takes at most five arguments; a global one's
-      // pointers are to memory that may be NULL.
-      w.line("__noinline int " + name + "_" + std::to_string(k) +
-             "(__u64 set_v, __u64 child_type, const struct fsp_caller *c,");
-      w.line("\t\tstruct fsp_out *o)");
-      switch_over(w, cb, post, sets, part,
-                  "__u32 set = set_v >> 32, v = (__u32)set_v, child = child_type >> 32, "
-                  "type = (__u32)child_type;\n"
-                  "__s32 *child_set;\n"
-                  "typeof(o->attr) *a;\n"
-                  "\n"
-                  "if (!c || !o)\n"
-                  "\treturn -5;\n"
-                  "child_set = &o->child_set;\n"
-                  "a = &o->attr;");
+      w.close("};");
+      w.blank();
+      static constexpr std::string_view kComm[] = {
+          "/* The caller's process name is comms[n], its NUL included */",
+          "static __always_inline bool fsp_comm_is(const struct fsp_caller *c, __u32 n)",
+          "{",
+          "\tbool same = true;",
+          "",
+          "\tif (n >= sizeof(fsp_comms) / sizeof(fsp_comms[0]))",
+          "\t\treturn false;",
+          "\tbarrier_var(n);",
+          "#pragma unroll",
+          "\tfor (__u32 i = 0; i < 16; i++) {",
+          "\t\tif (i <= fsp_comms[n].len && c->comm[i] != fsp_comms[n].name[i])",
+          "\t\t\tsame = false;",
+          "\t}",
+          "\treturn same;",
+          "}",
+          "",
+      };
+      for (std::string_view l : kComm) w.line(l);
     }
-    for (int64_t& k : chunk_of) k = k < 0 ? 255 : k;
-    array(w, chunks < 255 ? "__u8" : "__u16", name + "_part", chunk_of);
-    w.line("static __always_inline int " + name + std::string(kParams));
-    w.line(kParams2);
+    w.line("/* The request argument's atoms (arg_atoms.def) */");
+    w.line("static __always_inline bool fsp_arg(__u32 row, __u32 v)");
     w.open("{");
-    w.line("struct fsp_out o = { .child_set = *child_set };");
-    w.line("int ret;");
-    w.blank();
-    w.line("if (set >= FSP_SETS)");
-    w.line("\treturn BPF_FUSE_CONTINUE;");
-    w.line("barrier_var(set);");
-    w.open("if (a) {");
-    harness_attr(w, "o.attr.", "a->");
-    w.close("}");
-    w.open("switch (" + name + "_part[set]) {");
-    for (size_t k = 0; k < chunks; ++k) {
-      w.label("case " + std::to_string(k) + ":");
-      w.line("ret = " + name + "_" + std::to_string(k) +
-             "((__u64)set << 32 | v, (__u64)child << 32 | type, c, &o);");
-      w.line("break;");
+    w.open("switch (row) {");
+    for (int row : d.arg_rows) {
+      w.label("case " + std::to_string(row) + ":");
+      w.line("return " + std::string(kArgRows[row].predicate) + ";");
     }
-    w.label("default:");
-    w.line("return BPF_FUSE_CONTINUE;");
     w.close("}");
-    w.line("*child_set = o.child_set;");
-    w.open("if (a) {");
-    harness_attr(w, "a->", "o.attr.");
-    w.close("}");
-    w.line("return ret;");
+    w.line("return false;");
     w.close("}");
     w.blank();
-  }
-
-  // The body of a decision function: the cases of the sets whose
-  // representatives are `reps`.
-  void switch_over(CodeWriter& w, Callback cb, bool post, const std::vector<uint32_t>& sets,
-                   const std::vector<uint32_t>& reps, std::string_view prologue = {}) {
-    w.open("{");
-    if (!prologue.empty()) {
-      for (size_t at = 0; at <= prologue.size();) {
-        size_t end = std::min(prologue.find('\n', at), prologue.size());
-        std::string_view l = prologue.substr(at, end - at);
-        if (l.empty()) {
-          w.blank();
-        } else {
-          w.line(l);
-        }
-        at = end + 1;
-      }
+    static constexpr std::string_view kMachine[] = {
+        "struct fsp_attrs {",
+        "\t__u64 atime, mtime, ctime;",
+        "\t__u32 atimensec, mtimensec, ctimensec, mode, uid, gid;",
+        "};",
+        "",
+        "struct fsp_vm {",
+        "\tstruct fsp_caller c;",
+        "\tstruct fsp_attrs attr;",
+        "\t__u32 pc;",
+        "\t__u32 v;\t\t/* the request's argument */",
+        "\t__u32 child;\t\t/* by name: the name's class */",
+        "\t__u32 type;\t\t/* the child's file type bit */",
+        "\t__u32 lo, hi;\t\t/* what a SEARCH has left to look at */",
+        "\t__s32 child_set;",
+        "\t__s32 result;",
+        "\t__u32 attrs;\t\t/* 1: the filter has attributes to rewrite */",
+        "\t__u32 done;",
+        "};",
+        "",
+        "static __always_inline void fsp_set_id(struct fsp_vm *m, __u32 field, __u32 id)",
+        "{",
+        "\tif (field)",
+        "\t\tm->attr.gid = id;",
+        "\telse",
+        "\t\tm->attr.uid = id;",
+        "}",
+        "",
+        "static long fsp_vm_step(__u32 i, void *ctx)",
+        "{",
+        "\tstruct fsp_vm *m = ctx;",
+        "\tconst volatile struct fsp_op *o;",
+        "\t__u32 pc = m->pc, field, a, b, c, id, mid;",
+        "\t__s64 moved;",
+        "\t__u64 time;",
+        "\tbool yes = true;",
+        "",
+        "\tif (pc >= FSP_OPS)",
+        "\t\tgoto bad;",
+        "\tbarrier_var(pc);",
+        "\to = &fsp_ops[pc];",
+        "\tfield = o->op >> 8;",
+        "\ta = o->a;",
+        "\tb = o->b;",
+        "\tc = o->c;",
+        "\tid = field ? m->attr.gid : m->attr.uid;",
+        "\tswitch (o->op & 0xff) {",
+        "\tcase FSP_OP_RET:",
+        "\t\tm->result = (__s32)a;",
+        "\t\tm->done = 1;",
+        "\t\treturn 1;",
+        "\tcase FSP_OP_JMP:",
+        "\t\tbreak;",
+        "\tcase FSP_OP_SEARCH:\t/* one halving per step */",
+        "\t\tif (m->lo == 0xffffffff) {",
+        "\t\t\tm->lo = a;",
+        "\t\t\tm->hi = a + b;",
+        "\t\t}",
+        "\t\tif (m->lo >= m->hi) {",
+        "\t\t\tm->pc = o->f;",
+        "\t\t\treturn 0;",
+        "\t\t}",
+        "\t\tmid = m->lo + (m->hi - m->lo) / 2;",
+        "\t\tif (mid >= FSP_CHILDREN)",
+        "\t\t\tgoto bad;",
+        "\t\tbarrier_var(mid);",
+        "\t\tif (fsp_children[mid].cls == m->child)",
+        "\t\t\tm->pc = fsp_children[mid].op;",
+        "\t\telse if (fsp_children[mid].cls < m->child)",
+        "\t\t\tm->lo = mid + 1;",
+        "\t\telse",
+        "\t\t\tm->hi = mid;",
+        "\t\treturn 0;",
+        "\tcase FSP_OP_TYPE:",
+        "\t\tyes = m->type & a;",
+        "\t\tbreak;",
+        "\tcase FSP_OP_ARG:",
+        "\t\tyes = fsp_arg(a, m->v);",
+        "\t\tbreak;",
+        "\tcase FSP_OP_VALID:",
+        "\t\tyes = m->v & a;",
+        "\t\tbreak;",
+        "\tcase FSP_OP_ATTRS:",
+        "\t\tyes = m->attrs;",
+        "\t\tbreak;",
+        "\tcase FSP_OP_UID:",
+        "\t\tyes = m->c.uid >= a && m->c.uid <= b;",
+        "\t\tbreak;",
+        "\tcase FSP_OP_GID:",
+        "\t\tyes = m->c.gid >= a && m->c.gid <= b;",
+        "\t\tbreak;",
+    };
+    for (std::string_view l : kMachine) w.line(l);
+    if (!d.comms.empty()) {
+      w.line("\tcase FSP_OP_COMM:");
+      w.line("\t\tyes = fsp_comm_is(&m->c, a);");
+      w.line("\t\tbreak;");
+    }
+    static constexpr std::string_view kMachine2[] = {
+        "\tcase FSP_OP_CHILD:",
+        "\t\tm->child_set = (__s32)a;",
+        "\t\tbreak;",
+        "\tcase FSP_OP_MODE:",
+        "\t\tm->attr.mode = (m->attr.mode & ~07777U) | (m->attr.mode & 07777 & a) | b;",
+        "\t\tbreak;",
+        "\tcase FSP_OP_ID_SET:",
+        "\t\tfsp_set_id(m, field, a);",
+        "\t\tbreak;",
+        "\tcase FSP_OP_ID_ADD:",
+        "\t\tmoved = (__s64)id + (__s64)((__u64)b << 32 | a);",
+        "\t\tif (moved < 0 || moved > 0xfffffffeLL) {",
+        "\t\t\tif (c)",
+        "\t\t\t\tgoto refuse;",
+        "\t\t\tmoved = 65534;",
+        "\t\t}",
+        "\t\tfsp_set_id(m, field, (__u32)moved);",
+        "\t\tbreak;",
+        "\tcase FSP_OP_ID_MAP:",
+        "\t\tyes = id >= a && id <= b;",
+        "\t\tif (yes)",
+        "\t\t\tfsp_set_id(m, field, c + (id - a));",
+        "\t\tbreak;",
+        "\tcase FSP_OP_ID_DENY:",
+        "\t\tif (id >= a && id <= b) {",
+        "\t\t\tc = 1; /* EPERM */",
+        "\t\t\tgoto refuse;",
+        "\t\t}",
+        "\t\tbreak;",
+        "\tcase FSP_OP_ID_EXPECT:",
+        "\t\tif (id != a) {",
+        "\t\t\tc = 1; /* EPERM */",
+        "\t\t\tgoto refuse;",
+        "\t\t}",
+        "\t\tfsp_set_id(m, field, 0xffffffff);",
+        "\t\tbreak;",
+        "\tcase FSP_OP_TIME:",
+        "\t\ttime = (__u64)b << 32 | a;",
+        "\t\tif (field == 0) {",
+        "\t\t\tm->attr.atime = time;",
+        "\t\t\tm->attr.atimensec = 0;",
+        "\t\t} else if (field == 1) {",
+        "\t\t\tm->attr.mtime = time;",
+        "\t\t\tm->attr.mtimensec = 0;",
+        "\t\t} else {",
+        "\t\t\tm->attr.ctime = time;",
+        "\t\t\tm->attr.ctimensec = 0;",
+        "\t\t}",
+        "\t\tbreak;",
+        "\tdefault:",
+        "\t\tgoto bad;",
+        "\t}",
+        "\tm->pc = yes ? o->t : o->f;",
+        "\treturn 0;",
+        "refuse:",
+        "\tm->result = -(__s32)c;",
+        "\tm->done = 1;",
+        "\treturn 1;",
+        "bad:",
+        "\tm->result = -5; /* EIO */",
+        "\tm->done = 1;",
+        "\treturn 1;",
+        "}",
+        "",
+        "/*",
+        " * Runs the program at op `pc`: a filter's result, the child's state",
+        " * (CHILD) and the attributes it rewrites. A run that does not end",
+        " * (a bug) is EIO, never a default decision. A function of its own,",
+        " * so its state is on the stack once, not at every call (a listing's",
+        " * stack is near full); a BPF function takes five arguments.",
+        " */",
+        "static __noinline int fsp_run(__u64 pc_child, __u64 v_type, const struct fsp_caller *c,",
+        "\t\t\t      __s32 *child_set, struct fuse_attr *a)",
+        "{",
+        "\tstruct fsp_vm m = {",
+        "\t\t.c = *c,",
+        "\t\t.pc = pc_child >> 32,",
+        "\t\t.v = v_type >> 32,",
+        "\t\t.child = (__u32)pc_child,",
+        "\t\t.type = (__u32)v_type,",
+        "\t\t.lo = 0xffffffff,",
+        "\t\t.child_set = *child_set,",
+        "\t\t.result = -5,",
+        "\t};",
+        "",
+        "\tif (a) {",
+        "\t\tm.attrs = 1;",
+    };
+    for (std::string_view l : kMachine2) w.line(l);
+    w.indent();
+    w.indent();
+    harness_attr(w, "m.attr.", "a->");
+    w.dedent();
+    w.dedent();
+    static constexpr std::string_view kMachine3[] = {
+        "\t}",
+        "\tbpf_loop(FSP_STEPS, fsp_vm_step, &m, 0);",
+        "\tif (!m.done)",
+        "\t\treturn -5; /* EIO */",
+        "\t*child_set = m.child_set;",
+        "\tif (a) {",
+    };
+    for (std::string_view l : kMachine3) w.line(l);
+    w.indent();
+    w.indent();
+    harness_attr(w, "a->", "m.attr.");
+    w.dedent();
+    w.dedent();
+    w.line("\t}");
+    w.line("\treturn m.result;");
+    w.line("}");
+    w.blank();
+    // The decision function of each callback and stage: the set's program.
+    for (size_t i = 0; i < plan::kCallbackCount * 2; ++i) {
+      if (d.entry[i].empty()) continue;
+      auto cb = static_cast<Callback>(i / 2);
+      std::string name = fn_name(cb, i % 2 == 1);
+      emitted_.insert(name);
+      std::vector<int64_t> at(d.entry[i].begin(), d.entry[i].end());
+      w.line("/* " + std::string(plan::callback_name(cb)) + (i % 2 ? " postfilter" : " prefilter") +
+             ": the first op of each set's */");
+      array(w, "__u32", name + "_at", at);
+      w.line("static __always_inline int " + name +
+             "(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,");
+      w.line("\t\t\t\t\t__s32 *child_set, struct fuse_attr *a)");
+      w.open("{");
+      w.line("if (set >= FSP_SETS)");
+      w.line("\treturn BPF_FUSE_CONTINUE;");
+      w.line("barrier_var(set);");
+      w.line("return fsp_run((__u64)" + name + "_at[set] << 32 | child, (__u64)v << 32 | type, c,");
+      w.line("\t       child_set, a);");
+      w.close("}");
       w.blank();
     }
-    w.open("switch (set) {");
-    const std::vector<uint32_t>& rep = rep_[static_cast<size_t>(cb) * 2 + post];
-    std::map<uint32_t, std::vector<uint32_t>> members;
-    for (uint32_t other : sets) members[rep[other]].push_back(other);
-    for (uint32_t s : reps) {
-      const ProgramSet& set = plan_.sets[s];
-      const Filter& f = post ? set.filters[static_cast<size_t>(cb)].post
-                             : set.filters[static_cast<size_t>(cb)].pre;
-      for (uint32_t other : members[s]) {
-        w.label("case " + std::to_string(other) + ": /* " + set_text(plan_.sets[other]) + " */");
-      }
-      if (f.where == Where::kDaemon) {
-        w.line("/* " + f.reason + " */");
-        w.line("return " + result_text(f.daemon_result) + ";");
-      } else if (!f.by_name) {
-        decision(w, f.node, post);
-      } else {
-        w.open("switch (child) {");
-        // Classes with the same decisions share one body.
-        std::vector<std::pair<std::vector<uint32_t>, std::vector<const Filter::Child*>>> groups;
-        for (size_t k = 0; k < f.children.size();) {
-          std::vector<const Filter::Child*> body;
-          uint32_t cls = f.children[k].cls;
-          for (; k < f.children.size() && f.children[k].cls == cls; ++k) body.push_back(&f.children[k]);
-          auto same = [&](const auto& g) {
-            if (g.second.size() != body.size()) return false;
-            for (size_t j = 0; j < body.size(); ++j) {
-              if (g.second[j]->types != body[j]->types || !(g.second[j]->decision == body[j]->decision)) {
-                return false;
-              }
-            }
-            return true;
-          };
-          auto it = std::find_if(groups.begin(), groups.end(), same);
-          if (it == groups.end()) {
-            groups.push_back({{cls}, body});
-          } else {
-            it->first.push_back(cls);
-          }
-        }
-        for (const auto& [classes, body] : groups) {
-          for (uint32_t cls : classes) {
-            w.label("case " + std::to_string(cls) + ": /* '" + p_.classes[cls].example + "' */");
-          }
-          w.open("{");
-          bool falls_through = false;
-          for (const Filter::Child* c : body) {
-            if (c->types != 0) {
-              w.open("if (type & " + std::to_string(c->types) + ") {");
-              decision(w, c->decision, post);
-              w.close("}");
-              falls_through = true;
-            } else {
-              decision(w, c->decision, post);
-            }
-          }
-          if (falls_through) w.line("break;");
-          w.close("}");
-        }
-        w.close("}");
-        w.line("return BPF_FUSE_CONTINUE;");
-      }
-    }
-    w.close("}");
-    w.line("return BPF_FUSE_CONTINUE;");
-    w.close("}");
-    w.blank();
   }
 
+  // Text for a C comment: no "*/" inside.
+  static std::string comment_safe(std::string s) {
+    for (size_t at = s.find("*/"); at != std::string::npos; at = s.find("*/", at)) s[at] = '?';
+    return s;
+  }
   // Whether the filter of `cb` does `what` in set `s`, or in some set with
   // programs (kEverySet).
   template <typename What>
@@ -1296,15 +1209,16 @@ class Emitter {
     bool walks = reads_name(cb) && emitted_.count(fn_name(cb, post));
     std::string_view field = arg_field(plan::callback_opcode(cb));
     w.line("struct fsp_caller c = {};");
-    if (walks) {
-      w.line("struct fsp_walk wk = {};");
-      w.line("struct bpf_dynptr name_dp;");
-      w.line("__s32 k;");
-    }
     bool maps = cb == Callback::lookup && !post && walks && serves(s, [&](const ProgramSet& set) {
                   return plan::maps_names(set.filters[i].pre);
                 });
-    if (maps) w.line("struct bpf_dynptr lower_dp;");
+    if (maps) {
+      // The name stays: the lower name is written over it.
+      w.line("struct fsp_walk wk = {};");
+      w.line("struct bpf_dynptr name_dp;");
+      w.line("struct bpf_dynptr lower_dp;");
+    }
+    if (walks) w.line("__s32 k;");
     if (cb == Callback::lookup && post) {
       // A dynptr slot of its own: 6.1 does not let a kfunc set up a
       // dynptr where another one lived.
@@ -1339,10 +1253,14 @@ class Emitter {
     }
     if (uses_caller_) w.line("fsp_caller_now(&c);");
     if (!field.empty() && !post) w.line("v = in->" + std::string(field) + ";");
-    if (walks) {
+    if (maps) {
       w.line("if (fsp_read_name(name, &wk, &name_dp))");
       w.line("\treturn -5; /* EIO: a name the filter cannot read */");
       w.line("k = fsp_child_class(" + cls + ", &wk);");
+    } else if (walks) {
+      w.line("k = fsp_name_class(name, " + cls + ");");
+    }
+    if (walks) {
       w.line("if (k < 0)");
       w.line("\treturn -5;");
       w.line("child = (__u32)k;");
@@ -1429,12 +1347,11 @@ class Emitter {
 
   const ir::Policy& p_;
   const plan::Plan& plan_;
+  const DecisionProgram& prog_;
   std::set<uint32_t> conditions_;
   std::set<uint32_t> name_maps_;  // rename rules a lookup prefilter applies
-  std::set<int> arg_rows_;
   std::set<std::string> emitted_;
   bool states_ = plan::profile_info(plan_.profile).node_states;
-  bool parts_ = false;  // struct fsp_out written (decision functions in parts)
   // Per callback and stage (index cb * 2 + post), per set: the set whose
   // program it uses.
   std::array<std::vector<uint32_t>, plan::kCallbackCount * 2> rep_;
@@ -1453,7 +1370,8 @@ void head(CodeWriter& w, const ir::Policy& policy, const plan::Plan& plan, std::
 
 BpfFiles emit_bpf_c(const ir::Policy& policy, const plan::Plan& plan, std::string_view stem) {
   BpfFiles out;
-  Emitter emitter(policy, plan);
+  DecisionProgram decisions = assemble_decisions(policy, plan);
+  Emitter emitter(policy, plan, decisions);
   emitter.finish_collect();
   {
     CodeWriter w(std::string(stem) + ".bpf.c");
@@ -1526,7 +1444,7 @@ BpfFiles emit_bpf_c(const ir::Policy& policy, const plan::Plan& plan, std::strin
     w.blank();
     w.line("char _license[] SEC(\"license\") = \"GPL\";");
     w.blank();
-    Emitter harness(policy, plan);
+    Emitter harness(policy, plan, decisions);
     harness.finish_collect();
     harness.shared(w);
     harness.harness(w);

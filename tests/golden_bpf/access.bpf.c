@@ -154,996 +154,726 @@ struct fsp_caller {
 	char comm[16];		/* the process name, NUL-terminated */
 };
 
-/* tests/golden_bpf/access.fspol:4: gid == 100 */
-static __always_inline bool fsp_when_0(const struct fsp_caller *c)
+/* The decision machine: 89 ops, one per bpf_loop step
+ * (codegen/vm_ops.def). An op is { op | field << 8, a, b, c, t, f }: t is
+ * the next op (when its test holds), f the next when it does not. */
+#define FSP_OP_RET 0	/* stop: the filter returns (s32)a */
+#define FSP_OP_JMP 1	/* go to t */
+#define FSP_OP_SEARCH 2	/* the child's class in children[a, a + b), sorted: go to its op; f when absent */
+#define FSP_OP_TYPE 3	/* the child's file type is in the mask a */
+#define FSP_OP_ARG 4	/* the request's argument does arg atom a (arg_atoms.def row) */
+#define FSP_OP_VALID 5	/* the setattr request sets the bits a */
+#define FSP_OP_ATTRS 6	/* the filter has attributes to rewrite */
+#define FSP_OP_UID 7	/* the caller's uid is in [a, b] */
+#define FSP_OP_GID 8	/* the caller's gid is in [a, b] */
+#define FSP_OP_COMM 9	/* the caller's process name is comms[a] */
+#define FSP_OP_CHILD 10	/* the lookup's child gets node state a */
+#define FSP_OP_MODE 11	/* mode bits 07777 become (bits & a) | b */
+#define FSP_OP_ID_SET 12	/* id `field` (0 uid, 1 gid) becomes a */
+#define FSP_OP_ID_ADD 13	/* id `field` moves by the s64 a | b << 32; out of range: 65534, or the errno c */
+#define FSP_OP_ID_MAP 14	/* id `field` in [a, b] becomes c + (id - a), then t; else f */
+#define FSP_OP_ID_DENY 15	/* id `field` in [a, b]: the filter returns -EPERM */
+#define FSP_OP_ID_EXPECT 16	/* id `field` is a: it becomes 0xffffffff (the lower id stays); else -EPERM */
+#define FSP_OP_TIME 17	/* time `field` (0 atime, 1 mtime, 2 ctime) becomes a | b << 32, its nsec 0 */
+#define FSP_OPS 89
+#define FSP_STEPS 95
+#define FSP_CHILDREN 21
+
+struct fsp_op {
+	__u32 op;
+	__u32 a, b, c;
+	__u32 t, f;
+};
+
+struct fsp_child {
+	__u32 cls;
+	__u32 op;
+};
+
+static const volatile struct fsp_op fsp_ops[FSP_OPS] = {
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 0: no decision: continue */
+	{ FSP_OP_ARG, 2, 0, 0, 2, 4 },	/* 1: access write */
+	{ FSP_OP_COMM, 0, 0, 0, 4, 3 },	/* 2: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_RET, (__u32)-30, 0, 0, 0, 0 },	/* 3: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_ARG, 3, 0, 0, 5, 7 },	/* 4: access truncate */
+	{ FSP_OP_COMM, 0, 0, 0, 7, 6 },	/* 5: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_RET, (__u32)-30, 0, 0, 0, 0 },	/* 6: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 7: no rule refused */
+	{ FSP_OP_ARG, 2, 0, 0, 9, 11 },	/* 8: access write */
+	{ FSP_OP_UID, 0, 0, 0, 11, 10 },	/* 9: tests/golden_bpf/access.fspol:5 deny: EPERM */
+	{ FSP_OP_RET, (__u32)-1, 0, 0, 0, 0 },	/* 10: tests/golden_bpf/access.fspol:5 deny: EPERM */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 11: no rule refused */
+	{ FSP_OP_ARG, 2, 0, 0, 13, 16 },	/* 12: access write */
+	{ FSP_OP_GID, 100, 100, 0, 16, 14 },	/* 13: tests/golden_bpf/access.fspol:4 allow */
+	{ FSP_OP_UID, 0, 0, 0, 16, 15 },	/* 14: tests/golden_bpf/access.fspol:5 deny: EPERM */
+	{ FSP_OP_RET, (__u32)-1, 0, 0, 0, 0 },	/* 15: tests/golden_bpf/access.fspol:5 deny: EPERM */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 16: no rule refused */
+	{ FSP_OP_COMM, 0, 0, 0, 19, 18 },	/* 17: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_RET, (__u32)-30, 0, 0, 0, 0 },	/* 18: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 19: no rule refused */
+	{ FSP_OP_UID, 0, 0, 0, 22, 21 },	/* 20: tests/golden_bpf/access.fspol:5 deny: EPERM */
+	{ FSP_OP_RET, (__u32)-1, 0, 0, 0, 0 },	/* 21: tests/golden_bpf/access.fspol:5 deny: EPERM */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 22: no rule refused */
+	{ FSP_OP_SEARCH, 0, 2, 0, 24, 0 },	/* 23: the child's class */
+	{ FSP_OP_SEARCH, 2, 1, 0, 25, 0 },	/* 24: the child's class */
+	{ FSP_OP_SEARCH, 3, 2, 0, 26, 0 },	/* 25: the child's class */
+	{ FSP_OP_SEARCH, 5, 1, 0, 27, 0 },	/* 26: the child's class */
+	{ FSP_OP_SEARCH, 6, 1, 0, 28, 0 },	/* 27: the child's class */
+	{ FSP_OP_RET, BPF_FUSE_USER_PREFILTER, 0, 0, 0, 0 },	/* 28: copy_file_range writes a second file whose rules are not visible to this filter */
+	{ FSP_OP_GID, 100, 100, 0, 32, 30 },	/* 29: tests/golden_bpf/access.fspol:4 allow */
+	{ FSP_OP_UID, 0, 0, 0, 32, 31 },	/* 30: tests/golden_bpf/access.fspol:5 deny: EPERM */
+	{ FSP_OP_RET, (__u32)-1, 0, 0, 0, 0 },	/* 31: tests/golden_bpf/access.fspol:5 deny: EPERM */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 32: no rule refused */
+	{ FSP_OP_RET, BPF_FUSE_POSTFILTER, 0, 0, 0, 0 },	/* 33: no rule refused */
+	{ FSP_OP_SEARCH, 7, 3, 0, 35, 0 },	/* 34: the child's class */
+	{ FSP_OP_SEARCH, 10, 1, 0, 36, 0 },	/* 35: the child's class */
+	{ FSP_OP_SEARCH, 11, 1, 0, 37, 0 },	/* 36: the child's class */
+	{ FSP_OP_SEARCH, 12, 2, 0, 38, 0 },	/* 37: the child's class */
+	{ FSP_OP_SEARCH, 14, 1, 0, 39, 0 },	/* 38: the child's class */
+	{ FSP_OP_SEARCH, 15, 1, 0, 40, 0 },	/* 39: the child's class */
+	{ FSP_OP_CHILD, 1, 0, 0, 41, 41 },	/* 40: the child's node state */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 41: no rule refused */
+	{ FSP_OP_TYPE, 127, 0, 0, 40, 43 },	/* 42: '/a' */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 43: no type matched */
+	{ FSP_OP_CHILD, 2, 0, 0, 45, 45 },	/* 44: the child's node state */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 45: no rule refused */
+	{ FSP_OP_TYPE, 127, 0, 0, 44, 47 },	/* 46: '/etc' */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 47: no type matched */
+	{ FSP_OP_CHILD, 3, 0, 0, 49, 49 },	/* 48: the child's node state */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 49: no rule refused */
+	{ FSP_OP_TYPE, 127, 0, 0, 48, 51 },	/* 50: '/data' */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 51: no type matched */
+	{ FSP_OP_SEARCH, 16, 3, 0, 53, 0 },	/* 52: the child's class */
+	{ FSP_OP_SEARCH, 19, 0, 0, 54, 0 },	/* 53: the child's class */
+	{ FSP_OP_CHILD, 4, 0, 0, 55, 55 },	/* 54: the child's node state */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 55: no rule refused */
+	{ FSP_OP_TYPE, 127, 0, 0, 54, 57 },	/* 56: '/data/a' */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 57: no type matched */
+	{ FSP_OP_CHILD, 5, 0, 0, 59, 59 },	/* 58: the child's node state */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 59: no rule refused */
+	{ FSP_OP_TYPE, 127, 0, 0, 58, 61 },	/* 60: '/data/shared' */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 61: no type matched */
+	{ FSP_OP_SEARCH, 19, 2, 0, 63, 0 },	/* 62: the child's class */
+	{ FSP_OP_ARG, 4, 0, 0, 64, 66 },	/* 63: access chmod */
+	{ FSP_OP_COMM, 0, 0, 0, 66, 65 },	/* 64: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_RET, (__u32)-30, 0, 0, 0, 0 },	/* 65: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_ARG, 5, 0, 0, 67, 69 },	/* 66: access chown */
+	{ FSP_OP_COMM, 0, 0, 0, 69, 68 },	/* 67: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_RET, (__u32)-30, 0, 0, 0, 0 },	/* 68: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_ARG, 6, 0, 0, 70, 72 },	/* 69: access truncate */
+	{ FSP_OP_COMM, 0, 0, 0, 72, 71 },	/* 70: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_RET, (__u32)-30, 0, 0, 0, 0 },	/* 71: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_ARG, 7, 0, 0, 73, 75 },	/* 72: access utimes */
+	{ FSP_OP_COMM, 0, 0, 0, 75, 74 },	/* 73: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_RET, (__u32)-30, 0, 0, 0, 0 },	/* 74: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 75: no rule refused */
+	{ FSP_OP_ARG, 9, 0, 0, 77, 79 },	/* 76: access write */
+	{ FSP_OP_COMM, 0, 0, 0, 79, 78 },	/* 77: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_RET, (__u32)-30, 0, 0, 0, 0 },	/* 78: tests/golden_bpf/access.fspol:6 readonly: EROFS */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 79: no rule refused */
+	{ FSP_OP_ARG, 9, 0, 0, 81, 83 },	/* 80: access write */
+	{ FSP_OP_UID, 0, 0, 0, 83, 82 },	/* 81: tests/golden_bpf/access.fspol:5 deny: EPERM */
+	{ FSP_OP_RET, (__u32)-1, 0, 0, 0, 0 },	/* 82: tests/golden_bpf/access.fspol:5 deny: EPERM */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 83: no rule refused */
+	{ FSP_OP_ARG, 9, 0, 0, 85, 88 },	/* 84: access write */
+	{ FSP_OP_GID, 100, 100, 0, 88, 86 },	/* 85: tests/golden_bpf/access.fspol:4 allow */
+	{ FSP_OP_UID, 0, 0, 0, 88, 87 },	/* 86: tests/golden_bpf/access.fspol:5 deny: EPERM */
+	{ FSP_OP_RET, (__u32)-1, 0, 0, 0, 0 },	/* 87: tests/golden_bpf/access.fspol:5 deny: EPERM */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 88: no rule refused */
+};
+
+static const volatile struct fsp_child fsp_children[FSP_CHILDREN] = {
+	{ 2, 17 },	/* '/etc' */
+	{ 3, 20 },	/* '/data' */
+	{ 2, 17 },	/* '/etc' */
+	{ 4, 20 },	/* '/data/a' */
+	{ 5, 20 },	/* '/data/shared' */
+	{ 4, 20 },	/* '/data/a' */
+	{ 5, 20 },	/* '/data/shared' */
+	{ 1, 33 },	/* '/a' */
+	{ 2, 33 },	/* '/etc' */
+	{ 3, 33 },	/* '/data' */
+	{ 1, 33 },	/* '/a' */
+	{ 2, 33 },	/* '/etc' */
+	{ 4, 33 },	/* '/data/a' */
+	{ 5, 33 },	/* '/data/shared' */
+	{ 4, 33 },	/* '/data/a' */
+	{ 5, 33 },	/* '/data/shared' */
+	{ 1, 42 },	/* '/a' */
+	{ 2, 46 },	/* '/etc' */
+	{ 3, 50 },	/* '/data' */
+	{ 4, 56 },	/* '/data/a' */
+	{ 5, 60 },	/* '/data/shared' */
+};
+
+struct fsp_comm {
+	char name[16];
+	__u32 len;
+};
+
+static const volatile struct fsp_comm fsp_comms[1] = {
+	{ "etckeeper", 9 },
+};
+
+/* The caller's process name is comms[n], its NUL included */
+static __always_inline bool fsp_comm_is(const struct fsp_caller *c, __u32 n)
 {
-#line 4 "tests/golden_bpf/access.fspol"
-	return (c->gid == 100U);
-#line 163 "access.bpf.c"
+	bool same = true;
+
+	if (n >= sizeof(fsp_comms) / sizeof(fsp_comms[0]))
+		return false;
+	barrier_var(n);
+#pragma unroll
+	for (__u32 i = 0; i < 16; i++) {
+		if (i <= fsp_comms[n].len && c->comm[i] != fsp_comms[n].name[i])
+			same = false;
+	}
+	return same;
 }
 
-/* tests/golden_bpf/access.fspol:5: uid != 0 */
-static __always_inline bool fsp_when_1(const struct fsp_caller *c)
+/* The request argument's atoms (arg_atoms.def) */
+static __always_inline bool fsp_arg(__u32 row, __u32 v)
 {
-#line 5 "tests/golden_bpf/access.fspol"
-	return !((c->uid == 0U));
-#line 171 "access.bpf.c"
+	switch (row) {
+	case 2:
+		return (v & 040) == 0 && ((v & 3) == 1 || (v & 3) == 2);
+	case 3:
+		return (v & 040) == 0 && (v & 01000) != 0;
+	case 4:
+		return (v & 1) != 0;
+	case 5:
+		return (v & 6) != 0;
+	case 6:
+		return (v & 8) != 0;
+	case 7:
+		return (v & 432) != 0;
+	case 9:
+		return (v & 2) != 0;
+	}
+	return false;
 }
 
-/* tests/golden_bpf/access.fspol:6: comm != "etckeeper" */
-static __noinline bool fsp_when_2(const struct fsp_caller *c)
+struct fsp_attrs {
+	__u64 atime, mtime, ctime;
+	__u32 atimensec, mtimensec, ctimensec, mode, uid, gid;
+};
+
+struct fsp_vm {
+	struct fsp_caller c;
+	struct fsp_attrs attr;
+	__u32 pc;
+	__u32 v;		/* the request's argument */
+	__u32 child;		/* by name: the name's class */
+	__u32 type;		/* the child's file type bit */
+	__u32 lo, hi;		/* what a SEARCH has left to look at */
+	__s32 child_set;
+	__s32 result;
+	__u32 attrs;		/* 1: the filter has attributes to rewrite */
+	__u32 done;
+};
+
+static __always_inline void fsp_set_id(struct fsp_vm *m, __u32 field, __u32 id)
 {
-#line 6 "tests/golden_bpf/access.fspol"
-	return !(((c->comm[0] == 101 && c->comm[1] == 116 && c->comm[2] == 99 && c->comm[3] == 107 && c->comm[4] == 101 && c->comm[5] == 101 && c->comm[6] == 112 && c->comm[7] == 101 && c->comm[8] == 114 && c->comm[9] == 0)));
-#line 179 "access.bpf.c"
+	if (field)
+		m->attr.gid = id;
+	else
+		m->attr.uid = id;
 }
 
-static __always_inline bool fsp_arg_2(__u32 v)
+static long fsp_vm_step(__u32 i, void *ctx)
 {
-	return (v & 040) == 0 && ((v & 3) == 1 || (v & 3) == 2);
+	struct fsp_vm *m = ctx;
+	const volatile struct fsp_op *o;
+	__u32 pc = m->pc, field, a, b, c, id, mid;
+	__s64 moved;
+	__u64 time;
+	bool yes = true;
+
+	if (pc >= FSP_OPS)
+		goto bad;
+	barrier_var(pc);
+	o = &fsp_ops[pc];
+	field = o->op >> 8;
+	a = o->a;
+	b = o->b;
+	c = o->c;
+	id = field ? m->attr.gid : m->attr.uid;
+	switch (o->op & 0xff) {
+	case FSP_OP_RET:
+		m->result = (__s32)a;
+		m->done = 1;
+		return 1;
+	case FSP_OP_JMP:
+		break;
+	case FSP_OP_SEARCH:	/* one halving per step */
+		if (m->lo == 0xffffffff) {
+			m->lo = a;
+			m->hi = a + b;
+		}
+		if (m->lo >= m->hi) {
+			m->pc = o->f;
+			return 0;
+		}
+		mid = m->lo + (m->hi - m->lo) / 2;
+		if (mid >= FSP_CHILDREN)
+			goto bad;
+		barrier_var(mid);
+		if (fsp_children[mid].cls == m->child)
+			m->pc = fsp_children[mid].op;
+		else if (fsp_children[mid].cls < m->child)
+			m->lo = mid + 1;
+		else
+			m->hi = mid;
+		return 0;
+	case FSP_OP_TYPE:
+		yes = m->type & a;
+		break;
+	case FSP_OP_ARG:
+		yes = fsp_arg(a, m->v);
+		break;
+	case FSP_OP_VALID:
+		yes = m->v & a;
+		break;
+	case FSP_OP_ATTRS:
+		yes = m->attrs;
+		break;
+	case FSP_OP_UID:
+		yes = m->c.uid >= a && m->c.uid <= b;
+		break;
+	case FSP_OP_GID:
+		yes = m->c.gid >= a && m->c.gid <= b;
+		break;
+	case FSP_OP_COMM:
+		yes = fsp_comm_is(&m->c, a);
+		break;
+	case FSP_OP_CHILD:
+		m->child_set = (__s32)a;
+		break;
+	case FSP_OP_MODE:
+		m->attr.mode = (m->attr.mode & ~07777U) | (m->attr.mode & 07777 & a) | b;
+		break;
+	case FSP_OP_ID_SET:
+		fsp_set_id(m, field, a);
+		break;
+	case FSP_OP_ID_ADD:
+		moved = (__s64)id + (__s64)((__u64)b << 32 | a);
+		if (moved < 0 || moved > 0xfffffffeLL) {
+			if (c)
+				goto refuse;
+			moved = 65534;
+		}
+		fsp_set_id(m, field, (__u32)moved);
+		break;
+	case FSP_OP_ID_MAP:
+		yes = id >= a && id <= b;
+		if (yes)
+			fsp_set_id(m, field, c + (id - a));
+		break;
+	case FSP_OP_ID_DENY:
+		if (id >= a && id <= b) {
+			c = 1; /* EPERM */
+			goto refuse;
+		}
+		break;
+	case FSP_OP_ID_EXPECT:
+		if (id != a) {
+			c = 1; /* EPERM */
+			goto refuse;
+		}
+		fsp_set_id(m, field, 0xffffffff);
+		break;
+	case FSP_OP_TIME:
+		time = (__u64)b << 32 | a;
+		if (field == 0) {
+			m->attr.atime = time;
+			m->attr.atimensec = 0;
+		} else if (field == 1) {
+			m->attr.mtime = time;
+			m->attr.mtimensec = 0;
+		} else {
+			m->attr.ctime = time;
+			m->attr.ctimensec = 0;
+		}
+		break;
+	default:
+		goto bad;
+	}
+	m->pc = yes ? o->t : o->f;
+	return 0;
+refuse:
+	m->result = -(__s32)c;
+	m->done = 1;
+	return 1;
+bad:
+	m->result = -5; /* EIO */
+	m->done = 1;
+	return 1;
 }
 
-static __always_inline bool fsp_arg_3(__u32 v)
+/*
+ * Runs the program at op `pc`: a filter's result, the child's state
+ * (CHILD) and the attributes it rewrites. A run that does not end
+ * (a bug) is EIO, never a default decision. A function of its own,
+ * so its state is on the stack once, not at every call (a listing's
+ * stack is near full); a BPF function takes five arguments.
+ */
+static __noinline int fsp_run(__u64 pc_child, __u64 v_type, const struct fsp_caller *c,
+			      __s32 *child_set, struct fuse_attr *a)
 {
-	return (v & 040) == 0 && (v & 01000) != 0;
+	struct fsp_vm m = {
+		.c = *c,
+		.pc = pc_child >> 32,
+		.v = v_type >> 32,
+		.child = (__u32)pc_child,
+		.type = (__u32)v_type,
+		.lo = 0xffffffff,
+		.child_set = *child_set,
+		.result = -5,
+	};
+
+	if (a) {
+		m.attrs = 1;
+		m.attr.mode = a->mode;
+		m.attr.uid = a->uid;
+		m.attr.gid = a->gid;
+		m.attr.atime = a->atime;
+		m.attr.mtime = a->mtime;
+		m.attr.ctime = a->ctime;
+		m.attr.atimensec = a->atimensec;
+		m.attr.mtimensec = a->mtimensec;
+		m.attr.ctimensec = a->ctimensec;
+	}
+	bpf_loop(FSP_STEPS, fsp_vm_step, &m, 0);
+	if (!m.done)
+		return -5; /* EIO */
+	*child_set = m.child_set;
+	if (a) {
+		a->mode = m.attr.mode;
+		a->uid = m.attr.uid;
+		a->gid = m.attr.gid;
+		a->atime = m.attr.atime;
+		a->mtime = m.attr.mtime;
+		a->ctime = m.attr.ctime;
+		a->atimensec = m.attr.atimensec;
+		a->mtimensec = m.attr.mtimensec;
+		a->ctimensec = m.attr.ctimensec;
+	}
+	return m.result;
 }
 
-static __always_inline bool fsp_arg_4(__u32 v)
-{
-	return (v & 1) != 0;
-}
-
-static __always_inline bool fsp_arg_5(__u32 v)
-{
-	return (v & 6) != 0;
-}
-
-static __always_inline bool fsp_arg_6(__u32 v)
-{
-	return (v & 8) != 0;
-}
-
-static __always_inline bool fsp_arg_7(__u32 v)
-{
-	return (v & 432) != 0;
-}
-
-static __always_inline bool fsp_arg_9(__u32 v)
-{
-	return (v & 2) != 0;
-}
+/* open prefilter: the first op of each set's */
+static const volatile __u32 fsp_open_pre_at[6] = {
+	0, 0, 1, 8, 8, 12,
+};
 
 static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/etc' */
-		/* access write */
-		if (fsp_arg_2(v)) {
-#line 6 "tests/golden_bpf/access.fspol"
-			if (fsp_when_2(c)) {
-				return -30; /* readonly: EROFS */
-			}
-#line 228 "access.bpf.c"
-		}
-		/* access truncate */
-		if (fsp_arg_3(v)) {
-#line 6 "tests/golden_bpf/access.fspol"
-			if (fsp_when_2(c)) {
-				return -30; /* readonly: EROFS */
-			}
-#line 236 "access.bpf.c"
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 3: /* '/data' */
-	case 4: /* '/data/a' */
-		/* access write */
-		if (fsp_arg_2(v)) {
-#line 5 "tests/golden_bpf/access.fspol"
-			if (fsp_when_1(c)) {
-				return -1; /* deny: EPERM */
-			}
-#line 247 "access.bpf.c"
-		}
-		return BPF_FUSE_CONTINUE;
-	case 5: /* '/data/shared' */
-		/* access write */
-		if (fsp_arg_2(v)) {
-#line 4 "tests/golden_bpf/access.fspol"
-			if (fsp_when_0(c)) {
-				/* allow: tests/golden_bpf/access.fspol:4 */
-#line 5 "tests/golden_bpf/access.fspol"
-			} else if (fsp_when_1(c)) {
-				return -1; /* deny: EPERM */
-			}
-#line 260 "access.bpf.c"
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_open_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* create_open prefilter: the first op of each set's */
+static const volatile __u32 fsp_create_open_pre_at[6] = {
+	23, 0, 24, 25, 26, 27,
+};
 
 static __always_inline int fsp_create_open_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				/* access create */
-#line 6 "tests/golden_bpf/access.fspol"
-				if (fsp_when_2(c)) {
-					return -30; /* readonly: EROFS */
-				}
-#line 280 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		case 3: /* '/data' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 290 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 2: /* '/etc' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				/* access create */
-#line 6 "tests/golden_bpf/access.fspol"
-				if (fsp_when_2(c)) {
-					return -30; /* readonly: EROFS */
-				}
-#line 304 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/data' */
-		switch (child) {
-		case 4: /* '/data/a' */
-		case 5: /* '/data/shared' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 319 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 4: /* '/data/a' */
-		switch (child) {
-		case 4: /* '/data/a' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 333 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 5: /* '/data/shared' */
-		switch (child) {
-		case 5: /* '/data/shared' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 347 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_create_open_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* copy_file_range prefilter: the first op of each set's */
+static const volatile __u32 fsp_copy_file_range_pre_at[6] = {
+	28, 28, 28, 28, 28, 28,
+};
 
 static __always_inline int fsp_copy_file_range_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-	case 1: /* '/a' */
-	case 2: /* '/etc' */
-	case 3: /* '/data' */
-	case 4: /* '/data/a' */
-	case 5: /* '/data/shared' */
-		/* copy_file_range writes a second file whose rules are not visible to this filter */
-		return BPF_FUSE_USER_PREFILTER;
-	}
-	return BPF_FUSE_CONTINUE;
+	if (set >= FSP_SETS)
+		return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_copy_file_range_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* fsync prefilter: the first op of each set's */
+static const volatile __u32 fsp_fsync_pre_at[6] = {
+	0, 0, 17, 20, 20, 29,
+};
 
 static __always_inline int fsp_fsync_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/etc' */
-		/* access write */
-#line 6 "tests/golden_bpf/access.fspol"
-		if (fsp_when_2(c)) {
-			return -30; /* readonly: EROFS */
-		}
-#line 382 "access.bpf.c"
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 3: /* '/data' */
-	case 4: /* '/data/a' */
-		/* access write */
-#line 5 "tests/golden_bpf/access.fspol"
-		if (fsp_when_1(c)) {
-			return -1; /* deny: EPERM */
-		}
-#line 391 "access.bpf.c"
-		return BPF_FUSE_CONTINUE;
-	case 5: /* '/data/shared' */
-		/* access write */
-#line 4 "tests/golden_bpf/access.fspol"
-		if (fsp_when_0(c)) {
-			/* allow: tests/golden_bpf/access.fspol:4 */
-#line 5 "tests/golden_bpf/access.fspol"
-		} else if (fsp_when_1(c)) {
-			return -1; /* deny: EPERM */
-		}
-#line 402 "access.bpf.c"
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_fsync_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* dir_fsync prefilter: the first op of each set's */
+static const volatile __u32 fsp_dir_fsync_pre_at[6] = {
+	0, 0, 17, 20, 20, 29,
+};
 
 static __always_inline int fsp_dir_fsync_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/etc' */
-		/* access write */
-#line 6 "tests/golden_bpf/access.fspol"
-		if (fsp_when_2(c)) {
-			return -30; /* readonly: EROFS */
-		}
-#line 418 "access.bpf.c"
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 3: /* '/data' */
-	case 4: /* '/data/a' */
-		/* access write */
-#line 5 "tests/golden_bpf/access.fspol"
-		if (fsp_when_1(c)) {
-			return -1; /* deny: EPERM */
-		}
-#line 427 "access.bpf.c"
-		return BPF_FUSE_CONTINUE;
-	case 5: /* '/data/shared' */
-		/* access write */
-#line 4 "tests/golden_bpf/access.fspol"
-		if (fsp_when_0(c)) {
-			/* allow: tests/golden_bpf/access.fspol:4 */
-#line 5 "tests/golden_bpf/access.fspol"
-		} else if (fsp_when_1(c)) {
-			return -1; /* deny: EPERM */
-		}
-#line 438 "access.bpf.c"
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_dir_fsync_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* setxattr prefilter: the first op of each set's */
+static const volatile __u32 fsp_setxattr_pre_at[6] = {
+	0, 0, 17, 0, 0, 0,
+};
 
 static __always_inline int fsp_setxattr_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/etc' */
-		/* access xattr_write */
-#line 6 "tests/golden_bpf/access.fspol"
-		if (fsp_when_2(c)) {
-			return -30; /* readonly: EROFS */
-		}
-#line 454 "access.bpf.c"
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_setxattr_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* removexattr prefilter: the first op of each set's */
+static const volatile __u32 fsp_removexattr_pre_at[6] = {
+	0, 0, 17, 0, 0, 0,
+};
 
 static __always_inline int fsp_removexattr_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/etc' */
-		/* access xattr_write */
-#line 6 "tests/golden_bpf/access.fspol"
-		if (fsp_when_2(c)) {
-			return -30; /* readonly: EROFS */
-		}
-#line 470 "access.bpf.c"
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_removexattr_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* write_iter prefilter: the first op of each set's */
+static const volatile __u32 fsp_write_iter_pre_at[6] = {
+	0, 0, 17, 20, 20, 29,
+};
 
 static __always_inline int fsp_write_iter_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/etc' */
-		/* access write */
-#line 6 "tests/golden_bpf/access.fspol"
-		if (fsp_when_2(c)) {
-			return -30; /* readonly: EROFS */
-		}
-#line 486 "access.bpf.c"
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 3: /* '/data' */
-	case 4: /* '/data/a' */
-		/* access write */
-#line 5 "tests/golden_bpf/access.fspol"
-		if (fsp_when_1(c)) {
-			return -1; /* deny: EPERM */
-		}
-#line 495 "access.bpf.c"
-		return BPF_FUSE_CONTINUE;
-	case 5: /* '/data/shared' */
-		/* access write */
-#line 4 "tests/golden_bpf/access.fspol"
-		if (fsp_when_0(c)) {
-			/* allow: tests/golden_bpf/access.fspol:4 */
-#line 5 "tests/golden_bpf/access.fspol"
-		} else if (fsp_when_1(c)) {
-			return -1; /* deny: EPERM */
-		}
-#line 506 "access.bpf.c"
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_write_iter_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* file_fallocate prefilter: the first op of each set's */
+static const volatile __u32 fsp_file_fallocate_pre_at[6] = {
+	0, 0, 17, 20, 20, 29,
+};
 
 static __always_inline int fsp_file_fallocate_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/etc' */
-		/* access write */
-#line 6 "tests/golden_bpf/access.fspol"
-		if (fsp_when_2(c)) {
-			return -30; /* readonly: EROFS */
-		}
-#line 522 "access.bpf.c"
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 3: /* '/data' */
-	case 4: /* '/data/a' */
-		/* access write */
-#line 5 "tests/golden_bpf/access.fspol"
-		if (fsp_when_1(c)) {
-			return -1; /* deny: EPERM */
-		}
-#line 531 "access.bpf.c"
-		return BPF_FUSE_CONTINUE;
-	case 5: /* '/data/shared' */
-		/* access write */
-#line 4 "tests/golden_bpf/access.fspol"
-		if (fsp_when_0(c)) {
-			/* allow: tests/golden_bpf/access.fspol:4 */
-#line 5 "tests/golden_bpf/access.fspol"
-		} else if (fsp_when_1(c)) {
-			return -1; /* deny: EPERM */
-		}
-#line 542 "access.bpf.c"
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_file_fallocate_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* lookup prefilter: the first op of each set's */
+static const volatile __u32 fsp_lookup_pre_at[6] = {
+	34, 35, 36, 37, 38, 39,
+};
 
 static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-		case 2: /* '/etc' */
-		case 3: /* '/data' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 1: /* '/a' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 2: /* '/etc' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/data' */
-		switch (child) {
-		case 4: /* '/data/a' */
-		case 5: /* '/data/shared' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 4: /* '/data/a' */
-		switch (child) {
-		case 4: /* '/data/a' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 5: /* '/data/shared' */
-		switch (child) {
-		case 5: /* '/data/shared' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_lookup_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* lookup postfilter: the first op of each set's */
+static const volatile __u32 fsp_lookup_post_at[6] = {
+	52, 53, 53, 62, 53, 53,
+};
 
 static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				if (type & 127) {
-					*child_set = 1;
-					return BPF_FUSE_CONTINUE;
-				}
-				break;
-			}
-		case 2: /* '/etc' */
-			{
-				if (type & 127) {
-					*child_set = 2;
-					return BPF_FUSE_CONTINUE;
-				}
-				break;
-			}
-		case 3: /* '/data' */
-			{
-				if (type & 127) {
-					*child_set = 3;
-					return BPF_FUSE_CONTINUE;
-				}
-				break;
-			}
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 1: /* '/a' */
-		switch (child) {
-		}
-		return BPF_FUSE_CONTINUE;
-	case 2: /* '/etc' */
-		switch (child) {
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/data' */
-		switch (child) {
-		case 4: /* '/data/a' */
-			{
-				if (type & 127) {
-					*child_set = 4;
-					return BPF_FUSE_CONTINUE;
-				}
-				break;
-			}
-		case 5: /* '/data/shared' */
-			{
-				if (type & 127) {
-					*child_set = 5;
-					return BPF_FUSE_CONTINUE;
-				}
-				break;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 4: /* '/data/a' */
-		switch (child) {
-		}
-		return BPF_FUSE_CONTINUE;
-	case 5: /* '/data/shared' */
-		switch (child) {
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_lookup_post_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* mknod prefilter: the first op of each set's */
+static const volatile __u32 fsp_mknod_pre_at[6] = {
+	23, 0, 24, 25, 26, 27,
+};
 
 static __always_inline int fsp_mknod_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				/* access create */
-#line 6 "tests/golden_bpf/access.fspol"
-				if (fsp_when_2(c)) {
-					return -30; /* readonly: EROFS */
-				}
-#line 692 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		case 3: /* '/data' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 702 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 2: /* '/etc' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				/* access create */
-#line 6 "tests/golden_bpf/access.fspol"
-				if (fsp_when_2(c)) {
-					return -30; /* readonly: EROFS */
-				}
-#line 716 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/data' */
-		switch (child) {
-		case 4: /* '/data/a' */
-		case 5: /* '/data/shared' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 731 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 4: /* '/data/a' */
-		switch (child) {
-		case 4: /* '/data/a' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 745 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 5: /* '/data/shared' */
-		switch (child) {
-		case 5: /* '/data/shared' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 759 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_mknod_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* mkdir prefilter: the first op of each set's */
+static const volatile __u32 fsp_mkdir_pre_at[6] = {
+	23, 0, 24, 25, 26, 27,
+};
 
 static __always_inline int fsp_mkdir_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				/* access create */
-#line 6 "tests/golden_bpf/access.fspol"
-				if (fsp_when_2(c)) {
-					return -30; /* readonly: EROFS */
-				}
-#line 781 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		case 3: /* '/data' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 791 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 2: /* '/etc' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				/* access create */
-#line 6 "tests/golden_bpf/access.fspol"
-				if (fsp_when_2(c)) {
-					return -30; /* readonly: EROFS */
-				}
-#line 805 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/data' */
-		switch (child) {
-		case 4: /* '/data/a' */
-		case 5: /* '/data/shared' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 820 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 4: /* '/data/a' */
-		switch (child) {
-		case 4: /* '/data/a' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 834 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 5: /* '/data/shared' */
-		switch (child) {
-		case 5: /* '/data/shared' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 848 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_mkdir_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* rmdir prefilter: the first op of each set's */
+static const volatile __u32 fsp_rmdir_pre_at[6] = {
+	24, 0, 24, 0, 0, 0,
+};
 
 static __always_inline int fsp_rmdir_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				/* access delete */
-#line 6 "tests/golden_bpf/access.fspol"
-				if (fsp_when_2(c)) {
-					return -30; /* readonly: EROFS */
-				}
-#line 870 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 2: /* '/etc' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				/* access delete */
-#line 6 "tests/golden_bpf/access.fspol"
-				if (fsp_when_2(c)) {
-					return -30; /* readonly: EROFS */
-				}
-#line 884 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_rmdir_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* rename2 prefilter: the first op of each set's */
+static const volatile __u32 fsp_rename2_pre_at[6] = {
+	28, 28, 28, 28, 28, 28,
+};
 
 static __always_inline int fsp_rename2_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-	case 1: /* '/a' */
-	case 2: /* '/etc' */
-	case 3: /* '/data' */
-	case 4: /* '/data/a' */
-	case 5: /* '/data/shared' */
-		/* rename is checked on two nodes, and the other one's rules are not visible to this filter */
-		return BPF_FUSE_USER_PREFILTER;
-	}
-	return BPF_FUSE_CONTINUE;
+	if (set >= FSP_SETS)
+		return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_rename2_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* rename prefilter: the first op of each set's */
+static const volatile __u32 fsp_rename_pre_at[6] = {
+	28, 28, 28, 28, 28, 28,
+};
 
 static __always_inline int fsp_rename_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-	case 1: /* '/a' */
-	case 2: /* '/etc' */
-	case 3: /* '/data' */
-	case 4: /* '/data/a' */
-	case 5: /* '/data/shared' */
-		/* rename is checked on two nodes, and the other one's rules are not visible to this filter */
-		return BPF_FUSE_USER_PREFILTER;
-	}
-	return BPF_FUSE_CONTINUE;
+	if (set >= FSP_SETS)
+		return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_rename_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* unlink prefilter: the first op of each set's */
+static const volatile __u32 fsp_unlink_pre_at[6] = {
+	24, 0, 24, 0, 0, 0,
+};
 
 static __always_inline int fsp_unlink_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				/* access delete */
-#line 6 "tests/golden_bpf/access.fspol"
-				if (fsp_when_2(c)) {
-					return -30; /* readonly: EROFS */
-				}
-#line 938 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 2: /* '/etc' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				/* access delete */
-#line 6 "tests/golden_bpf/access.fspol"
-				if (fsp_when_2(c)) {
-					return -30; /* readonly: EROFS */
-				}
-#line 952 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_unlink_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* link prefilter: the first op of each set's */
+static const volatile __u32 fsp_link_pre_at[6] = {
+	28, 28, 28, 28, 28, 28,
+};
 
 static __always_inline int fsp_link_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-	case 1: /* '/a' */
-	case 2: /* '/etc' */
-	case 3: /* '/data' */
-	case 4: /* '/data/a' */
-	case 5: /* '/data/shared' */
-		/* link is checked on two nodes, and the other one's rules are not visible to this filter */
-		return BPF_FUSE_USER_PREFILTER;
-	}
-	return BPF_FUSE_CONTINUE;
+	if (set >= FSP_SETS)
+		return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_link_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* setattr prefilter: the first op of each set's */
+static const volatile __u32 fsp_setattr_pre_at[6] = {
+	0, 0, 63, 0, 0, 0,
+};
 
 static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/etc' */
-		/* access chmod */
-		if (fsp_arg_4(v)) {
-#line 6 "tests/golden_bpf/access.fspol"
-			if (fsp_when_2(c)) {
-				return -30; /* readonly: EROFS */
-			}
-#line 988 "access.bpf.c"
-		}
-		/* access chown */
-		if (fsp_arg_5(v)) {
-#line 6 "tests/golden_bpf/access.fspol"
-			if (fsp_when_2(c)) {
-				return -30; /* readonly: EROFS */
-			}
-#line 996 "access.bpf.c"
-		}
-		/* access truncate */
-		if (fsp_arg_6(v)) {
-#line 6 "tests/golden_bpf/access.fspol"
-			if (fsp_when_2(c)) {
-				return -30; /* readonly: EROFS */
-			}
-#line 1004 "access.bpf.c"
-		}
-		/* access utimes */
-		if (fsp_arg_7(v)) {
-#line 6 "tests/golden_bpf/access.fspol"
-			if (fsp_when_2(c)) {
-				return -30; /* readonly: EROFS */
-			}
-#line 1012 "access.bpf.c"
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_setattr_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* symlink prefilter: the first op of each set's */
+static const volatile __u32 fsp_symlink_pre_at[6] = {
+	23, 0, 24, 25, 26, 27,
+};
 
 static __always_inline int fsp_symlink_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				/* access create */
-#line 6 "tests/golden_bpf/access.fspol"
-				if (fsp_when_2(c)) {
-					return -30; /* readonly: EROFS */
-				}
-#line 1032 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		case 3: /* '/data' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 1042 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 2: /* '/etc' */
-		switch (child) {
-		case 2: /* '/etc' */
-			{
-				/* access create */
-#line 6 "tests/golden_bpf/access.fspol"
-				if (fsp_when_2(c)) {
-					return -30; /* readonly: EROFS */
-				}
-#line 1056 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/data' */
-		switch (child) {
-		case 4: /* '/data/a' */
-		case 5: /* '/data/shared' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 1071 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 4: /* '/data/a' */
-		switch (child) {
-		case 4: /* '/data/a' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 1085 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 5: /* '/data/shared' */
-		switch (child) {
-		case 5: /* '/data/shared' */
-			{
-				/* access create */
-#line 5 "tests/golden_bpf/access.fspol"
-				if (fsp_when_1(c)) {
-					return -1; /* deny: EPERM */
-				}
-#line 1099 "access.bpf.c"
-				return BPF_FUSE_CONTINUE;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_symlink_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* access prefilter: the first op of each set's */
+static const volatile __u32 fsp_access_pre_at[6] = {
+	0, 0, 76, 80, 80, 84,
+};
 
 static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/etc' */
-		/* access write */
-		if (fsp_arg_9(v)) {
-#line 6 "tests/golden_bpf/access.fspol"
-			if (fsp_when_2(c)) {
-				return -30; /* readonly: EROFS */
-			}
-#line 1119 "access.bpf.c"
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 3: /* '/data' */
-	case 4: /* '/data/a' */
-		/* access write */
-		if (fsp_arg_9(v)) {
-#line 5 "tests/golden_bpf/access.fspol"
-			if (fsp_when_1(c)) {
-				return -1; /* deny: EPERM */
-			}
-#line 1130 "access.bpf.c"
-		}
-		return BPF_FUSE_CONTINUE;
-	case 5: /* '/data/shared' */
-		/* access write */
-		if (fsp_arg_9(v)) {
-#line 4 "tests/golden_bpf/access.fspol"
-			if (fsp_when_0(c)) {
-				/* allow: tests/golden_bpf/access.fspol:4 */
-#line 5 "tests/golden_bpf/access.fspol"
-			} else if (fsp_when_1(c)) {
-				return -1; /* deny: EPERM */
-			}
-#line 1143 "access.bpf.c"
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_access_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
 
 /* The caller, as the target profile lets a filter see it */
@@ -1192,6 +922,22 @@ static __always_inline __u32 fsp_type_of(__u32 mode)
 	}
 }
 
+/*
+ * The class of the name a request carries, for a directory of class
+ * `cls` (-1: a name the filter cannot read). The walk's buffer is in a
+ * frame of its own, gone before the decisions run: the stacks of a
+ * chain of calls add up.
+ */
+static __noinline __s32 fsp_name_class(const struct fuse_buffer *name, __u32 cls)
+{
+	struct fsp_walk wk = {};
+	struct bpf_dynptr dp;
+
+	if (fsp_read_name(name, &wk, &dp))
+		return -1;
+	return fsp_child_class(cls, &wk);
+}
+
 SEC("struct_ops/every_open_pre")
 __u32 BPF_PROG(every_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
 {
@@ -1217,8 +963,6 @@ __u32 BPF_PROG(every_create_open_pre, const struct bpf_fuse_meta_info *meta, str
 {
 	__u32 set = meta->state;
 	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
 	__s32 k;
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1230,9 +974,7 @@ __u32 BPF_PROG(every_create_open_pre, const struct bpf_fuse_meta_info *meta, str
 		return -5; /* EIO: a node state this policy does not have */
 	barrier_var(set);
 	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(fsp_set_class[set], &wk);
+	k = fsp_name_class(name, fsp_set_class[set]);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
@@ -1378,8 +1120,6 @@ __u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct f
 {
 	__u32 set = meta->state;
 	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
 	__s32 k;
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1391,9 +1131,7 @@ __u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct f
 		return -5; /* EIO: a node state this policy does not have */
 	barrier_var(set);
 	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(fsp_set_class[set], &wk);
+	k = fsp_name_class(name, fsp_set_class[set]);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
@@ -1406,8 +1144,6 @@ __u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const s
 {
 	__u32 set = meta->state;
 	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
 	__s32 k;
 	struct fuse_bpf_entry_out e = {};
 	struct bpf_dynptr entries_dp;
@@ -1425,9 +1161,7 @@ __u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const s
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
 	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(fsp_set_class[set], &wk);
+	k = fsp_name_class(name, fsp_set_class[set]);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
@@ -1459,8 +1193,6 @@ __u32 BPF_PROG(every_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fu
 {
 	__u32 set = meta->state;
 	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
 	__s32 k;
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1472,9 +1204,7 @@ __u32 BPF_PROG(every_mknod_pre, const struct bpf_fuse_meta_info *meta, struct fu
 		return -5; /* EIO: a node state this policy does not have */
 	barrier_var(set);
 	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(fsp_set_class[set], &wk);
+	k = fsp_name_class(name, fsp_set_class[set]);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
@@ -1487,8 +1217,6 @@ __u32 BPF_PROG(every_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fu
 {
 	__u32 set = meta->state;
 	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
 	__s32 k;
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1500,9 +1228,7 @@ __u32 BPF_PROG(every_mkdir_pre, const struct bpf_fuse_meta_info *meta, struct fu
 		return -5; /* EIO: a node state this policy does not have */
 	barrier_var(set);
 	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(fsp_set_class[set], &wk);
+	k = fsp_name_class(name, fsp_set_class[set]);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
@@ -1515,8 +1241,6 @@ __u32 BPF_PROG(every_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fu
 {
 	__u32 set = meta->state;
 	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
 	__s32 k;
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1528,9 +1252,7 @@ __u32 BPF_PROG(every_rmdir_pre, const struct bpf_fuse_meta_info *meta, struct fu
 		return -5; /* EIO: a node state this policy does not have */
 	barrier_var(set);
 	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(fsp_set_class[set], &wk);
+	k = fsp_name_class(name, fsp_set_class[set]);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
@@ -1581,8 +1303,6 @@ __u32 BPF_PROG(every_unlink_pre, const struct bpf_fuse_meta_info *meta, struct f
 {
 	__u32 set = meta->state;
 	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
 	__s32 k;
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1594,9 +1314,7 @@ __u32 BPF_PROG(every_unlink_pre, const struct bpf_fuse_meta_info *meta, struct f
 		return -5; /* EIO: a node state this policy does not have */
 	barrier_var(set);
 	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(fsp_set_class[set], &wk);
+	k = fsp_name_class(name, fsp_set_class[set]);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
@@ -1648,8 +1366,6 @@ __u32 BPF_PROG(every_symlink_pre, const struct bpf_fuse_meta_info *meta, struct 
 {
 	__u32 set = meta->state;
 	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
 	__s32 k;
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -1661,9 +1377,7 @@ __u32 BPF_PROG(every_symlink_pre, const struct bpf_fuse_meta_info *meta, struct 
 		return -5; /* EIO: a node state this policy does not have */
 	barrier_var(set);
 	fsp_caller_now(&c);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(fsp_set_class[set], &wk);
+	k = fsp_name_class(name, fsp_set_class[set]);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;

@@ -137,343 +137,452 @@ struct fsp_caller {
 	__u32 gid;
 };
 
+/* The decision machine: 51 ops, one per bpf_loop step
+ * (codegen/vm_ops.def). An op is { op | field << 8, a, b, c, t, f }: t is
+ * the next op (when its test holds), f the next when it does not. */
+#define FSP_OP_RET 0	/* stop: the filter returns (s32)a */
+#define FSP_OP_JMP 1	/* go to t */
+#define FSP_OP_SEARCH 2	/* the child's class in children[a, a + b), sorted: go to its op; f when absent */
+#define FSP_OP_TYPE 3	/* the child's file type is in the mask a */
+#define FSP_OP_ARG 4	/* the request's argument does arg atom a (arg_atoms.def row) */
+#define FSP_OP_VALID 5	/* the setattr request sets the bits a */
+#define FSP_OP_ATTRS 6	/* the filter has attributes to rewrite */
+#define FSP_OP_UID 7	/* the caller's uid is in [a, b] */
+#define FSP_OP_GID 8	/* the caller's gid is in [a, b] */
+#define FSP_OP_COMM 9	/* the caller's process name is comms[a] */
+#define FSP_OP_CHILD 10	/* the lookup's child gets node state a */
+#define FSP_OP_MODE 11	/* mode bits 07777 become (bits & a) | b */
+#define FSP_OP_ID_SET 12	/* id `field` (0 uid, 1 gid) becomes a */
+#define FSP_OP_ID_ADD 13	/* id `field` moves by the s64 a | b << 32; out of range: 65534, or the errno c */
+#define FSP_OP_ID_MAP 14	/* id `field` in [a, b] becomes c + (id - a), then t; else f */
+#define FSP_OP_ID_DENY 15	/* id `field` in [a, b]: the filter returns -EPERM */
+#define FSP_OP_ID_EXPECT 16	/* id `field` is a: it becomes 0xffffffff (the lower id stays); else -EPERM */
+#define FSP_OP_TIME 17	/* time `field` (0 atime, 1 mtime, 2 ctime) becomes a | b << 32, its nsec 0 */
+#define FSP_OPS 51
+#define FSP_STEPS 55
+#define FSP_CHILDREN 7
+
+struct fsp_op {
+	__u32 op;
+	__u32 a, b, c;
+	__u32 t, f;
+};
+
+struct fsp_child {
+	__u32 cls;
+	__u32 op;
+};
+
+static const volatile struct fsp_op fsp_ops[FSP_OPS] = {
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 0: no decision: continue */
+	{ FSP_OP_RET, BPF_FUSE_POSTFILTER, 0, 0, 0, 0 },	/* 1: no rule refused */
+	{ FSP_OP_SEARCH, 0, 2, 0, 3, 0 },	/* 2: the child's class */
+	{ FSP_OP_SEARCH, 2, 1, 0, 4, 0 },	/* 3: the child's class */
+	{ FSP_OP_SEARCH, 3, 1, 0, 5, 0 },	/* 4: the child's class */
+	{ FSP_OP_CHILD, 1, 0, 0, 6, 6 },	/* 5: the child's node state */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 6: no rule refused */
+	{ FSP_OP_TYPE, 127, 0, 0, 5, 8 },	/* 7: '/a' */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 8: no type matched */
+	{ FSP_OP_ATTRS, 0, 0, 0, 10, 14 },	/* 9: attributes */
+	{ FSP_OP_MODE, 416, 0, 0, 11, 11 },	/* 10: tests/golden_bpf/attributes.fspol:7 attr mode */
+	{ FSP_OP_ID_SET, 0, 0, 0, 12, 12 },	/* 11: tests/golden_bpf/attributes.fspol:3 attr uid */
+	{ FSP_OP_ID_MAP | 1 << 8, 1000, 1999, 101000, 14, 13 },	/* 12: tests/golden_bpf/attributes.fspol:3 attr gid */
+	{ FSP_OP_JMP, 0, 0, 0, 14, 14 },	/* 13: tests/golden_bpf/attributes.fspol:3 attr gid */
+	{ FSP_OP_CHILD, 2, 0, 0, 15, 15 },	/* 14: the child's node state */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 15: no rule refused */
+	{ FSP_OP_ATTRS, 0, 0, 0, 17, 20 },	/* 16: attributes */
+	{ FSP_OP_ID_SET, 0, 0, 0, 18, 18 },	/* 17: tests/golden_bpf/attributes.fspol:3 attr uid */
+	{ FSP_OP_ID_MAP | 1 << 8, 1000, 1999, 101000, 20, 19 },	/* 18: tests/golden_bpf/attributes.fspol:3 attr gid */
+	{ FSP_OP_JMP, 0, 0, 0, 20, 20 },	/* 19: tests/golden_bpf/attributes.fspol:3 attr gid */
+	{ FSP_OP_CHILD, 3, 0, 0, 21, 21 },	/* 20: the child's node state */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 21: no rule refused */
+	{ FSP_OP_TYPE, 1, 0, 0, 9, 23 },	/* 22: '/media' */
+	{ FSP_OP_TYPE, 126, 0, 0, 16, 24 },	/* 23: '/media' */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 24: no type matched */
+	{ FSP_OP_SEARCH, 4, 2, 0, 26, 0 },	/* 25: the child's class */
+	{ FSP_OP_SEARCH, 6, 0, 0, 27, 0 },	/* 26: the child's class */
+	{ FSP_OP_ATTRS, 0, 0, 0, 28, 31 },	/* 27: attributes */
+	{ FSP_OP_ID_SET, 0, 0, 0, 29, 29 },	/* 28: tests/golden_bpf/attributes.fspol:3 attr uid */
+	{ FSP_OP_ID_MAP | 1 << 8, 1000, 1999, 101000, 31, 30 },	/* 29: tests/golden_bpf/attributes.fspol:3 attr gid */
+	{ FSP_OP_JMP, 0, 0, 0, 31, 31 },	/* 30: tests/golden_bpf/attributes.fspol:3 attr gid */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 31: no rule refused */
+	{ FSP_OP_TYPE, 1, 0, 0, 9, 33 },	/* 32: '/media' */
+	{ FSP_OP_TYPE, 126, 0, 0, 27, 34 },	/* 33: '/media' */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 34: no type matched */
+	{ FSP_OP_SEARCH, 6, 1, 0, 36, 0 },	/* 35: the child's class */
+	{ FSP_OP_RET, BPF_FUSE_USER_PREFILTER, 0, 0, 0, 0 },	/* 36: rename is checked on two nodes, and the other one's rules are not visible to this filter */
+	{ FSP_OP_ATTRS, 0, 0, 0, 38, 42 },	/* 37: attributes */
+	{ FSP_OP_MODE, 416, 0, 0, 39, 39 },	/* 38: tests/golden_bpf/attributes.fspol:7 attr mode */
+	{ FSP_OP_ID_SET, 0, 0, 0, 40, 40 },	/* 39: tests/golden_bpf/attributes.fspol:3 attr uid */
+	{ FSP_OP_ID_MAP | 1 << 8, 1000, 1999, 101000, 42, 41 },	/* 40: tests/golden_bpf/attributes.fspol:3 attr gid */
+	{ FSP_OP_JMP, 0, 0, 0, 42, 42 },	/* 41: tests/golden_bpf/attributes.fspol:3 attr gid */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 42: no rule refused */
+	{ FSP_OP_ATTRS, 0, 0, 0, 44, 50 },	/* 43: attributes */
+	{ FSP_OP_VALID, 2, 0, 0, 45, 46 },	/* 44: a chown */
+	{ FSP_OP_ID_EXPECT, 0, 0, 0, 46, 46 },	/* 45: tests/golden_bpf/attributes.fspol:3 attr uid */
+	{ FSP_OP_VALID, 4, 0, 0, 47, 50 },	/* 46: a chown */
+	{ FSP_OP_ID_MAP | 1 << 8, 101000, 101999, 1000, 50, 48 },	/* 47: tests/golden_bpf/attributes.fspol:3 attr gid */
+	{ FSP_OP_ID_DENY | 1 << 8, 1000, 1999, 0, 49, 49 },	/* 48: tests/golden_bpf/attributes.fspol:3 attr gid */
+	{ FSP_OP_JMP, 0, 0, 0, 50, 50 },	/* 49: tests/golden_bpf/attributes.fspol:3 attr gid */
+	{ FSP_OP_RET, BPF_FUSE_POSTFILTER, 0, 0, 0, 0 },	/* 50: no rule refused */
+};
+
+static const volatile struct fsp_child fsp_children[FSP_CHILDREN] = {
+	{ 1, 1 },	/* '/a' */
+	{ 2, 1 },	/* '/media' */
+	{ 1, 1 },	/* '/a' */
+	{ 2, 1 },	/* '/media' */
+	{ 1, 7 },	/* '/a' */
+	{ 2, 22 },	/* '/media' */
+	{ 2, 32 },	/* '/media' */
+};
+
+/* The request argument's atoms (arg_atoms.def) */
+static __always_inline bool fsp_arg(__u32 row, __u32 v)
+{
+	switch (row) {
+	}
+	return false;
+}
+
+struct fsp_attrs {
+	__u64 atime, mtime, ctime;
+	__u32 atimensec, mtimensec, ctimensec, mode, uid, gid;
+};
+
+struct fsp_vm {
+	struct fsp_caller c;
+	struct fsp_attrs attr;
+	__u32 pc;
+	__u32 v;		/* the request's argument */
+	__u32 child;		/* by name: the name's class */
+	__u32 type;		/* the child's file type bit */
+	__u32 lo, hi;		/* what a SEARCH has left to look at */
+	__s32 child_set;
+	__s32 result;
+	__u32 attrs;		/* 1: the filter has attributes to rewrite */
+	__u32 done;
+};
+
+static __always_inline void fsp_set_id(struct fsp_vm *m, __u32 field, __u32 id)
+{
+	if (field)
+		m->attr.gid = id;
+	else
+		m->attr.uid = id;
+}
+
+static long fsp_vm_step(__u32 i, void *ctx)
+{
+	struct fsp_vm *m = ctx;
+	const volatile struct fsp_op *o;
+	__u32 pc = m->pc, field, a, b, c, id, mid;
+	__s64 moved;
+	__u64 time;
+	bool yes = true;
+
+	if (pc >= FSP_OPS)
+		goto bad;
+	barrier_var(pc);
+	o = &fsp_ops[pc];
+	field = o->op >> 8;
+	a = o->a;
+	b = o->b;
+	c = o->c;
+	id = field ? m->attr.gid : m->attr.uid;
+	switch (o->op & 0xff) {
+	case FSP_OP_RET:
+		m->result = (__s32)a;
+		m->done = 1;
+		return 1;
+	case FSP_OP_JMP:
+		break;
+	case FSP_OP_SEARCH:	/* one halving per step */
+		if (m->lo == 0xffffffff) {
+			m->lo = a;
+			m->hi = a + b;
+		}
+		if (m->lo >= m->hi) {
+			m->pc = o->f;
+			return 0;
+		}
+		mid = m->lo + (m->hi - m->lo) / 2;
+		if (mid >= FSP_CHILDREN)
+			goto bad;
+		barrier_var(mid);
+		if (fsp_children[mid].cls == m->child)
+			m->pc = fsp_children[mid].op;
+		else if (fsp_children[mid].cls < m->child)
+			m->lo = mid + 1;
+		else
+			m->hi = mid;
+		return 0;
+	case FSP_OP_TYPE:
+		yes = m->type & a;
+		break;
+	case FSP_OP_ARG:
+		yes = fsp_arg(a, m->v);
+		break;
+	case FSP_OP_VALID:
+		yes = m->v & a;
+		break;
+	case FSP_OP_ATTRS:
+		yes = m->attrs;
+		break;
+	case FSP_OP_UID:
+		yes = m->c.uid >= a && m->c.uid <= b;
+		break;
+	case FSP_OP_GID:
+		yes = m->c.gid >= a && m->c.gid <= b;
+		break;
+	case FSP_OP_CHILD:
+		m->child_set = (__s32)a;
+		break;
+	case FSP_OP_MODE:
+		m->attr.mode = (m->attr.mode & ~07777U) | (m->attr.mode & 07777 & a) | b;
+		break;
+	case FSP_OP_ID_SET:
+		fsp_set_id(m, field, a);
+		break;
+	case FSP_OP_ID_ADD:
+		moved = (__s64)id + (__s64)((__u64)b << 32 | a);
+		if (moved < 0 || moved > 0xfffffffeLL) {
+			if (c)
+				goto refuse;
+			moved = 65534;
+		}
+		fsp_set_id(m, field, (__u32)moved);
+		break;
+	case FSP_OP_ID_MAP:
+		yes = id >= a && id <= b;
+		if (yes)
+			fsp_set_id(m, field, c + (id - a));
+		break;
+	case FSP_OP_ID_DENY:
+		if (id >= a && id <= b) {
+			c = 1; /* EPERM */
+			goto refuse;
+		}
+		break;
+	case FSP_OP_ID_EXPECT:
+		if (id != a) {
+			c = 1; /* EPERM */
+			goto refuse;
+		}
+		fsp_set_id(m, field, 0xffffffff);
+		break;
+	case FSP_OP_TIME:
+		time = (__u64)b << 32 | a;
+		if (field == 0) {
+			m->attr.atime = time;
+			m->attr.atimensec = 0;
+		} else if (field == 1) {
+			m->attr.mtime = time;
+			m->attr.mtimensec = 0;
+		} else {
+			m->attr.ctime = time;
+			m->attr.ctimensec = 0;
+		}
+		break;
+	default:
+		goto bad;
+	}
+	m->pc = yes ? o->t : o->f;
+	return 0;
+refuse:
+	m->result = -(__s32)c;
+	m->done = 1;
+	return 1;
+bad:
+	m->result = -5; /* EIO */
+	m->done = 1;
+	return 1;
+}
+
+/*
+ * Runs the program at op `pc`: a filter's result, the child's state
+ * (CHILD) and the attributes it rewrites. A run that does not end
+ * (a bug) is EIO, never a default decision. A function of its own,
+ * so its state is on the stack once, not at every call (a listing's
+ * stack is near full); a BPF function takes five arguments.
+ */
+static __noinline int fsp_run(__u64 pc_child, __u64 v_type, const struct fsp_caller *c,
+			      __s32 *child_set, struct fuse_attr *a)
+{
+	struct fsp_vm m = {
+		.c = *c,
+		.pc = pc_child >> 32,
+		.v = v_type >> 32,
+		.child = (__u32)pc_child,
+		.type = (__u32)v_type,
+		.lo = 0xffffffff,
+		.child_set = *child_set,
+		.result = -5,
+	};
+
+	if (a) {
+		m.attrs = 1;
+		m.attr.mode = a->mode;
+		m.attr.uid = a->uid;
+		m.attr.gid = a->gid;
+		m.attr.atime = a->atime;
+		m.attr.mtime = a->mtime;
+		m.attr.ctime = a->ctime;
+		m.attr.atimensec = a->atimensec;
+		m.attr.mtimensec = a->mtimensec;
+		m.attr.ctimensec = a->ctimensec;
+	}
+	bpf_loop(FSP_STEPS, fsp_vm_step, &m, 0);
+	if (!m.done)
+		return -5; /* EIO */
+	*child_set = m.child_set;
+	if (a) {
+		a->mode = m.attr.mode;
+		a->uid = m.attr.uid;
+		a->gid = m.attr.gid;
+		a->atime = m.attr.atime;
+		a->mtime = m.attr.mtime;
+		a->ctime = m.attr.ctime;
+		a->atimensec = m.attr.atimensec;
+		a->mtimensec = m.attr.mtimensec;
+		a->ctimensec = m.attr.ctimensec;
+	}
+	return m.result;
+}
+
+/* lookup prefilter: the first op of each set's */
+static const volatile __u32 fsp_lookup_pre_at[4] = {
+	2, 3, 0, 4,
+};
+
 static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-		case 2: /* '/media' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 1: /* '/a' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/media' */
-		switch (child) {
-		case 2: /* '/media' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_lookup_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* lookup postfilter: the first op of each set's */
+static const volatile __u32 fsp_lookup_post_at[4] = {
+	25, 26, 0, 35,
+};
 
 static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				if (type & 127) {
-					*child_set = 1;
-					return BPF_FUSE_CONTINUE;
-				}
-				break;
-			}
-		case 2: /* '/media' */
-			{
-				if (type & 1) {
-					if (a) {
-						/* attr mode */
-#line 7 "tests/golden_bpf/attributes.fspol"
-						{
-							a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
-						}
-#line 197 "attributes.bpf.c"
-						/* attr uid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-						{
-							a->uid = 0U;
-						}
-#line 203 "attributes.bpf.c"
-						/* attr gid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-						{
-							if (a->gid >= 1000U && a->gid <= 1999U)
-								a->gid = 101000U + (a->gid - 1000U);
-						}
-#line 210 "attributes.bpf.c"
-					}
-					*child_set = 2;
-					return BPF_FUSE_CONTINUE;
-				}
-				if (type & 126) {
-					if (a) {
-						/* attr uid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-						{
-							a->uid = 0U;
-						}
-#line 222 "attributes.bpf.c"
-						/* attr gid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-						{
-							if (a->gid >= 1000U && a->gid <= 1999U)
-								a->gid = 101000U + (a->gid - 1000U);
-						}
-#line 229 "attributes.bpf.c"
-					}
-					*child_set = 3;
-					return BPF_FUSE_CONTINUE;
-				}
-				break;
-			}
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 1: /* '/a' */
-		switch (child) {
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/media' */
-		switch (child) {
-		case 2: /* '/media' */
-			{
-				if (type & 1) {
-					if (a) {
-						/* attr mode */
-#line 7 "tests/golden_bpf/attributes.fspol"
-						{
-							a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
-						}
-#line 253 "attributes.bpf.c"
-						/* attr uid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-						{
-							a->uid = 0U;
-						}
-#line 259 "attributes.bpf.c"
-						/* attr gid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-						{
-							if (a->gid >= 1000U && a->gid <= 1999U)
-								a->gid = 101000U + (a->gid - 1000U);
-						}
-#line 266 "attributes.bpf.c"
-					}
-					*child_set = 2;
-					return BPF_FUSE_CONTINUE;
-				}
-				if (type & 126) {
-					if (a) {
-						/* attr uid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-						{
-							a->uid = 0U;
-						}
-#line 278 "attributes.bpf.c"
-						/* attr gid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-						{
-							if (a->gid >= 1000U && a->gid <= 1999U)
-								a->gid = 101000U + (a->gid - 1000U);
-						}
-#line 285 "attributes.bpf.c"
-					}
-					return BPF_FUSE_CONTINUE;
-				}
-				break;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_lookup_post_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* rename2 prefilter: the first op of each set's */
+static const volatile __u32 fsp_rename2_pre_at[4] = {
+	36, 36, 36, 36,
+};
 
 static __always_inline int fsp_rename2_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-	case 1: /* '/a' */
-	case 2: /* '/media' */
-	case 3: /* '/media' */
-		/* rename is checked on two nodes, and the other one's rules are not visible to this filter */
-		return BPF_FUSE_USER_PREFILTER;
-	}
-	return BPF_FUSE_CONTINUE;
+	if (set >= FSP_SETS)
+		return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_rename2_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* rename prefilter: the first op of each set's */
+static const volatile __u32 fsp_rename_pre_at[4] = {
+	36, 36, 36, 36,
+};
 
 static __always_inline int fsp_rename_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-	case 1: /* '/a' */
-	case 2: /* '/media' */
-	case 3: /* '/media' */
-		/* rename is checked on two nodes, and the other one's rules are not visible to this filter */
-		return BPF_FUSE_USER_PREFILTER;
-	}
-	return BPF_FUSE_CONTINUE;
+	if (set >= FSP_SETS)
+		return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_rename_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* link prefilter: the first op of each set's */
+static const volatile __u32 fsp_link_pre_at[4] = {
+	36, 36, 36, 36,
+};
 
 static __always_inline int fsp_link_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-	case 1: /* '/a' */
-	case 2: /* '/media' */
-	case 3: /* '/media' */
-		/* link is checked on two nodes, and the other one's rules are not visible to this filter */
-		return BPF_FUSE_USER_PREFILTER;
-	}
-	return BPF_FUSE_CONTINUE;
+	if (set >= FSP_SETS)
+		return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_link_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* getattr prefilter: the first op of each set's */
+static const volatile __u32 fsp_getattr_pre_at[4] = {
+	0, 0, 1, 1,
+};
 
 static __always_inline int fsp_getattr_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/media' */
-	case 3: /* '/media' */
-		return BPF_FUSE_POSTFILTER;
-	}
-	return BPF_FUSE_CONTINUE;
+	if (set >= FSP_SETS)
+		return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_getattr_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* getattr postfilter: the first op of each set's */
+static const volatile __u32 fsp_getattr_post_at[4] = {
+	0, 0, 37, 27,
+};
 
 static __always_inline int fsp_getattr_post(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/media' */
-		if (a) {
-			/* attr mode */
-#line 7 "tests/golden_bpf/attributes.fspol"
-			{
-				a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
-			}
-#line 361 "attributes.bpf.c"
-			/* attr uid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-			{
-				a->uid = 0U;
-			}
-#line 367 "attributes.bpf.c"
-			/* attr gid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-			{
-				if (a->gid >= 1000U && a->gid <= 1999U)
-					a->gid = 101000U + (a->gid - 1000U);
-			}
-#line 374 "attributes.bpf.c"
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 3: /* '/media' */
-		if (a) {
-			/* attr uid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-			{
-				a->uid = 0U;
-			}
-#line 384 "attributes.bpf.c"
-			/* attr gid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-			{
-				if (a->gid >= 1000U && a->gid <= 1999U)
-					a->gid = 101000U + (a->gid - 1000U);
-			}
-#line 391 "attributes.bpf.c"
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_getattr_post_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* setattr prefilter: the first op of each set's */
+static const volatile __u32 fsp_setattr_pre_at[4] = {
+	0, 0, 43, 43,
+};
 
 static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/media' */
-	case 3: /* '/media' */
-		if (a) {
-			/* attr uid */
-			if (v & FATTR_UID) {
-#line 3 "tests/golden_bpf/attributes.fspol"
-				{
-					if (a->uid != 0U)
-						return -1; /* EPERM: no lower id shows so */
-					a->uid = 0xffffffffU;
-				}
-			}
-#line 414 "attributes.bpf.c"
-			/* attr gid */
-			if (v & FATTR_GID) {
-#line 3 "tests/golden_bpf/attributes.fspol"
-				{
-					if (a->gid >= 101000U && a->gid <= 101999U)
-						a->gid = 1000U + (a->gid - 101000U);
-					else if (a->gid >= 1000U && a->gid <= 1999U)
-						return -1; /* EPERM: no lower id shows so */
-				}
-			}
-#line 425 "attributes.bpf.c"
-		}
-		return BPF_FUSE_POSTFILTER;
-	}
-	return BPF_FUSE_CONTINUE;
+	if (set >= FSP_SETS)
+		return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_setattr_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* setattr postfilter: the first op of each set's */
+static const volatile __u32 fsp_setattr_post_at[4] = {
+	0, 0, 37, 27,
+};
 
 static __always_inline int fsp_setattr_post(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/media' */
-		if (a) {
-			/* attr mode */
-#line 7 "tests/golden_bpf/attributes.fspol"
-			{
-				a->mode = (a->mode & ~07777U) | ((a->mode & 07777 & 0640) | 00);
-			}
-#line 443 "attributes.bpf.c"
-			/* attr uid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-			{
-				a->uid = 0U;
-			}
-#line 449 "attributes.bpf.c"
-			/* attr gid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-			{
-				if (a->gid >= 1000U && a->gid <= 1999U)
-					a->gid = 101000U + (a->gid - 1000U);
-			}
-#line 456 "attributes.bpf.c"
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 3: /* '/media' */
-		if (a) {
-			/* attr uid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-			{
-				a->uid = 0U;
-			}
-#line 466 "attributes.bpf.c"
-			/* attr gid */
-#line 3 "tests/golden_bpf/attributes.fspol"
-			{
-				if (a->gid >= 1000U && a->gid <= 1999U)
-					a->gid = 101000U + (a->gid - 1000U);
-			}
-#line 473 "attributes.bpf.c"
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_setattr_post_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
 
 /* The caller, as the target profile lets a filter see it */
@@ -521,13 +630,27 @@ static __always_inline __u32 fsp_type_of(__u32 mode)
 	}
 }
 
+/*
+ * The class of the name a request carries, for a directory of class
+ * `cls` (-1: a name the filter cannot read). The walk's buffer is in a
+ * frame of its own, gone before the decisions run: the stacks of a
+ * chain of calls add up.
+ */
+static __noinline __s32 fsp_name_class(const struct fuse_buffer *name, __u32 cls)
+{
+	struct fsp_walk wk = {};
+	struct bpf_dynptr dp;
+
+	if (fsp_read_name(name, &wk, &dp))
+		return -1;
+	return fsp_child_class(cls, &wk);
+}
+
 SEC("struct_ops/every_lookup_pre")
 __u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct fuse_buffer *name)
 {
 	__u32 set = meta->state;
 	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
 	__s32 k;
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -538,9 +661,7 @@ __u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct f
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
 	barrier_var(set);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(fsp_set_class[set], &wk);
+	k = fsp_name_class(name, fsp_set_class[set]);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
@@ -553,8 +674,6 @@ __u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const s
 {
 	__u32 set = meta->state;
 	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
 	__s32 k;
 	struct fuse_bpf_entry_out e = {};
 	struct bpf_dynptr entries_dp;
@@ -571,9 +690,7 @@ __u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const s
 	if (meta->error_in)
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(fsp_set_class[set], &wk);
+	k = fsp_name_class(name, fsp_set_class[set]);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;

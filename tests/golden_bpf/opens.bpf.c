@@ -143,241 +143,442 @@ struct fsp_caller {
 	__u32 gid;
 };
 
-static __always_inline bool fsp_arg_0(__u32 v)
+/* The decision machine: 43 ops, one per bpf_loop step
+ * (codegen/vm_ops.def). An op is { op | field << 8, a, b, c, t, f }: t is
+ * the next op (when its test holds), f the next when it does not. */
+#define FSP_OP_RET 0	/* stop: the filter returns (s32)a */
+#define FSP_OP_JMP 1	/* go to t */
+#define FSP_OP_SEARCH 2	/* the child's class in children[a, a + b), sorted: go to its op; f when absent */
+#define FSP_OP_TYPE 3	/* the child's file type is in the mask a */
+#define FSP_OP_ARG 4	/* the request's argument does arg atom a (arg_atoms.def row) */
+#define FSP_OP_VALID 5	/* the setattr request sets the bits a */
+#define FSP_OP_ATTRS 6	/* the filter has attributes to rewrite */
+#define FSP_OP_UID 7	/* the caller's uid is in [a, b] */
+#define FSP_OP_GID 8	/* the caller's gid is in [a, b] */
+#define FSP_OP_COMM 9	/* the caller's process name is comms[a] */
+#define FSP_OP_CHILD 10	/* the lookup's child gets node state a */
+#define FSP_OP_MODE 11	/* mode bits 07777 become (bits & a) | b */
+#define FSP_OP_ID_SET 12	/* id `field` (0 uid, 1 gid) becomes a */
+#define FSP_OP_ID_ADD 13	/* id `field` moves by the s64 a | b << 32; out of range: 65534, or the errno c */
+#define FSP_OP_ID_MAP 14	/* id `field` in [a, b] becomes c + (id - a), then t; else f */
+#define FSP_OP_ID_DENY 15	/* id `field` in [a, b]: the filter returns -EPERM */
+#define FSP_OP_ID_EXPECT 16	/* id `field` is a: it becomes 0xffffffff (the lower id stays); else -EPERM */
+#define FSP_OP_TIME 17	/* time `field` (0 atime, 1 mtime, 2 ctime) becomes a | b << 32, its nsec 0 */
+#define FSP_OPS 43
+#define FSP_STEPS 48
+#define FSP_CHILDREN 10
+
+struct fsp_op {
+	__u32 op;
+	__u32 a, b, c;
+	__u32 t, f;
+};
+
+struct fsp_child {
+	__u32 cls;
+	__u32 op;
+};
+
+static const volatile struct fsp_op fsp_ops[FSP_OPS] = {
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 0: no decision: continue */
+	{ FSP_OP_ARG, 0, 0, 0, 2, 3 },	/* 1: access exec */
+	{ FSP_OP_RET, (__u32)-13, 0, 0, 0, 0 },	/* 2: tests/golden_bpf/opens.fspol:3 deny: EACCES */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 3: no rule refused */
+	{ FSP_OP_ARG, 3, 0, 0, 5, 6 },	/* 4: access truncate */
+	{ FSP_OP_RET, (__u32)-1, 0, 0, 0, 0 },	/* 5: tests/golden_bpf/opens.fspol:4 deny: EPERM */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 6: no rule refused */
+	{ FSP_OP_RET, BPF_FUSE_POSTFILTER, 0, 0, 0, 0 },	/* 7: no rule refused */
+	{ FSP_OP_SEARCH, 0, 3, 0, 9, 0 },	/* 8: the child's class */
+	{ FSP_OP_SEARCH, 3, 1, 0, 10, 0 },	/* 9: the child's class */
+	{ FSP_OP_SEARCH, 4, 1, 0, 11, 0 },	/* 10: the child's class */
+	{ FSP_OP_SEARCH, 5, 1, 0, 12, 0 },	/* 11: the child's class */
+	{ FSP_OP_CHILD, 1, 0, 0, 13, 13 },	/* 12: the child's node state */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 13: no rule refused */
+	{ FSP_OP_TYPE, 127, 0, 0, 12, 15 },	/* 14: '/a' */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 15: no type matched */
+	{ FSP_OP_CHILD, 2, 0, 0, 17, 17 },	/* 16: the child's node state */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 17: no rule refused */
+	{ FSP_OP_CHILD, 3, 0, 0, 19, 19 },	/* 18: the child's node state */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 19: no rule refused */
+	{ FSP_OP_TYPE, 1, 0, 0, 16, 21 },	/* 20: '/bin' */
+	{ FSP_OP_TYPE, 126, 0, 0, 18, 22 },	/* 21: '/bin' */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 22: no type matched */
+	{ FSP_OP_CHILD, 4, 0, 0, 24, 24 },	/* 23: the child's node state */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 24: no rule refused */
+	{ FSP_OP_TYPE, 127, 0, 0, 23, 26 },	/* 25: '/logs' */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 26: no type matched */
+	{ FSP_OP_SEARCH, 6, 3, 0, 28, 0 },	/* 27: the child's class */
+	{ FSP_OP_SEARCH, 9, 0, 0, 29, 0 },	/* 28: the child's class */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 29: no rule refused */
+	{ FSP_OP_TYPE, 1, 0, 0, 16, 31 },	/* 30: '/bin' */
+	{ FSP_OP_TYPE, 126, 0, 0, 29, 32 },	/* 31: '/bin' */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 32: no type matched */
+	{ FSP_OP_SEARCH, 9, 1, 0, 34, 0 },	/* 33: the child's class */
+	{ FSP_OP_RET, BPF_FUSE_USER_PREFILTER, 0, 0, 0, 0 },	/* 34: rename is checked on two nodes, and the other one's rules are not visible to this filter */
+	{ FSP_OP_ARG, 4, 0, 0, 36, 37 },	/* 35: access chmod */
+	{ FSP_OP_RET, (__u32)-1, 0, 0, 0, 0 },	/* 36: tests/golden_bpf/opens.fspol:4 deny: EPERM */
+	{ FSP_OP_ARG, 6, 0, 0, 38, 39 },	/* 37: access truncate */
+	{ FSP_OP_RET, (__u32)-1, 0, 0, 0, 0 },	/* 38: tests/golden_bpf/opens.fspol:4 deny: EPERM */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 39: no rule refused */
+	{ FSP_OP_ARG, 10, 0, 0, 41, 42 },	/* 40: access exec */
+	{ FSP_OP_RET, (__u32)-13, 0, 0, 0, 0 },	/* 41: tests/golden_bpf/opens.fspol:3 deny: EACCES */
+	{ FSP_OP_RET, BPF_FUSE_CONTINUE, 0, 0, 0, 0 },	/* 42: no rule refused */
+};
+
+static const volatile struct fsp_child fsp_children[FSP_CHILDREN] = {
+	{ 1, 7 },	/* '/a' */
+	{ 2, 7 },	/* '/bin' */
+	{ 3, 7 },	/* '/logs' */
+	{ 1, 7 },	/* '/a' */
+	{ 2, 7 },	/* '/bin' */
+	{ 3, 7 },	/* '/logs' */
+	{ 1, 14 },	/* '/a' */
+	{ 2, 20 },	/* '/bin' */
+	{ 3, 25 },	/* '/logs' */
+	{ 2, 30 },	/* '/bin' */
+};
+
+/* The request argument's atoms (arg_atoms.def) */
+static __always_inline bool fsp_arg(__u32 row, __u32 v)
 {
-	return (v & 040) != 0;
+	switch (row) {
+	case 0:
+		return (v & 040) != 0;
+	case 3:
+		return (v & 040) == 0 && (v & 01000) != 0;
+	case 4:
+		return (v & 1) != 0;
+	case 6:
+		return (v & 8) != 0;
+	case 10:
+		return (v & 1) != 0;
+	}
+	return false;
 }
 
-static __always_inline bool fsp_arg_3(__u32 v)
+struct fsp_attrs {
+	__u64 atime, mtime, ctime;
+	__u32 atimensec, mtimensec, ctimensec, mode, uid, gid;
+};
+
+struct fsp_vm {
+	struct fsp_caller c;
+	struct fsp_attrs attr;
+	__u32 pc;
+	__u32 v;		/* the request's argument */
+	__u32 child;		/* by name: the name's class */
+	__u32 type;		/* the child's file type bit */
+	__u32 lo, hi;		/* what a SEARCH has left to look at */
+	__s32 child_set;
+	__s32 result;
+	__u32 attrs;		/* 1: the filter has attributes to rewrite */
+	__u32 done;
+};
+
+static __always_inline void fsp_set_id(struct fsp_vm *m, __u32 field, __u32 id)
 {
-	return (v & 040) == 0 && (v & 01000) != 0;
+	if (field)
+		m->attr.gid = id;
+	else
+		m->attr.uid = id;
 }
 
-static __always_inline bool fsp_arg_4(__u32 v)
+static long fsp_vm_step(__u32 i, void *ctx)
 {
-	return (v & 1) != 0;
+	struct fsp_vm *m = ctx;
+	const volatile struct fsp_op *o;
+	__u32 pc = m->pc, field, a, b, c, id, mid;
+	__s64 moved;
+	__u64 time;
+	bool yes = true;
+
+	if (pc >= FSP_OPS)
+		goto bad;
+	barrier_var(pc);
+	o = &fsp_ops[pc];
+	field = o->op >> 8;
+	a = o->a;
+	b = o->b;
+	c = o->c;
+	id = field ? m->attr.gid : m->attr.uid;
+	switch (o->op & 0xff) {
+	case FSP_OP_RET:
+		m->result = (__s32)a;
+		m->done = 1;
+		return 1;
+	case FSP_OP_JMP:
+		break;
+	case FSP_OP_SEARCH:	/* one halving per step */
+		if (m->lo == 0xffffffff) {
+			m->lo = a;
+			m->hi = a + b;
+		}
+		if (m->lo >= m->hi) {
+			m->pc = o->f;
+			return 0;
+		}
+		mid = m->lo + (m->hi - m->lo) / 2;
+		if (mid >= FSP_CHILDREN)
+			goto bad;
+		barrier_var(mid);
+		if (fsp_children[mid].cls == m->child)
+			m->pc = fsp_children[mid].op;
+		else if (fsp_children[mid].cls < m->child)
+			m->lo = mid + 1;
+		else
+			m->hi = mid;
+		return 0;
+	case FSP_OP_TYPE:
+		yes = m->type & a;
+		break;
+	case FSP_OP_ARG:
+		yes = fsp_arg(a, m->v);
+		break;
+	case FSP_OP_VALID:
+		yes = m->v & a;
+		break;
+	case FSP_OP_ATTRS:
+		yes = m->attrs;
+		break;
+	case FSP_OP_UID:
+		yes = m->c.uid >= a && m->c.uid <= b;
+		break;
+	case FSP_OP_GID:
+		yes = m->c.gid >= a && m->c.gid <= b;
+		break;
+	case FSP_OP_CHILD:
+		m->child_set = (__s32)a;
+		break;
+	case FSP_OP_MODE:
+		m->attr.mode = (m->attr.mode & ~07777U) | (m->attr.mode & 07777 & a) | b;
+		break;
+	case FSP_OP_ID_SET:
+		fsp_set_id(m, field, a);
+		break;
+	case FSP_OP_ID_ADD:
+		moved = (__s64)id + (__s64)((__u64)b << 32 | a);
+		if (moved < 0 || moved > 0xfffffffeLL) {
+			if (c)
+				goto refuse;
+			moved = 65534;
+		}
+		fsp_set_id(m, field, (__u32)moved);
+		break;
+	case FSP_OP_ID_MAP:
+		yes = id >= a && id <= b;
+		if (yes)
+			fsp_set_id(m, field, c + (id - a));
+		break;
+	case FSP_OP_ID_DENY:
+		if (id >= a && id <= b) {
+			c = 1; /* EPERM */
+			goto refuse;
+		}
+		break;
+	case FSP_OP_ID_EXPECT:
+		if (id != a) {
+			c = 1; /* EPERM */
+			goto refuse;
+		}
+		fsp_set_id(m, field, 0xffffffff);
+		break;
+	case FSP_OP_TIME:
+		time = (__u64)b << 32 | a;
+		if (field == 0) {
+			m->attr.atime = time;
+			m->attr.atimensec = 0;
+		} else if (field == 1) {
+			m->attr.mtime = time;
+			m->attr.mtimensec = 0;
+		} else {
+			m->attr.ctime = time;
+			m->attr.ctimensec = 0;
+		}
+		break;
+	default:
+		goto bad;
+	}
+	m->pc = yes ? o->t : o->f;
+	return 0;
+refuse:
+	m->result = -(__s32)c;
+	m->done = 1;
+	return 1;
+bad:
+	m->result = -5; /* EIO */
+	m->done = 1;
+	return 1;
 }
 
-static __always_inline bool fsp_arg_6(__u32 v)
+/*
+ * Runs the program at op `pc`: a filter's result, the child's state
+ * (CHILD) and the attributes it rewrites. A run that does not end
+ * (a bug) is EIO, never a default decision. A function of its own,
+ * so its state is on the stack once, not at every call (a listing's
+ * stack is near full); a BPF function takes five arguments.
+ */
+static __noinline int fsp_run(__u64 pc_child, __u64 v_type, const struct fsp_caller *c,
+			      __s32 *child_set, struct fuse_attr *a)
 {
-	return (v & 8) != 0;
+	struct fsp_vm m = {
+		.c = *c,
+		.pc = pc_child >> 32,
+		.v = v_type >> 32,
+		.child = (__u32)pc_child,
+		.type = (__u32)v_type,
+		.lo = 0xffffffff,
+		.child_set = *child_set,
+		.result = -5,
+	};
+
+	if (a) {
+		m.attrs = 1;
+		m.attr.mode = a->mode;
+		m.attr.uid = a->uid;
+		m.attr.gid = a->gid;
+		m.attr.atime = a->atime;
+		m.attr.mtime = a->mtime;
+		m.attr.ctime = a->ctime;
+		m.attr.atimensec = a->atimensec;
+		m.attr.mtimensec = a->mtimensec;
+		m.attr.ctimensec = a->ctimensec;
+	}
+	bpf_loop(FSP_STEPS, fsp_vm_step, &m, 0);
+	if (!m.done)
+		return -5; /* EIO */
+	*child_set = m.child_set;
+	if (a) {
+		a->mode = m.attr.mode;
+		a->uid = m.attr.uid;
+		a->gid = m.attr.gid;
+		a->atime = m.attr.atime;
+		a->mtime = m.attr.mtime;
+		a->ctime = m.attr.ctime;
+		a->atimensec = m.attr.atimensec;
+		a->mtimensec = m.attr.mtimensec;
+		a->ctimensec = m.attr.ctimensec;
+	}
+	return m.result;
 }
 
-static __always_inline bool fsp_arg_10(__u32 v)
-{
-	return (v & 1) != 0;
-}
+/* open prefilter: the first op of each set's */
+static const volatile __u32 fsp_open_pre_at[5] = {
+	0, 0, 1, 0, 4,
+};
 
 static __always_inline int fsp_open_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/bin' */
-		/* access exec */
-		if (fsp_arg_0(v)) {
-#line 3 "tests/golden_bpf/opens.fspol"
-			return -13; /* deny: EACCES */
-#line 181 "opens.bpf.c"
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 4: /* '/logs' */
-		/* access truncate */
-		if (fsp_arg_3(v)) {
-#line 4 "tests/golden_bpf/opens.fspol"
-			return -1; /* deny: EPERM */
-#line 189 "opens.bpf.c"
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_open_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* lookup prefilter: the first op of each set's */
+static const volatile __u32 fsp_lookup_pre_at[5] = {
+	8, 9, 0, 10, 11,
+};
 
 static __always_inline int fsp_lookup_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-		case 2: /* '/bin' */
-		case 3: /* '/logs' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 1: /* '/a' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/bin' */
-		switch (child) {
-		case 2: /* '/bin' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 4: /* '/logs' */
-		switch (child) {
-		case 3: /* '/logs' */
-			{
-				return BPF_FUSE_POSTFILTER;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_lookup_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* lookup postfilter: the first op of each set's */
+static const volatile __u32 fsp_lookup_post_at[5] = {
+	27, 28, 0, 33, 28,
+};
 
 static __always_inline int fsp_lookup_post(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-		switch (child) {
-		case 1: /* '/a' */
-			{
-				if (type & 127) {
-					*child_set = 1;
-					return BPF_FUSE_CONTINUE;
-				}
-				break;
-			}
-		case 2: /* '/bin' */
-			{
-				if (type & 1) {
-					*child_set = 2;
-					return BPF_FUSE_CONTINUE;
-				}
-				if (type & 126) {
-					*child_set = 3;
-					return BPF_FUSE_CONTINUE;
-				}
-				break;
-			}
-		case 3: /* '/logs' */
-			{
-				if (type & 127) {
-					*child_set = 4;
-					return BPF_FUSE_CONTINUE;
-				}
-				break;
-			}
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	case 1: /* '/a' */
-		switch (child) {
-		}
-		return BPF_FUSE_CONTINUE;
-	case 3: /* '/bin' */
-		switch (child) {
-		case 2: /* '/bin' */
-			{
-				if (type & 1) {
-					*child_set = 2;
-					return BPF_FUSE_CONTINUE;
-				}
-				if (type & 126) {
-					return BPF_FUSE_CONTINUE;
-				}
-				break;
-			}
-		}
-		return BPF_FUSE_CONTINUE;
-	case 4: /* '/logs' */
-		switch (child) {
-		}
-		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_lookup_post_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* rename2 prefilter: the first op of each set's */
+static const volatile __u32 fsp_rename2_pre_at[5] = {
+	34, 34, 34, 34, 34,
+};
 
 static __always_inline int fsp_rename2_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-	case 1: /* '/a' */
-	case 2: /* '/bin' */
-	case 3: /* '/bin' */
-	case 4: /* '/logs' */
-		/* rename is checked on two nodes, and the other one's rules are not visible to this filter */
-		return BPF_FUSE_USER_PREFILTER;
-	}
-	return BPF_FUSE_CONTINUE;
+	if (set >= FSP_SETS)
+		return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_rename2_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* rename prefilter: the first op of each set's */
+static const volatile __u32 fsp_rename_pre_at[5] = {
+	34, 34, 34, 34, 34,
+};
 
 static __always_inline int fsp_rename_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-	case 1: /* '/a' */
-	case 2: /* '/bin' */
-	case 3: /* '/bin' */
-	case 4: /* '/logs' */
-		/* rename is checked on two nodes, and the other one's rules are not visible to this filter */
-		return BPF_FUSE_USER_PREFILTER;
-	}
-	return BPF_FUSE_CONTINUE;
+	if (set >= FSP_SETS)
+		return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_rename_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* link prefilter: the first op of each set's */
+static const volatile __u32 fsp_link_pre_at[5] = {
+	34, 34, 34, 34, 34,
+};
 
 static __always_inline int fsp_link_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 0: /* '/' */
-	case 1: /* '/a' */
-	case 2: /* '/bin' */
-	case 3: /* '/bin' */
-	case 4: /* '/logs' */
-		/* link is checked on two nodes, and the other one's rules are not visible to this filter */
-		return BPF_FUSE_USER_PREFILTER;
-	}
-	return BPF_FUSE_CONTINUE;
+	if (set >= FSP_SETS)
+		return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_link_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* setattr prefilter: the first op of each set's */
+static const volatile __u32 fsp_setattr_pre_at[5] = {
+	0, 0, 0, 0, 35,
+};
 
 static __always_inline int fsp_setattr_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 4: /* '/logs' */
-		/* access chmod */
-		if (fsp_arg_4(v)) {
-#line 4 "tests/golden_bpf/opens.fspol"
-			return -1; /* deny: EPERM */
-#line 355 "opens.bpf.c"
-		}
-		/* access truncate */
-		if (fsp_arg_6(v)) {
-#line 4 "tests/golden_bpf/opens.fspol"
-			return -1; /* deny: EPERM */
-#line 361 "opens.bpf.c"
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_setattr_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
+
+/* access prefilter: the first op of each set's */
+static const volatile __u32 fsp_access_pre_at[5] = {
+	0, 0, 40, 0, 0,
+};
 
 static __always_inline int fsp_access_pre(__u32 set, const struct fsp_caller *c, __u32 v, __u32 child, __u32 type,
 					__s32 *child_set, struct fuse_attr *a)
 {
-	switch (set) {
-	case 2: /* '/bin' */
-		/* access exec */
-		if (fsp_arg_10(v)) {
-#line 3 "tests/golden_bpf/opens.fspol"
-			return -13; /* deny: EACCES */
-#line 377 "opens.bpf.c"
-		}
+	if (set >= FSP_SETS)
 		return BPF_FUSE_CONTINUE;
-	}
-	return BPF_FUSE_CONTINUE;
+	barrier_var(set);
+	return fsp_run((__u64)fsp_access_pre_at[set] << 32 | child, (__u64)v << 32 | type, c,
+		       child_set, a);
 }
 
 /* The caller, as the target profile lets a filter see it */
@@ -425,6 +626,22 @@ static __always_inline __u32 fsp_type_of(__u32 mode)
 	}
 }
 
+/*
+ * The class of the name a request carries, for a directory of class
+ * `cls` (-1: a name the filter cannot read). The walk's buffer is in a
+ * frame of its own, gone before the decisions run: the stacks of a
+ * chain of calls add up.
+ */
+static __noinline __s32 fsp_name_class(const struct fuse_buffer *name, __u32 cls)
+{
+	struct fsp_walk wk = {};
+	struct bpf_dynptr dp;
+
+	if (fsp_read_name(name, &wk, &dp))
+		return -1;
+	return fsp_child_class(cls, &wk);
+}
+
 SEC("struct_ops/every_open_pre")
 __u32 BPF_PROG(every_open_pre, const struct bpf_fuse_meta_info *meta, struct fuse_open_in *in)
 {
@@ -449,8 +666,6 @@ __u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct f
 {
 	__u32 set = meta->state;
 	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
 	__s32 k;
 	__s32 child_set = -1;
 	__u32 child = 0;
@@ -461,9 +676,7 @@ __u32 BPF_PROG(every_lookup_pre, const struct bpf_fuse_meta_info *meta, struct f
 	if (set >= FSP_SETS)
 		return -5; /* EIO: a node state this policy does not have */
 	barrier_var(set);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(fsp_set_class[set], &wk);
+	k = fsp_name_class(name, fsp_set_class[set]);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
@@ -476,8 +689,6 @@ __u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const s
 {
 	__u32 set = meta->state;
 	struct fsp_caller c = {};
-	struct fsp_walk wk = {};
-	struct bpf_dynptr name_dp;
 	__s32 k;
 	struct fuse_bpf_entry_out e = {};
 	struct bpf_dynptr entries_dp;
@@ -494,9 +705,7 @@ __u32 BPF_PROG(every_lookup_post, const struct bpf_fuse_meta_info *meta, const s
 	if (meta->error_in)
 		return BPF_FUSE_CONTINUE;
 	type = fsp_type_of(out->attr.mode);
-	if (fsp_read_name(name, &wk, &name_dp))
-		return -5; /* EIO: a name the filter cannot read */
-	k = fsp_child_class(fsp_set_class[set], &wk);
+	k = fsp_name_class(name, fsp_set_class[set]);
 	if (k < 0)
 		return -5;
 	child = (__u32)k;
