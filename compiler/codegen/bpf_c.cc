@@ -22,6 +22,7 @@ namespace fspol::codegen {
 extern const char kFuseBpfAbiH[];
 extern const char kFuseBpfOpsDef[];
 extern const char kFspHarnessH[];
+extern const char kFspMachineH[];
 
 namespace {
 
@@ -873,13 +874,14 @@ class Emitter {
     w.close("};");
     w.blank();
     if (!d.comms.empty()) {
+      w.line("#define FSP_COMMS " + std::to_string(d.comms.size()));
+      w.blank();
       w.line("struct fsp_comm {");
       w.line("\tchar name[16];");
       w.line("\t__u32 len;");
       w.line("};");
       w.blank();
-      w.open("static const volatile struct fsp_comm fsp_comms[" + std::to_string(d.comms.size()) +
-             "] = {");
+      w.open("static const volatile struct fsp_comm fsp_comms[FSP_COMMS] = {");
       for (const std::string& name : d.comms) {
         w.line("{ " + c_string(name) + ", " + std::to_string(name.size()) + " },");
       }
@@ -891,7 +893,7 @@ class Emitter {
           "{",
           "\tbool same = true;",
           "",
-          "\tif (n >= sizeof(fsp_comms) / sizeof(fsp_comms[0]))",
+          "\tif (n >= FSP_COMMS)",
           "\t\treturn false;",
           "\tbarrier_var(n);",
           "#pragma unroll",
@@ -917,216 +919,7 @@ class Emitter {
     w.line("return false;");
     w.close("}");
     w.blank();
-    static constexpr std::string_view kMachine[] = {
-        "struct fsp_attrs {",
-        "\t__u64 atime, mtime, ctime;",
-        "\t__u32 atimensec, mtimensec, ctimensec, mode, uid, gid;",
-        "};",
-        "",
-        "struct fsp_vm {",
-        "\tstruct fsp_caller c;",
-        "\tstruct fsp_attrs attr;",
-        "\t__u32 pc;",
-        "\t__u32 v;\t\t/* the request's argument */",
-        "\t__u32 child;\t\t/* by name: the name's class */",
-        "\t__u32 type;\t\t/* the child's file type bit */",
-        "\t__u32 lo, hi;\t\t/* what a SEARCH has left to look at */",
-        "\t__s32 child_set;",
-        "\t__s32 result;",
-        "\t__u32 attrs;\t\t/* 1: the filter has attributes to rewrite */",
-        "\t__u32 done;",
-        "};",
-        "",
-        "static __always_inline void fsp_set_id(struct fsp_vm *m, __u32 field, __u32 id)",
-        "{",
-        "\tif (field)",
-        "\t\tm->attr.gid = id;",
-        "\telse",
-        "\t\tm->attr.uid = id;",
-        "}",
-        "",
-        "static long fsp_vm_step(__u32 i, void *ctx)",
-        "{",
-        "\tstruct fsp_vm *m = ctx;",
-        "\tconst volatile struct fsp_op *o;",
-        "\t__u32 pc = m->pc, field, a, b, c, id, mid;",
-        "\t__s64 moved;",
-        "\t__u64 time;",
-        "\tbool yes = true;",
-        "",
-        "\tif (pc >= FSP_OPS)",
-        "\t\tgoto bad;",
-        "\tbarrier_var(pc);",
-        "\to = &fsp_ops[pc];",
-        "\tfield = o->op >> 8;",
-        "\ta = o->a;",
-        "\tb = o->b;",
-        "\tc = o->c;",
-        "\tid = field ? m->attr.gid : m->attr.uid;",
-        "\tswitch (o->op & 0xff) {",
-        "\tcase FSP_OP_RET:",
-        "\t\tm->result = (__s32)a;",
-        "\t\tm->done = 1;",
-        "\t\treturn 1;",
-        "\tcase FSP_OP_JMP:",
-        "\t\tbreak;",
-        "\tcase FSP_OP_SEARCH:\t/* one halving per step */",
-        "\t\tif (m->lo == 0xffffffff) {",
-        "\t\t\tm->lo = a;",
-        "\t\t\tm->hi = a + b;",
-        "\t\t}",
-        "\t\tif (m->lo >= m->hi) {",
-        "\t\t\tm->pc = o->f;",
-        "\t\t\treturn 0;",
-        "\t\t}",
-        "\t\tmid = m->lo + (m->hi - m->lo) / 2;",
-        "\t\tif (mid >= FSP_CHILDREN)",
-        "\t\t\tgoto bad;",
-        "\t\tbarrier_var(mid);",
-        "\t\tif (fsp_children[mid].cls == m->child)",
-        "\t\t\tm->pc = fsp_children[mid].op;",
-        "\t\telse if (fsp_children[mid].cls < m->child)",
-        "\t\t\tm->lo = mid + 1;",
-        "\t\telse",
-        "\t\t\tm->hi = mid;",
-        "\t\treturn 0;",
-        "\tcase FSP_OP_TYPE:",
-        "\t\tyes = m->type & a;",
-        "\t\tbreak;",
-        "\tcase FSP_OP_ARG:",
-        "\t\tyes = fsp_arg(a, m->v);",
-        "\t\tbreak;",
-        "\tcase FSP_OP_VALID:",
-        "\t\tyes = m->v & a;",
-        "\t\tbreak;",
-        "\tcase FSP_OP_ATTRS:",
-        "\t\tyes = m->attrs;",
-        "\t\tbreak;",
-        "\tcase FSP_OP_UID:",
-        "\t\tyes = m->c.uid >= a && m->c.uid <= b;",
-        "\t\tbreak;",
-        "\tcase FSP_OP_GID:",
-        "\t\tyes = m->c.gid >= a && m->c.gid <= b;",
-        "\t\tbreak;",
-    };
-    for (std::string_view l : kMachine) w.line(l);
-    if (!d.comms.empty()) {
-      w.line("\tcase FSP_OP_COMM:");
-      w.line("\t\tyes = fsp_comm_is(&m->c, a);");
-      w.line("\t\tbreak;");
-    }
-    static constexpr std::string_view kMachine2[] = {
-        "\tcase FSP_OP_CHILD:",
-        "\t\tm->child_set = (__s32)a;",
-        "\t\tbreak;",
-        "\tcase FSP_OP_MODE:",
-        "\t\tm->attr.mode = (m->attr.mode & ~07777U) | (m->attr.mode & 07777 & a) | b;",
-        "\t\tbreak;",
-        "\tcase FSP_OP_ID_SET:",
-        "\t\tfsp_set_id(m, field, a);",
-        "\t\tbreak;",
-        "\tcase FSP_OP_ID_ADD:",
-        "\t\tmoved = (__s64)id + (__s64)((__u64)b << 32 | a);",
-        "\t\tif (moved < 0 || moved > 0xfffffffeLL) {",
-        "\t\t\tif (c)",
-        "\t\t\t\tgoto refuse;",
-        "\t\t\tmoved = 65534;",
-        "\t\t}",
-        "\t\tfsp_set_id(m, field, (__u32)moved);",
-        "\t\tbreak;",
-        "\tcase FSP_OP_ID_MAP:",
-        "\t\tyes = id >= a && id <= b;",
-        "\t\tif (yes)",
-        "\t\t\tfsp_set_id(m, field, c + (id - a));",
-        "\t\tbreak;",
-        "\tcase FSP_OP_ID_DENY:",
-        "\t\tif (id >= a && id <= b) {",
-        "\t\t\tc = 1; /* EPERM */",
-        "\t\t\tgoto refuse;",
-        "\t\t}",
-        "\t\tbreak;",
-        "\tcase FSP_OP_ID_EXPECT:",
-        "\t\tif (id != a) {",
-        "\t\t\tc = 1; /* EPERM */",
-        "\t\t\tgoto refuse;",
-        "\t\t}",
-        "\t\tfsp_set_id(m, field, 0xffffffff);",
-        "\t\tbreak;",
-        "\tcase FSP_OP_TIME:",
-        "\t\ttime = (__u64)b << 32 | a;",
-        "\t\tif (field == 0) {",
-        "\t\t\tm->attr.atime = time;",
-        "\t\t\tm->attr.atimensec = 0;",
-        "\t\t} else if (field == 1) {",
-        "\t\t\tm->attr.mtime = time;",
-        "\t\t\tm->attr.mtimensec = 0;",
-        "\t\t} else {",
-        "\t\t\tm->attr.ctime = time;",
-        "\t\t\tm->attr.ctimensec = 0;",
-        "\t\t}",
-        "\t\tbreak;",
-        "\tdefault:",
-        "\t\tgoto bad;",
-        "\t}",
-        "\tm->pc = yes ? o->t : o->f;",
-        "\treturn 0;",
-        "refuse:",
-        "\tm->result = -(__s32)c;",
-        "\tm->done = 1;",
-        "\treturn 1;",
-        "bad:",
-        "\tm->result = -5; /* EIO */",
-        "\tm->done = 1;",
-        "\treturn 1;",
-        "}",
-        "",
-        "/*",
-        " * Runs the program at op `pc`: a filter's result, the child's state",
-        " * (CHILD) and the attributes it rewrites. A run that does not end",
-        " * (a bug) is EIO, never a default decision. A function of its own,",
-        " * so its state is on the stack once, not at every call (a listing's",
-        " * stack is near full); a BPF function takes five arguments.",
-        " */",
-        "static __noinline int fsp_run(__u64 pc_child, __u64 v_type, const struct fsp_caller *c,",
-        "\t\t\t      __s32 *child_set, struct fuse_attr *a)",
-        "{",
-        "\tstruct fsp_vm m = {",
-        "\t\t.c = *c,",
-        "\t\t.pc = pc_child >> 32,",
-        "\t\t.v = v_type >> 32,",
-        "\t\t.child = (__u32)pc_child,",
-        "\t\t.type = (__u32)v_type,",
-        "\t\t.lo = 0xffffffff,",
-        "\t\t.child_set = *child_set,",
-        "\t\t.result = -5,",
-        "\t};",
-        "",
-        "\tif (a) {",
-        "\t\tm.attrs = 1;",
-    };
-    for (std::string_view l : kMachine2) w.line(l);
-    w.indent();
-    w.indent();
-    harness_attr(w, "m.attr.", "a->");
-    w.dedent();
-    w.dedent();
-    static constexpr std::string_view kMachine3[] = {
-        "\t}",
-        "\tbpf_loop(FSP_STEPS, fsp_vm_step, &m, 0);",
-        "\tif (!m.done)",
-        "\t\treturn -5; /* EIO */",
-        "\t*child_set = m.child_set;",
-        "\tif (a) {",
-    };
-    for (std::string_view l : kMachine3) w.line(l);
-    w.indent();
-    w.indent();
-    harness_attr(w, "a->", "m.attr.");
-    w.dedent();
-    w.dedent();
-    w.line("\t}");
-    w.line("\treturn m.result;");
-    w.line("}");
+    w.line("#include \"fsp_machine.h\"");
     w.blank();
     // The decision function of each callback and stage: the set's program.
     for (size_t i = 0; i < plan::kCallbackCount * 2; ++i) {
@@ -1458,6 +1251,7 @@ const std::vector<std::pair<std::string, std::string>>& bpf_headers() {
       {"fuse_bpf_abi.h", kFuseBpfAbiH},
       {"fuse_bpf_ops.def", kFuseBpfOpsDef},
       {"fsp_harness.h", kFspHarnessH},
+      {"fsp_machine.h", kFspMachineH},
   };
   return headers;
 }

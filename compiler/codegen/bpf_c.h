@@ -34,7 +34,7 @@ struct BpfFiles {
 BpfFiles emit_bpf_c(const ir::Policy& policy, const plan::Plan& plan, std::string_view stem);
 
 // The headers the generated files include besides libbpf's, as
-// (name, text): fuse_bpf_abi.h, fuse_bpf_ops.def, fsp_harness.h.
+// (name, text): fuse_bpf_abi.h, fuse_bpf_ops.def, fsp_harness.h, fsp_machine.h.
 const std::vector<std::pair<std::string, std::string>>& bpf_headers();
 
 }  // namespace fspol::codegen

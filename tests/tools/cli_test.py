@@ -330,8 +330,8 @@ class Cli(unittest.TestCase):
         code, _, err = fsc("compile", "-o", out_dir, pol)
         self.assertEqual((code, err), (0, ""))
         self.assertEqual(sorted(os.listdir(out_dir)),
-                         ["fsp_harness.h", "fuse_bpf_abi.h", "fuse_bpf_ops.def", "p.bpf.c", "p.bpf.o",
-                          "p.harness.bpf.c", "p.harness.bpf.o", "p.ir", "p.plan", "p.skel.h",
+                         ["fsp_harness.h", "fsp_machine.h", "fuse_bpf_abi.h", "fuse_bpf_ops.def", "p.bpf.c",
+                          "p.bpf.o", "p.harness.bpf.c", "p.harness.bpf.o", "p.ir", "p.plan", "p.skel.h",
                           "p_stub.cc", "p_stub.h"])
         code, _, err = fsc("compile", "--emit=stub", pol)
         self.assertEqual(code, 3)
