@@ -687,7 +687,6 @@ class Emitter {
       tracked.push_back(set.tracked ? (set.tracked_dirs_only ? 2 : 1) : 0);
     }
     array(w, "__u32", "fsp_class_state", class_state);
-    dfa_bytes = table_bytes;
     array(w, "__u32", "fsp_set_class", set_class);
     array(w, "__u8", "fsp_set_passthrough", passthrough);
     array(w, "__u8", "fsp_set_tracked", tracked);
@@ -718,16 +717,14 @@ class Emitter {
     w.line("const volatile __u64 fsp_policy_digest = " + std::string(digest) + "ULL;");
     w.line("/* The names the program sets are registered under (fsrun gives each mount");
     w.line(" * names of its own, of the same length) */");
-    table_bytes += 8 + plan_.sets.size() * 16;
     w.open("static const volatile char fsp_set_names[FSP_SETS][16] = {");
     for (const ProgramSet& set : plan_.sets) w.line(c_string(set.name) + ",");
     w.close("};");
     w.blank();
   }
 
-  void array(CodeWriter& w, std::string_view type, std::string_view name,
-             const std::vector<int64_t>& values) {
-    table_bytes += values.size() * (type == "__u8" ? 1 : type == "__u16" ? 2 : 4);
+  static void array(CodeWriter& w, std::string_view type, std::string_view name,
+                    const std::vector<int64_t>& values) {
     w.open("static const volatile " + std::string(type) + " " + std::string(name) + "[" +
            std::to_string(values.size()) + "] = {");
     std::string row;
@@ -827,8 +824,6 @@ class Emitter {
   // policy: the verifier checks it once per call, whatever the rules.
   void machine(CodeWriter& w) {
     const DecisionProgram& d = prog_;
-    uint64_t before = table_bytes;
-    table_bytes += d.ops.size() * 24 + std::max<size_t>(d.children.size(), 1) * 8 + d.comms.size() * 20;
     w.line("/* The decision machine: " + std::to_string(d.ops.size()) + " ops, one per bpf_loop step");
     w.line(" * (codegen/vm_ops.def). An op is { op | field << 8, a, b, c, t, f }: t is");
     w.line(" * the next op (when its test holds), f the next when it does not. */");
@@ -948,7 +943,6 @@ class Emitter {
       w.close("}");
       w.blank();
     }
-    decision_bytes = table_bytes - before;
   }
 
   // Text for a C comment: no "*/" inside.
@@ -1132,10 +1126,6 @@ class Emitter {
  public:
   bool uses_caller_ = false;
   bool uses_comm_ = false;
-  // The read-only tables written (BpfFiles).
-  uint64_t table_bytes = 0;
-  uint64_t dfa_bytes = 0;
-  uint64_t decision_bytes = 0;
   void finish_collect() {
     uses_caller_ = !conditions_.empty();
     for (uint32_t id : conditions_)
@@ -1235,9 +1225,6 @@ BpfFiles emit_bpf_c(const ir::Policy& policy, const plan::Plan& plan, std::strin
     emitter.listing(w);
     emitter.struct_ops(w);
     out.bpf_c = w.text();
-    out.table_bytes = emitter.table_bytes;
-    out.dfa_bytes = emitter.dfa_bytes;
-    out.decision_bytes = emitter.decision_bytes;
   }
   {
     CodeWriter w(std::string(stem) + ".harness.bpf.c");
@@ -1256,16 +1243,6 @@ BpfFiles emit_bpf_c(const ir::Policy& policy, const plan::Plan& plan, std::strin
     harness.harness(w);
     out.harness_c = w.text();
   }
-  out.ops = decisions.ops.size();
-  std::map<uint32_t, size_t> per_rule;
-  for (const VmRow& r : decisions.ops) {
-    if (r.rule >= 0) ++per_rule[static_cast<uint32_t>(r.rule)];
-  }
-  out.heaviest_rules.assign(per_rule.begin(), per_rule.end());
-  std::sort(out.heaviest_rules.begin(), out.heaviest_rules.end(), [](const auto& x, const auto& y) {
-    return x.second != y.second ? x.second > y.second : x.first < y.first;
-  });
-  if (out.heaviest_rules.size() > 3) out.heaviest_rules.resize(3);
   return out;
 }
 

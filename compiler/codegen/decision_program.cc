@@ -134,7 +134,7 @@ class Assembler {
   }
   void emit(VmOp op, uint8_t field, uint32_t a, uint32_t b, uint32_t c, Label t, Label f,
             std::string note) {
-    out_.ops.push_back({op, field, a, b, c, t, f, std::move(note), rule_});
+    out_.ops.push_back({op, field, a, b, c, t, f, std::move(note)});
   }
 
   std::string rule_note(const Test& t) const {
@@ -231,7 +231,6 @@ class Assembler {
       emit(VmOp::ARG, 0, static_cast<uint32_t>(c.arg_atom), 0, 0, kNext, next, c.what);
     }
     for (const Test& t : c.tests) {
-      rule_ = t.rule;
       std::string note = rule_note(t);
       if (t.error != 0) note += ": " + errno_name(t.error);
       if (!t.conditional) {
@@ -249,7 +248,6 @@ class Assembler {
       }
       bind(no);
     }
-    rule_ = -1;
     bind(next);
   }
 
@@ -317,7 +315,6 @@ class Assembler {
            "a chown");
     }
     for (const Test& t : tests) {
-      rule_ = t.rule;
       const ir::Rule& rule = p_.rules[t.rule];
       std::string note = rule_note(t) + " " + std::string(ir::attr_field_name(field));
       Label next = label();
@@ -330,7 +327,6 @@ class Assembler {
       bind(next);
       if (!t.conditional) break;
     }
-    rule_ = -1;
     bind(end);
   }
 
@@ -399,7 +395,6 @@ class Assembler {
   std::vector<std::pair<uint32_t, Label>> children_;
   std::map<std::string, Label> programs_;  // written programs, by what they decide
   std::set<uint32_t> starts_;               // their first ops
-  int64_t rule_ = -1;                       // the rule the ops written now test or apply
 };
 
 }  // namespace

@@ -38,7 +38,6 @@ struct VmRow {
   uint32_t a = 0, b = 0, c = 0;
   uint32_t t = 0, f = 0;
   std::string note;  // the rule or fact behind it, for the reader
-  int64_t rule = -1;  // the rule it tests or applies
 };
 
 struct DecisionProgram {

@@ -259,26 +259,6 @@ std::optional<std::string> build_object(Session& session, const Backends& backen
   return std::move(built.object);
 }
 
-// Generated C whose tables the kernel would refuse (one BPF map holds
-// them) is an error at compile time, naming the rules with the most ops.
-bool tables_fit(Session& session, const ir::Policy& policy, const codegen::BpfFiles& files) {
-  if (files.table_bytes <= codegen::kMaxTableBytes) return true;
-  auto kib = [](uint64_t bytes) { return std::to_string((bytes + 1023) / 1024) + " KiB"; };
-  SourceRange where;
-  if (!policy.rules.empty()) where = policy.rules.front().range;
-  Diagnostic& d = session.compiler().diagnostics().error(
-      where, "the policy's BPF tables take " + kib(files.table_bytes) + ", more than the " +
-                 kib(codegen::kMaxTableBytes) + " the kernel lets one BPF map hold (the DFA " +
-                 kib(files.dfa_bytes) + ", the decisions " + kib(files.decision_bytes) + " in " +
-                 std::to_string(files.ops) + " ops)");
-  for (const auto& [rule, ops] : files.heaviest_rules) {
-    d.note(policy.rules[rule].range, "this rule's decisions take " + std::to_string(ops) + " ops");
-  }
-  d.note(where, "split the policy, or match fewer distinct paths");
-  session.fail_policy();
-  return false;
-}
-
 // The plan for a target; the rules no executor can apply there are errors.
 std::optional<plan::Plan> plan_policy(Session& session, const ir::Policy& policy,
                                       const std::string& target) {
@@ -327,10 +307,6 @@ int run_compile(const Options& options, Streams streams, const Backends& backend
     planned = plan_policy(session, policy, options.target);
     if (!planned) return session.finish();
     c_files = codegen::emit_bpf_c(policy, *planned, policy.name);
-    bool bpf = std::any_of(kinds.begin(), kinds.end(), [](const std::string& k) {
-      return k != "ir" && k != "plan" && k != "stub";
-    });
-    if (bpf && !tables_fit(session, policy, *c_files)) return session.finish();
   }
   std::optional<std::string> ops_object;  // built once for bpf-obj and the skeleton
   for (const std::string& kind : kinds) {
@@ -390,7 +366,6 @@ int run_verify(const Options& options, Streams streams, const Backends& backends
   auto planned = plan_policy(session, policy, options.target);
   if (!planned) return session.finish();
   codegen::BpfFiles c_files = codegen::emit_bpf_c(policy, *planned, policy.name);
-  if (!tables_fit(session, policy, c_files)) return session.finish();
   std::string harness_name = policy.name + ".harness.bpf.c";
   auto harness_obj = build_object(session, backends, harness_name, c_files.harness_c, streams.err);
   if (!harness_obj) return session.finish();
