@@ -104,12 +104,6 @@ std::string prog_name(uint32_t set, Callback cb, bool post) {
          std::string(plan::callback_name(cb)) + (post ? "_post" : "_pre");
 }
 
-// A filter's program exists in the fuse_ops set (a postfilter only when
-// BPF runs it; a daemon postfilter is the kernel's request, not a program).
-bool has_program(const Filter& f, bool post) {
-  return post ? f.where == Where::kKernel : f.where != Where::kNone;
-}
-
 class Emitter {
  public:
   Emitter(const ir::Policy& policy, const plan::Plan& plan, const DecisionProgram& decisions)

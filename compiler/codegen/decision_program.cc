@@ -402,11 +402,8 @@ class Assembler {
 std::string_view vm_op_name(VmOp op) { return kOps[static_cast<size_t>(op)].name; }
 std::string_view vm_op_meaning(VmOp op) { return kOps[static_cast<size_t>(op)].meaning; }
 
-bool decides_in_bpf(const plan::ProgramSet& set, plan::Callback cb, bool post) {
-  const Filter& f = post ? set.filters[static_cast<size_t>(cb)].post
-                         : set.filters[static_cast<size_t>(cb)].pre;
-  bool program = post ? f.where == plan::Where::kKernel : f.where != plan::Where::kNone;
-  return !set.passthrough && program && !f.lists;
+bool has_program(const Filter& f, bool post) {
+  return post ? f.where == plan::Where::kKernel : f.where != plan::Where::kNone;
 }
 
 DecisionProgram assemble_decisions(const ir::Policy& policy, const plan::Plan& plan) {
@@ -423,8 +420,10 @@ DecisionProgram assemble_decisions(const ir::Policy& policy, const plan::Plan& p
     std::vector<Label> at(plan.sets.size(), 0);
     for (uint32_t s = 0; s < plan.sets.size(); ++s) {
       const plan::ProgramSet& set = plan.sets[s];
-      if (!decides_in_bpf(set, cb, post)) continue;
-      at[s] = as.filter(post ? set.filters[i / 2].post : set.filters[i / 2].pre);
+      const Filter& f = post ? set.filters[i / 2].post : set.filters[i / 2].pre;
+      // A listing runs the set's lookup filters, not a program of its own.
+      if (set.passthrough || !has_program(f, post) || f.lists) continue;
+      at[s] = as.filter(f);
       any = true;
     }
     if (any) labels[i] = std::move(at);

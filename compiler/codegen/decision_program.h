@@ -53,9 +53,9 @@ struct DecisionProgram {
   uint32_t max_steps = 0;  // the most steps a run takes
 };
 
-// The filters a decision function serves: a set's filter for `cb` runs in
-// BPF or hands the request to the daemon (not a listing).
-bool decides_in_bpf(const plan::ProgramSet& set, plan::Callback cb, bool post);
+// A filter's program exists in the fuse_ops set (a postfilter only when
+// BPF runs it; a daemon postfilter is the kernel's request, not a program).
+bool has_program(const plan::Filter& f, bool post);
 
 DecisionProgram assemble_decisions(const ir::Policy& policy, const plan::Plan& plan);
 
